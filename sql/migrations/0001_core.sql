@@ -1,0 +1,541 @@
+-- 0001_core: the durable execution model.
+--
+-- Model
+--   workflows    what workers have registered (name, version); start_execution refuses an unknown name.
+--   executions   one run of a workflow. Its status is a state machine whose legal transitions are rows of
+--                execution_transitions; a trigger refuses any other. A worker owns a RUNNING execution
+--                while its lease (lease_expires_at, judged on the database clock) is live; lease_token is
+--                the fencing token, incremented on every claim, and every write a worker makes carries it.
+--   steps        one row per step key of an execution (the source document's tasks); (execution_id,
+--                step_key) and (execution_id, seq) are unique, so a step cannot be recorded twice.
+--   journal      append-only write-ahead log of an execution: a global monotonic LSN, prev_lsn chaining
+--                the records of one execution, and a checksum binding execution, sequence, step key,
+--                attempt, kind, prev_lsn and payload. Replay reads step outputs only from here, and only
+--                from records whose checksum still matches.
+--   checkpoints  snapshots that bound recovery (the source document's orchestration_checkpoints).
+--   failures     recorded, classified errors (the source document's orchestration_failures).
+--
+-- Invariants kept by the schema itself: statuses are CHECKed, rows reference their execution (ON DELETE
+-- CASCADE: an execution's history goes with it under a retention policy), journal rows are never updated
+-- or deleted except by that cascade, transitions follow execution_transitions.
+--
+-- Every function sets search_path = '' and qualifies names, so it behaves the same whatever the caller's
+-- search_path. Errors use SQLSTATEs in class AR (listed in src/db/sqlstate-errors.ts):
+--   AR001 execution not found      AR002 lease lost (fencing token no longer current)
+--   AR003 illegal transition       AR004 unknown workflow
+--   AR005 duplicate step key       AR006 step sequence conflict (nondeterminism)
+--   AR007 idempotency key reused for another workflow
+
+CREATE SCHEMA IF NOT EXISTS aries;
+
+-- The database clock. Tests may pin it with SET aries.now = '<timestamptz>'; nothing else should.
+CREATE FUNCTION aries.now() RETURNS timestamptz
+LANGUAGE sql STABLE SET search_path = '' AS $$
+  SELECT coalesce(nullif(pg_catalog.current_setting('aries.now', true), '')::timestamptz,
+                  pg_catalog.clock_timestamp())
+$$;
+
+CREATE TABLE aries.workflows (
+  name          text NOT NULL,
+  version       text NOT NULL,
+  registered_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  last_seen_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (name, version),
+  CHECK (name <> '' AND version <> '')
+);
+
+CREATE TABLE aries.execution_statuses (status text PRIMARY KEY, terminal boolean NOT NULL);
+INSERT INTO aries.execution_statuses VALUES
+  ('PENDING', false), ('RUNNING', false), ('SLEEPING', false), ('WAITING', false),
+  ('COMPLETED', true), ('FAILED', false), ('COMPENSATING', false), ('COMPENSATED', true),
+  ('CANCELLED', true);
+
+-- The state machine. src/core/execution-states.ts holds the same table; a test keeps them equal.
+CREATE TABLE aries.execution_transitions (
+  from_status text NOT NULL REFERENCES aries.execution_statuses (status),
+  to_status   text NOT NULL REFERENCES aries.execution_statuses (status),
+  PRIMARY KEY (from_status, to_status),
+  CHECK (from_status <> to_status)
+);
+INSERT INTO aries.execution_transitions VALUES
+  ('PENDING', 'RUNNING'), ('PENDING', 'CANCELLED'),
+  ('RUNNING', 'PENDING'), ('RUNNING', 'SLEEPING'), ('RUNNING', 'WAITING'), ('RUNNING', 'COMPLETED'),
+  ('RUNNING', 'FAILED'), ('RUNNING', 'COMPENSATING'), ('RUNNING', 'CANCELLED'),
+  ('SLEEPING', 'RUNNING'), ('SLEEPING', 'CANCELLED'),
+  ('WAITING', 'RUNNING'), ('WAITING', 'CANCELLED'),
+  ('FAILED', 'PENDING'),
+  ('COMPENSATING', 'COMPENSATED'), ('COMPENSATING', 'FAILED'), ('COMPENSATING', 'CANCELLED');
+
+CREATE TABLE aries.executions (
+  id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  workflow_name    text NOT NULL,
+  workflow_version text NOT NULL,
+  status           text NOT NULL DEFAULT 'PENDING' REFERENCES aries.execution_statuses (status),
+  input            jsonb,
+  output           jsonb,
+  error            jsonb,
+  idempotency_key  text UNIQUE,
+  available_at     timestamptz NOT NULL DEFAULT aries.now(),
+  lease_owner      text,
+  lease_token      bigint NOT NULL DEFAULT 0,
+  lease_expires_at timestamptz,
+  claim_count      integer NOT NULL DEFAULT 0,
+  step_count       integer NOT NULL DEFAULT 0,
+  last_lsn         bigint,
+  created_at       timestamptz NOT NULL DEFAULT aries.now(),
+  updated_at       timestamptz NOT NULL DEFAULT aries.now(),
+  started_at       timestamptz,
+  finished_at      timestamptz,
+  FOREIGN KEY (workflow_name, workflow_version) REFERENCES aries.workflows (name, version),
+  -- A RUNNING execution always has an owner; no other status keeps one.
+  CHECK ((status = 'RUNNING') = (lease_owner IS NOT NULL AND lease_expires_at IS NOT NULL)),
+  CHECK ((status IN ('COMPLETED', 'COMPENSATED', 'CANCELLED')) = (finished_at IS NOT NULL)),
+  CHECK (status = 'COMPLETED' OR output IS NULL),
+  CHECK (idempotency_key IS NULL OR idempotency_key <> '')
+);
+-- The claim query's index: runnable work ordered by when it becomes runnable, and leases to reap.
+CREATE INDEX executions_runnable_idx ON aries.executions (available_at) WHERE status = 'PENDING';
+CREATE INDEX executions_lease_idx ON aries.executions (lease_expires_at) WHERE status = 'RUNNING';
+CREATE INDEX executions_list_idx ON aries.executions (created_at DESC, id DESC);
+CREATE INDEX executions_status_idx ON aries.executions (status, created_at DESC);
+
+CREATE FUNCTION aries.guard_execution_transition() RETURNS trigger
+LANGUAGE plpgsql SET search_path = '' AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM aries.execution_transitions t
+                 WHERE t.from_status = OLD.status AND t.to_status = NEW.status) THEN
+    RAISE EXCEPTION 'illegal transition of execution % from % to %', OLD.id, OLD.status, NEW.status
+      USING ERRCODE = 'AR003';
+  END IF;
+  RETURN NEW;
+END $$;
+
+CREATE TRIGGER executions_transition_guard
+  BEFORE UPDATE OF status ON aries.executions
+  FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+  EXECUTE FUNCTION aries.guard_execution_transition();
+
+CREATE TABLE aries.steps (
+  execution_id  uuid NOT NULL REFERENCES aries.executions (id) ON DELETE CASCADE,
+  step_key      text NOT NULL CHECK (step_key <> ''),
+  seq           integer NOT NULL CHECK (seq >= 0),
+  status        text NOT NULL CHECK (status IN ('RUNNING', 'COMPLETED', 'FAILED')),
+  attempt       integer NOT NULL DEFAULT 1 CHECK (attempt >= 1),
+  output_lsn    bigint,
+  error         jsonb,
+  started_at    timestamptz NOT NULL DEFAULT aries.now(),
+  completed_at  timestamptz,
+  PRIMARY KEY (execution_id, step_key),
+  UNIQUE (execution_id, seq),
+  CHECK ((status = 'COMPLETED') = (output_lsn IS NOT NULL AND completed_at IS NOT NULL))
+);
+
+CREATE SEQUENCE aries.journal_lsn_seq;
+
+CREATE TABLE aries.journal (
+  lsn          bigint PRIMARY KEY,
+  execution_id uuid NOT NULL REFERENCES aries.executions (id) ON DELETE CASCADE,
+  prev_lsn     bigint,
+  kind         text NOT NULL CHECK (kind IN ('execution_started', 'step_started', 'step_completed',
+                                             'step_failed', 'execution_completed', 'execution_failed',
+                                             'execution_released')),
+  seq          integer,
+  step_key     text,
+  attempt      integer,
+  payload      jsonb,
+  checksum     text NOT NULL,
+  created_at   timestamptz NOT NULL DEFAULT aries.now(),
+  CHECK (prev_lsn IS NULL OR prev_lsn < lsn),
+  CHECK ((kind LIKE 'step_%') = (step_key IS NOT NULL AND seq IS NOT NULL AND attempt IS NOT NULL))
+);
+CREATE INDEX journal_execution_idx ON aries.journal (execution_id, lsn);
+
+-- The journal is append-only: only the ON DELETE CASCADE of its execution may remove rows.
+CREATE FUNCTION aries.refuse_journal_update() RETURNS trigger
+LANGUAGE plpgsql SET search_path = '' AS $$
+BEGIN
+  RAISE EXCEPTION 'the journal is append-only (lsn %)', OLD.lsn USING ERRCODE = 'AR008';
+END $$;
+-- Operators and tests may still corrupt a row deliberately after disabling this trigger; replay then
+-- detects it by its checksum.
+CREATE TRIGGER journal_append_only BEFORE UPDATE ON aries.journal
+  FOR EACH ROW EXECUTE FUNCTION aries.refuse_journal_update();
+
+-- The checksum of a journal record. jsonb's text form is canonical (keys sorted, spacing fixed), so the
+-- same payload always hashes the same way on every backend.
+CREATE FUNCTION aries.journal_checksum(p_execution_id uuid, p_prev_lsn bigint, p_kind text, p_seq integer,
+                                       p_step_key text, p_attempt integer, p_payload jsonb)
+RETURNS text LANGUAGE sql IMMUTABLE SET search_path = '' AS $$
+  SELECT pg_catalog.md5(pg_catalog.concat_ws(E'\x1f', p_execution_id::text, coalesce(p_prev_lsn::text, '-'),
+         p_kind, coalesce(p_seq::text, '-'), coalesce(p_step_key, '-'), coalesce(p_attempt::text, '-'),
+         coalesce(p_payload::text, '-')))
+$$;
+
+CREATE TABLE aries.checkpoints (
+  checkpoint_id   uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  execution_id    uuid NOT NULL REFERENCES aries.executions (id) ON DELETE CASCADE,
+  lsn             bigint NOT NULL,
+  checkpoint_time timestamptz NOT NULL DEFAULT aries.now(),
+  state_data      jsonb NOT NULL,
+  step_progress   jsonb,
+  checksum        text NOT NULL,
+  created_at      timestamptz NOT NULL DEFAULT aries.now()
+);
+CREATE INDEX checkpoints_execution_idx ON aries.checkpoints (execution_id, lsn DESC);
+
+CREATE TABLE aries.failures (
+  failure_id        uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  execution_id      uuid NOT NULL REFERENCES aries.executions (id) ON DELETE CASCADE,
+  failure_type      text NOT NULL CHECK (failure_type IN ('TRANSIENT', 'PERMANENT', 'PARTIAL')),
+  failure_message   text NOT NULL,
+  failure_timestamp timestamptz NOT NULL DEFAULT aries.now(),
+  recovery_strategy text NOT NULL CHECK (recovery_strategy IN ('retry', 'rollback', 'compensate', 'none')),
+  recovered         boolean NOT NULL DEFAULT false,
+  source            text NOT NULL CHECK (source IN ('node', 'network', 'data', 'step')),
+  step_key          text,
+  attempt           integer,
+  error_class       text,
+  stack             text,
+  details           jsonb
+);
+CREATE INDEX failures_execution_idx ON aries.failures (execution_id, failure_timestamp DESC);
+CREATE INDEX failures_unrecovered_idx ON aries.failures (failure_timestamp) WHERE NOT recovered;
+
+-- Appends one journal record chained after p_prev_lsn and returns its LSN. The caller holds the
+-- execution's row lock and stores the returned LSN as executions.last_lsn in its own UPDATE, so records
+-- of one execution chain without gaps and each transition updates the execution row once.
+CREATE FUNCTION aries.append_journal(p_execution_id uuid, p_prev_lsn bigint, p_kind text, p_seq integer,
+                                     p_step_key text, p_attempt integer, p_payload jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v_lsn bigint := pg_catalog.nextval('aries.journal_lsn_seq');
+BEGIN
+  INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, seq, step_key, attempt, payload, checksum)
+  VALUES (v_lsn, p_execution_id, p_prev_lsn, p_kind, p_seq, p_step_key, p_attempt, p_payload,
+          aries.journal_checksum(p_execution_id, p_prev_lsn, p_kind, p_seq, p_step_key, p_attempt, p_payload));
+  RETURN v_lsn;
+END $$;
+
+CREATE FUNCTION aries.register_workflow(p_name text, p_version text) RETURNS void
+LANGUAGE sql SET search_path = '' AS $$
+  INSERT INTO aries.workflows (name, version) VALUES (p_name, p_version)
+  ON CONFLICT (name, version) DO UPDATE SET last_seen_at = pg_catalog.now()
+$$;
+
+-- Starts an execution, or returns the one already started under the same idempotency key.
+-- p_version NULL means the most recently registered version of p_workflow.
+CREATE FUNCTION aries.start_execution(p_workflow text, p_version text, p_input jsonb,
+                                      p_idempotency_key text DEFAULT NULL)
+RETURNS TABLE (execution_id uuid, created boolean, status text)
+LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v_version text := p_version;
+  v_id uuid := gen_random_uuid();
+  v_lsn bigint := pg_catalog.nextval('aries.journal_lsn_seq');
+  v_inserted uuid;
+  v_existing record;
+BEGIN
+  IF v_version IS NULL THEN
+    SELECT w.version INTO v_version FROM aries.workflows w WHERE w.name = p_workflow
+    ORDER BY w.registered_at DESC, w.version DESC LIMIT 1;
+  END IF;
+  IF v_version IS NULL OR NOT EXISTS (SELECT 1 FROM aries.workflows w
+                                      WHERE w.name = p_workflow AND w.version = v_version) THEN
+    RAISE EXCEPTION 'unknown workflow "%"%', p_workflow,
+      CASE WHEN p_version IS NULL THEN '' ELSE ' version "' || p_version || '"' END
+      USING ERRCODE = 'AR004',
+            HINT = 'start a worker whose modules export it (workers register their workflows), or check the name';
+  END IF;
+
+  INSERT INTO aries.executions AS e (id, workflow_name, workflow_version, input, idempotency_key, last_lsn)
+  VALUES (v_id, p_workflow, v_version, p_input, p_idempotency_key, v_lsn)
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING e.id INTO v_inserted;
+
+  IF v_inserted IS NOT NULL THEN
+    INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, payload, checksum)
+    SELECT v_lsn, v_id, NULL, 'execution_started', p.payload,
+           aries.journal_checksum(v_id, NULL, 'execution_started', NULL, NULL, NULL, p.payload)
+      FROM (SELECT pg_catalog.jsonb_build_object('workflow', p_workflow, 'version', v_version,
+                                                 'input', p_input) AS payload) p;
+    -- A hint for idle workers, sent once per new execution (never per step: NOTIFY serialises commits).
+    -- Workers also poll, so a lost notification only delays.
+    PERFORM pg_catalog.pg_notify('aries_wakeup', p_workflow);
+    RETURN QUERY SELECT v_id, true, 'PENDING'::text;
+    RETURN;
+  END IF;
+
+  SELECT e.id, e.workflow_name, e.status INTO v_existing
+  FROM aries.executions e WHERE e.idempotency_key = p_idempotency_key;
+  IF v_existing.workflow_name <> p_workflow THEN
+    RAISE EXCEPTION 'idempotency key "%" already started an execution of workflow "%", not "%"',
+      p_idempotency_key, v_existing.workflow_name, p_workflow USING ERRCODE = 'AR007';
+  END IF;
+  RETURN QUERY SELECT v_existing.id, false, v_existing.status;
+END $$;
+
+-- Claims up to p_limit runnable executions of the given workflows ("name@version" keys) for a worker:
+-- RUNNING ones whose lease expired (their worker is presumed dead) first, then PENDING ones that are
+-- due. Each claim increments the fencing token. Run at READ COMMITTED: SKIP LOCKED keeps concurrent
+-- claimers apart, and under SERIALIZABLE the skipped rows' predicate locks would cause 40001 storms.
+CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer,
+                                       p_lease_ms integer)
+RETURNS TABLE (id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint,
+               claim_count integer, resumed boolean)
+LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v_now timestamptz := aries.now();
+BEGIN
+  RETURN QUERY
+  WITH expired AS (
+    SELECT e.id FROM aries.executions e
+     WHERE e.status = 'RUNNING' AND e.lease_expires_at < v_now
+       AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+     ORDER BY e.lease_expires_at LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
+  ), due AS (
+    SELECT e.id FROM aries.executions e
+     WHERE e.status = 'PENDING' AND e.available_at <= v_now
+       AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+     ORDER BY e.available_at LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
+  ), chosen AS (
+    SELECT x.id, true AS resumed FROM expired x
+    UNION ALL
+    SELECT d.id, false FROM due d
+    LIMIT p_limit
+  )
+  UPDATE aries.executions e
+     SET status = 'RUNNING', lease_owner = p_worker, lease_token = e.lease_token + 1,
+         lease_expires_at = v_now + p_lease_ms * interval '1 millisecond',
+         claim_count = e.claim_count + 1, started_at = coalesce(e.started_at, v_now), updated_at = v_now
+    FROM chosen c
+   WHERE e.id = c.id
+  RETURNING e.id, e.workflow_name, e.workflow_version, e.input, e.lease_token, e.claim_count, c.resumed;
+END $$;
+
+-- Renews the leases a worker holds; returns the executions it still owns. Anything missing was lost.
+CREATE FUNCTION aries.renew_leases(p_worker text, p_ids uuid[], p_tokens bigint[], p_lease_ms integer)
+RETURNS TABLE (id uuid) LANGUAGE sql SET search_path = '' AS $$
+  UPDATE aries.executions e
+     SET lease_expires_at = aries.now() + p_lease_ms * interval '1 millisecond'
+    FROM ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_tokens)) AS h(id, token)
+   WHERE e.id = h.id AND e.lease_token = h.token AND e.lease_owner = p_worker AND e.status = 'RUNNING'
+  RETURNING e.id
+$$;
+
+-- Locks an execution for a write by the worker holding fencing token p_token, or raises AR001 if it
+-- does not exist and AR002 if the token is no longer current (another worker claimed it since) or the
+-- execution left RUNNING under another token. p_done_status names the status an idempotent repeat of
+-- the caller's own transition would find: then the row is returned as it is and the caller does nothing.
+CREATE FUNCTION aries.lock_owned_execution(p_execution_id uuid, p_token bigint, p_done_status text DEFAULT NULL)
+RETURNS aries.executions LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v aries.executions;
+BEGIN
+  SELECT * INTO v FROM aries.executions e WHERE e.id = p_execution_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'execution % not found', p_execution_id USING ERRCODE = 'AR001';
+  END IF;
+  IF v.lease_token = p_token AND (v.status = 'RUNNING' OR v.status = p_done_status) THEN
+    RETURN v;
+  END IF;
+  RAISE EXCEPTION 'lease on execution % lost: fencing token % is not current (current token %, status %)',
+    p_execution_id, p_token, v.lease_token, v.status USING ERRCODE = 'AR002';
+END $$;
+
+-- Journals the intent to run a step, before its side effect, and returns the attempt number: a step
+-- seen again (the worker died after this intent) gets attempt + 1. This write commits asynchronously:
+-- a server crash may lose it, which loses an attempt count, never a completed step.
+CREATE FUNCTION aries.begin_step(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text)
+RETURNS integer LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token);
+  v_step aries.steps;
+  v_attempt integer;
+  v_lsn bigint;
+BEGIN
+  PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+  SELECT * INTO v_step FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+  IF FOUND THEN
+    IF v_step.seq <> p_seq THEN
+      RAISE EXCEPTION 'step key "%" is used twice in execution % (at positions % and %); step keys must be unique within an execution',
+        p_step_key, p_execution_id, v_step.seq, p_seq USING ERRCODE = 'AR005';
+    END IF;
+    IF v_step.status = 'COMPLETED' THEN
+      RAISE EXCEPTION 'step "%" of execution % is already completed', p_step_key, p_execution_id
+        USING ERRCODE = 'AR005';
+    END IF;
+    v_attempt := v_step.attempt + 1;
+    UPDATE aries.steps s SET status = 'RUNNING', attempt = v_attempt, started_at = aries.now(), error = NULL
+     WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+  ELSE
+    IF EXISTS (SELECT 1 FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.seq = p_seq) THEN
+      RAISE EXCEPTION 'execution % recorded a different step at position % than "%"; the workflow code no longer matches its journal',
+        p_execution_id, p_seq, p_step_key USING ERRCODE = 'AR006';
+    END IF;
+    v_attempt := 1;
+    INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt)
+    VALUES (p_execution_id, p_step_key, p_seq, 'RUNNING', 1);
+  END IF;
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_started', p_seq, p_step_key, v_attempt, NULL);
+  UPDATE aries.executions e SET last_lsn = v_lsn WHERE e.id = p_execution_id;
+  RETURN v_attempt;
+END $$;
+
+-- Records a step's output: its journal record, the step's status and, when the checkpoint policy asks,
+-- a checkpoint, in one transaction fenced by the lease token. Returns the record's LSN. Idempotent: a
+-- repeat of the same completion (the client could not tell whether its COMMIT happened) returns the
+-- LSN already recorded and writes nothing.
+CREATE FUNCTION aries.complete_step(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text,
+                                    p_attempt integer, p_output jsonb, p_checkpoint boolean DEFAULT false)
+RETURNS bigint LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token);
+  v_step aries.steps;
+  v_known boolean;
+  v_lsn bigint;
+  v_state jsonb;
+BEGIN
+  SELECT * INTO v_step FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+  v_known := FOUND;
+  IF v_known AND v_step.seq <> p_seq THEN
+    RAISE EXCEPTION 'step key "%" is used twice in execution % (at positions % and %); step keys must be unique within an execution',
+      p_step_key, p_execution_id, v_step.seq, p_seq USING ERRCODE = 'AR005';
+  END IF;
+  IF v_known AND v_step.status = 'COMPLETED' THEN
+    IF v_step.attempt = p_attempt THEN
+      RETURN v_step.output_lsn;
+    END IF;
+    RAISE EXCEPTION 'step "%" of execution % is already completed (attempt %)', p_step_key, p_execution_id,
+      v_step.attempt USING ERRCODE = 'AR005';
+  END IF;
+
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_completed', p_seq, p_step_key, p_attempt,
+                                p_output);
+  IF v_known THEN
+    UPDATE aries.steps s SET status = 'COMPLETED', attempt = p_attempt, output_lsn = v_lsn,
+           completed_at = aries.now(), error = NULL
+     WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+  ELSE
+    -- The intent record can be missing (begin_step commits asynchronously, and a server crash may drop
+    -- it); the uniqueness of (execution_id, seq) still refuses a different step at this position.
+    INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt, output_lsn, completed_at)
+    VALUES (p_execution_id, p_step_key, p_seq, 'COMPLETED', p_attempt, v_lsn, aries.now());
+  END IF;
+  UPDATE aries.executions e SET step_count = e.step_count + 1, last_lsn = v_lsn, updated_at = aries.now()
+   WHERE e.id = p_execution_id;
+  IF p_checkpoint THEN
+    v_state := pg_catalog.jsonb_build_object('completed_steps', v.step_count + 1, 'last_seq', p_seq,
+                                             'last_step_key', p_step_key);
+    INSERT INTO aries.checkpoints (execution_id, lsn, state_data, step_progress, checksum)
+    VALUES (p_execution_id, v_lsn, v_state, pg_catalog.jsonb_build_object('completed', v.step_count + 1),
+            pg_catalog.md5(p_execution_id::text || ':' || v_lsn::text || ':' || v_state::text));
+  END IF;
+  RETURN v_lsn;
+END $$;
+
+-- Records that a step's attempt ended in an error the workflow will see: the step is FAILED and replay
+-- raises the recorded error again instead of re-running it. Idempotent for the same attempt.
+CREATE FUNCTION aries.fail_step(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text,
+                                p_attempt integer, p_error jsonb)
+RETURNS bigint LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token);
+  v_step aries.steps;
+  v_lsn bigint;
+BEGIN
+  SELECT * INTO v_step FROM aries.steps s
+   WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key AND s.seq = p_seq;
+  IF NOT FOUND THEN
+    INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt)
+    VALUES (p_execution_id, p_step_key, p_seq, 'RUNNING', p_attempt);
+  ELSIF v_step.status = 'FAILED' AND v_step.attempt = p_attempt THEN
+    RETURN v.last_lsn;
+  ELSIF v_step.status = 'COMPLETED' THEN
+    RAISE EXCEPTION 'step "%" of execution % is already completed', p_step_key, p_execution_id
+      USING ERRCODE = 'AR005';
+  END IF;
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_failed', p_seq, p_step_key, p_attempt, p_error);
+  UPDATE aries.steps s SET status = 'FAILED', attempt = p_attempt, error = p_error
+   WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+  UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = aries.now() WHERE e.id = p_execution_id;
+  RETURN v_lsn;
+END $$;
+
+-- Ends an execution COMPLETED with its output. Idempotent under the same token.
+CREATE FUNCTION aries.complete_execution(p_execution_id uuid, p_token bigint, p_output jsonb)
+RETURNS void LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'COMPLETED');
+  v_lsn bigint;
+BEGIN
+  IF v.status = 'COMPLETED' THEN
+    RETURN;
+  END IF;
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_completed', NULL, NULL, NULL, p_output);
+  UPDATE aries.executions e
+     SET status = 'COMPLETED', output = p_output, lease_owner = NULL, lease_expires_at = NULL,
+         last_lsn = v_lsn, finished_at = aries.now(), updated_at = aries.now()
+   WHERE e.id = p_execution_id;
+END $$;
+
+-- Ends an execution FAILED and records the failure; p_step_key / p_attempt name the step whose error
+-- it was, if a step's (fail_step recorded the step's own outcome). Idempotent under the same token. Returns the failure's id.
+CREATE FUNCTION aries.fail_execution(p_execution_id uuid, p_token bigint, p_error jsonb, p_failure_type text,
+                                     p_source text, p_step_key text DEFAULT NULL, p_attempt integer DEFAULT NULL)
+RETURNS uuid LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'FAILED');
+  v_lsn bigint;
+  v_failure uuid;
+BEGIN
+  IF v.status = 'FAILED' THEN
+    SELECT f.failure_id INTO v_failure FROM aries.failures f WHERE f.execution_id = p_execution_id
+     ORDER BY f.failure_timestamp DESC LIMIT 1;
+    RETURN v_failure;
+  END IF;
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_failed', NULL, NULL, NULL, p_error);
+  INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source,
+                              step_key, attempt, error_class, stack, details)
+  VALUES (p_execution_id, p_failure_type, coalesce(p_error ->> 'message', 'unknown error'), 'rollback', p_source,
+          p_step_key, p_attempt, p_error ->> 'name', p_error ->> 'stack', p_error -> 'details')
+  RETURNING failure_id INTO v_failure;
+  UPDATE aries.executions e
+     SET status = 'FAILED', error = p_error, lease_owner = NULL, lease_expires_at = NULL, last_lsn = v_lsn,
+         updated_at = aries.now()
+   WHERE e.id = p_execution_id;
+  RETURN v_failure;
+END $$;
+
+-- Hands an execution back to the queue (its worker is shutting down): runnable again at once.
+CREATE FUNCTION aries.release_execution(p_execution_id uuid, p_token bigint)
+RETURNS void LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'PENDING');
+  v_lsn bigint;
+BEGIN
+  IF v.status = 'PENDING' THEN
+    RETURN;
+  END IF;
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_released', NULL, NULL, NULL, NULL);
+  UPDATE aries.executions e
+     SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, available_at = aries.now(),
+         last_lsn = v_lsn, updated_at = aries.now()
+   WHERE e.id = p_execution_id;
+  PERFORM pg_catalog.pg_notify('aries_wakeup', v.workflow_name);
+END $$;
+
+-- The journal of an execution, each record's checksum verified against its contents.
+CREATE FUNCTION aries.read_journal(p_execution_id uuid, p_after_lsn bigint DEFAULT NULL)
+RETURNS TABLE (lsn bigint, prev_lsn bigint, kind text, seq integer, step_key text, attempt integer,
+               payload jsonb, payload_is_null boolean, checksum_ok boolean, created_at timestamptz)
+LANGUAGE sql STABLE SET search_path = '' AS $$
+  SELECT j.lsn, j.prev_lsn, j.kind, j.seq, j.step_key, j.attempt, j.payload, j.payload IS NULL,
+         j.checksum = aries.journal_checksum(j.execution_id, j.prev_lsn, j.kind, j.seq, j.step_key,
+                                             j.attempt, j.payload),
+         j.created_at
+    FROM aries.journal j
+   WHERE j.execution_id = p_execution_id AND (p_after_lsn IS NULL OR j.lsn > p_after_lsn)
+   ORDER BY j.lsn
+$$;

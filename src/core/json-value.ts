@@ -1,0 +1,78 @@
+/**
+ * What Aries stores (inputs, step outputs, results) must come back from the journal exactly as it went
+ * in, or replay would hand the workflow a different value than the first run did. So values are held to
+ * plain JSON: null, booleans, finite numbers, strings, arrays and plain objects. Anything JSON.stringify
+ * would silently change (undefined in an array, NaN, a Date, a Map, a class instance) or cannot encode
+ * (a function, a symbol, a bigint, a cycle) is refused, naming the path where it was found.
+ */
+import { NotJsonSerializableError, PayloadTooLargeError } from '../errors.js';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** Default limit on one stored value, as JSON text. PostgreSQL's jsonb allows far more; journals that
+ *  large make replay and the dashboard slow, so a bigger payload belongs in the user's own storage. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
+  return proto?.constructor?.name ?? 'object without prototype';
+}
+
+function check(value: unknown, path: string, seen: Set<object>): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw new NotJsonSerializableError(path, `${value} has no JSON form`);
+      return;
+    case 'undefined':
+      throw new NotJsonSerializableError(path, 'undefined is dropped or turned into null by JSON');
+    case 'bigint':
+      throw new NotJsonSerializableError(path, 'a bigint has no JSON form (store it as a string)');
+    case 'function':
+    case 'symbol':
+      throw new NotJsonSerializableError(path, `a ${typeof value} has no JSON form`);
+    case 'object':
+      break;
+  }
+  if (value === null) return;
+  const obj = value as object;
+  if (seen.has(obj)) throw new NotJsonSerializableError(path, 'it refers to itself (a cycle)');
+  seen.add(obj);
+  if (Array.isArray(obj)) {
+    obj.forEach((item: unknown, i) => check(item, `${path}[${i}]`, seen));
+  } else {
+    const proto = Object.getPrototypeOf(obj) as unknown;
+    if (proto !== Object.prototype && proto !== null) {
+      const hint = obj instanceof Date ? ' (store date.toISOString())' : '';
+      throw new NotJsonSerializableError(path, `a ${describe(obj)} is not a plain object${hint}`);
+    }
+    for (const [key, item] of Object.entries(obj)) {
+      // undefined properties are dropped by JSON.stringify; allowing them would make the replayed object
+      // differ from the original only in `key in obj`, which is a trap rather than a convenience.
+      check(item, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen);
+    }
+  }
+  seen.delete(obj);
+}
+
+/** Throws NotJsonSerializableError unless `value` is plain JSON. `path` names the value in messages. */
+export function assertJsonValue(value: unknown, path: string): asserts value is JsonValue {
+  check(value, path, new Set());
+}
+
+/**
+ * Validates and encodes a value for storage. `undefined` at the top level is allowed (a step that returns
+ * nothing) and encodes as SQL NULL, which the journal keeps distinct from JSON null.
+ */
+export function encodeStored(value: unknown, what: string, maxBytes = DEFAULT_MAX_PAYLOAD_BYTES): string | null {
+  if (value === undefined) return null;
+  assertJsonValue(value, what);
+  const text = JSON.stringify(value);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > maxBytes) throw new PayloadTooLargeError(what, bytes, maxBytes);
+  return text;
+}

@@ -1,0 +1,173 @@
+/**
+ * PGlite keeps no lock on its data directory, and two processes opening one corrupt it. This lock file,
+ * beside the data dir (`<dir>.lock`), is the guard: created atomically (O_EXCL), naming the holder's PID,
+ * the holder's process start time (so a recycled PID is not mistaken for the holder) and how to reach the
+ * holder's control server. A live holder's lock is never taken; a dead holder's is taken over under a
+ * second O_EXCL file, so two processes cannot both take over the same stale lock.
+ */
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { DataDirLockedError } from '../errors.js';
+
+export interface LockHolder {
+  pid: number;
+  /** Start time of the process in clock ticks since boot (Linux), to tell a recycled PID apart. */
+  procStart: string | null;
+  hostname: string;
+  acquiredAt: string;
+  command: string;
+  /** The holder's control server, through which other processes use the instance. */
+  control?: { port: number; token: string };
+}
+
+export function lockPathFor(dataDir: string): string {
+  return `${resolve(dataDir)}.lock`;
+}
+
+function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22 (starttime) follows the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(holder: LockHolder): boolean {
+  if (holder.hostname !== hostname()) return true; // cannot tell from here; never steal across machines
+  try {
+    process.kill(holder.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    // EPERM: the process exists under another user
+  }
+  const start = processStartTime(holder.pid);
+  return holder.procStart === null || start === null || start === holder.procStart;
+}
+
+function readHolder(path: string): LockHolder | 'missing' | 'unreadable' {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as LockHolder;
+  } catch {
+    return 'unreadable'; // a holder that died between creating and writing the file
+  }
+}
+
+function tryCreate(path: string, content: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/** The live holder of a data dir, if any. */
+export function liveHolder(dataDir: string): LockHolder | undefined {
+  const holder = readHolder(lockPathFor(dataDir));
+  if (holder === 'missing' || holder === 'unreadable') return undefined;
+  return isAlive(holder) ? holder : undefined;
+}
+
+function describeHolder(dataDir: string, h: LockHolder): string {
+  return `data dir ${resolve(dataDir)} is held by process ${h.pid} (${h.command}) since ${h.acquiredAt}`;
+}
+
+export class DataDirLock {
+  readonly path: string;
+  private holder: LockHolder;
+  private released = false;
+
+  private constructor(path: string, holder: LockHolder) {
+    this.path = path;
+    this.holder = holder;
+  }
+
+  static acquire(dataDir: string, command = process.argv.slice(1).join(' ') || 'node'): DataDirLock {
+    const path = lockPathFor(dataDir);
+    const me: LockHolder = {
+      pid: process.pid,
+      procStart: processStartTime(process.pid),
+      hostname: hostname(),
+      acquiredAt: new Date().toISOString(),
+      command,
+    };
+    const content = JSON.stringify(me);
+    for (let tries = 0; tries < 5; tries++) {
+      if (tryCreate(path, content)) return new DataDirLock(path, me);
+      const holder = readHolder(path);
+      if (holder === 'missing') continue;
+      if (holder !== 'unreadable' && isAlive(holder)) {
+        throw new DataDirLockedError(
+          `${describeHolder(dataDir, holder)}; PGlite allows one process per data dir. ` +
+            'Stop that process, or reach the instance through it (the aries CLI does this by itself)',
+          holder.pid,
+        );
+      }
+      DataDirLock.takeOver(path, content);
+    }
+    throw new DataDirLockedError(`could not acquire ${path}: it keeps changing hands`, 0);
+  }
+
+  /** Replaces a dead holder's lock. Only the process that creates `<lock>.takeover` may do so. */
+  private static takeOver(path: string, content: string): void {
+    const guard = `${path}.takeover`;
+    if (!tryCreate(guard, String(process.pid))) {
+      // Another process is taking over; if it died doing so (a window of microseconds), clear its guard.
+      const pid = Number(readFileSync(guard, 'utf8'));
+      let alive = Number.isInteger(pid) && pid > 0;
+      if (alive) {
+        try {
+          process.kill(pid, 0);
+        } catch (err) {
+          alive = (err as NodeJS.ErrnoException).code !== 'ESRCH';
+        }
+      }
+      if (!alive) rmSync(guard, { force: true });
+      return;
+    }
+    try {
+      const holder = readHolder(path);
+      if (holder === 'missing' || holder === 'unreadable' || !isAlive(holder)) {
+        rmSync(path, { force: true });
+        tryCreate(path, content);
+      }
+    } finally {
+      rmSync(guard, { force: true });
+    }
+  }
+
+  /** Records how other processes reach this holder (written atomically over the lock's content). */
+  publishControl(control: { port: number; token: string }): void {
+    this.holder = { ...this.holder, control };
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.holder), { mode: 0o600 });
+    renameSync(tmp, this.path);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    const current = readHolder(this.path);
+    if (current !== 'missing' && current !== 'unreadable' && current.pid === process.pid) {
+      rmSync(this.path, { force: true });
+    }
+  }
+}

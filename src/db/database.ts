@@ -1,0 +1,35 @@
+/**
+ * The one storage interface the engine talks to. Two adapters implement it (PGlite in-process, and a
+ * node-postgres pool for a server) plus a client that reaches an embedded instance held by another
+ * process. Everything above this layer is backend-agnostic: the same SQL functions run on both.
+ */
+
+export type BackendKind = 'pglite' | 'postgres' | 'remote';
+
+export interface Queryable {
+  /** Runs one statement with $1… parameters and returns its rows. */
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+}
+
+/** A connection inside a transaction: statements, and scripts of several statements. */
+export interface Transaction extends Queryable {
+  exec(sql: string): Promise<void>;
+}
+
+export interface Notification {
+  channel: string;
+  payload: string;
+}
+
+export interface Database extends Queryable {
+  readonly kind: BackendKind;
+  /** A human-readable name for messages: the data dir, or the server URL without its password. */
+  readonly description: string;
+  /** Runs a script of several statements (migrations); no parameters. */
+  exec(sql: string): Promise<void>;
+  /** Runs `fn` in one transaction on one connection; commits if it resolves, rolls back if it throws. */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** Subscribes to a NOTIFY channel; resolves to an unsubscribe function. Best effort: callers poll too. */
+  listen(channel: string, onNotify: (n: Notification) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,100 @@
+/**
+ * Opens the database an engine runs on: a PostgreSQL server when a URL is given, else the embedded
+ * PGlite data dir — locked, with its control server published in the lock so other processes can reach
+ * it — or, when that dir is held by another live process, a client of that process (if the caller
+ * accepts one). A data dir is created atomically: PGlite's initdb runs in a scratch dir that is renamed
+ * into place, so a kill during the first start never leaves a directory that cannot be opened.
+ */
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { DataDirLockedError, InvalidInputError } from '../errors.js';
+import type { Database } from './database.js';
+import { DataDirLock, liveHolder } from './data-dir-lock.js';
+import { validateDatabaseUrl } from './database-url.js';
+import { startControlServer } from './embedded-control-server.js';
+import { PgDatabase } from './pg-database.js';
+import { PGliteDatabase } from './pglite-database.js';
+import { RemoteDatabase } from './remote-database.js';
+
+export const DEFAULT_DATA_DIR = '.aries';
+
+export interface ConnectionOptions {
+  /** A PostgreSQL server (postgres://…). When absent, the embedded backend is used. */
+  databaseUrl?: string | undefined;
+  /** The embedded data dir (default `.aries` in the working directory). */
+  dataDir?: string | undefined;
+  /** An in-memory embedded instance: nothing is written to disk (tests, experiments). */
+  inMemory?: boolean | undefined;
+  /** When the data dir is held by another live process: 'error' (default) or 'connect' through it. */
+  ifDataDirHeld?: 'error' | 'connect' | undefined;
+  /** Size of the connection pool on a server (default 20). */
+  poolSize?: number | undefined;
+}
+
+export interface OpenedDatabase {
+  db: Database;
+  close(): Promise<void>;
+}
+
+async function createDataDirAtomically(dir: string): Promise<void> {
+  const parent = dirname(dir);
+  mkdirSync(parent, { recursive: true });
+  // Scratch dirs left by a process killed during initdb; we hold the lock, so nobody else is using them.
+  for (const entry of readdirSync(parent)) {
+    if (entry.startsWith(`${basename(dir)}.initializing-`)) rmSync(resolve(parent, entry), { recursive: true, force: true });
+  }
+  const scratch = `${dir}.initializing-${process.pid}`;
+  const db = await PGliteDatabase.open(scratch);
+  await db.close();
+  renameSync(scratch, dir);
+}
+
+async function openEmbedded(dataDir: string, ifHeld: 'error' | 'connect'): Promise<OpenedDatabase> {
+  const dir = resolve(dataDir);
+  let lock: DataDirLock;
+  try {
+    lock = DataDirLock.acquire(dir);
+  } catch (err) {
+    if (!(err instanceof DataDirLockedError) || ifHeld !== 'connect') throw err;
+    const holder = liveHolder(dir);
+    if (!holder?.control) throw err;
+    const db = new RemoteDatabase({ ...holder.control, description: `PGlite at ${dir} (via process ${holder.pid})` });
+    return { db, close: () => db.close() };
+  }
+  try {
+    if (!existsSync(resolve(dir, 'PG_VERSION'))) {
+      if (existsSync(dir) && readdirSync(dir).length > 0) {
+        throw new InvalidInputError(`${dir} exists but is not a PGlite data dir (it has no PG_VERSION); choose another --data-dir`);
+      }
+      rmSync(dir, { recursive: true, force: true });
+      await createDataDirAtomically(dir);
+    }
+    const db = await PGliteDatabase.open(dir);
+    const control = await startControlServer(db);
+    lock.publishControl({ port: control.port, token: control.token });
+    return {
+      db,
+      close: async () => {
+        await control.close();
+        await db.close();
+        lock.release();
+      },
+    };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+export async function openDatabase(options: ConnectionOptions = {}): Promise<OpenedDatabase> {
+  if (options.databaseUrl !== undefined) {
+    validateDatabaseUrl(options.databaseUrl);
+    const db = await PgDatabase.connect({ url: options.databaseUrl, poolSize: options.poolSize });
+    return { db, close: () => db.close() };
+  }
+  if (options.inMemory) {
+    const db = await PGliteDatabase.open(undefined);
+    return { db, close: () => db.close() };
+  }
+  return openEmbedded(options.dataDir ?? DEFAULT_DATA_DIR, options.ifDataDirHeld ?? 'error');
+}

@@ -1,0 +1,152 @@
+/**
+ * The server backend: any PostgreSQL >= 14 through a node-postgres pool. Many workers on many machines
+ * share one database; it is the distributed engine. Statements run at READ COMMITTED unless a caller
+ * says otherwise inside its own transaction.
+ */
+import pg from 'pg';
+import { DatabaseUnreachableError } from '../errors.js';
+import type { Database, Notification, Transaction } from './database.js';
+import { redactUrl } from './database-url.js';
+
+// int8 (lsn, lease_token) and numeric come back as numbers, as PGlite returns them. Values above 2^53
+// would lose precision; LSNs and tokens stay far below that.
+const int8Parser = (value: string) => Number(value);
+
+export interface PgDatabaseOptions {
+  url: string;
+  poolSize?: number;
+  /** Passed to every connection (e.g. application_name). */
+  applicationName?: string;
+}
+
+export class PgDatabase implements Database {
+  readonly kind = 'postgres' as const;
+  readonly description: string;
+  private readonly pool: pg.Pool;
+  private readonly url: string;
+  private listener: pg.Client | undefined;
+  private readonly listeners = new Map<string, Set<(n: Notification) => void>>();
+  private closed = false;
+
+  private constructor(url: string, pool: pg.Pool) {
+    this.url = url;
+    this.pool = pool;
+    this.description = redactUrl(url);
+    // An idle client that loses its connection (server restart, network cut) emits 'error' on the pool;
+    // without a handler that would crash the process. The pool drops the client; the next query reconnects.
+    this.pool.on('error', () => {});
+  }
+
+  static async connect(options: PgDatabaseOptions): Promise<PgDatabase> {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 20,
+      application_name: options.applicationName ?? 'aries',
+      connectionTimeoutMillis: 10_000,
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === 20 ? int8Parser : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    const db = new PgDatabase(options.url, pool);
+    try {
+      await db.query('SELECT 1');
+    } catch (err) {
+      await pool.end().catch(() => {});
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new DatabaseUnreachableError(`cannot connect to PostgreSQL at ${db.description}: ${reason}`, err);
+    }
+    return db;
+  }
+
+  async query<Row>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+    const result = await this.pool.query(sql, params as unknown[]);
+    return result.rows as Row[];
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn({
+        query: async <Row>(sql: string, params: readonly unknown[] = []) =>
+          (await client.query(sql, params as unknown[])).rows as Row[],
+        exec: async (sql: string) => {
+          await client.query(sql);
+        },
+      });
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true; // the connection is gone; do not return it to the pool
+      }
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * LISTEN on one dedicated connection shared by every channel. If that connection drops, it is
+   * re-established on the next listen() call; callers poll as a fallback, so a gap only delays work.
+   */
+  async listen(channel: string, onNotify: (n: Notification) => void): Promise<() => Promise<void>> {
+    let set = this.listeners.get(channel);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(channel, set);
+    }
+    set.add(onNotify);
+    const client = await this.listenerClient();
+    if (set.size === 1) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    return async () => {
+      const current = this.listeners.get(channel);
+      current?.delete(onNotify);
+      if (current && current.size === 0 && this.listener && !this.closed) {
+        this.listeners.delete(channel);
+        await this.listener.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => {});
+      }
+    };
+  }
+
+  private async listenerClient(): Promise<pg.Client> {
+    if (this.listener) return this.listener;
+    const client = new pg.Client({ connectionString: this.url, application_name: 'aries-listener' });
+    client.on('notification', (msg) => {
+      for (const fn of this.listeners.get(msg.channel) ?? []) fn({ channel: msg.channel, payload: msg.payload ?? '' });
+    });
+    client.on('error', () => {
+      if (this.listener === client) this.listener = undefined;
+      client.end().catch(() => {});
+    });
+    client.on('end', () => {
+      if (this.listener === client) this.listener = undefined;
+    });
+    await client.connect();
+    this.listener = client;
+    for (const channel of this.listeners.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    return client;
+  }
+
+  /** True when the LISTEN connection is up; a worker re-subscribes when it is not. */
+  get listening(): boolean {
+    return this.listener !== undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => {});
+    await this.pool.end();
+  }
+}

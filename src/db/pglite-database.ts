@@ -1,0 +1,58 @@
+/**
+ * The embedded backend: PGlite (PostgreSQL compiled to WASM) in this process. PGlite runs one backend in
+ * single-user mode behind its own mutex, so every query and transaction here runs one at a time; a query
+ * issued from outside an open transaction waits for it. It runs with fsync off and never calls fsync on
+ * Node: committed data survives a killed process (it is in the OS page cache) but not a power loss.
+ * PGlite keeps no lock on its directory, so the caller must hold a DataDirLock before opening one.
+ */
+import { PGlite } from '@electric-sql/pglite';
+import type { Database, Notification, Transaction } from './database.js';
+
+export class PGliteDatabase implements Database {
+  readonly kind = 'pglite' as const;
+  readonly description: string;
+  private readonly pg: PGlite;
+
+  private constructor(pg: PGlite, description: string) {
+    this.pg = pg;
+    this.description = description;
+  }
+
+  /** Opens a data directory, or an in-memory instance when `dataDir` is undefined. */
+  static async open(dataDir: string | undefined): Promise<PGliteDatabase> {
+    const pg = await PGlite.create(dataDir === undefined ? {} : { dataDir });
+    return new PGliteDatabase(pg, dataDir === undefined ? 'in-memory PGlite' : `PGlite at ${dataDir}`);
+  }
+
+  async query<Row>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+    const result = await this.pg.query<Row>(sql, params as unknown[]);
+    return result.rows;
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pg.exec(sql);
+  }
+
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.pg.transaction(async (tx) =>
+      fn({
+        query: async <Row>(sql: string, params: readonly unknown[] = []) =>
+          (await tx.query<Row>(sql, params as unknown[])).rows,
+        exec: async (sql: string) => {
+          await tx.exec(sql);
+        },
+      }),
+    );
+  }
+
+  async listen(channel: string, onNotify: (n: Notification) => void): Promise<() => Promise<void>> {
+    const unsubscribe = await this.pg.listen(channel, (payload) => onNotify({ channel, payload }));
+    return async () => {
+      await unsubscribe();
+    };
+  }
+
+  async close(): Promise<void> {
+    if (!this.pg.closed) await this.pg.close();
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * A Database that reaches an embedded instance held by another process, through that process's control
+ * server. Every call is one statement; transactions are not available this way (see
+ * embedded-control-server.ts), so only single-call operations (start, status, list, migrate) run here.
+ */
+import { DatabaseUnreachableError } from '../errors.js';
+import type { Database, Notification, Transaction } from './database.js';
+import type { MigrationResult } from './migrate.js';
+
+export class RemoteDatabase implements Database {
+  readonly kind = 'remote' as const;
+  readonly description: string;
+  private readonly base: string;
+  private readonly token: string;
+
+  constructor(args: { port: number; token: string; description: string }) {
+    this.base = `http://127.0.0.1:${args.port}`;
+    this.token = args.token;
+    this.description = args.description;
+  }
+
+  private async call<T>(path: string, body: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new DatabaseUnreachableError(`cannot reach the process holding ${this.description}`, err);
+    }
+    const text = await res.text();
+    if (res.status === 200) return JSON.parse(text) as T;
+    if (res.status === 500) {
+      const { error } = JSON.parse(text) as { error: Record<string, unknown> };
+      // Rebuild an error carrying the same fields, so SQLSTATE translation works as if local.
+      throw Object.assign(new Error(String(error.message)), error);
+    }
+    throw new DatabaseUnreachableError(`the process holding ${this.description} answered HTTP ${res.status}`);
+  }
+
+  async query<Row>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+    return (await this.call<{ rows: Row[] }>('/query', { sql, params })).rows;
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.call('/exec', { sql });
+  }
+
+  async migrate(): Promise<MigrationResult> {
+    return this.call<MigrationResult>('/migrate', {});
+  }
+
+  async transaction<T>(_fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    throw new Error(`transactions cannot span calls to the process holding ${this.description}`);
+  }
+
+  async listen(_channel: string, _onNotify: (n: Notification) => void): Promise<() => Promise<void>> {
+    return async () => {}; // callers poll
+  }
+
+  async close(): Promise<void> {}
+}

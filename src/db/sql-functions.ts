@@ -1,0 +1,219 @@
+/**
+ * One typed wrapper per SQL function of schema aries, called with named arguments. Each transition on
+ * the hot path is one round trip. Errors raised by the functions come back as the public classes.
+ */
+import type { ExecutionStatus } from '../core/execution-states.js';
+import type { Queryable } from './database.js';
+import {
+  toExecution,
+  toJournalRecord,
+  toStep,
+  type Execution,
+  type ExecutionRow,
+  type JournalRecord,
+  type JournalRow,
+  type Step,
+  type StepRow,
+} from './rows.js';
+import { translated } from './sqlstate-errors.js';
+
+export interface Lease {
+  executionId: string;
+  token: number;
+}
+
+export interface ClaimedExecution extends Lease {
+  workflow: string;
+  version: string;
+  input: unknown;
+  claimCount: number;
+  /** True when the execution was RUNNING under an expired lease: another worker died holding it. */
+  resumed: boolean;
+}
+
+export async function registerWorkflow(db: Queryable, name: string, version: string): Promise<void> {
+  await translated(db.query('SELECT aries.register_workflow(p_name => $1, p_version => $2)', [name, version]));
+}
+
+export async function startExecution(
+  db: Queryable,
+  args: { workflow: string; version: string | null; inputJson: string | null; idempotencyKey: string | null },
+): Promise<{ executionId: string; created: boolean; status: ExecutionStatus }> {
+  const [row] = await translated(
+    db.query<{ execution_id: string; created: boolean; status: ExecutionStatus }>(
+      `SELECT * FROM aries.start_execution(p_workflow => $1, p_version => $2, p_input => $3::jsonb,
+                                          p_idempotency_key => $4)`,
+      [args.workflow, args.version, args.inputJson, args.idempotencyKey],
+    ),
+  );
+  if (!row) throw new Error('start_execution returned no row');
+  return { executionId: row.execution_id, created: row.created, status: row.status };
+}
+
+export async function claimExecutions(
+  db: Queryable,
+  args: { worker: string; workflowKeys: string[]; limit: number; leaseMs: number },
+): Promise<ClaimedExecution[]> {
+  const rows = await translated(
+    db.query<{
+      id: string;
+      workflow_name: string;
+      workflow_version: string;
+      input: unknown;
+      lease_token: number | string;
+      claim_count: number;
+      resumed: boolean;
+    }>(
+      `SELECT * FROM aries.claim_executions(p_worker => $1, p_workflow_keys => $2::text[], p_limit => $3,
+                                           p_lease_ms => $4)`,
+      [args.worker, args.workflowKeys, args.limit, args.leaseMs],
+    ),
+  );
+  return rows.map((r) => ({
+    executionId: r.id,
+    workflow: r.workflow_name,
+    version: r.workflow_version,
+    input: r.input,
+    token: Number(r.lease_token),
+    claimCount: r.claim_count,
+    resumed: r.resumed,
+  }));
+}
+
+/** Renews leases; returns the ids still owned. */
+export async function renewLeases(db: Queryable, worker: string, leases: Lease[], leaseMs: number): Promise<Set<string>> {
+  if (leases.length === 0) return new Set();
+  const rows = await translated(
+    db.query<{ id: string }>(
+      `SELECT id FROM aries.renew_leases(p_worker => $1, p_ids => $2::uuid[], p_tokens => $3::bigint[],
+                                        p_lease_ms => $4)`,
+      [worker, leases.map((l) => l.executionId), leases.map((l) => l.token), leaseMs],
+    ),
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
+export async function beginStep(db: Queryable, lease: Lease, seq: number, stepKey: string): Promise<number> {
+  const [row] = await translated(
+    db.query<{ attempt: number }>(
+      `SELECT aries.begin_step(p_execution_id => $1, p_token => $2, p_seq => $3, p_step_key => $4) AS attempt`,
+      [lease.executionId, lease.token, seq, stepKey],
+    ),
+  );
+  return row!.attempt;
+}
+
+export async function completeStep(
+  db: Queryable,
+  lease: Lease,
+  args: { seq: number; stepKey: string; attempt: number; outputJson: string | null; checkpoint: boolean },
+): Promise<number> {
+  const [row] = await translated(
+    db.query<{ lsn: number | string }>(
+      `SELECT aries.complete_step(p_execution_id => $1, p_token => $2, p_seq => $3, p_step_key => $4,
+                                 p_attempt => $5, p_output => $6::jsonb, p_checkpoint => $7) AS lsn`,
+      [lease.executionId, lease.token, args.seq, args.stepKey, args.attempt, args.outputJson, args.checkpoint],
+    ),
+  );
+  return Number(row!.lsn);
+}
+
+export async function failStep(
+  db: Queryable,
+  lease: Lease,
+  args: { seq: number; stepKey: string; attempt: number; errorJson: string },
+): Promise<void> {
+  await translated(
+    db.query(
+      `SELECT aries.fail_step(p_execution_id => $1, p_token => $2, p_seq => $3, p_step_key => $4,
+                             p_attempt => $5, p_error => $6::jsonb)`,
+      [lease.executionId, lease.token, args.seq, args.stepKey, args.attempt, args.errorJson],
+    ),
+  );
+}
+
+export async function completeExecution(db: Queryable, lease: Lease, outputJson: string | null): Promise<void> {
+  await translated(
+    db.query('SELECT aries.complete_execution(p_execution_id => $1, p_token => $2, p_output => $3::jsonb)', [
+      lease.executionId,
+      lease.token,
+      outputJson,
+    ]),
+  );
+}
+
+export async function failExecution(
+  db: Queryable,
+  lease: Lease,
+  args: {
+    errorJson: string;
+    failureType: 'TRANSIENT' | 'PERMANENT' | 'PARTIAL';
+    source: 'node' | 'network' | 'data' | 'step';
+    stepKey?: string | undefined;
+    attempt?: number | undefined;
+  },
+): Promise<void> {
+  await translated(
+    db.query(
+      `SELECT aries.fail_execution(p_execution_id => $1, p_token => $2, p_error => $3::jsonb,
+                                  p_failure_type => $4, p_source => $5, p_step_key => $6, p_attempt => $7)`,
+      [lease.executionId, lease.token, args.errorJson, args.failureType, args.source, args.stepKey ?? null, args.attempt ?? null],
+    ),
+  );
+}
+
+export async function releaseExecution(db: Queryable, lease: Lease): Promise<void> {
+  await translated(
+    db.query('SELECT aries.release_execution(p_execution_id => $1, p_token => $2)', [lease.executionId, lease.token]),
+  );
+}
+
+export async function readJournal(db: Queryable, executionId: string): Promise<JournalRecord[]> {
+  const rows = await translated(
+    db.query<JournalRow>('SELECT * FROM aries.read_journal(p_execution_id => $1)', [executionId]),
+  );
+  return rows.map(toJournalRecord);
+}
+
+// ---- reads for clients, the CLI and tests ------------------------------------------------------------
+
+const EXECUTION_COLUMNS = `id, workflow_name, workflow_version, status, input, output, error, idempotency_key,
+  lease_owner, lease_token, lease_expires_at, claim_count, step_count, created_at, updated_at, started_at,
+  finished_at`;
+
+export async function getExecution(db: Queryable, id: string): Promise<Execution | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await db.query<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM aries.executions WHERE id = $1`, [id]);
+  return row ? toExecution(row) : undefined;
+}
+
+export async function listSteps(db: Queryable, executionId: string): Promise<Step[]> {
+  const rows = await db.query<StepRow>(
+    `SELECT s.execution_id, s.step_key, s.seq, s.status, s.attempt, j.payload AS output, s.error, s.started_at,
+            s.completed_at
+       FROM aries.steps s LEFT JOIN aries.journal j ON j.lsn = s.output_lsn
+      WHERE s.execution_id = $1 ORDER BY s.seq`,
+    [executionId],
+  );
+  return rows.map(toStep);
+}
+
+export interface ListExecutionsFilter {
+  status?: ExecutionStatus | undefined;
+  workflow?: string | undefined;
+  limit?: number | undefined;
+}
+
+export async function listExecutions(db: Queryable, filter: ListExecutionsFilter = {}): Promise<Execution[]> {
+  const rows = await db.query<ExecutionRow>(
+    `SELECT ${EXECUTION_COLUMNS} FROM aries.executions
+      WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR workflow_name = $2)
+      ORDER BY created_at DESC, id DESC LIMIT $3`,
+    [filter.status ?? null, filter.workflow ?? null, filter.limit ?? 100],
+  );
+  return rows.map(toExecution);
+}
+
+export function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

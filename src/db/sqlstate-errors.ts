@@ -1,0 +1,48 @@
+/**
+ * The one table from SQLSTATEs raised by Aries's SQL functions (class AR, see the header of
+ * sql/migrations/0001_core.sql) to public error classes. Other database errors pass through unchanged.
+ */
+import {
+  AriesError,
+  DuplicateStepKeyError,
+  ExecutionNotFoundError,
+  IdempotencyConflictError,
+  IllegalTransitionError,
+  LeaseLostError,
+  NondeterminismError,
+  UnknownWorkflowError,
+} from '../errors.js';
+
+const BY_SQLSTATE: Record<string, (message: string) => AriesError> = {
+  AR001: (m) => new ExecutionNotFoundError(m),
+  AR002: (m) => new LeaseLostError(m),
+  AR003: (m) => new IllegalTransitionError(m),
+  AR004: (m) => new UnknownWorkflowError(m),
+  AR005: (m) => new DuplicateStepKeyError(m),
+  AR006: (m) => new NondeterminismError(m),
+  AR007: (m) => new IdempotencyConflictError(m),
+};
+
+export const ARIES_SQLSTATES = Object.keys(BY_SQLSTATE);
+
+/** The public error for a database error, or the error itself when it is not one of ours. */
+export function translateDatabaseError(err: unknown): unknown {
+  if (typeof err !== 'object' || err === null) return err;
+  const { code, message, hint } = err as { code?: unknown; message?: unknown; hint?: unknown };
+  if (typeof code !== 'string') return err;
+  const make = BY_SQLSTATE[code];
+  if (!make) return err;
+  const text = typeof message === 'string' ? message : String(message);
+  const translated = make(typeof hint === 'string' && hint ? `${text} (${hint})` : text);
+  (translated as { cause?: unknown }).cause = err;
+  return translated;
+}
+
+/** Awaits a database call and rethrows its error as the public class. */
+export async function translated<T>(promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (err) {
+    throw translateDatabaseError(err);
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Every public error of Aries. One base class with a stable string `code`; subclasses are grouped by who
+ * must act: the programmer (a bad definition or input), the operator (configuration, schema, data), or
+ * nobody in particular (concurrency outcomes the engine handles, surfaced for visibility).
+ */
+
+export type ErrorCode =
+  | 'INVALID_DEFINITION'
+  | 'INVALID_INPUT'
+  | 'NOT_JSON_SERIALIZABLE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNKNOWN_WORKFLOW'
+  | 'DUPLICATE_STEP_KEY'
+  | 'NONDETERMINISM'
+  | 'IDEMPOTENCY_CONFLICT'
+  | 'EXECUTION_NOT_FOUND'
+  | 'EXECUTION_FAILED'
+  | 'STEP_FAILED'
+  | 'INVALID_DATABASE_URL'
+  | 'DATABASE_UNREACHABLE'
+  | 'DATA_DIR_LOCKED'
+  | 'SCHEMA_VERSION'
+  | 'MIGRATION_CHECKSUM'
+  | 'JOURNAL_CORRUPT'
+  | 'LEASE_LOST'
+  | 'ILLEGAL_TRANSITION'
+  | 'ENGINE_CLOSED'
+  | 'TIMEOUT';
+
+export class AriesError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.details = options?.details;
+  }
+}
+
+// ---- the programmer must act -------------------------------------------------------------------
+
+export class InvalidDefinitionError extends AriesError {
+  constructor(message: string) {
+    super('INVALID_DEFINITION', message);
+  }
+}
+
+export class InvalidInputError extends AriesError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('INVALID_INPUT', message, { details });
+  }
+}
+
+/** A value that must be stored (input, step output, result) is not plain JSON; `path` names where. */
+export class NotJsonSerializableError extends AriesError {
+  readonly path: string;
+  constructor(path: string, reason: string) {
+    super('NOT_JSON_SERIALIZABLE', `${path} is not JSON-serialisable: ${reason}`, { details: { path } });
+    this.path = path;
+  }
+}
+
+export class PayloadTooLargeError extends AriesError {
+  constructor(what: string, bytes: number, limit: number) {
+    super('PAYLOAD_TOO_LARGE', `${what} is ${bytes} bytes as JSON; the limit is ${limit} bytes`, {
+      details: { bytes, limit },
+    });
+  }
+}
+
+export class UnknownWorkflowError extends AriesError {
+  constructor(message: string) {
+    super('UNKNOWN_WORKFLOW', message);
+  }
+}
+
+export class DuplicateStepKeyError extends AriesError {
+  constructor(message: string) {
+    super('DUPLICATE_STEP_KEY', message);
+  }
+}
+
+/** Replay met a different step than the journal recorded at that position: the code changed under it. */
+export class NondeterminismError extends AriesError {
+  constructor(message: string) {
+    super('NONDETERMINISM', message);
+  }
+}
+
+export class IdempotencyConflictError extends AriesError {
+  constructor(message: string) {
+    super('IDEMPOTENCY_CONFLICT', message);
+  }
+}
+
+export class ExecutionNotFoundError extends AriesError {
+  constructor(message: string) {
+    super('EXECUTION_NOT_FOUND', message);
+  }
+}
+
+/** What `handle.result()` throws for an execution that ended FAILED; `stored` is the recorded error. */
+export class ExecutionFailedError extends AriesError {
+  readonly executionId: string;
+  constructor(executionId: string, stored: { name?: string; message?: string }) {
+    super('EXECUTION_FAILED', `execution ${executionId} failed: ${stored.name ?? 'Error'}: ${stored.message ?? ''}`, {
+      details: { executionId, error: stored },
+    });
+    this.executionId = executionId;
+  }
+}
+
+/** A step's error as replay raises it again from the journal (the original object is gone). */
+export class StepFailedError extends AriesError {
+  readonly stepKey: string;
+  readonly originalName: string;
+  constructor(stepKey: string, stored: { name?: string; message?: string }) {
+    super('STEP_FAILED', stored.message ?? `step "${stepKey}" failed`, { details: { stepKey, error: stored } });
+    this.stepKey = stepKey;
+    this.originalName = stored.name ?? 'Error';
+  }
+}
+
+// ---- the operator must act ---------------------------------------------------------------------
+
+export class InvalidDatabaseUrlError extends AriesError {
+  constructor(message: string) {
+    super('INVALID_DATABASE_URL', message);
+  }
+}
+
+export class DatabaseUnreachableError extends AriesError {
+  constructor(message: string, cause?: unknown) {
+    super('DATABASE_UNREACHABLE', message, { cause });
+  }
+}
+
+export class DataDirLockedError extends AriesError {
+  readonly holderPid: number;
+  constructor(message: string, holderPid: number) {
+    super('DATA_DIR_LOCKED', message, { details: { holderPid } });
+    this.holderPid = holderPid;
+  }
+}
+
+export class SchemaVersionError extends AriesError {
+  constructor(message: string) {
+    super('SCHEMA_VERSION', message);
+  }
+}
+
+export class MigrationChecksumError extends AriesError {
+  constructor(message: string) {
+    super('MIGRATION_CHECKSUM', message);
+  }
+}
+
+export class JournalCorruptError extends AriesError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('JOURNAL_CORRUPT', message, { details });
+  }
+}
+
+// ---- concurrency outcomes ----------------------------------------------------------------------
+
+/** This worker's lease on an execution was taken over; its writes are refused by the fencing token. */
+export class LeaseLostError extends AriesError {
+  constructor(message: string) {
+    super('LEASE_LOST', message);
+  }
+}
+
+export class IllegalTransitionError extends AriesError {
+  constructor(message: string) {
+    super('ILLEGAL_TRANSITION', message);
+  }
+}
+
+export class EngineClosedError extends AriesError {
+  constructor() {
+    super('ENGINE_CLOSED', 'the engine is closed');
+  }
+}
+
+export class TimeoutError extends AriesError {
+  constructor(message: string) {
+    super('TIMEOUT', message);
+  }
+}

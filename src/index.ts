@@ -1,0 +1,15 @@
+export { createEngine, Engine } from './sdk/engine.js';
+export type { EngineOptions, StartOptions, ExecutionDetail } from './sdk/engine.js';
+export { defineWorkflow, isWorkflow } from './sdk/define-workflow.js';
+export type { Workflow, WorkflowOptions, WorkflowFunction, CheckpointPolicy } from './sdk/define-workflow.js';
+export { ExecutionHandle } from './sdk/execution-handle.js';
+export type { ResultOptions } from './sdk/execution-handle.js';
+export { Worker } from './worker/worker.js';
+export type { WorkerOptions, WorkerStats } from './worker/worker.js';
+export type { WorkflowContext, StepContext, StepOptions } from './worker/workflow-context.js';
+export type { Execution, Step, JournalRecord } from './db/rows.js';
+export type { ExecutionStatus } from './core/execution-states.js';
+export { EXECUTION_STATUSES, EXECUTION_TRANSITIONS } from './core/execution-states.js';
+export type { StoredError } from './core/stored-error.js';
+export type { JsonValue } from './core/json-value.js';
+export * from './errors.js';

@@ -1,0 +1,76 @@
+/**
+ * Defining a workflow: a name, a version and an async function of (ctx, input). Replay matches steps by
+ * their explicit string keys, so nothing here depends on function names or decorators.
+ */
+import { InvalidDefinitionError } from '../errors.js';
+import type { WorkflowContext } from '../worker/workflow-context.js';
+
+/** When a completed step also writes a checkpoint (a snapshot that bounds recovery). */
+export type CheckpointPolicy = 'every-step' | 'marked' | { every: number };
+
+export interface WorkflowOptions {
+  /** Executions keep the version they started with; workers only run versions they have. Default '1'. */
+  version?: string;
+  /** Default: every step, as the source model checkpoints when a task completes. */
+  checkpoint?: CheckpointPolicy;
+}
+
+export type WorkflowFunction<Input, Output> = (ctx: WorkflowContext, input: Input) => Promise<Output>;
+
+export interface Workflow<Input = unknown, Output = unknown> {
+  readonly name: string;
+  readonly version: string;
+  /** `name@version`, how workers and the database refer to one definition. */
+  readonly key: string;
+  readonly checkpoint: CheckpointPolicy;
+  readonly fn: WorkflowFunction<Input, Output>;
+  /** Brand, so modules' exports can be told apart from other values. */
+  readonly kind: 'aries.workflow';
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
+
+export function defineWorkflow<Input = unknown, Output = unknown>(
+  name: string,
+  fn: WorkflowFunction<Input, Output>,
+): Workflow<Input, Output>;
+export function defineWorkflow<Input = unknown, Output = unknown>(
+  name: string,
+  options: WorkflowOptions,
+  fn: WorkflowFunction<Input, Output>,
+): Workflow<Input, Output>;
+export function defineWorkflow<Input, Output>(
+  name: string,
+  optionsOrFn: WorkflowOptions | WorkflowFunction<Input, Output>,
+  maybeFn?: WorkflowFunction<Input, Output>,
+): Workflow<Input, Output> {
+  const options: WorkflowOptions = typeof optionsOrFn === 'function' ? {} : optionsOrFn ?? {};
+  const fn = typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn;
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+    throw new InvalidDefinitionError(
+      `workflow name ${JSON.stringify(name)} is invalid: use 1–128 letters, digits and _ . : / - (no "@"), starting with a letter or digit`,
+    );
+  }
+  if (typeof fn !== 'function') {
+    throw new InvalidDefinitionError(`workflow "${name}" has no function: defineWorkflow(name, [options,] async (ctx, input) => …)`);
+  }
+  const version = options.version ?? '1';
+  if (typeof version !== 'string' || !NAME_PATTERN.test(version)) {
+    throw new InvalidDefinitionError(`workflow "${name}" has an invalid version ${JSON.stringify(version)}`);
+  }
+  const checkpoint = options.checkpoint ?? 'every-step';
+  if (
+    checkpoint !== 'every-step' &&
+    checkpoint !== 'marked' &&
+    !(typeof checkpoint === 'object' && Number.isInteger(checkpoint.every) && checkpoint.every >= 1)
+  ) {
+    throw new InvalidDefinitionError(
+      `workflow "${name}" has an invalid checkpoint policy ${JSON.stringify(checkpoint)}: use 'every-step', 'marked' or { every: N }`,
+    );
+  }
+  return Object.freeze({ name, version, key: `${name}@${version}`, checkpoint, fn, kind: 'aries.workflow' as const });
+}
+
+export function isWorkflow(value: unknown): value is Workflow {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'aries.workflow';
+}

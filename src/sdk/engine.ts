@@ -1,0 +1,200 @@
+/**
+ * The engine: one explicit instance per database (no global state). It opens the backend, migrates the
+ * schema (refusing a schema newer than this code), starts executions, reads them, and creates workers.
+ * On the embedded backend it also runs the maintenance PGlite lacks (VACUUM, CHECKPOINT).
+ */
+import { encodeStored, DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
+import type { Database } from '../db/database.js';
+import { checkSchema, migrate, type MigrationResult } from '../db/migrate.js';
+import { openDatabase, type ConnectionOptions } from '../db/open-database.js';
+import { RemoteDatabase } from '../db/remote-database.js';
+import type { Execution, JournalRecord, Step } from '../db/rows.js';
+import {
+  getExecution,
+  listExecutions,
+  listSteps,
+  readJournal,
+  registerWorkflow,
+  startExecution,
+  type ListExecutionsFilter,
+} from '../db/sql-functions.js';
+import { EngineClosedError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
+import { startEmbeddedMaintenance } from '../worker/embedded-maintenance.js';
+import { Worker, type WorkerOptions } from '../worker/worker.js';
+import { isWorkflow, type Workflow } from './define-workflow.js';
+import { ExecutionHandle } from './execution-handle.js';
+
+export interface EngineOptions extends ConnectionOptions {
+  /** Apply pending migrations on open (default true). When false, a schema that is behind is an error. */
+  migrate?: boolean;
+  /** Largest input, step output or result accepted, as JSON bytes (default 8 MiB). */
+  maxPayloadBytes?: number;
+  /** Embedded only: how often VACUUM runs, since PGlite has no autovacuum (default 5 min; 0 = never). */
+  vacuumIntervalMs?: number;
+  /** Where background errors go (default: console.warn). */
+  onError?: (err: unknown, context: string) => void;
+}
+
+export interface StartOptions {
+  /** The same key returns the execution it first started, never a second one. */
+  idempotencyKey?: string;
+  /** When starting by name: the version (default: the most recently registered one). */
+  version?: string;
+}
+
+export interface ExecutionDetail {
+  execution: Execution;
+  steps: Step[];
+}
+
+export class Engine {
+  readonly db: Database;
+  private readonly closeDb: () => Promise<void>;
+  private readonly maxPayloadBytes: number;
+  private readonly onError: (err: unknown, context: string) => void;
+  private readonly workers = new Set<Worker>();
+  private readonly registered = new Set<string>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private stopMaintenance: (() => void) | undefined;
+  private closed = false;
+
+  private constructor(db: Database, closeDb: () => Promise<void>, options: EngineOptions) {
+    this.db = db;
+    this.closeDb = closeDb;
+    this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.onError = options.onError ?? ((err, context) => console.warn(`aries: ${context}:`, err));
+  }
+
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    const opened = await openDatabase(options);
+    try {
+      const engine = new Engine(opened.db, opened.close, options);
+      if (options.migrate === false) {
+        const { pending } = await checkSchema(opened.db);
+        if (pending > 0) throw new InvalidInputError(`the database schema is ${pending} migration(s) behind; run "aries migrate"`);
+      } else {
+        await engine.migrate();
+      }
+      if (opened.db.kind === 'pglite') {
+        engine.stopMaintenance = startEmbeddedMaintenance(opened.db, options.vacuumIntervalMs ?? 300_000, engine.onError);
+      }
+      return engine;
+    } catch (err) {
+      await opened.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  get backend(): Database['kind'] {
+    return this.db.kind;
+  }
+
+  async migrate(onProgress?: Parameters<typeof migrate>[1]): Promise<MigrationResult> {
+    this.assertOpen();
+    if (this.db instanceof RemoteDatabase) return this.db.migrate();
+    return migrate(this.db, onProgress);
+  }
+
+  /** Starts an execution of a workflow (by definition, or by name as registered by a worker). */
+  async start<Input, Output>(
+    workflow: Workflow<Input, Output> | string,
+    input: Input,
+    options: StartOptions = {},
+  ): Promise<ExecutionHandle<Output>> {
+    this.assertOpen();
+    let name: string;
+    let version: string | null;
+    if (typeof workflow === 'string') {
+      name = workflow;
+      version = options.version ?? null;
+    } else {
+      if (!isWorkflow(workflow)) throw new InvalidDefinitionError('engine.start needs a workflow from defineWorkflow() or its name');
+      name = workflow.name;
+      version = workflow.version;
+      if (!this.registered.has(workflow.key)) {
+        await registerWorkflow(this.db, name, version);
+        this.registered.add(workflow.key);
+      }
+    }
+    const key = options.idempotencyKey;
+    if (key !== undefined && (typeof key !== 'string' || key === '')) {
+      throw new InvalidInputError('idempotencyKey must be a non-empty string');
+    }
+    const inputJson = encodeStored(input === undefined ? null : input, 'input', this.maxPayloadBytes);
+    const started = await startExecution(this.db, { workflow: name, version, inputJson, idempotencyKey: key ?? null });
+    for (const w of this.workers) w.poke();
+    return this.handle<Output>(started.executionId, started.created);
+  }
+
+  handle<Output = unknown>(id: string, created = false): ExecutionHandle<Output> {
+    return new ExecutionHandle<Output>(id, created, this.db, (eid) => this.settledHere(eid));
+  }
+
+  async getExecution(id: string): Promise<ExecutionDetail | undefined> {
+    this.assertOpen();
+    const execution = await getExecution(this.db, id);
+    if (!execution) return undefined;
+    return { execution, steps: await listSteps(this.db, id) };
+  }
+
+  async listExecutions(filter?: ListExecutionsFilter): Promise<Execution[]> {
+    this.assertOpen();
+    return listExecutions(this.db, filter);
+  }
+
+  async readJournal(id: string): Promise<JournalRecord[]> {
+    this.assertOpen();
+    return readJournal(this.db, id);
+  }
+
+  worker(options: WorkerOptions): Worker {
+    this.assertOpen();
+    if (this.db instanceof RemoteDatabase) {
+      throw new InvalidInputError(
+        `${this.db.description}: workers must run in the process that holds the embedded data dir (or use a PostgreSQL server)`,
+      );
+    }
+    const worker = new Worker(this.db, options, {
+      maxPayloadBytes: this.maxPayloadBytes,
+      onError: this.onError,
+      onFinished: (id) => this.notifySettled(id),
+    });
+    this.workers.add(worker);
+    return worker;
+  }
+
+  private settledHere(id: string): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.waiters.get(id);
+      if (!set) this.waiters.set(id, (set = new Set()));
+      const done = () => {
+        set.delete(done);
+        if (set.size === 0) this.waiters.delete(id);
+        resolve();
+      };
+      set.add(done);
+    });
+  }
+
+  private notifySettled(id: string): void {
+    for (const fn of [...(this.waiters.get(id) ?? [])]) fn();
+  }
+
+  /** Stops this engine's workers (gracefully) and closes the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.workers].map((w) => w.stop()));
+    this.stopMaintenance?.();
+    for (const set of this.waiters.values()) for (const fn of [...set]) fn();
+    await this.closeDb();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EngineClosedError();
+  }
+}
+
+export function createEngine(options?: EngineOptions): Promise<Engine> {
+  return Engine.create(options);
+}

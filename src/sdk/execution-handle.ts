@@ -1,0 +1,51 @@
+/** A reference to one execution: its id, and a way to wait for its result. */
+import type { Database } from '../db/database.js';
+import type { Execution } from '../db/rows.js';
+import { getExecution } from '../db/sql-functions.js';
+import { ExecutionFailedError, ExecutionNotFoundError, TimeoutError } from '../errors.js';
+
+/** Statuses at which result() stops waiting. FAILED can still be recovered, but it is an answer. */
+const SETTLED = new Set(['COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED']);
+
+export interface ResultOptions {
+  /** Give up after this long (default: wait indefinitely). */
+  timeoutMs?: number;
+}
+
+export class ExecutionHandle<Output = unknown> {
+  constructor(
+    readonly id: string,
+    /** False when an idempotency key matched an execution started earlier. */
+    readonly created: boolean,
+    private readonly db: Database,
+    /** Resolves when a worker in this process settles the execution, so waiting needs no polling. */
+    private readonly settledHere: (id: string) => Promise<void>,
+  ) {}
+
+  async status(): Promise<Execution> {
+    const execution = await getExecution(this.db, this.id);
+    if (!execution) throw new ExecutionNotFoundError(`execution ${this.id} not found`);
+    return execution;
+  }
+
+  /** Waits until the execution settles: its output if COMPLETED, else an ExecutionFailedError. */
+  async result(options: ResultOptions = {}): Promise<Output> {
+    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    let delay = 10;
+    for (;;) {
+      const execution = await this.status();
+      if (SETTLED.has(execution.status)) {
+        if (execution.status === 'COMPLETED') return execution.output as Output;
+        throw new ExecutionFailedError(
+          this.id,
+          execution.error ?? { name: execution.status, message: `execution ended ${execution.status}` },
+        );
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new TimeoutError(`execution ${this.id} is still ${execution.status} after ${options.timeoutMs} ms`);
+      const wait = Math.min(delay, left);
+      await Promise.race([this.settledHere(this.id), new Promise((r) => setTimeout(r, wait))]);
+      delay = Math.min(delay * 2, 500);
+    }
+  }
+}

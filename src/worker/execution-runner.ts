@@ -1,0 +1,76 @@
+/**
+ * Runs one claimed execution to its next resting point: analysis of its journal, then the workflow
+ * function with replay of recorded steps, then exactly one closing transition — completed, failed, or
+ * handed back (graceful shutdown). A lost lease ends the run silently: the new owner carries on and the
+ * fencing token has already refused our writes.
+ */
+import { encodeStored } from '../core/json-value.js';
+import { toStoredError } from '../core/stored-error.js';
+import type { Queryable } from '../db/database.js';
+import {
+  completeExecution,
+  failExecution,
+  readJournal,
+  releaseExecution,
+  type ClaimedExecution,
+} from '../db/sql-functions.js';
+import { JournalCorruptError, LeaseLostError } from '../errors.js';
+import type { Workflow } from '../sdk/define-workflow.js';
+import { analyzeJournal } from './replay-log.js';
+import { WorkflowContextImpl, YieldSignal } from './workflow-context.js';
+
+export type RunOutcome = 'completed' | 'failed' | 'released' | 'lease-lost';
+
+export interface RunDeps {
+  db: Queryable;
+  maxPayloadBytes: number;
+  shouldYield: () => boolean;
+  signal: AbortSignal;
+  onStepsRun?: (run: number, replayed: number) => void;
+}
+
+export async function runExecution(deps: RunDeps, claimed: ClaimedExecution, workflow: Workflow): Promise<RunOutcome> {
+  const lease = { executionId: claimed.executionId, token: claimed.token };
+  const { db } = deps;
+  let ctx: WorkflowContextImpl | undefined;
+  try {
+    const replay = analyzeJournal(claimed.executionId, await readJournal(db, claimed.executionId));
+    ctx = new WorkflowContextImpl(
+      db,
+      lease,
+      { workflow: workflow.name, version: workflow.version },
+      replay,
+      workflow.checkpoint,
+      deps.signal,
+      deps.shouldYield,
+      deps.maxPayloadBytes,
+    );
+    const output = await workflow.fn(ctx, claimed.input);
+    const outputJson = encodeStored(output, `result of workflow "${workflow.name}"`, deps.maxPayloadBytes);
+    await completeExecution(db, lease, outputJson);
+    return 'completed';
+  } catch (err) {
+    if (err instanceof LeaseLostError || (deps.signal.aborted && err === deps.signal.reason)) return 'lease-lost';
+    if (err instanceof YieldSignal) {
+      await releaseExecution(db, lease);
+      return 'released';
+    }
+    const lastFailure = ctx?.lastStepFailure;
+    const failed = lastFailure?.error === err ? lastFailure : undefined;
+    try {
+      await failExecution(db, lease, {
+        errorJson: JSON.stringify(toStoredError(err)),
+        failureType: 'PERMANENT',
+        source: err instanceof JournalCorruptError ? 'data' : 'step',
+        stepKey: failed?.stepKey,
+        attempt: failed?.attempt,
+      });
+    } catch (writeErr) {
+      if (writeErr instanceof LeaseLostError) return 'lease-lost';
+      throw writeErr;
+    }
+    return 'failed';
+  } finally {
+    if (ctx) deps.onStepsRun?.(ctx.stepsRun, ctx.stepsReplayed);
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * A worker claims runnable executions of its workflows and runs them, up to `concurrency` at once.
+ *
+ * - Claiming: aries.claim_executions (FOR UPDATE SKIP LOCKED at READ COMMITTED) takes due PENDING
+ *   executions and RUNNING ones whose lease expired on the database clock, i.e. whose worker died.
+ * - Leases: renewed by a heartbeat every leaseMs / 3. An execution the heartbeat no longer finds under
+ *   our token was taken over; its run is aborted and every write it tries is refused by the database.
+ * - Wake-ups: NOTIFY aries_wakeup when work is started or handed back, with a polling fallback, and at
+ *   once when a slot frees up.
+ * - Shutdown: stop() stops claiming; running executions finish their current step and are handed back
+ *   before their next one; whatever is still running after shutdownTimeoutMs is left to lease expiry.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
+import type { Database } from '../db/database.js';
+import { claimExecutions, registerWorkflow, renewLeases, type ClaimedExecution } from '../db/sql-functions.js';
+import { InvalidDefinitionError, LeaseLostError } from '../errors.js';
+import { isWorkflow, type Workflow } from '../sdk/define-workflow.js';
+import { runExecution, type RunOutcome } from './execution-runner.js';
+
+export interface WorkerOptions {
+  workflows: Workflow<any, any>[];
+  /** Executions run at once (default 10). */
+  concurrency?: number;
+  /** How long a claim lasts without renewal; a dead worker's executions resume after it (default 15 s). */
+  leaseMs?: number;
+  /** Polling fallback when no notification arrives (default 1 s). */
+  pollIntervalMs?: number;
+  /** How long stop() waits for running steps before leaving them to lease expiry (default 10 s). */
+  shutdownTimeoutMs?: number;
+  /** Identifies this worker in leases (default host:pid:random). */
+  id?: string;
+}
+
+export interface WorkerEvents {
+  onFinished?: (executionId: string, outcome: RunOutcome) => void;
+  onError?: (err: unknown, context: string) => void;
+  maxPayloadBytes?: number;
+}
+
+interface Running {
+  claimed: ClaimedExecution;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+export interface WorkerStats {
+  claimed: number;
+  completed: number;
+  failed: number;
+  released: number;
+  leaseLost: number;
+  stepsRun: number;
+  stepsReplayed: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class Worker {
+  readonly id: string;
+  readonly stats: WorkerStats = { claimed: 0, completed: 0, failed: 0, released: 0, leaseLost: 0, stepsRun: 0, stepsReplayed: 0 };
+  private readonly workflows = new Map<string, Workflow>();
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly shutdownTimeoutMs: number;
+  private readonly running = new Map<string, Running>();
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private wake: (() => void) | undefined;
+  private wakePending = false;
+  private loop: Promise<void> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+
+  constructor(
+    private readonly db: Database,
+    options: WorkerOptions,
+    private readonly events: WorkerEvents = {},
+  ) {
+    if (!options || !Array.isArray(options.workflows) || options.workflows.length === 0) {
+      throw new InvalidDefinitionError('a worker needs at least one workflow: engine.worker({ workflows: [...] })');
+    }
+    for (const wf of options.workflows) {
+      if (!isWorkflow(wf)) throw new InvalidDefinitionError('worker workflows must come from defineWorkflow()');
+      if (this.workflows.has(wf.key)) throw new InvalidDefinitionError(`workflow ${wf.key} is given to the worker twice`);
+      this.workflows.set(wf.key, wf);
+    }
+    this.concurrency = positiveInt(options.concurrency ?? 10, 'concurrency');
+    this.leaseMs = positiveInt(options.leaseMs ?? 15_000, 'leaseMs');
+    this.pollIntervalMs = positiveInt(options.pollIntervalMs ?? 1_000, 'pollIntervalMs');
+    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+    this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  }
+
+  get activeExecutions(): number {
+    return this.running.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`worker ${this.id} was already started`);
+    this.state = 'running';
+    for (const wf of this.workflows.values()) await registerWorkflow(this.db, wf.name, wf.version);
+    try {
+      this.unlisten = await this.db.listen('aries_wakeup', (n) => {
+        if ([...this.workflows.values()].some((wf) => wf.name === n.payload)) this.poke();
+      });
+    } catch (err) {
+      this.events.onError?.(err, 'listen'); // polling still finds the work
+    }
+    const heartbeatMs = Math.max(50, Math.floor(this.leaseMs / 3));
+    this.heartbeat = setInterval(() => void this.renew(), heartbeatMs);
+    this.loop = this.claimLoop();
+  }
+
+  /** Wakes the claim loop now (new work, or a free slot). */
+  poke(): void {
+    this.wakePending = true;
+    this.wake?.();
+  }
+
+  private async claimLoop(): Promise<void> {
+    const keys = [...this.workflows.keys()];
+    let errorDelay = 100;
+    while (this.state === 'running') {
+      const free = this.concurrency - this.running.size;
+      if (free > 0) {
+        this.wakePending = false;
+        let claimed: ClaimedExecution[];
+        try {
+          claimed = await claimExecutions(this.db, { worker: this.id, workflowKeys: keys, limit: free, leaseMs: this.leaseMs });
+          errorDelay = 100;
+        } catch (err) {
+          this.events.onError?.(err, 'claim');
+          await sleep(errorDelay);
+          errorDelay = Math.min(errorDelay * 2, 5_000);
+          continue;
+        }
+        for (const c of claimed) this.launch(c);
+        if (claimed.length === free && this.state === 'running') continue; // there may be more
+      }
+      await this.waitForWake();
+    }
+  }
+
+  private waitForWake(): Promise<void> {
+    if (this.wakePending) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.pollIntervalMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+
+  private launch(claimed: ClaimedExecution): void {
+    const workflow = this.workflows.get(`${claimed.workflow}@${claimed.version}`);
+    if (!workflow) return; // cannot happen: the claim filters by our keys
+    this.stats.claimed++;
+    const abort = new AbortController();
+    const entry: Running = { claimed, abort, done: Promise.resolve() };
+    this.running.set(claimed.executionId, entry);
+    entry.done = runExecution(
+      {
+        db: this.db,
+        maxPayloadBytes: this.events.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+        shouldYield: () => this.state !== 'running',
+        signal: abort.signal,
+        onStepsRun: (run, replayed) => {
+          this.stats.stepsRun += run;
+          this.stats.stepsReplayed += replayed;
+        },
+      },
+      claimed,
+      workflow,
+    ).then(
+      (outcome) => {
+        if (outcome === 'completed') this.stats.completed++;
+        else if (outcome === 'failed') this.stats.failed++;
+        else if (outcome === 'released') this.stats.released++;
+        else this.stats.leaseLost++;
+        this.events.onFinished?.(claimed.executionId, outcome);
+      },
+      // A write failed (the database is unreachable, say): the execution stays RUNNING under our lease,
+      // which is no longer renewed once it leaves `running`, so it expires and the execution is resumed.
+      (err) => this.events.onError?.(err, `execution ${claimed.executionId}`),
+    ).finally(() => {
+      this.running.delete(claimed.executionId);
+      this.poke();
+    });
+  }
+
+  private lastRenewal = Date.now();
+
+  private async renew(): Promise<void> {
+    if (this.running.size === 0) {
+      this.lastRenewal = Date.now();
+      return;
+    }
+    const held = [...this.running.values()].map((r) => ({ executionId: r.claimed.executionId, token: r.claimed.token }));
+    try {
+      const owned = await renewLeases(this.db, this.id, held, this.leaseMs);
+      this.lastRenewal = Date.now();
+      for (const lease of held) {
+        if (!owned.has(lease.executionId)) this.loseLease(lease.executionId);
+      }
+    } catch (err) {
+      this.events.onError?.(err, 'heartbeat');
+      // Unable to renew for a whole lease period: assume every lease is gone rather than keep acting.
+      if (Date.now() - this.lastRenewal > this.leaseMs) for (const lease of held) this.loseLease(lease.executionId);
+    }
+  }
+
+  private loseLease(executionId: string): void {
+    const entry = this.running.get(executionId);
+    if (entry && !entry.abort.signal.aborted) {
+      entry.abort.abort(new LeaseLostError(`worker ${this.id} lost its lease on execution ${executionId}`));
+    }
+  }
+
+  /** Stops claiming, lets running steps finish (handing executions back), then releases resources. */
+  async stop(): Promise<void> {
+    if (this.state === 'new' || this.state === 'stopped') {
+      this.state = 'stopped';
+      return;
+    }
+    if (this.state === 'stopping') return this.loop;
+    this.state = 'stopping';
+    this.wake?.();
+    await this.loop;
+    const all = Promise.allSettled([...this.running.values()].map((r) => r.done));
+    const timeout = new Promise<void>((r) => setTimeout(r, this.shutdownTimeoutMs).unref());
+    await Promise.race([all, timeout]);
+    clearInterval(this.heartbeat);
+    // Whatever still runs keeps its lease until it expires; then another worker resumes it.
+    for (const entry of this.running.values()) entry.abort.abort(new LeaseLostError(`worker ${this.id} stopped`));
+    await this.unlisten?.().catch(() => {});
+    this.state = 'stopped';
+  }
+}
+
+function positiveInt(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new InvalidDefinitionError(`worker option ${name} must be a positive integer, got ${value}`);
+  return value;
+}

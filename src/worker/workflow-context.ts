@@ -1,0 +1,143 @@
+/**
+ * The `ctx` a workflow function receives. `ctx.step(key, fn)` is the unit of durability: on replay a
+ * position whose outcome is recorded returns (or throws) that outcome without running `fn`; otherwise the
+ * intent is journaled, `fn` runs, and its output is recorded under the lease's fencing token before the
+ * workflow sees it. Steps are matched by position and key: a different key at a recorded position is a
+ * NondeterminismError.
+ */
+import { encodeStored } from '../core/json-value.js';
+import { toStoredError } from '../core/stored-error.js';
+import type { Queryable } from '../db/database.js';
+import { beginStep, completeStep, failStep, type Lease } from '../db/sql-functions.js';
+import { DuplicateStepKeyError, InvalidDefinitionError, NondeterminismError, StepFailedError } from '../errors.js';
+import type { CheckpointPolicy } from '../sdk/define-workflow.js';
+import type { ReplayLog } from './replay-log.js';
+
+export interface StepContext {
+  /** Stable across attempts: `<execution id>:<step key>`. Pass it to the service the step calls. */
+  idempotencyKey: string;
+  /** 1 on the first run; higher when the step runs again (its worker died mid-step, or it is retried). */
+  attempt: number;
+  executionId: string;
+  stepKey: string;
+  /** Aborted when this worker loses its lease on the execution: stop and let the new owner run the step. */
+  signal: AbortSignal;
+}
+
+export interface StepOptions {
+  /** With checkpoint policy 'marked', completing this step writes a checkpoint. */
+  checkpoint?: boolean;
+}
+
+export interface WorkflowContext {
+  readonly executionId: string;
+  readonly workflow: string;
+  readonly version: string;
+  step<T>(key: string, fn: (step: StepContext) => T | Promise<T>, options?: StepOptions): Promise<T>;
+}
+
+/** Thrown inside a workflow to unwind it when its worker stops taking new steps (graceful shutdown). */
+export class YieldSignal extends Error {
+  constructor() {
+    super('the worker is shutting down; the execution is handed back before its next step');
+    this.name = 'YieldSignal';
+  }
+}
+
+export interface StepFailure {
+  stepKey: string;
+  attempt: number;
+  error: unknown;
+}
+
+export class WorkflowContextImpl implements WorkflowContext {
+  readonly executionId: string;
+  readonly workflow: string;
+  readonly version: string;
+  /** The last step whose error the workflow was handed, to attribute an uncaught failure to it. */
+  lastStepFailure: StepFailure | undefined;
+  /** Steps actually run by this worker (not replayed), for tests and metrics. */
+  stepsRun = 0;
+  stepsReplayed = 0;
+
+  private seq = 0;
+  private readonly keys = new Set<string>();
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly lease: Lease,
+    meta: { workflow: string; version: string },
+    private readonly replay: ReplayLog,
+    private readonly policy: CheckpointPolicy,
+    private readonly signal: AbortSignal,
+    private readonly shouldYield: () => boolean,
+    private readonly maxPayloadBytes: number,
+  ) {
+    this.executionId = lease.executionId;
+    this.workflow = meta.workflow;
+    this.version = meta.version;
+  }
+
+  async step<T>(key: string, fn: (step: StepContext) => T | Promise<T>, options: StepOptions = {}): Promise<T> {
+    if (typeof key !== 'string' || key === '') throw new InvalidDefinitionError('ctx.step needs a non-empty string key');
+    if (typeof fn !== 'function') throw new InvalidDefinitionError(`ctx.step("${key}") needs a function`);
+    if (this.keys.has(key)) {
+      throw new DuplicateStepKeyError(
+        `step key "${key}" is used twice in execution ${this.executionId}; step keys must be unique within an execution (add an index for loops, e.g. "${key}-1")`,
+      );
+    }
+    this.keys.add(key);
+    const seq = this.seq++;
+
+    const recorded = this.replay.outcomes.get(seq);
+    if (recorded) {
+      if (recorded.stepKey !== key) {
+        throw new NondeterminismError(
+          `execution ${this.executionId} recorded step "${recorded.stepKey}" at position ${seq}, but the workflow code now runs "${key}" there; ` +
+            'the code changed under a running execution (deploy such changes as a new workflow version)',
+        );
+      }
+      this.stepsReplayed++;
+      if (recorded.kind === 'failed') throw new StepFailedError(key, recorded.error);
+      return recorded.output as T;
+    }
+
+    if (this.shouldYield()) throw new YieldSignal();
+    if (this.signal.aborted) throw this.signal.reason;
+
+    const attempt = await beginStep(this.db, this.lease, seq, key);
+    let output: T;
+    let outputJson: string | null;
+    try {
+      output = await fn({
+        idempotencyKey: `${this.executionId}:${key}`,
+        attempt,
+        executionId: this.executionId,
+        stepKey: key,
+        signal: this.signal,
+      });
+      outputJson = encodeStored(output, `output of step "${key}"`, this.maxPayloadBytes);
+    } catch (error) {
+      if (this.signal.aborted) throw this.signal.reason; // the lease is gone: record nothing
+      await failStep(this.db, this.lease, { seq, stepKey: key, attempt, errorJson: JSON.stringify(toStoredError(error)) });
+      this.lastStepFailure = { stepKey: key, attempt, error };
+      throw error;
+    }
+    this.stepsRun++;
+    await completeStep(this.db, this.lease, {
+      seq,
+      stepKey: key,
+      attempt,
+      outputJson,
+      checkpoint: this.takesCheckpoint(seq, options),
+    });
+    return output;
+  }
+
+  /** By position, so the cadence is the same whether earlier steps ran here or were replayed. */
+  private takesCheckpoint(seq: number, options: StepOptions): boolean {
+    if (this.policy === 'every-step' || options.checkpoint === true) return true;
+    if (this.policy === 'marked') return false;
+    return (seq + 1) % this.policy.every === 0;
+  }
+}
