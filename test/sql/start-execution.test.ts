@@ -1,0 +1,49 @@
+import { expect, test } from 'vitest';
+import { describeBackends } from '../helpers/backends.js';
+import { sqlError, sqlStart } from '../helpers/sql.js';
+
+describeBackends('aries.start_execution', (b) => {
+  test('start_execution creates a PENDING execution with an execution_started journal record', async () => {
+    const row = await sqlStart(b.engine.db, 'start-a', null, { n: 1 });
+    expect(row.created).toBe(true);
+    expect(row.status).toBe('PENDING');
+    const journal = await b.engine.readJournal(row.execution_id);
+    expect(journal.map((r) => r.kind)).toEqual(['execution_started']);
+    expect(journal[0]!.checksumOk).toBe(true);
+  });
+
+  test('start_execution returns the existing execution for a reused idempotency key', async () => {
+    const first = await sqlStart(b.engine.db, 'start-b', 'same-key');
+    const second = await sqlStart(b.engine.db, 'start-b', 'same-key');
+    expect(second.execution_id).toBe(first.execution_id);
+    expect(second.created).toBe(false);
+    const [count] = await b.engine.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM aries.executions WHERE idempotency_key = 'same-key'`,
+    );
+    expect(count!.n).toBe(1);
+  });
+
+  test('start_execution refuses an idempotency key already used by another workflow', async () => {
+    await sqlStart(b.engine.db, 'start-c', 'shared-key');
+    const err = await sqlError(sqlStart(b.engine.db, 'start-d', 'shared-key'));
+    expect(err.code).toBe('AR007');
+    expect(err.message).toContain('start-c');
+  });
+
+  test('start_execution refuses an unknown workflow with AR004', async () => {
+    const err = await sqlError(
+      b.engine.db.query(`SELECT * FROM aries.start_execution(p_workflow => 'never-registered', p_version => NULL, p_input => '{}')`),
+    );
+    expect(err.code).toBe('AR004');
+    expect(err.message).toContain('never-registered');
+  });
+
+  test('start_execution refuses an unknown version of a known workflow', async () => {
+    await sqlStart(b.engine.db, 'start-e');
+    const err = await sqlError(
+      b.engine.db.query(`SELECT * FROM aries.start_execution(p_workflow => 'start-e', p_version => '9', p_input => '{}')`),
+    );
+    expect(err.code).toBe('AR004');
+    expect(err.message).toContain('version "9"');
+  });
+});
