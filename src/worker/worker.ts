@@ -123,9 +123,11 @@ export class Worker {
     const keys = [...this.workflows.keys()];
     let errorDelay = 100;
     while (this.state === 'running') {
+      // Cleared on every pass, so a wake that arrives while all slots are busy cannot make the loop spin
+      // on resolved promises (which would starve the event loop); it only means "look again".
+      this.wakePending = false;
       const free = this.concurrency - this.running.size;
       if (free > 0) {
-        this.wakePending = false;
         let claimed: ClaimedExecution[];
         try {
           claimed = await claimExecutions(this.db, { worker: this.id, workflowKeys: keys, limit: free, leaseMs: this.leaseMs });
