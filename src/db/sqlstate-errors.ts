@@ -3,7 +3,7 @@
  * sql/migrations/0001_core.sql) to public error classes. Other database errors pass through unchanged.
  */
 import {
-  AriesError,
+  type AriesError,
   DuplicateStepKeyError,
   ExecutionNotFoundError,
   IdempotencyConflictError,
