@@ -28,11 +28,14 @@
 
 CREATE SCHEMA IF NOT EXISTS aries;
 
--- The database clock. Tests may pin it with SET aries.now = '<timestamptz>'; nothing else should.
+-- The database clock: the start of the current transaction (Aries's transactions are short; in a long
+-- one this only makes a lease end earlier, never later). Tests may pin it with SET aries.now = '…'.
+-- This function and journal_checksum have no SET search_path (unlike every other function here): a SET
+-- clause stops PostgreSQL from inlining a SQL function, and both are on the hot path. They name only
+-- pg_catalog objects, fully qualified, so the caller's search_path cannot change what they do.
 CREATE FUNCTION aries.now() RETURNS timestamptz
-LANGUAGE sql STABLE SET search_path = '' AS $$
-  SELECT coalesce(nullif(pg_catalog.current_setting('aries.now', true), '')::timestamptz,
-                  pg_catalog.clock_timestamp())
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(nullif(pg_catalog.current_setting('aries.now', true), '')::timestamptz, pg_catalog.now())
 $$;
 
 CREATE TABLE aries.workflows (
@@ -165,7 +168,7 @@ CREATE TRIGGER journal_append_only BEFORE UPDATE ON aries.journal
 -- same payload always hashes the same way on every backend.
 CREATE FUNCTION aries.journal_checksum(p_execution_id uuid, p_prev_lsn bigint, p_kind text, p_seq integer,
                                        p_step_key text, p_attempt integer, p_payload jsonb)
-RETURNS text LANGUAGE sql IMMUTABLE SET search_path = '' AS $$
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
   SELECT pg_catalog.md5(pg_catalog.concat_ws(E'\x1f', p_execution_id::text, coalesce(p_prev_lsn::text, '-'),
          p_kind, coalesce(p_seq::text, '-'), coalesce(p_step_key, '-'), coalesce(p_attempt::text, '-'),
          coalesce(p_payload::text, '-')))
@@ -344,18 +347,19 @@ BEGIN
     p_execution_id, p_token, v.lease_token, v.status USING ERRCODE = 'AR002';
 END $$;
 
--- Journals the intent to run a step, before its side effect, and returns the attempt number: a step
--- seen again (the worker died after this intent) gets attempt + 1. This write commits asynchronously:
--- a server crash may lose it, which loses an attempt count, never a completed step.
-CREATE FUNCTION aries.begin_step(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text)
-RETURNS integer LANGUAGE plpgsql SET search_path = '' AS $$
+-- The step transitions below work on an execution row the caller has locked with lock_owned_execution.
+-- Each appends journal records chained from p_prev_lsn and returns the new last LSN; the caller writes
+-- last_lsn (and step_count) back in one UPDATE, so a transaction touches the execution row once.
+
+-- Records the intent to run the step at p_seq, before its side effect: the step is RUNNING and a
+-- step_started record is journaled. A step met again (its worker died after the intent, or it is retried)
+-- gets attempt + 1. Returns (attempt, new last LSN).
+CREATE FUNCTION aries.apply_step_start(p_execution_id uuid, p_prev_lsn bigint, p_seq integer, p_step_key text,
+                                       OUT attempt integer, OUT last_lsn bigint)
+LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
-  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token);
   v_step aries.steps;
-  v_attempt integer;
-  v_lsn bigint;
 BEGIN
-  PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
   SELECT * INTO v_step FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
   IF FOUND THEN
     IF v_step.seq <> p_seq THEN
@@ -366,35 +370,32 @@ BEGIN
       RAISE EXCEPTION 'step "%" of execution % is already completed', p_step_key, p_execution_id
         USING ERRCODE = 'AR005';
     END IF;
-    v_attempt := v_step.attempt + 1;
-    UPDATE aries.steps s SET status = 'RUNNING', attempt = v_attempt, started_at = aries.now(), error = NULL
+    attempt := v_step.attempt + 1;
+    UPDATE aries.steps s SET status = 'RUNNING', attempt = apply_step_start.attempt, started_at = aries.now(),
+           error = NULL
      WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
   ELSE
     IF EXISTS (SELECT 1 FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.seq = p_seq) THEN
       RAISE EXCEPTION 'execution % recorded a different step at position % than "%"; the workflow code no longer matches its journal',
         p_execution_id, p_seq, p_step_key USING ERRCODE = 'AR006';
     END IF;
-    v_attempt := 1;
+    attempt := 1;
     INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt)
     VALUES (p_execution_id, p_step_key, p_seq, 'RUNNING', 1);
   END IF;
-  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_started', p_seq, p_step_key, v_attempt, NULL);
-  UPDATE aries.executions e SET last_lsn = v_lsn WHERE e.id = p_execution_id;
-  RETURN v_attempt;
+  last_lsn := aries.append_journal(p_execution_id, p_prev_lsn, 'step_started', p_seq, p_step_key, attempt, NULL);
 END $$;
 
--- Records a step's output: its journal record, the step's status and, when the checkpoint policy asks,
--- a checkpoint, in one transaction fenced by the lease token. Returns the record's LSN. Idempotent: a
--- repeat of the same completion (the client could not tell whether its COMMIT happened) returns the
--- LSN already recorded and writes nothing.
-CREATE FUNCTION aries.complete_step(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text,
-                                    p_attempt integer, p_output jsonb, p_checkpoint boolean DEFAULT false)
-RETURNS bigint LANGUAGE plpgsql SET search_path = '' AS $$
+-- Records a step's output: its step_completed record, the step's status and, when asked, a checkpoint.
+-- Idempotent: the same completion repeated (the client could not tell whether its COMMIT happened)
+-- changes nothing and returns p_prev_lsn with appended = false.
+CREATE FUNCTION aries.apply_step_completion(p_execution_id uuid, p_prev_lsn bigint, p_completed_before integer,
+                                            p_seq integer, p_step_key text, p_attempt integer, p_output jsonb,
+                                            p_checkpoint boolean, OUT last_lsn bigint, OUT appended boolean)
+LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
-  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token);
   v_step aries.steps;
   v_known boolean;
-  v_lsn bigint;
   v_state jsonb;
 BEGIN
   SELECT * INTO v_step FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
@@ -405,34 +406,108 @@ BEGIN
   END IF;
   IF v_known AND v_step.status = 'COMPLETED' THEN
     IF v_step.attempt = p_attempt THEN
-      RETURN v_step.output_lsn;
+      last_lsn := p_prev_lsn;
+      appended := false;
+      RETURN;
     END IF;
     RAISE EXCEPTION 'step "%" of execution % is already completed (attempt %)', p_step_key, p_execution_id,
       v_step.attempt USING ERRCODE = 'AR005';
   END IF;
 
-  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_completed', p_seq, p_step_key, p_attempt,
-                                p_output);
+  last_lsn := aries.append_journal(p_execution_id, p_prev_lsn, 'step_completed', p_seq, p_step_key, p_attempt,
+                                   p_output);
+  appended := true;
   IF v_known THEN
-    UPDATE aries.steps s SET status = 'COMPLETED', attempt = p_attempt, output_lsn = v_lsn,
+    UPDATE aries.steps s SET status = 'COMPLETED', attempt = p_attempt, output_lsn = last_lsn,
            completed_at = aries.now(), error = NULL
      WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
   ELSE
-    -- The intent record can be missing (begin_step commits asynchronously, and a server crash may drop
-    -- it); the uniqueness of (execution_id, seq) still refuses a different step at this position.
+    -- The intent can be missing (begin_step commits asynchronously, and a server crash may drop it);
+    -- the uniqueness of (execution_id, seq) still refuses a different step at this position.
     INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt, output_lsn, completed_at)
-    VALUES (p_execution_id, p_step_key, p_seq, 'COMPLETED', p_attempt, v_lsn, aries.now());
+    VALUES (p_execution_id, p_step_key, p_seq, 'COMPLETED', p_attempt, last_lsn, aries.now());
   END IF;
-  UPDATE aries.executions e SET step_count = e.step_count + 1, last_lsn = v_lsn, updated_at = aries.now()
-   WHERE e.id = p_execution_id;
   IF p_checkpoint THEN
-    v_state := pg_catalog.jsonb_build_object('completed_steps', v.step_count + 1, 'last_seq', p_seq,
+    v_state := pg_catalog.jsonb_build_object('completed_steps', p_completed_before + 1, 'last_seq', p_seq,
                                              'last_step_key', p_step_key);
     INSERT INTO aries.checkpoints (execution_id, lsn, state_data, step_progress, checksum)
-    VALUES (p_execution_id, v_lsn, v_state, pg_catalog.jsonb_build_object('completed', v.step_count + 1),
-            pg_catalog.md5(p_execution_id::text || ':' || v_lsn::text || ':' || v_state::text));
+    VALUES (p_execution_id, last_lsn, v_state, pg_catalog.jsonb_build_object('completed', p_completed_before + 1),
+            pg_catalog.md5(p_execution_id::text || ':' || last_lsn::text || ':' || v_state::text));
   END IF;
-  RETURN v_lsn;
+END $$;
+
+-- Applies a list of step completions, [{seq, key, attempt, output?, checkpoint}] in order (an absent
+-- "output" key stores SQL NULL: the step returned nothing). Returns the new last LSN and how many were
+-- newly recorded.
+CREATE FUNCTION aries.apply_step_completions(p_execution_id uuid, p_prev_lsn bigint, p_completed_before integer,
+                                             p_completed jsonb, OUT last_lsn bigint, OUT recorded integer)
+LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v_item jsonb;
+  v_done record;
+BEGIN
+  last_lsn := p_prev_lsn;
+  recorded := 0;
+  FOR v_item IN SELECT pg_catalog.jsonb_array_elements(coalesce(p_completed, '[]'::jsonb)) LOOP
+    SELECT * INTO v_done FROM aries.apply_step_completion(
+      p_execution_id, last_lsn, p_completed_before + recorded, (v_item ->> 'seq')::integer, v_item ->> 'key',
+      (v_item ->> 'attempt')::integer, v_item -> 'output', coalesce((v_item ->> 'checkpoint')::boolean, false));
+    last_lsn := v_done.last_lsn;
+    IF v_done.appended THEN
+      recorded := recorded + 1;
+    END IF;
+  END LOOP;
+END $$;
+
+-- The hot-path step transition, one round trip per step: records the completions of the steps that ran
+-- since the last call (p_completed, see apply_step_completions) and the intent to start the next step
+-- (p_start_seq, p_start_key), fenced by the lease token. Returns the started step's attempt (NULL when
+-- nothing was started). Workflow code between two steps is deterministic and has no side effects, so a
+-- step's completion may wait for the next step's intent: it is durable before any later side effect.
+-- A transaction that only journals an intent commits asynchronously (a server crash may lose it, which
+-- loses an attempt count, never a completed step).
+CREATE FUNCTION aries.record_steps(p_execution_id uuid, p_token bigint, p_completed jsonb,
+                                   p_start_seq integer DEFAULT NULL, p_start_key text DEFAULT NULL)
+RETURNS integer LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token);
+  v_done record;
+  v_attempt integer;
+  v_lsn bigint;
+BEGIN
+  SELECT * INTO v_done FROM aries.apply_step_completions(p_execution_id, v.last_lsn, v.step_count, p_completed);
+  v_lsn := v_done.last_lsn;
+  IF p_start_key IS NOT NULL THEN
+    IF v_done.recorded = 0 THEN
+      PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+    END IF;
+    SELECT s.attempt, s.last_lsn INTO v_attempt, v_lsn
+      FROM aries.apply_step_start(p_execution_id, v_lsn, p_start_seq, p_start_key) s;
+  END IF;
+  IF v_lsn IS DISTINCT FROM v.last_lsn THEN
+    UPDATE aries.executions e
+       SET last_lsn = v_lsn, step_count = e.step_count + v_done.recorded, updated_at = aries.now()
+     WHERE e.id = p_execution_id;
+  END IF;
+  RETURN v_attempt;
+END $$;
+
+-- Journals the intent to run one step (record_steps without completions).
+CREATE FUNCTION aries.begin_step(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text)
+RETURNS integer LANGUAGE sql SET search_path = '' AS $$
+  SELECT aries.record_steps(p_execution_id, p_token, NULL, p_seq, p_step_key)
+$$;
+
+-- Records one step's output (record_steps with one completion and no start). Returns the step's LSN.
+CREATE FUNCTION aries.complete_step(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text,
+                                    p_attempt integer, p_output jsonb, p_checkpoint boolean DEFAULT false)
+RETURNS bigint LANGUAGE plpgsql SET search_path = '' AS $$
+BEGIN
+  PERFORM aries.record_steps(p_execution_id, p_token,
+    pg_catalog.jsonb_build_array(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+      'seq', p_seq, 'key', p_step_key, 'attempt', p_attempt, 'checkpoint', p_checkpoint))
+      || CASE WHEN p_output IS NULL THEN '{}'::jsonb ELSE pg_catalog.jsonb_build_object('output', p_output) END));
+  RETURN (SELECT s.output_lsn FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key);
 END $$;
 
 -- Records that a step's attempt ended in an error the workflow will see: the step is FAILED and replay
@@ -463,20 +538,25 @@ BEGIN
   RETURN v_lsn;
 END $$;
 
--- Ends an execution COMPLETED with its output. Idempotent under the same token.
-CREATE FUNCTION aries.complete_execution(p_execution_id uuid, p_token bigint, p_output jsonb)
+-- Ends an execution COMPLETED with its output, recording first the completions of its last steps
+-- (p_completed, as for record_steps). Idempotent under the same token.
+CREATE FUNCTION aries.complete_execution(p_execution_id uuid, p_token bigint, p_output jsonb,
+                                         p_completed jsonb DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'COMPLETED');
+  v_done record;
   v_lsn bigint;
 BEGIN
   IF v.status = 'COMPLETED' THEN
     RETURN;
   END IF;
-  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_completed', NULL, NULL, NULL, p_output);
+  SELECT * INTO v_done FROM aries.apply_step_completions(p_execution_id, v.last_lsn, v.step_count, p_completed);
+  v_lsn := aries.append_journal(p_execution_id, v_done.last_lsn, 'execution_completed', NULL, NULL, NULL, p_output);
   UPDATE aries.executions e
      SET status = 'COMPLETED', output = p_output, lease_owner = NULL, lease_expires_at = NULL,
-         last_lsn = v_lsn, finished_at = aries.now(), updated_at = aries.now()
+         last_lsn = v_lsn, step_count = e.step_count + v_done.recorded, finished_at = aries.now(),
+         updated_at = aries.now()
    WHERE e.id = p_execution_id;
 END $$;
 

@@ -121,13 +121,16 @@ export class DataDirLock {
           holder.pid,
         );
       }
-      DataDirLock.takeOver(path, content);
+      if (DataDirLock.takeOver(path, content)) return new DataDirLock(path, me);
     }
     throw new DataDirLockedError(`could not acquire ${path}: it keeps changing hands`, 0);
   }
 
-  /** Replaces a dead holder's lock. Only the process that creates `<lock>.takeover` may do so. */
-  private static takeOver(path: string, content: string): void {
+  /**
+   * Replaces a dead holder's lock; true when the lock is now ours. Only the process that creates
+   * `<lock>.takeover` may do so.
+   */
+  private static takeOver(path: string, content: string): boolean {
     const guard = `${path}.takeover`;
     if (!tryCreate(guard, String(process.pid))) {
       // Another process is taking over; if it died doing so (a window of microseconds), clear its guard.
@@ -141,14 +144,15 @@ export class DataDirLock {
         }
       }
       if (!alive) rmSync(guard, { force: true });
-      return;
+      return false;
     }
     try {
       const holder = readHolder(path);
       if (holder === 'missing' || holder === 'unreadable' || !isAlive(holder)) {
         rmSync(path, { force: true });
-        tryCreate(path, content);
+        return tryCreate(path, content);
       }
+      return false;
     } finally {
       rmSync(guard, { force: true });
     }

@@ -93,29 +93,45 @@ export async function renewLeases(db: Queryable, worker: string, leases: Lease[]
   return new Set(rows.map((r) => r.id));
 }
 
-export async function beginStep(db: Queryable, lease: Lease, seq: number, stepKey: string): Promise<number> {
-  const [row] = await translated(
-    db.query<{ attempt: number }>(
-      `SELECT aries.begin_step(p_execution_id => $1, p_token => $2, p_seq => $3, p_step_key => $4) AS attempt`,
-      [lease.executionId, lease.token, seq, stepKey],
-    ),
-  );
-  return row!.attempt;
+/** A step's completion waiting to be recorded with the next step transition. */
+export interface StepCompletion {
+  seq: number;
+  stepKey: string;
+  attempt: number;
+  /** The output as JSON text, or null when the step returned nothing (stored as SQL NULL). */
+  outputJson: string | null;
+  checkpoint: boolean;
 }
 
-export async function completeStep(
+/** The jsonb array record_steps and complete_execution take; an absent "output" means SQL NULL. */
+function completionsJson(completions: readonly StepCompletion[]): string | null {
+  if (completions.length === 0) return null;
+  return `[${completions
+    .map((c) => {
+      const head = `{"seq":${c.seq},"key":${JSON.stringify(c.stepKey)},"attempt":${c.attempt},"checkpoint":${c.checkpoint}`;
+      return c.outputJson === null ? `${head}}` : `${head},"output":${c.outputJson}}`;
+    })
+    .join(',')}]`;
+}
+
+/**
+ * One round trip per step: records `completions` and, when `start` is given, the intent to run that step.
+ * Returns the started step's attempt number (undefined when nothing was started).
+ */
+export async function recordSteps(
   db: Queryable,
   lease: Lease,
-  args: { seq: number; stepKey: string; attempt: number; outputJson: string | null; checkpoint: boolean },
-): Promise<number> {
+  completions: readonly StepCompletion[],
+  start?: { seq: number; stepKey: string },
+): Promise<number | undefined> {
   const [row] = await translated(
-    db.query<{ lsn: number | string }>(
-      `SELECT aries.complete_step(p_execution_id => $1, p_token => $2, p_seq => $3, p_step_key => $4,
-                                 p_attempt => $5, p_output => $6::jsonb, p_checkpoint => $7) AS lsn`,
-      [lease.executionId, lease.token, args.seq, args.stepKey, args.attempt, args.outputJson, args.checkpoint],
+    db.query<{ attempt: number | null }>(
+      `SELECT aries.record_steps(p_execution_id => $1, p_token => $2, p_completed => $3::jsonb,
+                                p_start_seq => $4, p_start_key => $5) AS attempt`,
+      [lease.executionId, lease.token, completionsJson(completions), start?.seq ?? null, start?.stepKey ?? null],
     ),
   );
-  return Number(row!.lsn);
+  return row?.attempt ?? undefined;
 }
 
 export async function failStep(
@@ -132,13 +148,19 @@ export async function failStep(
   );
 }
 
-export async function completeExecution(db: Queryable, lease: Lease, outputJson: string | null): Promise<void> {
+/** Ends an execution COMPLETED, recording the completions of its last steps in the same transaction. */
+export async function completeExecution(
+  db: Queryable,
+  lease: Lease,
+  outputJson: string | null,
+  completions: readonly StepCompletion[] = [],
+): Promise<void> {
   await translated(
-    db.query('SELECT aries.complete_execution(p_execution_id => $1, p_token => $2, p_output => $3::jsonb)', [
-      lease.executionId,
-      lease.token,
-      outputJson,
-    ]),
+    db.query(
+      `SELECT aries.complete_execution(p_execution_id => $1, p_token => $2, p_output => $3::jsonb,
+                                      p_completed => $4::jsonb)`,
+      [lease.executionId, lease.token, outputJson, completionsJson(completions)],
+    ),
   );
 }
 

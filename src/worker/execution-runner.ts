@@ -7,13 +7,7 @@
 import { encodeStored } from '../core/json-value.js';
 import { toStoredError } from '../core/stored-error.js';
 import type { Queryable } from '../db/database.js';
-import {
-  completeExecution,
-  failExecution,
-  readJournal,
-  releaseExecution,
-  type ClaimedExecution,
-} from '../db/sql-functions.js';
+import { failExecution, readJournal, releaseExecution, type ClaimedExecution } from '../db/sql-functions.js';
 import { JournalCorruptError, LeaseLostError } from '../errors.js';
 import type { Workflow } from '../sdk/define-workflow.js';
 import { analyzeJournal } from './replay-log.js';
@@ -47,10 +41,23 @@ export async function runExecution(deps: RunDeps, claimed: ClaimedExecution, wor
     );
     const output = await workflow.fn(ctx, claimed.input);
     const outputJson = encodeStored(output, `result of workflow "${workflow.name}"`, deps.maxPayloadBytes);
-    await completeExecution(db, lease, outputJson);
+    await ctx.finish(outputJson);
     return 'completed';
   } catch (err) {
-    if (err instanceof LeaseLostError || (deps.signal.aborted && err === deps.signal.reason)) return 'lease-lost';
+    if (err instanceof LeaseLostError || (deps.signal.aborted && err === deps.signal.reason)) {
+      ctx?.abandon();
+      return 'lease-lost';
+    }
+    // Whatever ends the run, the steps that completed are recorded first.
+    try {
+      await ctx?.flush();
+    } catch (flushErr) {
+      if (flushErr instanceof LeaseLostError) {
+        ctx?.abandon();
+        return 'lease-lost';
+      }
+      throw flushErr;
+    }
     if (err instanceof YieldSignal) {
       await releaseExecution(db, lease);
       return 'released';

@@ -8,9 +8,10 @@
 import { encodeStored } from '../core/json-value.js';
 import { toStoredError } from '../core/stored-error.js';
 import type { Queryable } from '../db/database.js';
-import { beginStep, completeStep, failStep, type Lease } from '../db/sql-functions.js';
+import { completeExecution, failStep, recordSteps, type Lease, type StepCompletion } from '../db/sql-functions.js';
 import { DuplicateStepKeyError, InvalidDefinitionError, NondeterminismError, StepFailedError } from '../errors.js';
 import type { CheckpointPolicy } from '../sdk/define-workflow.js';
+import { crashPoint } from './crash-points.js';
 import type { ReplayLog } from './replay-log.js';
 
 export interface StepContext {
@@ -62,6 +63,11 @@ export class WorkflowContextImpl implements WorkflowContext {
 
   private seq = 0;
   private readonly keys = new Set<string>();
+  /** Completions not yet written: they travel with the next step's intent, or the execution's end. */
+  private pending: StepCompletion[] = [];
+  /** Writes of one execution run one after another, in the order they were asked for. */
+  private writes: Promise<unknown> = Promise.resolve();
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Queryable,
@@ -72,6 +78,8 @@ export class WorkflowContextImpl implements WorkflowContext {
     private readonly signal: AbortSignal,
     private readonly shouldYield: () => boolean,
     private readonly maxPayloadBytes: number,
+    /** A completion waits at most this long for the next transition before it is written on its own. */
+    private readonly flushDelayMs = 20,
   ) {
     this.executionId = lease.executionId;
     this.workflow = meta.workflow;
@@ -105,7 +113,8 @@ export class WorkflowContextImpl implements WorkflowContext {
     if (this.shouldYield()) throw new YieldSignal();
     if (this.signal.aborted) throw this.signal.reason;
 
-    const attempt = await beginStep(this.db, this.lease, seq, key);
+    const attempt = (await this.write({ seq, stepKey: key }))!;
+    crashPoint('before-step', key);
     let output: T;
     let outputJson: string | null;
     try {
@@ -119,19 +128,69 @@ export class WorkflowContextImpl implements WorkflowContext {
       outputJson = encodeStored(output, `output of step "${key}"`, this.maxPayloadBytes);
     } catch (error) {
       if (this.signal.aborted) throw this.signal.reason; // the lease is gone: record nothing
+      await this.flush();
       await failStep(this.db, this.lease, { seq, stepKey: key, attempt, errorJson: JSON.stringify(toStoredError(error)) });
       this.lastStepFailure = { stepKey: key, attempt, error };
       throw error;
     }
     this.stepsRun++;
-    await completeStep(this.db, this.lease, {
-      seq,
-      stepKey: key,
-      attempt,
-      outputJson,
-      checkpoint: this.takesCheckpoint(seq, options),
-    });
+    crashPoint('after-step-effect', key);
+    this.pending.push({ seq, stepKey: key, attempt, outputJson, checkpoint: this.takesCheckpoint(seq, options) });
+    // Usually the next ctx.step() writes this completion within microseconds; if the workflow computes
+    // for longer before it, the timer writes it alone so a crash meanwhile cannot re-run this step.
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush().catch(() => {}); // the same error reaches the next write, which reports it
+    }, this.flushDelayMs);
     return output;
+  }
+
+  /**
+   * Writes the pending completions, and the intent to start `start` if given, in one transaction after
+   * any write already under way. Returns the started step's attempt.
+   */
+  private write(start?: { seq: number; stepKey: string }): Promise<number | undefined> {
+    const run = async () => {
+      const batch = this.pending;
+      if (batch.length === 0 && !start) return undefined;
+      this.pending = [];
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      try {
+        const attempt = await recordSteps(this.db, this.lease, batch, start);
+        for (const c of batch) crashPoint('after-step-commit', c.stepKey);
+        return attempt;
+      } catch (err) {
+        this.pending = batch.concat(this.pending); // not written: keep them for the next attempt
+        throw err;
+      }
+    };
+    const result = this.writes.then(run);
+    this.writes = result.catch(() => {});
+    return result;
+  }
+
+  /** Writes every pending completion (before a failure or a hand-back is recorded). */
+  async flush(): Promise<void> {
+    await this.write();
+  }
+
+  /** Ends the execution COMPLETED together with the completions of its last steps. */
+  async finish(outputJson: string | null): Promise<void> {
+    await this.writes;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    await completeExecution(this.db, this.lease, outputJson, batch);
+    for (const c of batch) crashPoint('after-step-commit', c.stepKey);
+  }
+
+  /** Drops what is pending without writing it (the lease is lost: the database would refuse it). */
+  abandon(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.pending = [];
   }
 
   /** By position, so the cadence is the same whether earlier steps ran here or were replayed. */

@@ -18,6 +18,9 @@ describeBackends('replay from the journal', (b) => {
       proxy.step = async (key, fn, opts) => {
         const out = await ctx.step(key, fn, opts);
         if (key === stopAfterStep) {
+          // The completion normally travels with the next step's intent; write it now, so the worker
+          // "dies" after the step committed.
+          await (ctx as unknown as { flush(): Promise<void> }).flush();
           reached();
           await hold; // never resumes: this worker is "dead" from here on
         }

@@ -1,0 +1,44 @@
+/**
+ * Named crash points at the commit boundaries of a step, for fault tests and for checking a deployment:
+ * with ARIES_CRASH_AT=<point>:<step key> in its environment, a worker process kills itself with SIGKILL
+ * (no cleanup, no finally blocks, no lease hand-back) the first time it reaches that point for a step of
+ * that key. Points, in the order a step passes them:
+ *
+ *   before-step        the step's intent (begin_step) is committed; its function has not run
+ *   after-step-effect  its function returned (side effect done); its output is not yet committed
+ *   after-step-commit  its output is committed (complete_step); the workflow has not moved on
+ *
+ * Before dying it writes one line to stderr (synchronously), so whoever watches the process can tell the
+ * kill happened at the intended point. The variable is read once, at load; when it is unset,
+ * `crashPoint` returns at its first comparison.
+ */
+import { writeSync } from 'node:fs';
+
+export const CRASH_POINTS = ['before-step', 'after-step-effect', 'after-step-commit'] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
+
+interface CrashTarget {
+  point: CrashPoint;
+  stepKey: string;
+}
+
+/** Parses `<point>:<step key>` (the key may itself contain ':'); throws on an unknown point. */
+export function parseCrashSpec(spec: string): CrashTarget {
+  const colon = spec.indexOf(':');
+  const point = colon < 0 ? spec : spec.slice(0, colon);
+  const stepKey = colon < 0 ? '' : spec.slice(colon + 1);
+  if (!(CRASH_POINTS as readonly string[]).includes(point) || stepKey === '') {
+    throw new Error(`ARIES_CRASH_AT must be <point>:<step key> with point one of ${CRASH_POINTS.join(', ')}; got "${spec}"`);
+  }
+  return { point: point as CrashPoint, stepKey };
+}
+
+const spec = process.env.ARIES_CRASH_AT;
+const target: CrashTarget | undefined = spec ? parseCrashSpec(spec) : undefined;
+
+/** Kills this process at once if ARIES_CRASH_AT names this point and step. */
+export function crashPoint(point: CrashPoint, stepKey: string): void {
+  if (target === undefined || target.point !== point || target.stepKey !== stepKey) return;
+  writeSync(2, `aries: crash point ${point}:${stepKey} reached; killing process ${process.pid}\n`);
+  process.kill(process.pid, 'SIGKILL');
+}
