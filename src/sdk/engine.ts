@@ -127,7 +127,7 @@ export class Engine {
   }
 
   handle<Output = unknown>(id: string, created = false): ExecutionHandle<Output> {
-    return new ExecutionHandle<Output>(id, created, this.db, (eid) => this.settledHere(eid));
+    return new ExecutionHandle<Output>(id, created, this.db, (eid, fn) => this.onSettledHere(eid, fn));
   }
 
   async getExecution(id: string): Promise<ExecutionDetail | undefined> {
@@ -163,17 +163,14 @@ export class Engine {
     return worker;
   }
 
-  private settledHere(id: string): Promise<void> {
-    return new Promise((resolve) => {
-      let set = this.waiters.get(id);
-      if (!set) this.waiters.set(id, (set = new Set()));
-      const done = () => {
-        set.delete(done);
-        if (set.size === 0) this.waiters.delete(id);
-        resolve();
-      };
-      set.add(done);
-    });
+  private onSettledHere(id: string, fn: () => void): () => void {
+    let set = this.waiters.get(id);
+    if (!set) this.waiters.set(id, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.waiters.delete(id);
+    };
   }
 
   private notifySettled(id: string): void {

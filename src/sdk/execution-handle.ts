@@ -18,8 +18,8 @@ export class ExecutionHandle<Output = unknown> {
     /** False when an idempotency key matched an execution started earlier. */
     readonly created: boolean,
     private readonly db: Database,
-    /** Resolves when a worker in this process settles the execution, so waiting needs no polling. */
-    private readonly settledHere: (id: string) => Promise<void>,
+    /** Subscribes to "a worker in this process settled this execution"; returns the unsubscribe. */
+    private readonly onSettledHere: (id: string, fn: () => void) => () => void,
   ) {}
 
   async status(): Promise<Execution> {
@@ -31,21 +31,40 @@ export class ExecutionHandle<Output = unknown> {
   /** Waits until the execution settles: its output if COMPLETED, else an ExecutionFailedError. */
   async result(options: ResultOptions = {}): Promise<Output> {
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
-    let delay = 10;
-    for (;;) {
-      const execution = await this.status();
-      if (SETTLED.has(execution.status)) {
-        if (execution.status === 'COMPLETED') return execution.output as Output;
-        throw new ExecutionFailedError(
-          this.id,
-          execution.error ?? { name: execution.status, message: `execution ended ${execution.status}` },
-        );
+    // A worker of this process wakes us at once; polling (backing off to 1 s) covers other processes.
+    let wake: (() => void) | undefined;
+    let woken = false;
+    const unsubscribe = this.onSettledHere(this.id, () => {
+      woken = true;
+      wake?.();
+    });
+    try {
+      let delay = 10;
+      for (;;) {
+        const execution = await this.status();
+        if (SETTLED.has(execution.status)) {
+          if (execution.status === 'COMPLETED') return execution.output as Output;
+          throw new ExecutionFailedError(
+            this.id,
+            execution.error ?? { name: execution.status, message: `execution ended ${execution.status}` },
+          );
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) throw new TimeoutError(`execution ${this.id} is still ${execution.status} after ${options.timeoutMs} ms`);
+        if (!woken) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.min(delay, left));
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        woken = false;
+        delay = Math.min(delay * 2, 1_000);
       }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new TimeoutError(`execution ${this.id} is still ${execution.status} after ${options.timeoutMs} ms`);
-      const wait = Math.min(delay, left);
-      await Promise.race([this.settledHere(this.id), new Promise((r) => setTimeout(r, wait))]);
-      delay = Math.min(delay * 2, 500);
+    } finally {
+      unsubscribe();
     }
   }
 }
