@@ -1,0 +1,56 @@
+/**
+ * node:util parseArgs with the options every command shares (--help, the connection options), its
+ * errors turned into UsageErrors, and the small value checks commands need (integers, positionals).
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './cli-error.js';
+import { CONNECTION_OPTIONS } from './connection-args.js';
+
+type OptionSpecs = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+/** The parsed values of a spec: strings and booleans, each absent when not given. */
+export type OptionValues<T extends OptionSpecs> = {
+  [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string;
+};
+
+const SHARED_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  ...CONNECTION_OPTIONS,
+} as const satisfies OptionSpecs;
+
+export function parseCommandArgs<const T extends OptionSpecs>(
+  argv: string[],
+  options: T,
+  usage: string,
+): { values: OptionValues<typeof SHARED_OPTIONS & T>; positionals: string[] } {
+  try {
+    const config = { args: argv, options: { ...SHARED_OPTIONS, ...options }, allowPositionals: true, strict: true };
+    const { values, positionals } = parseArgs(config satisfies ParseArgsConfig);
+    return { values: values as OptionValues<typeof SHARED_OPTIONS & T>, positionals };
+  } catch (err) {
+    // parseArgs reports unknown options and missing values as TypeErrors with an ERR_PARSE_ARGS_* code.
+    if ((err as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) {
+      throw new UsageError((err as Error).message, usage);
+    }
+    throw err;
+  }
+}
+
+export function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`--${flag} must be a positive integer, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/** Exactly `count` positionals, named in the message when some are missing or extra. */
+export function expectPositionals(positionals: string[], names: string[], usage: string): string[] {
+  if (positionals.length < names.length) {
+    throw new UsageError(`missing ${names.slice(positionals.length).map((n) => `<${n}>`).join(' ')}`, usage);
+  }
+  if (positionals.length > names.length) {
+    throw new UsageError(`unexpected argument "${positionals[names.length]}"`, usage);
+  }
+  return positionals;
+}
