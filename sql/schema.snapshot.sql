@@ -1,0 +1,891 @@
+--
+-- PostgreSQL database dump
+--
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: aries; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA aries;
+
+--
+-- Name: append_journal(uuid, bigint, text, integer, text, integer, jsonb); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.append_journal(p_execution_id uuid, p_prev_lsn bigint, p_kind text, p_seq integer, p_step_key text, p_attempt integer, p_payload jsonb) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_lsn bigint := pg_catalog.nextval('aries.journal_lsn_seq');
+BEGIN
+  INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, seq, step_key, attempt, payload, checksum)
+  VALUES (v_lsn, p_execution_id, p_prev_lsn, p_kind, p_seq, p_step_key, p_attempt, p_payload,
+          aries.journal_checksum(p_execution_id, p_prev_lsn, p_kind, p_seq, p_step_key, p_attempt, p_payload));
+  RETURN v_lsn;
+END $$;
+
+--
+-- Name: apply_step_completion(uuid, bigint, integer, integer, text, integer, jsonb, boolean); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.apply_step_completion(p_execution_id uuid, p_prev_lsn bigint, p_completed_before integer, p_seq integer, p_step_key text, p_attempt integer, p_output jsonb, p_checkpoint boolean, OUT last_lsn bigint, OUT appended boolean) RETURNS record
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_step aries.steps;
+  v_known boolean;
+  v_state jsonb;
+BEGIN
+  SELECT * INTO v_step FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+  v_known := FOUND;
+  IF v_known AND v_step.seq <> p_seq THEN
+    RAISE EXCEPTION 'step key "%" is used twice in execution % (at positions % and %); step keys must be unique within an execution',
+      p_step_key, p_execution_id, v_step.seq, p_seq USING ERRCODE = 'AR005';
+  END IF;
+  IF v_known AND v_step.status = 'COMPLETED' THEN
+    IF v_step.attempt = p_attempt THEN
+      last_lsn := p_prev_lsn;
+      appended := false;
+      RETURN;
+    END IF;
+    RAISE EXCEPTION 'step "%" of execution % is already completed (attempt %)', p_step_key, p_execution_id,
+      v_step.attempt USING ERRCODE = 'AR005';
+  END IF;
+
+  last_lsn := aries.append_journal(p_execution_id, p_prev_lsn, 'step_completed', p_seq, p_step_key, p_attempt,
+                                   p_output);
+  appended := true;
+  IF v_known THEN
+    UPDATE aries.steps s SET status = 'COMPLETED', attempt = p_attempt, output_lsn = last_lsn,
+           completed_at = aries.now(), error = NULL
+     WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+  ELSE
+    -- The intent can be missing (begin_step commits asynchronously, and a server crash may drop it);
+    -- the uniqueness of (execution_id, seq) still refuses a different step at this position.
+    INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt, output_lsn, completed_at)
+    VALUES (p_execution_id, p_step_key, p_seq, 'COMPLETED', p_attempt, last_lsn, aries.now());
+  END IF;
+  IF p_checkpoint THEN
+    v_state := pg_catalog.jsonb_build_object('completed_steps', p_completed_before + 1, 'last_seq', p_seq,
+                                             'last_step_key', p_step_key);
+    INSERT INTO aries.checkpoints (execution_id, lsn, state_data, step_progress, checksum)
+    VALUES (p_execution_id, last_lsn, v_state, pg_catalog.jsonb_build_object('completed', p_completed_before + 1),
+            pg_catalog.md5(p_execution_id::text || ':' || last_lsn::text || ':' || v_state::text));
+  END IF;
+END $$;
+
+--
+-- Name: apply_step_completions(uuid, bigint, integer, jsonb); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.apply_step_completions(p_execution_id uuid, p_prev_lsn bigint, p_completed_before integer, p_completed jsonb, OUT last_lsn bigint, OUT recorded integer) RETURNS record
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_item jsonb;
+  v_done record;
+BEGIN
+  last_lsn := p_prev_lsn;
+  recorded := 0;
+  FOR v_item IN SELECT pg_catalog.jsonb_array_elements(coalesce(p_completed, '[]'::jsonb)) LOOP
+    SELECT * INTO v_done FROM aries.apply_step_completion(
+      p_execution_id, last_lsn, p_completed_before + recorded, (v_item ->> 'seq')::integer, v_item ->> 'key',
+      (v_item ->> 'attempt')::integer, v_item -> 'output', coalesce((v_item ->> 'checkpoint')::boolean, false));
+    last_lsn := v_done.last_lsn;
+    IF v_done.appended THEN
+      recorded := recorded + 1;
+    END IF;
+  END LOOP;
+END $$;
+
+--
+-- Name: apply_step_start(uuid, bigint, integer, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.apply_step_start(p_execution_id uuid, p_prev_lsn bigint, p_seq integer, p_step_key text, OUT attempt integer, OUT last_lsn bigint) RETURNS record
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_step aries.steps;
+BEGIN
+  SELECT * INTO v_step FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+  IF FOUND THEN
+    IF v_step.seq <> p_seq THEN
+      RAISE EXCEPTION 'step key "%" is used twice in execution % (at positions % and %); step keys must be unique within an execution',
+        p_step_key, p_execution_id, v_step.seq, p_seq USING ERRCODE = 'AR005';
+    END IF;
+    IF v_step.status = 'COMPLETED' THEN
+      RAISE EXCEPTION 'step "%" of execution % is already completed', p_step_key, p_execution_id
+        USING ERRCODE = 'AR005';
+    END IF;
+    attempt := v_step.attempt + 1;
+    UPDATE aries.steps s SET status = 'RUNNING', attempt = apply_step_start.attempt, started_at = aries.now(),
+           error = NULL
+     WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+  ELSE
+    IF EXISTS (SELECT 1 FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.seq = p_seq) THEN
+      RAISE EXCEPTION 'execution % recorded a different step at position % than "%"; the workflow code no longer matches its journal',
+        p_execution_id, p_seq, p_step_key USING ERRCODE = 'AR006';
+    END IF;
+    attempt := 1;
+    INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt)
+    VALUES (p_execution_id, p_step_key, p_seq, 'RUNNING', 1);
+  END IF;
+  last_lsn := aries.append_journal(p_execution_id, p_prev_lsn, 'step_started', p_seq, p_step_key, attempt, NULL);
+END $$;
+
+--
+-- Name: begin_step(uuid, bigint, integer, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.begin_step(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text) RETURNS integer
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  SELECT aries.record_steps(p_execution_id, p_token, NULL, p_seq, p_step_key)
+$$;
+
+--
+-- Name: claim_executions(text, text[], integer, integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer, p_lease_ms integer) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_now timestamptz := aries.now();
+BEGIN
+  RETURN QUERY
+  WITH expired AS (
+    SELECT e.id FROM aries.executions e
+     WHERE e.status = 'RUNNING' AND e.lease_expires_at < v_now
+       AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+     ORDER BY e.lease_expires_at LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
+  ), due AS (
+    SELECT e.id FROM aries.executions e
+     WHERE e.status = 'PENDING' AND e.available_at <= v_now
+       AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+     ORDER BY e.available_at LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
+  ), chosen AS (
+    SELECT x.id, true AS resumed FROM expired x
+    UNION ALL
+    SELECT d.id, false FROM due d
+    LIMIT p_limit
+  )
+  UPDATE aries.executions e
+     SET status = 'RUNNING', lease_owner = p_worker, lease_token = e.lease_token + 1,
+         lease_expires_at = v_now + p_lease_ms * interval '1 millisecond',
+         claim_count = e.claim_count + 1, started_at = coalesce(e.started_at, v_now), updated_at = v_now
+    FROM chosen c
+   WHERE e.id = c.id
+  RETURNING e.id, e.workflow_name, e.workflow_version, e.input, e.lease_token, e.claim_count, c.resumed;
+END $$;
+
+--
+-- Name: complete_execution(uuid, bigint, jsonb, jsonb); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.complete_execution(p_execution_id uuid, p_token bigint, p_output jsonb, p_completed jsonb DEFAULT NULL::jsonb) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'COMPLETED');
+  v_done record;
+  v_lsn bigint;
+BEGIN
+  IF v.status = 'COMPLETED' THEN
+    RETURN;
+  END IF;
+  SELECT * INTO v_done FROM aries.apply_step_completions(p_execution_id, v.last_lsn, v.step_count, p_completed);
+  v_lsn := aries.append_journal(p_execution_id, v_done.last_lsn, 'execution_completed', NULL, NULL, NULL, p_output);
+  UPDATE aries.executions e
+     SET status = 'COMPLETED', output = p_output, lease_owner = NULL, lease_expires_at = NULL,
+         last_lsn = v_lsn, step_count = e.step_count + v_done.recorded, finished_at = aries.now(),
+         updated_at = aries.now()
+   WHERE e.id = p_execution_id;
+END $$;
+
+--
+-- Name: complete_step(uuid, bigint, integer, text, integer, jsonb, boolean); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.complete_step(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text, p_attempt integer, p_output jsonb, p_checkpoint boolean DEFAULT false) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  PERFORM aries.record_steps(p_execution_id, p_token,
+    pg_catalog.jsonb_build_array(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+      'seq', p_seq, 'key', p_step_key, 'attempt', p_attempt, 'checkpoint', p_checkpoint))
+      || CASE WHEN p_output IS NULL THEN '{}'::jsonb ELSE pg_catalog.jsonb_build_object('output', p_output) END));
+  RETURN (SELECT s.output_lsn FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key);
+END $$;
+
+--
+-- Name: fail_execution(uuid, bigint, jsonb, text, text, text, integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.fail_execution(p_execution_id uuid, p_token bigint, p_error jsonb, p_failure_type text, p_source text, p_step_key text DEFAULT NULL::text, p_attempt integer DEFAULT NULL::integer) RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'FAILED');
+  v_lsn bigint;
+  v_failure uuid;
+BEGIN
+  IF v.status = 'FAILED' THEN
+    SELECT f.failure_id INTO v_failure FROM aries.failures f WHERE f.execution_id = p_execution_id
+     ORDER BY f.failure_timestamp DESC LIMIT 1;
+    RETURN v_failure;
+  END IF;
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_failed', NULL, NULL, NULL, p_error);
+  INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source,
+                              step_key, attempt, error_class, stack, details)
+  VALUES (p_execution_id, p_failure_type, coalesce(p_error ->> 'message', 'unknown error'), 'rollback', p_source,
+          p_step_key, p_attempt, p_error ->> 'name', p_error ->> 'stack', p_error -> 'details')
+  RETURNING failure_id INTO v_failure;
+  UPDATE aries.executions e
+     SET status = 'FAILED', error = p_error, lease_owner = NULL, lease_expires_at = NULL, last_lsn = v_lsn,
+         updated_at = aries.now()
+   WHERE e.id = p_execution_id;
+  RETURN v_failure;
+END $$;
+
+--
+-- Name: fail_step(uuid, bigint, integer, text, integer, jsonb); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.fail_step(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text, p_attempt integer, p_error jsonb) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token);
+  v_step aries.steps;
+  v_lsn bigint;
+BEGIN
+  SELECT * INTO v_step FROM aries.steps s
+   WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key AND s.seq = p_seq;
+  IF NOT FOUND THEN
+    INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt)
+    VALUES (p_execution_id, p_step_key, p_seq, 'RUNNING', p_attempt);
+  ELSIF v_step.status = 'FAILED' AND v_step.attempt = p_attempt THEN
+    RETURN v.last_lsn;
+  ELSIF v_step.status = 'COMPLETED' THEN
+    RAISE EXCEPTION 'step "%" of execution % is already completed', p_step_key, p_execution_id
+      USING ERRCODE = 'AR005';
+  END IF;
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_failed', p_seq, p_step_key, p_attempt, p_error);
+  UPDATE aries.steps s SET status = 'FAILED', attempt = p_attempt, error = p_error
+   WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+  UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = aries.now() WHERE e.id = p_execution_id;
+  RETURN v_lsn;
+END $$;
+
+--
+-- Name: guard_execution_transition(); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.guard_execution_transition() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM aries.execution_transitions t
+                 WHERE t.from_status = OLD.status AND t.to_status = NEW.status) THEN
+    RAISE EXCEPTION 'illegal transition of execution % from % to %', OLD.id, OLD.status, NEW.status
+      USING ERRCODE = 'AR003';
+  END IF;
+  RETURN NEW;
+END $$;
+
+--
+-- Name: journal_checksum(uuid, bigint, text, integer, text, integer, jsonb); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.journal_checksum(p_execution_id uuid, p_prev_lsn bigint, p_kind text, p_seq integer, p_step_key text, p_attempt integer, p_payload jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  SELECT pg_catalog.md5(pg_catalog.concat_ws(E'\x1f', p_execution_id::text, coalesce(p_prev_lsn::text, '-'),
+         p_kind, coalesce(p_seq::text, '-'), coalesce(p_step_key, '-'), coalesce(p_attempt::text, '-'),
+         coalesce(p_payload::text, '-')))
+$$;
+
+--
+-- Name: now(); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.now() RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT coalesce(nullif(pg_catalog.current_setting('aries.now', true), '')::timestamptz, pg_catalog.now())
+$$;
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: executions; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.executions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    workflow_name text NOT NULL,
+    workflow_version text NOT NULL,
+    status text DEFAULT 'PENDING'::text NOT NULL,
+    input jsonb,
+    output jsonb,
+    error jsonb,
+    idempotency_key text,
+    available_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    lease_owner text,
+    lease_token bigint DEFAULT 0 NOT NULL,
+    lease_expires_at timestamp with time zone,
+    claim_count integer DEFAULT 0 NOT NULL,
+    step_count integer DEFAULT 0 NOT NULL,
+    last_lsn bigint,
+    created_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    CONSTRAINT executions_check CHECK (((status = 'RUNNING'::text) = ((lease_owner IS NOT NULL) AND (lease_expires_at IS NOT NULL)))),
+    CONSTRAINT executions_check1 CHECK (((status = ANY (ARRAY['COMPLETED'::text, 'COMPENSATED'::text, 'CANCELLED'::text])) = (finished_at IS NOT NULL))),
+    CONSTRAINT executions_check2 CHECK (((status = 'COMPLETED'::text) OR (output IS NULL))),
+    CONSTRAINT executions_idempotency_key_check CHECK (((idempotency_key IS NULL) OR (idempotency_key <> ''::text)))
+);
+
+--
+-- Name: lock_owned_execution(uuid, bigint, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.lock_owned_execution(p_execution_id uuid, p_token bigint, p_done_status text DEFAULT NULL::text) RETURNS aries.executions
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions;
+BEGIN
+  SELECT * INTO v FROM aries.executions e WHERE e.id = p_execution_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'execution % not found', p_execution_id USING ERRCODE = 'AR001';
+  END IF;
+  IF v.lease_token = p_token AND (v.status = 'RUNNING' OR v.status = p_done_status) THEN
+    RETURN v;
+  END IF;
+  RAISE EXCEPTION 'lease on execution % lost: fencing token % is not current (current token %, status %)',
+    p_execution_id, p_token, v.lease_token, v.status USING ERRCODE = 'AR002';
+END $$;
+
+--
+-- Name: read_journal(uuid, bigint); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.read_journal(p_execution_id uuid, p_after_lsn bigint DEFAULT NULL::bigint) RETURNS TABLE(lsn bigint, prev_lsn bigint, kind text, seq integer, step_key text, attempt integer, payload jsonb, payload_is_null boolean, checksum_ok boolean, created_at timestamp with time zone)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT j.lsn, j.prev_lsn, j.kind, j.seq, j.step_key, j.attempt, j.payload, j.payload IS NULL,
+         j.checksum = aries.journal_checksum(j.execution_id, j.prev_lsn, j.kind, j.seq, j.step_key,
+                                             j.attempt, j.payload),
+         j.created_at
+    FROM aries.journal j
+   WHERE j.execution_id = p_execution_id AND (p_after_lsn IS NULL OR j.lsn > p_after_lsn)
+   ORDER BY j.lsn
+$$;
+
+--
+-- Name: record_steps(uuid, bigint, jsonb, integer, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.record_steps(p_execution_id uuid, p_token bigint, p_completed jsonb, p_start_seq integer DEFAULT NULL::integer, p_start_key text DEFAULT NULL::text) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token);
+  v_done record;
+  v_attempt integer;
+  v_lsn bigint;
+BEGIN
+  SELECT * INTO v_done FROM aries.apply_step_completions(p_execution_id, v.last_lsn, v.step_count, p_completed);
+  v_lsn := v_done.last_lsn;
+  IF p_start_key IS NOT NULL THEN
+    IF v_done.recorded = 0 THEN
+      PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+    END IF;
+    SELECT s.attempt, s.last_lsn INTO v_attempt, v_lsn
+      FROM aries.apply_step_start(p_execution_id, v_lsn, p_start_seq, p_start_key) s;
+  END IF;
+  IF v_lsn IS DISTINCT FROM v.last_lsn THEN
+    UPDATE aries.executions e
+       SET last_lsn = v_lsn, step_count = e.step_count + v_done.recorded, updated_at = aries.now()
+     WHERE e.id = p_execution_id;
+  END IF;
+  RETURN v_attempt;
+END $$;
+
+--
+-- Name: refuse_journal_update(); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.refuse_journal_update() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  RAISE EXCEPTION 'the journal is append-only (lsn %)', OLD.lsn USING ERRCODE = 'AR008';
+END $$;
+
+--
+-- Name: register_workflow(text, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.register_workflow(p_name text, p_version text) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  INSERT INTO aries.workflows (name, version) VALUES (p_name, p_version)
+  ON CONFLICT (name, version) DO UPDATE SET last_seen_at = pg_catalog.now()
+$$;
+
+--
+-- Name: release_execution(uuid, bigint); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.release_execution(p_execution_id uuid, p_token bigint) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'PENDING');
+  v_lsn bigint;
+BEGIN
+  IF v.status = 'PENDING' THEN
+    RETURN;
+  END IF;
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_released', NULL, NULL, NULL, NULL);
+  UPDATE aries.executions e
+     SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, available_at = aries.now(),
+         last_lsn = v_lsn, updated_at = aries.now()
+   WHERE e.id = p_execution_id;
+  PERFORM pg_catalog.pg_notify('aries_wakeup', v.workflow_name);
+END $$;
+
+--
+-- Name: renew_leases(text, uuid[], bigint[], integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.renew_leases(p_worker text, p_ids uuid[], p_tokens bigint[], p_lease_ms integer) RETURNS TABLE(id uuid)
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  UPDATE aries.executions e
+     SET lease_expires_at = aries.now() + p_lease_ms * interval '1 millisecond'
+    FROM ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_tokens)) AS h(id, token)
+   WHERE e.id = h.id AND e.lease_token = h.token AND e.lease_owner = p_worker AND e.status = 'RUNNING'
+  RETURNING e.id
+$$;
+
+--
+-- Name: start_execution(text, text, jsonb, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.start_execution(p_workflow text, p_version text, p_input jsonb, p_idempotency_key text DEFAULT NULL::text) RETURNS TABLE(execution_id uuid, created boolean, status text)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_version text := p_version;
+  v_id uuid := gen_random_uuid();
+  v_lsn bigint := pg_catalog.nextval('aries.journal_lsn_seq');
+  v_inserted uuid;
+  v_existing record;
+BEGIN
+  IF v_version IS NULL THEN
+    SELECT w.version INTO v_version FROM aries.workflows w WHERE w.name = p_workflow
+    ORDER BY w.registered_at DESC, w.version DESC LIMIT 1;
+  END IF;
+  IF v_version IS NULL OR NOT EXISTS (SELECT 1 FROM aries.workflows w
+                                      WHERE w.name = p_workflow AND w.version = v_version) THEN
+    RAISE EXCEPTION 'unknown workflow "%"%', p_workflow,
+      CASE WHEN p_version IS NULL THEN '' ELSE ' version "' || p_version || '"' END
+      USING ERRCODE = 'AR004',
+            HINT = 'start a worker whose modules export it (workers register their workflows), or check the name';
+  END IF;
+
+  INSERT INTO aries.executions AS e (id, workflow_name, workflow_version, input, idempotency_key, last_lsn)
+  VALUES (v_id, p_workflow, v_version, p_input, p_idempotency_key, v_lsn)
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING e.id INTO v_inserted;
+
+  IF v_inserted IS NOT NULL THEN
+    INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, payload, checksum)
+    SELECT v_lsn, v_id, NULL, 'execution_started', p.payload,
+           aries.journal_checksum(v_id, NULL, 'execution_started', NULL, NULL, NULL, p.payload)
+      FROM (SELECT pg_catalog.jsonb_build_object('workflow', p_workflow, 'version', v_version,
+                                                 'input', p_input) AS payload) p;
+    -- A hint for idle workers, sent once per new execution (never per step: NOTIFY serialises commits).
+    -- Workers also poll, so a lost notification only delays.
+    PERFORM pg_catalog.pg_notify('aries_wakeup', p_workflow);
+    RETURN QUERY SELECT v_id, true, 'PENDING'::text;
+    RETURN;
+  END IF;
+
+  SELECT e.id, e.workflow_name, e.status INTO v_existing
+  FROM aries.executions e WHERE e.idempotency_key = p_idempotency_key;
+  IF v_existing.workflow_name <> p_workflow THEN
+    RAISE EXCEPTION 'idempotency key "%" already started an execution of workflow "%", not "%"',
+      p_idempotency_key, v_existing.workflow_name, p_workflow USING ERRCODE = 'AR007';
+  END IF;
+  RETURN QUERY SELECT v_existing.id, false, v_existing.status;
+END $$;
+
+--
+-- Name: checkpoints; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.checkpoints (
+    checkpoint_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    execution_id uuid NOT NULL,
+    lsn bigint NOT NULL,
+    checkpoint_time timestamp with time zone DEFAULT aries.now() NOT NULL,
+    state_data jsonb NOT NULL,
+    step_progress jsonb,
+    checksum text NOT NULL,
+    created_at timestamp with time zone DEFAULT aries.now() NOT NULL
+);
+
+--
+-- Name: execution_statuses; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.execution_statuses (
+    status text NOT NULL,
+    terminal boolean NOT NULL
+);
+
+--
+-- Name: execution_transitions; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.execution_transitions (
+    from_status text NOT NULL,
+    to_status text NOT NULL,
+    CONSTRAINT execution_transitions_check CHECK ((from_status <> to_status))
+);
+
+--
+-- Name: failures; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.failures (
+    failure_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    execution_id uuid NOT NULL,
+    failure_type text NOT NULL,
+    failure_message text NOT NULL,
+    failure_timestamp timestamp with time zone DEFAULT aries.now() NOT NULL,
+    recovery_strategy text NOT NULL,
+    recovered boolean DEFAULT false NOT NULL,
+    source text NOT NULL,
+    step_key text,
+    attempt integer,
+    error_class text,
+    stack text,
+    details jsonb,
+    CONSTRAINT failures_failure_type_check CHECK ((failure_type = ANY (ARRAY['TRANSIENT'::text, 'PERMANENT'::text, 'PARTIAL'::text]))),
+    CONSTRAINT failures_recovery_strategy_check CHECK ((recovery_strategy = ANY (ARRAY['retry'::text, 'rollback'::text, 'compensate'::text, 'none'::text]))),
+    CONSTRAINT failures_source_check CHECK ((source = ANY (ARRAY['node'::text, 'network'::text, 'data'::text, 'step'::text])))
+);
+
+--
+-- Name: journal; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.journal (
+    lsn bigint NOT NULL,
+    execution_id uuid NOT NULL,
+    prev_lsn bigint,
+    kind text NOT NULL,
+    seq integer,
+    step_key text,
+    attempt integer,
+    payload jsonb,
+    checksum text NOT NULL,
+    created_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    CONSTRAINT journal_check CHECK (((prev_lsn IS NULL) OR (prev_lsn < lsn))),
+    CONSTRAINT journal_check1 CHECK (((kind ~~ 'step_%'::text) = ((step_key IS NOT NULL) AND (seq IS NOT NULL) AND (attempt IS NOT NULL)))),
+    CONSTRAINT journal_kind_check CHECK ((kind = ANY (ARRAY['execution_started'::text, 'step_started'::text, 'step_completed'::text, 'step_failed'::text, 'execution_completed'::text, 'execution_failed'::text, 'execution_released'::text])))
+);
+
+--
+-- Name: journal_lsn_seq; Type: SEQUENCE; Schema: aries; Owner: -
+--
+
+CREATE SEQUENCE aries.journal_lsn_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: schema_migrations; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.schema_migrations (
+    version integer NOT NULL,
+    name text NOT NULL,
+    checksum text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: steps; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.steps (
+    execution_id uuid NOT NULL,
+    step_key text NOT NULL,
+    seq integer NOT NULL,
+    status text NOT NULL,
+    attempt integer DEFAULT 1 NOT NULL,
+    output_lsn bigint,
+    error jsonb,
+    started_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    completed_at timestamp with time zone,
+    CONSTRAINT steps_attempt_check CHECK ((attempt >= 1)),
+    CONSTRAINT steps_check CHECK (((status = 'COMPLETED'::text) = ((output_lsn IS NOT NULL) AND (completed_at IS NOT NULL)))),
+    CONSTRAINT steps_seq_check CHECK ((seq >= 0)),
+    CONSTRAINT steps_status_check CHECK ((status = ANY (ARRAY['RUNNING'::text, 'COMPLETED'::text, 'FAILED'::text]))),
+    CONSTRAINT steps_step_key_check CHECK ((step_key <> ''::text))
+);
+
+--
+-- Name: workflows; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.workflows (
+    name text NOT NULL,
+    version text NOT NULL,
+    registered_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT workflows_check CHECK (((name <> ''::text) AND (version <> ''::text)))
+);
+
+--
+-- Name: checkpoints checkpoints_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.checkpoints
+    ADD CONSTRAINT checkpoints_pkey PRIMARY KEY (checkpoint_id);
+
+--
+-- Name: execution_statuses execution_statuses_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.execution_statuses
+    ADD CONSTRAINT execution_statuses_pkey PRIMARY KEY (status);
+
+--
+-- Name: execution_transitions execution_transitions_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.execution_transitions
+    ADD CONSTRAINT execution_transitions_pkey PRIMARY KEY (from_status, to_status);
+
+--
+-- Name: executions executions_idempotency_key_key; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.executions
+    ADD CONSTRAINT executions_idempotency_key_key UNIQUE (idempotency_key);
+
+--
+-- Name: executions executions_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.executions
+    ADD CONSTRAINT executions_pkey PRIMARY KEY (id);
+
+--
+-- Name: failures failures_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.failures
+    ADD CONSTRAINT failures_pkey PRIMARY KEY (failure_id);
+
+--
+-- Name: journal journal_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.journal
+    ADD CONSTRAINT journal_pkey PRIMARY KEY (lsn);
+
+--
+-- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+--
+-- Name: steps steps_execution_id_seq_key; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.steps
+    ADD CONSTRAINT steps_execution_id_seq_key UNIQUE (execution_id, seq);
+
+--
+-- Name: steps steps_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.steps
+    ADD CONSTRAINT steps_pkey PRIMARY KEY (execution_id, step_key);
+
+--
+-- Name: workflows workflows_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.workflows
+    ADD CONSTRAINT workflows_pkey PRIMARY KEY (name, version);
+
+--
+-- Name: checkpoints_execution_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX checkpoints_execution_idx ON aries.checkpoints USING btree (execution_id, lsn DESC);
+
+--
+-- Name: executions_lease_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_lease_idx ON aries.executions USING btree (lease_expires_at) WHERE (status = 'RUNNING'::text);
+
+--
+-- Name: executions_list_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_list_idx ON aries.executions USING btree (created_at DESC, id DESC);
+
+--
+-- Name: executions_runnable_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_runnable_idx ON aries.executions USING btree (available_at) WHERE (status = 'PENDING'::text);
+
+--
+-- Name: executions_status_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_status_idx ON aries.executions USING btree (status, created_at DESC);
+
+--
+-- Name: failures_execution_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX failures_execution_idx ON aries.failures USING btree (execution_id, failure_timestamp DESC);
+
+--
+-- Name: failures_unrecovered_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX failures_unrecovered_idx ON aries.failures USING btree (failure_timestamp) WHERE (NOT recovered);
+
+--
+-- Name: journal_execution_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX journal_execution_idx ON aries.journal USING btree (execution_id, lsn);
+
+--
+-- Name: executions executions_transition_guard; Type: TRIGGER; Schema: aries; Owner: -
+--
+
+CREATE TRIGGER executions_transition_guard BEFORE UPDATE OF status ON aries.executions FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION aries.guard_execution_transition();
+
+--
+-- Name: journal journal_append_only; Type: TRIGGER; Schema: aries; Owner: -
+--
+
+CREATE TRIGGER journal_append_only BEFORE UPDATE ON aries.journal FOR EACH ROW EXECUTE FUNCTION aries.refuse_journal_update();
+
+--
+-- Name: checkpoints checkpoints_execution_id_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.checkpoints
+    ADD CONSTRAINT checkpoints_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES aries.executions(id) ON DELETE CASCADE;
+
+--
+-- Name: execution_transitions execution_transitions_from_status_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.execution_transitions
+    ADD CONSTRAINT execution_transitions_from_status_fkey FOREIGN KEY (from_status) REFERENCES aries.execution_statuses(status);
+
+--
+-- Name: execution_transitions execution_transitions_to_status_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.execution_transitions
+    ADD CONSTRAINT execution_transitions_to_status_fkey FOREIGN KEY (to_status) REFERENCES aries.execution_statuses(status);
+
+--
+-- Name: executions executions_status_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.executions
+    ADD CONSTRAINT executions_status_fkey FOREIGN KEY (status) REFERENCES aries.execution_statuses(status);
+
+--
+-- Name: executions executions_workflow_name_workflow_version_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.executions
+    ADD CONSTRAINT executions_workflow_name_workflow_version_fkey FOREIGN KEY (workflow_name, workflow_version) REFERENCES aries.workflows(name, version);
+
+--
+-- Name: failures failures_execution_id_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.failures
+    ADD CONSTRAINT failures_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES aries.executions(id) ON DELETE CASCADE;
+
+--
+-- Name: journal journal_execution_id_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.journal
+    ADD CONSTRAINT journal_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES aries.executions(id) ON DELETE CASCADE;
+
+--
+-- Name: steps steps_execution_id_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.steps
+    ADD CONSTRAINT steps_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES aries.executions(id) ON DELETE CASCADE;
+
+--
+-- PostgreSQL database dump complete
+--
