@@ -431,7 +431,7 @@ BEGIN
   SELECT * INTO v_done FROM aries.apply_step_completions(p_execution_id, v.last_lsn, v.step_count, p_completed);
   v_lsn := v_done.last_lsn;
   IF p_start_key IS NOT NULL THEN
-    IF v_done.recorded = 0 THEN
+    IF v_done.recorded = 0 AND pg_catalog.current_setting('fsync') = 'on' THEN
       PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
     END IF;
     SELECT s.attempt, s.last_lsn INTO v_attempt, v_lsn

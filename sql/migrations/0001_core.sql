@@ -464,8 +464,10 @@ END $$;
 -- (p_start_seq, p_start_key), fenced by the lease token. Returns the started step's attempt (NULL when
 -- nothing was started). Workflow code between two steps is deterministic and has no side effects, so a
 -- step's completion may wait for the next step's intent: it is durable before any later side effect.
--- A transaction that only journals an intent commits asynchronously (a server crash may lose it, which
--- loses an attempt count, never a completed step).
+-- A transaction that only journals an intent commits asynchronously when the server fsyncs (a server
+-- crash may lose it, which loses an attempt count, never a completed step). Without fsync (PGlite, which
+-- also has no WAL writer to flush asynchronous commits before a process dies) a synchronous commit costs
+-- no disk flush, so the intent is committed synchronously and survives a killed process.
 CREATE FUNCTION aries.record_steps(p_execution_id uuid, p_token bigint, p_completed jsonb,
                                    p_start_seq integer DEFAULT NULL, p_start_key text DEFAULT NULL)
 RETURNS integer LANGUAGE plpgsql SET search_path = '' AS $$
@@ -478,7 +480,7 @@ BEGIN
   SELECT * INTO v_done FROM aries.apply_step_completions(p_execution_id, v.last_lsn, v.step_count, p_completed);
   v_lsn := v_done.last_lsn;
   IF p_start_key IS NOT NULL THEN
-    IF v_done.recorded = 0 THEN
+    IF v_done.recorded = 0 AND pg_catalog.current_setting('fsync') = 'on' THEN
       PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
     END IF;
     SELECT s.attempt, s.last_lsn INTO v_attempt, v_lsn

@@ -12,11 +12,13 @@ export class RemoteDatabase implements Database {
   readonly description: string;
   private readonly base: string;
   private readonly token: string;
+  private readonly timeoutMs: number;
 
-  constructor(args: { port: number; token: string; description: string }) {
+  constructor(args: { port: number; token: string; description: string; timeoutMs?: number }) {
     this.base = `http://127.0.0.1:${args.port}`;
     this.token = args.token;
     this.description = args.description;
+    this.timeoutMs = args.timeoutMs ?? 60_000;
   }
 
   private async call<T>(path: string, body: unknown): Promise<T> {
@@ -26,9 +28,12 @@ export class RemoteDatabase implements Database {
         method: 'POST',
         headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
+        // A holder that stopped answering must not hang its clients for the HTTP default of minutes.
+        signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      throw new DatabaseUnreachableError(`cannot reach the process holding ${this.description}`, err);
+      const reason = (err as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : String(err);
+      throw new DatabaseUnreachableError(`cannot reach the process holding ${this.description}: ${reason}`, err);
     }
     const text = await res.text();
     if (res.status === 200) return JSON.parse(text) as T;

@@ -33,6 +33,8 @@ export interface StepRow {
   status: StepStatus;
   attempt: number;
   output: unknown;
+  /** The step completed and returned nothing (SQL NULL, unlike JSON null). */
+  output_is_null: boolean;
   error: StoredError | null;
   started_at: Date | string;
   completed_at: Date | string | null;
@@ -124,7 +126,7 @@ export function toStep(row: StepRow): Step {
     seq: row.seq,
     status: row.status,
     attempt: row.attempt,
-    output: row.output,
+    output: row.output_is_null ? undefined : row.output,
     error: row.error,
     startedAt: toDate(row.started_at),
     completedAt: toDateOrNull(row.completed_at),

@@ -211,8 +211,8 @@ export async function getExecution(db: Queryable, id: string): Promise<Execution
 
 export async function listSteps(db: Queryable, executionId: string): Promise<Step[]> {
   const rows = await db.query<StepRow>(
-    `SELECT s.execution_id, s.step_key, s.seq, s.status, s.attempt, j.payload AS output, s.error, s.started_at,
-            s.completed_at
+    `SELECT s.execution_id, s.step_key, s.seq, s.status, s.attempt, j.payload AS output,
+            j.lsn IS NOT NULL AND j.payload IS NULL AS output_is_null, s.error, s.started_at, s.completed_at
        FROM aries.steps s LEFT JOIN aries.journal j ON j.lsn = s.output_lsn
       WHERE s.execution_id = $1 ORDER BY s.seq`,
     [executionId],

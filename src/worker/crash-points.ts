@@ -4,9 +4,10 @@
  * (no cleanup, no finally blocks, no lease hand-back) the first time it reaches that point for a step of
  * that key. Points, in the order a step passes them:
  *
- *   before-step        the step's intent (begin_step) is committed; its function has not run
+ *   before-step        the step's intent is committed; its function has not run
  *   after-step-effect  its function returned (side effect done); its output is not yet committed
- *   after-step-commit  its output is committed (complete_step); the workflow has not moved on
+ *   after-step-commit  the transaction holding its output has committed (the same transaction may also
+ *                      hold the next step's intent, or the execution's end)
  *
  * Before dying it writes one line to stderr (synchronously), so whoever watches the process can tell the
  * kill happened at the intended point. The variable is read once, at load; when it is unset,

@@ -1,0 +1,288 @@
+/**
+ * A worker process killed with SIGKILL at every commit boundary of every step of a five-step workflow,
+ * then a fresh worker process resuming the execution after the dead one's lease expires.
+ *
+ * For step k the crash points are (src/worker/crash-points.ts):
+ *   before-step        intent journaled, side effect not run
+ *   after-step-effect  side effect run, completion not committed
+ *   after-step-commit  completion committed
+ * The recovering process first reads what the crash left (journal and side effects), so the checks are
+ * stated against that state, whatever the engine batches into one commit:
+ *   - the crash happened where asked: steps before k completed, step k as the point says, no later effect;
+ *   - a step completed at the crash is never run again (its one side effect stays the only one);
+ *   - the step in flight at the crash (at most one) runs again at most once, under the same idempotency
+ *     key and the attempt after the one its intent recorded;
+ *   - every other step runs exactly once; the execution completes with the right output; every journal
+ *     checksum holds and each step is completed exactly once.
+ *
+ * Each case uses its own database (a copy of a migrated template data dir on PGlite, a fresh database on the
+ * server) and touches it only from child processes: PGlite allows one process per data dir, and the
+ * recovering child reports everything the assertions need.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createEngine, type Execution, type JournalRecord, type Step, type WorkerStats } from '../../src/index.js';
+import { CRASH_POINTS, type CrashPoint } from '../../src/worker/crash-points.js';
+import { serverEnabled, type BackendName } from '../helpers/backends.js';
+import { createTestDatabase } from '../helpers/server.js';
+import { expectedOutput, SIDE_EFFECTS_DDL, STEP_KEYS, type SideEffectRow } from '../fixtures/crash-workflow.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WORKER_SCRIPT = resolve(ROOT, 'test/fixtures/crash-worker.ts');
+const BASE = 7;
+/** Includes the wait for a slot among the cases running at once. */
+const CASE_TIMEOUT_MS = 180_000;
+
+interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface Snapshot {
+  execution: Execution;
+  steps: Step[];
+  journal: JournalRecord[];
+  sideEffects: SideEffectRow[];
+  leaseToken: number;
+}
+
+interface Report {
+  event: 'report';
+  atCrash: Snapshot;
+  after: Snapshot;
+  stats: WorkerStats;
+}
+
+/** Children still running, by test case; each case kills its own in a finally, afterAll any stragglers. */
+const live = new Set<ChildProcess>();
+
+function killAll(children: Iterable<ChildProcess>): void {
+  for (const child of children) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+  }
+}
+
+function runWorker(
+  mode: 'crash' | 'recover',
+  env: Record<string, string>,
+  mine: Set<ChildProcess>,
+  timeoutMs = 45_000,
+): Promise<ChildResult> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, mode], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    live.add(child);
+    mine.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => killAll([child]), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      live.delete(child);
+      mine.delete(child);
+      resolveRun({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** At most `n` cases of a backend at once: PGlite start-up is CPU-bound, server cases mostly wait on leases. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  return async (fn) => {
+    if (active < n) active++;
+    else await new Promise<void>((r) => queue.push(r)); // a finishing case hands its slot over
+    try {
+      return await fn();
+    } finally {
+      const next = queue.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}
+
+function events(stdout: string): Array<Record<string, unknown>> {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+const CASES = CRASH_POINTS.flatMap((point) => STEP_KEYS.map((stepKey, i) => ({ point, stepKey, k: i + 1 })));
+
+const effectsOf = (snap: Snapshot, key: string) => snap.sideEffects.filter((e) => e.step_key === key);
+const completedIn = (snap: Snapshot, key: string) =>
+  snap.journal.some((r) => r.kind === 'step_completed' && r.stepKey === key);
+/** The attempt of the last intent journaled for a step, if any survived. */
+const intentIn = (snap: Snapshot, key: string) =>
+  snap.journal.filter((r) => r.kind === 'step_started' && r.stepKey === key).at(-1)?.attempt ?? undefined;
+
+/** Runs one crash and one recovery on `connection` (child env) and checks everything the report shows. */
+async function crashAndRecover(
+  backend: BackendName,
+  connection: Record<string, string>,
+  point: CrashPoint,
+  stepKey: string,
+  k: number,
+): Promise<void> {
+  const mine = new Set<ChildProcess>();
+  try {
+    await crashAndRecoverWith(mine, backend, connection, point, stepKey, k);
+  } finally {
+    killAll(mine);
+  }
+}
+
+async function crashAndRecoverWith(
+  mine: Set<ChildProcess>,
+  backend: BackendName,
+  connection: Record<string, string>,
+  point: CrashPoint,
+  stepKey: string,
+  k: number,
+): Promise<void> {
+  const timing = { CRASH_WORKER_LEASE_MS: '1000', CRASH_WORKER_POLL_MS: '200', CRASH_WORKER_BASE: String(BASE) };
+
+  const crashed = await runWorker('crash', { ...connection, ...timing, ARIES_CRASH_AT: `${point}:${stepKey}` }, mine);
+  expect(crashed.stderr, 'the worker died at the crash point').toContain(`crash point ${point}:${stepKey} reached`);
+  expect(crashed.signal).toBe('SIGKILL');
+  const started = events(crashed.stdout).find((e) => e.event === 'started');
+  expect(started, `no execution started; stderr:\n${crashed.stderr}`).toBeDefined();
+  const executionId = String(started!.executionId);
+
+  const recovered = await runWorker('recover', { ...connection, ...timing, CRASH_WORKER_EXECUTION: executionId }, mine);
+  expect(recovered.code, `the recovering worker failed:\n${recovered.stderr}`).toBe(0);
+  const report = events(recovered.stdout).find((e) => e.event === 'report') as unknown as Report | undefined;
+  expect(report).toBeDefined();
+  const { atCrash, after, stats } = report!;
+
+  // The crash happened where it was asked to.
+  for (const key of STEP_KEYS.slice(0, k - 1)) expect(completedIn(atCrash, key), `${key} completed before the crash`).toBe(true);
+  for (const key of STEP_KEYS.slice(k)) expect(effectsOf(atCrash, key), `no effect of ${key} before the crash`).toEqual([]);
+  const crashedStep = { completed: completedIn(atCrash, stepKey), effects: effectsOf(atCrash, stepKey).length };
+  expect(crashedStep).toEqual({
+    completed: point === 'after-step-commit',
+    effects: point === 'before-step' ? 0 : 1,
+  });
+  // The intent survives the kill on both backends (on PGlite it is committed synchronously).
+  expect(intentIn(atCrash, stepKey), `the intent of ${stepKey} was journaled`).toBe(1);
+
+  // The execution finished with the right output; the journal is intact.
+  expect(after.execution.status).toBe('COMPLETED');
+  expect(after.execution.output).toEqual(expectedOutput({ base: BASE }));
+  expect(after.journal.every((r) => r.checksumOk), 'every journal checksum holds').toBe(true);
+  after.journal.forEach((r, i) => expect(r.prevLsn).toBe(i === 0 ? null : after.journal[i - 1]!.lsn));
+  for (const key of STEP_KEYS) {
+    expect(after.journal.filter((r) => r.kind === 'step_completed' && r.stepKey === key)).toHaveLength(1);
+  }
+  expect(after.journal.at(-1)?.kind).toBe('execution_completed');
+
+  // Side effects: completed steps never again; the step in flight at most twice; the rest exactly once.
+  const inFlight: string[] = [];
+  for (const key of STEP_KEYS) {
+    const before = effectsOf(atCrash, key);
+    const now = effectsOf(after, key);
+    const step = after.steps.find((s) => s.key === key);
+    expect(new Set(now.map((e) => e.idempotency_key)), `idempotency keys of ${key}`).toEqual(new Set([`${executionId}:${key}`]));
+    if (completedIn(atCrash, key)) {
+      expect(now, `${key} completed before the crash and ran once`).toEqual(before);
+      expect(before).toHaveLength(1);
+    } else if (intentIn(atCrash, key) !== undefined || before.length > 0) {
+      inFlight.push(key);
+      expect(intentIn(atCrash, key), `${key} had its intent journaled before its side effect`).toBeDefined();
+      const rerunAttempt = intentIn(atCrash, key)! + 1;
+      expect(now.length, `${key} was in flight and ran at most twice`).toBeLessThanOrEqual(2);
+      expect(now.slice(0, before.length)).toEqual(before);
+      expect(now.slice(before.length).map((e) => e.attempt), `${key} ran again once, as the next attempt`).toEqual([rerunAttempt]);
+      expect(step?.attempt).toBe(rerunAttempt);
+    } else {
+      expect(now.map((e) => e.attempt), `${key} ran once`).toEqual([1]);
+    }
+    expect(step?.status).toBe('COMPLETED');
+  }
+  expect(inFlight.length, 'at most one step in flight').toBeLessThanOrEqual(1);
+
+  // The new worker resumed the execution (unless the crash came after it was already complete), replaying
+  // what was committed and running the rest.
+  const completedAtCrash = STEP_KEYS.filter((key) => completedIn(atCrash, key)).length;
+  if (atCrash.execution.status === 'COMPLETED') {
+    expect(stats.claimed).toBe(0);
+    expect(after.execution.claimCount).toBe(1);
+  } else {
+    expect(atCrash.execution.status).toBe('RUNNING');
+    expect(after.execution.claimCount).toBe(2);
+    expect(after.leaseToken).toBe(2);
+    expect(stats).toMatchObject({
+      claimed: 1,
+      completed: 1,
+      stepsReplayed: completedAtCrash,
+      stepsRun: STEP_KEYS.length - completedAtCrash,
+    });
+  }
+}
+
+afterAll(() => killAll(live));
+
+function describeBackend(name: BackendName, body: () => void): void {
+  const block = name === 'postgres' && !serverEnabled() ? describe.skip : describe;
+  block(`a worker killed at each step boundary resumes on another worker [${name}]`, body);
+}
+
+describeBackend('pglite', () => {
+  let root: string;
+  let template: string;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'aries-sigkill-'));
+    template = join(root, 'template');
+    // A migrated data dir copied for each case, so no case pays for initdb and migration.
+    const engine = await createEngine({ dataDir: template, vacuumIntervalMs: 0 });
+    await engine.db.exec(SIDE_EFFECTS_DDL);
+    await engine.close();
+  });
+  afterAll(() => {
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  const limit = limiter(2);
+  test.concurrent.each(CASES)(
+    'killed at $point of $stepKey',
+    ({ point, stepKey, k }) =>
+      limit(async () => {
+        const dataDir = join(root, `${point}-${stepKey}`);
+        cpSync(template, dataDir, { recursive: true });
+        await crashAndRecover('pglite', { CRASH_WORKER_DATA_DIR: dataDir }, point, stepKey, k);
+      }),
+    CASE_TIMEOUT_MS,
+  );
+});
+
+describeBackend('postgres', () => {
+  const limit = limiter(3);
+  test.concurrent.each(CASES)(
+    'killed at $point of $stepKey',
+    ({ point, stepKey, k }) =>
+      limit(async () => {
+        const db = await createTestDatabase('sigkill');
+        try {
+          await crashAndRecover('postgres', { CRASH_WORKER_DATABASE_URL: db.url }, point, stepKey, k);
+        } finally {
+          await db.drop();
+        }
+      }),
+    CASE_TIMEOUT_MS,
+  );
+});
