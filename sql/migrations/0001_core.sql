@@ -165,13 +165,14 @@ CREATE TRIGGER journal_append_only BEFORE UPDATE ON aries.journal
   FOR EACH ROW EXECUTE FUNCTION aries.refuse_journal_update();
 
 -- The checksum of a journal record. jsonb's text form is canonical (keys sorted, spacing fixed), so the
--- same payload always hashes the same way on every backend.
+-- same payload always hashes the same way on every backend. Built from immutable operators only, so
+-- the planner inlines it into the statements that call it.
 CREATE FUNCTION aries.journal_checksum(p_execution_id uuid, p_prev_lsn bigint, p_kind text, p_seq integer,
                                        p_step_key text, p_attempt integer, p_payload jsonb)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$
-  SELECT pg_catalog.md5(pg_catalog.concat_ws(E'\x1f', p_execution_id::text, coalesce(p_prev_lsn::text, '-'),
-         p_kind, coalesce(p_seq::text, '-'), coalesce(p_step_key, '-'), coalesce(p_attempt::text, '-'),
-         coalesce(p_payload::text, '-')))
+  SELECT pg_catalog.md5(p_execution_id::text || E'\x1f' || coalesce(p_prev_lsn::text, '-') || E'\x1f' || p_kind
+         || E'\x1f' || coalesce(p_seq::text, '-') || E'\x1f' || coalesce(p_step_key, '-') || E'\x1f'
+         || coalesce(p_attempt::text, '-') || E'\x1f' || coalesce(p_payload::text, '-'))
 $$;
 
 CREATE TABLE aries.checkpoints (
@@ -318,12 +319,21 @@ BEGIN
 END $$;
 
 -- Renews the leases a worker holds; returns the executions it still owns. Anything missing was lost.
+-- Rows are locked in id order, as record_steps_batch locks them, so the two never deadlock.
 CREATE FUNCTION aries.renew_leases(p_worker text, p_ids uuid[], p_tokens bigint[], p_lease_ms integer)
 RETURNS TABLE (id uuid) LANGUAGE sql SET search_path = '' AS $$
+  WITH held AS (
+    SELECT e.id FROM aries.executions e
+      JOIN ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_tokens)) AS h(id, token)
+        ON e.id = h.id AND e.lease_token = h.token
+     WHERE e.lease_owner = p_worker AND e.status = 'RUNNING'
+     ORDER BY e.id
+       FOR UPDATE OF e
+  )
   UPDATE aries.executions e
      SET lease_expires_at = aries.now() + p_lease_ms * interval '1 millisecond'
-    FROM ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_tokens)) AS h(id, token)
-   WHERE e.id = h.id AND e.lease_token = h.token AND e.lease_owner = p_worker AND e.status = 'RUNNING'
+    FROM held
+   WHERE e.id = held.id
   RETURNING e.id
 $$;
 
@@ -347,151 +357,179 @@ BEGIN
     p_execution_id, p_token, v.lease_token, v.status USING ERRCODE = 'AR002';
 END $$;
 
--- The step transitions below work on an execution row the caller has locked with lock_owned_execution.
--- Each appends journal records chained from p_prev_lsn and returns the new last LSN; the caller writes
--- last_lsn (and step_count) back in one UPDATE, so a transaction touches the execution row once.
-
--- Records the intent to run the step at p_seq, before its side effect: the step is RUNNING and a
--- step_started record is journaled. A step met again (its worker died after the intent, or it is retried)
--- gets attempt + 1. Returns (attempt, new last LSN).
-CREATE FUNCTION aries.apply_step_start(p_execution_id uuid, p_prev_lsn bigint, p_seq integer, p_step_key text,
-                                       OUT attempt integer, OUT last_lsn bigint)
+-- Records, for an execution row the caller has locked (lock_owned_execution), the completions of the
+-- steps that ran since the last call and the intent to start the next step, then writes last_lsn and
+-- step_count back in one UPDATE. It is the whole hot path of a step, kept in one function on purpose:
+-- nested plpgsql calls cost more than the work they would separate.
+--
+--   p_completed  [{seq, key, attempt, output?, checkpoint}] in order; an absent "output" stores SQL NULL
+--                (the step returned nothing). A completion already recorded for the same attempt is
+--                skipped (the client could not tell whether its COMMIT happened); for another attempt it
+--                is refused (AR005). A checkpoint is written for items that ask for one.
+--   p_start_*    the step to start, or NULL: the step becomes RUNNING with attempt 1, or attempt + 1
+--                when it had started before (its worker died after the intent, or it is retried).
+--
+-- Returns the started step's attempt (NULL when nothing was started) and how many completions were
+-- newly recorded.
+CREATE FUNCTION aries.apply_step_records(v aries.executions, p_completed jsonb, p_start_seq integer,
+                                         p_start_key text, OUT attempt integer, OUT recorded integer)
 LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
-  v_step aries.steps;
-BEGIN
-  SELECT * INTO v_step FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
-  IF FOUND THEN
-    IF v_step.seq <> p_seq THEN
-      RAISE EXCEPTION 'step key "%" is used twice in execution % (at positions % and %); step keys must be unique within an execution',
-        p_step_key, p_execution_id, v_step.seq, p_seq USING ERRCODE = 'AR005';
-    END IF;
-    IF v_step.status = 'COMPLETED' THEN
-      RAISE EXCEPTION 'step "%" of execution % is already completed', p_step_key, p_execution_id
-        USING ERRCODE = 'AR005';
-    END IF;
-    attempt := v_step.attempt + 1;
-    UPDATE aries.steps s SET status = 'RUNNING', attempt = apply_step_start.attempt, started_at = aries.now(),
-           error = NULL
-     WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
-  ELSE
-    IF EXISTS (SELECT 1 FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.seq = p_seq) THEN
-      RAISE EXCEPTION 'execution % recorded a different step at position % than "%"; the workflow code no longer matches its journal',
-        p_execution_id, p_seq, p_step_key USING ERRCODE = 'AR006';
-    END IF;
-    attempt := 1;
-    INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt)
-    VALUES (p_execution_id, p_step_key, p_seq, 'RUNNING', 1);
-  END IF;
-  last_lsn := aries.append_journal(p_execution_id, p_prev_lsn, 'step_started', p_seq, p_step_key, attempt, NULL);
-END $$;
-
--- Records a step's output: its step_completed record, the step's status and, when asked, a checkpoint.
--- Idempotent: the same completion repeated (the client could not tell whether its COMMIT happened)
--- changes nothing and returns p_prev_lsn with appended = false.
-CREATE FUNCTION aries.apply_step_completion(p_execution_id uuid, p_prev_lsn bigint, p_completed_before integer,
-                                            p_seq integer, p_step_key text, p_attempt integer, p_output jsonb,
-                                            p_checkpoint boolean, OUT last_lsn bigint, OUT appended boolean)
-LANGUAGE plpgsql SET search_path = '' AS $$
-DECLARE
+  v_now timestamptz := aries.now();
+  v_lsn bigint := v.last_lsn;
+  v_item jsonb;
+  v_seq integer;
+  v_key text;
+  v_attempt integer;
+  v_output jsonb;
   v_step aries.steps;
   v_known boolean;
   v_state jsonb;
 BEGIN
-  SELECT * INTO v_step FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
-  v_known := FOUND;
-  IF v_known AND v_step.seq <> p_seq THEN
-    RAISE EXCEPTION 'step key "%" is used twice in execution % (at positions % and %); step keys must be unique within an execution',
-      p_step_key, p_execution_id, v_step.seq, p_seq USING ERRCODE = 'AR005';
-  END IF;
-  IF v_known AND v_step.status = 'COMPLETED' THEN
-    IF v_step.attempt = p_attempt THEN
-      last_lsn := p_prev_lsn;
-      appended := false;
-      RETURN;
-    END IF;
-    RAISE EXCEPTION 'step "%" of execution % is already completed (attempt %)', p_step_key, p_execution_id,
-      v_step.attempt USING ERRCODE = 'AR005';
-  END IF;
-
-  last_lsn := aries.append_journal(p_execution_id, p_prev_lsn, 'step_completed', p_seq, p_step_key, p_attempt,
-                                   p_output);
-  appended := true;
-  IF v_known THEN
-    UPDATE aries.steps s SET status = 'COMPLETED', attempt = p_attempt, output_lsn = last_lsn,
-           completed_at = aries.now(), error = NULL
-     WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
-  ELSE
-    -- The intent can be missing (begin_step commits asynchronously, and a server crash may drop it);
-    -- the uniqueness of (execution_id, seq) still refuses a different step at this position.
-    INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt, output_lsn, completed_at)
-    VALUES (p_execution_id, p_step_key, p_seq, 'COMPLETED', p_attempt, last_lsn, aries.now());
-  END IF;
-  IF p_checkpoint THEN
-    v_state := pg_catalog.jsonb_build_object('completed_steps', p_completed_before + 1, 'last_seq', p_seq,
-                                             'last_step_key', p_step_key);
-    INSERT INTO aries.checkpoints (execution_id, lsn, state_data, step_progress, checksum)
-    VALUES (p_execution_id, last_lsn, v_state, pg_catalog.jsonb_build_object('completed', p_completed_before + 1),
-            pg_catalog.md5(p_execution_id::text || ':' || last_lsn::text || ':' || v_state::text));
-  END IF;
-END $$;
-
--- Applies a list of step completions, [{seq, key, attempt, output?, checkpoint}] in order (an absent
--- "output" key stores SQL NULL: the step returned nothing). Returns the new last LSN and how many were
--- newly recorded.
-CREATE FUNCTION aries.apply_step_completions(p_execution_id uuid, p_prev_lsn bigint, p_completed_before integer,
-                                             p_completed jsonb, OUT last_lsn bigint, OUT recorded integer)
-LANGUAGE plpgsql SET search_path = '' AS $$
-DECLARE
-  v_item jsonb;
-  v_done record;
-BEGIN
-  last_lsn := p_prev_lsn;
   recorded := 0;
   FOR v_item IN SELECT pg_catalog.jsonb_array_elements(coalesce(p_completed, '[]'::jsonb)) LOOP
-    SELECT * INTO v_done FROM aries.apply_step_completion(
-      p_execution_id, last_lsn, p_completed_before + recorded, (v_item ->> 'seq')::integer, v_item ->> 'key',
-      (v_item ->> 'attempt')::integer, v_item -> 'output', coalesce((v_item ->> 'checkpoint')::boolean, false));
-    last_lsn := v_done.last_lsn;
-    IF v_done.appended THEN
-      recorded := recorded + 1;
+    v_seq := (v_item ->> 'seq')::integer;
+    v_key := v_item ->> 'key';
+    v_attempt := (v_item ->> 'attempt')::integer;
+    v_output := v_item -> 'output';
+    SELECT * INTO v_step FROM aries.steps s WHERE s.execution_id = v.id AND s.step_key = v_key;
+    v_known := FOUND;
+    IF v_known AND v_step.seq <> v_seq THEN
+      RAISE EXCEPTION 'step key "%" is used twice in execution % (at positions % and %); step keys must be unique within an execution',
+        v_key, v.id, v_step.seq, v_seq USING ERRCODE = 'AR005';
+    END IF;
+    IF v_known AND v_step.status = 'COMPLETED' THEN
+      IF v_step.attempt = v_attempt THEN
+        CONTINUE;
+      END IF;
+      RAISE EXCEPTION 'step "%" of execution % is already completed (attempt %)', v_key, v.id, v_step.attempt
+        USING ERRCODE = 'AR005';
+    END IF;
+    INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, seq, step_key, attempt, payload, checksum, created_at)
+    VALUES (pg_catalog.nextval('aries.journal_lsn_seq'), v.id, v_lsn, 'step_completed', v_seq, v_key, v_attempt,
+            v_output, aries.journal_checksum(v.id, v_lsn, 'step_completed', v_seq, v_key, v_attempt, v_output), v_now)
+    RETURNING lsn INTO v_lsn;
+    IF v_known THEN
+      UPDATE aries.steps s SET status = 'COMPLETED', attempt = v_attempt, output_lsn = v_lsn, completed_at = v_now,
+             error = NULL
+       WHERE s.execution_id = v.id AND s.step_key = v_key;
+    ELSE
+      -- The intent can be missing (a server crash may drop an asynchronously committed one); the
+      -- uniqueness of (execution_id, seq) still refuses a different step at this position.
+      INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt, output_lsn, started_at, completed_at)
+      VALUES (v.id, v_key, v_seq, 'COMPLETED', v_attempt, v_lsn, v_now, v_now);
+    END IF;
+    recorded := recorded + 1;
+    IF coalesce((v_item ->> 'checkpoint')::boolean, false) THEN
+      v_state := pg_catalog.jsonb_build_object('completed_steps', v.step_count + recorded, 'last_seq', v_seq,
+                                               'last_step_key', v_key);
+      INSERT INTO aries.checkpoints (execution_id, lsn, state_data, step_progress, checksum, checkpoint_time, created_at)
+      VALUES (v.id, v_lsn, v_state, pg_catalog.jsonb_build_object('completed', v.step_count + recorded),
+              pg_catalog.md5(v.id::text || ':' || v_lsn::text || ':' || v_state::text), v_now, v_now);
     END IF;
   END LOOP;
+
+  IF p_start_key IS NOT NULL THEN
+    SELECT * INTO v_step FROM aries.steps s WHERE s.execution_id = v.id AND s.step_key = p_start_key;
+    IF FOUND THEN
+      IF v_step.seq <> p_start_seq THEN
+        RAISE EXCEPTION 'step key "%" is used twice in execution % (at positions % and %); step keys must be unique within an execution',
+          p_start_key, v.id, v_step.seq, p_start_seq USING ERRCODE = 'AR005';
+      END IF;
+      IF v_step.status = 'COMPLETED' THEN
+        RAISE EXCEPTION 'step "%" of execution % is already completed', p_start_key, v.id USING ERRCODE = 'AR005';
+      END IF;
+      attempt := v_step.attempt + 1;
+      UPDATE aries.steps s SET status = 'RUNNING', attempt = apply_step_records.attempt, started_at = v_now, error = NULL
+       WHERE s.execution_id = v.id AND s.step_key = p_start_key;
+    ELSE
+      IF EXISTS (SELECT 1 FROM aries.steps s WHERE s.execution_id = v.id AND s.seq = p_start_seq) THEN
+        RAISE EXCEPTION 'execution % recorded a different step at position % than "%"; the workflow code no longer matches its journal',
+          v.id, p_start_seq, p_start_key USING ERRCODE = 'AR006';
+      END IF;
+      attempt := 1;
+      INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt, started_at)
+      VALUES (v.id, p_start_key, p_start_seq, 'RUNNING', 1, v_now);
+    END IF;
+    INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, seq, step_key, attempt, payload, checksum, created_at)
+    VALUES (pg_catalog.nextval('aries.journal_lsn_seq'), v.id, v_lsn, 'step_started', p_start_seq, p_start_key,
+            attempt, NULL, aries.journal_checksum(v.id, v_lsn, 'step_started', p_start_seq, p_start_key, attempt, NULL),
+            v_now)
+    RETURNING lsn INTO v_lsn;
+  END IF;
+
+  IF v_lsn IS DISTINCT FROM v.last_lsn THEN
+    UPDATE aries.executions e SET last_lsn = v_lsn, step_count = e.step_count + recorded, updated_at = v_now
+     WHERE e.id = v.id;
+  END IF;
 END $$;
 
--- The hot-path step transition, one round trip per step: records the completions of the steps that ran
--- since the last call (p_completed, see apply_step_completions) and the intent to start the next step
--- (p_start_seq, p_start_key), fenced by the lease token. Returns the started step's attempt (NULL when
--- nothing was started). Workflow code between two steps is deterministic and has no side effects, so a
--- step's completion may wait for the next step's intent: it is durable before any later side effect.
--- A transaction that only journals an intent commits asynchronously when the server fsyncs (a server
--- crash may lose it, which loses an attempt count, never a completed step). Without fsync (PGlite, which
--- also has no WAL writer to flush asynchronous commits before a process dies) a synchronous commit costs
--- no disk flush, so the intent is committed synchronously and survives a killed process.
+-- A transaction that only journals intents, and records no completion, commits asynchronously when the
+-- server fsyncs: a server crash may lose it, which loses an attempt count, never a completed step. Without
+-- fsync (PGlite, which also has no WAL writer to flush asynchronous commits before a process dies) a
+-- synchronous commit costs no disk flush, so the intent is committed synchronously and survives a killed
+-- process. synchronous_commit is read at COMMIT, so setting it last decides for the whole transaction.
+CREATE FUNCTION aries.commit_intents_asynchronously() RETURNS void
+LANGUAGE plpgsql SET search_path = '' AS $$
+BEGIN
+  IF pg_catalog.current_setting('fsync') = 'on' THEN
+    PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+  END IF;
+END $$;
+
+-- The hot-path step transition, one round trip per step: apply_step_records for one execution, fenced by
+-- the lease token. Workflow code between two steps is deterministic and has no side effects, so a step's
+-- completion may wait for the next step's intent: it is durable before any later side effect.
 CREATE FUNCTION aries.record_steps(p_execution_id uuid, p_token bigint, p_completed jsonb,
                                    p_start_seq integer DEFAULT NULL, p_start_key text DEFAULT NULL)
 RETURNS integer LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
-  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token);
   v_done record;
-  v_attempt integer;
-  v_lsn bigint;
 BEGIN
-  SELECT * INTO v_done FROM aries.apply_step_completions(p_execution_id, v.last_lsn, v.step_count, p_completed);
-  v_lsn := v_done.last_lsn;
-  IF p_start_key IS NOT NULL THEN
-    IF v_done.recorded = 0 AND pg_catalog.current_setting('fsync') = 'on' THEN
-      PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
-    END IF;
-    SELECT s.attempt, s.last_lsn INTO v_attempt, v_lsn
-      FROM aries.apply_step_start(p_execution_id, v_lsn, p_start_seq, p_start_key) s;
+  SELECT * INTO v_done
+    FROM aries.apply_step_records(aries.lock_owned_execution(p_execution_id, p_token), p_completed,
+                                  p_start_seq, p_start_key);
+  IF v_done.recorded = 0 AND p_start_key IS NOT NULL THEN
+    PERFORM aries.commit_intents_asynchronously();
   END IF;
-  IF v_lsn IS DISTINCT FROM v.last_lsn THEN
-    UPDATE aries.executions e
-       SET last_lsn = v_lsn, step_count = e.step_count + v_done.recorded, updated_at = aries.now()
-     WHERE e.id = p_execution_id;
+  RETURN v_done.attempt;
+END $$;
+
+-- Group commit: the step transitions of several executions (a worker's concurrent writes) in one
+-- transaction. p_requests is [{execution_id, token, completed?, start_seq?, start_key?}]. Each request
+-- runs in its own subtransaction, so one that is refused (a lost lease, say) fails alone: its row has
+-- the SQLSTATE and message (error_code, error_message), the others their attempt. Requests are applied in execution id order, so
+-- two batches never wait on each other's rows in opposite orders.
+CREATE FUNCTION aries.record_steps_batch(p_requests jsonb)
+RETURNS TABLE (execution_id uuid, attempt integer, error_code text, error_message text)
+LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v_req jsonb;
+  v_done record;
+  v_recorded integer := 0;
+  v_started boolean := false;
+BEGIN
+  FOR v_req IN SELECT r FROM pg_catalog.jsonb_array_elements(p_requests) r ORDER BY r ->> 'execution_id' LOOP
+    execution_id := (v_req ->> 'execution_id')::uuid;
+    BEGIN
+      SELECT * INTO v_done
+        FROM aries.apply_step_records(aries.lock_owned_execution(execution_id, (v_req ->> 'token')::bigint),
+                                      v_req -> 'completed', (v_req ->> 'start_seq')::integer,
+                                      v_req ->> 'start_key');
+      attempt := v_done.attempt;
+      error_code := NULL;
+      error_message := NULL;
+      v_recorded := v_recorded + v_done.recorded;
+      v_started := v_started OR v_req ? 'start_key';
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT;
+      attempt := NULL;
+    END;
+    RETURN NEXT;
+  END LOOP;
+  IF v_recorded = 0 AND v_started THEN
+    PERFORM aries.commit_intents_asynchronously();
   END IF;
-  RETURN v_attempt;
 END $$;
 
 -- Journals the intent to run one step (record_steps without completions).
@@ -553,11 +591,13 @@ BEGIN
   IF v.status = 'COMPLETED' THEN
     RETURN;
   END IF;
-  SELECT * INTO v_done FROM aries.apply_step_completions(p_execution_id, v.last_lsn, v.step_count, p_completed);
-  v_lsn := aries.append_journal(p_execution_id, v_done.last_lsn, 'execution_completed', NULL, NULL, NULL, p_output);
+  SELECT * INTO v_done FROM aries.apply_step_records(v, p_completed, NULL, NULL);
+  v_lsn := aries.append_journal(p_execution_id,
+                                (SELECT e.last_lsn FROM aries.executions e WHERE e.id = p_execution_id),
+                                'execution_completed', NULL, NULL, NULL, p_output);
   UPDATE aries.executions e
      SET status = 'COMPLETED', output = p_output, lease_owner = NULL, lease_expires_at = NULL,
-         last_lsn = v_lsn, step_count = e.step_count + v_done.recorded, finished_at = aries.now(),
+         last_lsn = v_lsn, finished_at = aries.now(),
          updated_at = aries.now()
    WHERE e.id = p_execution_id;
 END $$;

@@ -15,7 +15,7 @@ import {
   type Step,
   type StepRow,
 } from './rows.js';
-import { translated } from './sqlstate-errors.js';
+import { translated, translateDatabaseError } from './sqlstate-errors.js';
 
 export interface Lease {
   executionId: string;
@@ -132,6 +132,42 @@ export async function recordSteps(
     ),
   );
   return row?.attempt ?? undefined;
+}
+
+export interface StepWriteRequest {
+  lease: Lease;
+  completions: readonly StepCompletion[];
+  start?: { seq: number; stepKey: string } | undefined;
+}
+
+/** The outcome of one request of a batch: the started step's attempt, or the error that refused it. */
+export type StepWriteResult = { attempt: number | undefined } | { error: unknown };
+
+/**
+ * Group commit: the step writes of several executions in one transaction (record_steps_batch). Each
+ * request succeeds or fails on its own; the whole call throws only when the transaction itself failed.
+ */
+export async function recordStepsBatch(db: Queryable, requests: readonly StepWriteRequest[]): Promise<StepWriteResult[]> {
+  const body = `[${requests
+    .map((r) => {
+      const completed = completionsJson(r.completions);
+      const start = r.start ? `,"start_seq":${r.start.seq},"start_key":${JSON.stringify(r.start.stepKey)}` : '';
+      return `{"execution_id":"${r.lease.executionId}","token":${r.lease.token}${completed ? `,"completed":${completed}` : ''}${start}}`;
+    })
+    .join(',')}]`;
+  const rows = await db.query<{ execution_id: string; attempt: number | null; error_code: string | null; error_message: string | null }>(
+    'SELECT * FROM aries.record_steps_batch(p_requests => $1::jsonb)',
+    [body],
+  );
+  const byId = new Map(rows.map((r) => [r.execution_id, r]));
+  return requests.map((r) => {
+    const row = byId.get(r.lease.executionId);
+    if (!row) return { error: new Error(`record_steps_batch returned nothing for execution ${r.lease.executionId}`) };
+    if (row.error_code !== null) {
+      return { error: translateDatabaseError(Object.assign(new Error(row.error_message ?? row.error_code), { code: row.error_code })) };
+    }
+    return { attempt: row.attempt ?? undefined };
+  });
 }
 
 export async function failStep(

@@ -8,19 +8,25 @@ import { encodeStored } from '../core/json-value.js';
 import { toStoredError } from '../core/stored-error.js';
 import type { Queryable } from '../db/database.js';
 import { failExecution, readJournal, releaseExecution, type ClaimedExecution } from '../db/sql-functions.js';
+import { isTransientError } from '../core/transient-errors.js';
 import { JournalCorruptError, LeaseLostError } from '../errors.js';
 import type { Workflow } from '../sdk/define-workflow.js';
 import { analyzeJournal } from './replay-log.js';
+import type { StepWriter } from './step-write-batcher.js';
 import { WorkflowContextImpl, YieldSignal } from './workflow-context.js';
 
-export type RunOutcome = 'completed' | 'failed' | 'released' | 'lease-lost';
+/** released: handed back on shutdown; retry: handed back (or left to lease expiry) after a transient
+ *  storage error, to be resumed from the journal. */
+export type RunOutcome = 'completed' | 'failed' | 'released' | 'retry' | 'lease-lost';
 
 export interface RunDeps {
   db: Queryable;
+  writer: StepWriter;
   maxPayloadBytes: number;
   shouldYield: () => boolean;
   signal: AbortSignal;
   onStepsRun?: (run: number, replayed: number) => void;
+  onStorageFault?: (err: unknown) => void;
 }
 
 export async function runExecution(deps: RunDeps, claimed: ClaimedExecution, workflow: Workflow): Promise<RunOutcome> {
@@ -38,8 +44,10 @@ export async function runExecution(deps: RunDeps, claimed: ClaimedExecution, wor
       deps.signal,
       deps.shouldYield,
       deps.maxPayloadBytes,
+      deps.writer,
     );
     const output = await workflow.fn(ctx, claimed.input);
+    if (ctx.storageFault !== undefined) throw ctx.storageFault; // the workflow caught it; it still counts
     const outputJson = encodeStored(output, `result of workflow "${workflow.name}"`, deps.maxPayloadBytes);
     await ctx.finish(outputJson);
     return 'completed';
@@ -47,6 +55,15 @@ export async function runExecution(deps: RunDeps, claimed: ClaimedExecution, wor
     if (err instanceof LeaseLostError || (deps.signal.aborted && err === deps.signal.reason)) {
       ctx?.abandon();
       return 'lease-lost';
+    }
+    const fault = ctx?.storageFault ?? (ctx === undefined && isTransientError(err) ? err : undefined);
+    if (fault !== undefined) {
+      // Not the workflow's failure: the database could not be written. Hand the execution back so a
+      // claim resumes it from what the journal holds; if even that fails, its lease will expire.
+      ctx?.abandon();
+      deps.onStorageFault?.(fault);
+      await releaseExecution(db, lease).catch(() => {});
+      return 'retry';
     }
     // Whatever ends the run, the steps that completed are recorded first.
     try {

@@ -18,6 +18,7 @@ import { claimExecutions, registerWorkflow, renewLeases, type ClaimedExecution }
 import { InvalidDefinitionError, LeaseLostError } from '../errors.js';
 import { isWorkflow, type Workflow } from '../sdk/define-workflow.js';
 import { runExecution, type RunOutcome } from './execution-runner.js';
+import { StepWriteBatcher } from './step-write-batcher.js';
 
 export interface WorkerOptions {
   workflows: Workflow<any, any>[];
@@ -50,6 +51,8 @@ export interface WorkerStats {
   completed: number;
   failed: number;
   released: number;
+  /** Handed back after a transient storage error, to be resumed. */
+  retried: number;
   leaseLost: number;
   stepsRun: number;
   stepsReplayed: number;
@@ -59,7 +62,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Worker {
   readonly id: string;
-  readonly stats: WorkerStats = { claimed: 0, completed: 0, failed: 0, released: 0, leaseLost: 0, stepsRun: 0, stepsReplayed: 0 };
+  readonly stats: WorkerStats = { claimed: 0, completed: 0, failed: 0, released: 0, retried: 0, leaseLost: 0, stepsRun: 0, stepsReplayed: 0 };
   private readonly workflows = new Map<string, Workflow>();
   private readonly concurrency: number;
   private readonly leaseMs: number;
@@ -72,6 +75,7 @@ export class Worker {
   private loop: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private unlisten: (() => Promise<void>) | undefined;
+  private readonly writer: StepWriteBatcher;
 
   constructor(
     private readonly db: Database,
@@ -91,6 +95,8 @@ export class Worker {
     this.pollIntervalMs = positiveInt(options.pollIntervalMs ?? 1_000, 'pollIntervalMs');
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    // PGlite runs one query at a time, so one batch in flight; a server takes a few in parallel.
+    this.writer = new StepWriteBatcher(db, db.kind === 'pglite' ? 1 : Math.max(1, Math.min(4, Math.ceil(this.concurrency / 4))));
   }
 
   get activeExecutions(): number {
@@ -170,9 +176,11 @@ export class Worker {
     entry.done = runExecution(
       {
         db: this.db,
+        writer: this.writer,
         maxPayloadBytes: this.events.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
         shouldYield: () => this.state !== 'running',
         signal: abort.signal,
+        onStorageFault: (err) => this.events.onError?.(err, `storage write of execution ${claimed.executionId}; it will be resumed`),
         onStepsRun: (run, replayed) => {
           this.stats.stepsRun += run;
           this.stats.stepsReplayed += replayed;
@@ -185,6 +193,7 @@ export class Worker {
         if (outcome === 'completed') this.stats.completed++;
         else if (outcome === 'failed') this.stats.failed++;
         else if (outcome === 'released') this.stats.released++;
+        else if (outcome === 'retry') this.stats.retried++;
         else this.stats.leaseLost++;
         this.events.onFinished?.(claimed.executionId, outcome);
       },

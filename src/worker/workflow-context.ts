@@ -6,13 +6,15 @@
  * NondeterminismError.
  */
 import { encodeStored } from '../core/json-value.js';
+import { isTransientError } from '../core/transient-errors.js';
 import { toStoredError } from '../core/stored-error.js';
 import type { Queryable } from '../db/database.js';
-import { completeExecution, failStep, recordSteps, type Lease, type StepCompletion } from '../db/sql-functions.js';
+import { completeExecution, failStep, type Lease, type StepCompletion } from '../db/sql-functions.js';
 import { DuplicateStepKeyError, InvalidDefinitionError, NondeterminismError, StepFailedError } from '../errors.js';
 import type { CheckpointPolicy } from '../sdk/define-workflow.js';
 import { crashPoint } from './crash-points.js';
 import type { ReplayLog } from './replay-log.js';
+import type { StepWriter } from './step-write-batcher.js';
 
 export interface StepContext {
   /** Stable across attempts: `<execution id>:<step key>`. Pass it to the service the step calls. */
@@ -55,6 +57,12 @@ export class WorkflowContextImpl implements WorkflowContext {
   readonly executionId: string;
   readonly workflow: string;
   readonly version: string;
+  /**
+   * The first transient storage error a write of this execution met (a dropped connection, a deadlock).
+   * Once set, every later ctx.step() throws it again, so a workflow that catches step errors cannot carry
+   * on past it; the runner then hands the execution back to be resumed from its journal.
+   */
+  storageFault: unknown;
   /** The last step whose error the workflow was handed, to attribute an uncaught failure to it. */
   lastStepFailure: StepFailure | undefined;
   /** Steps actually run by this worker (not replayed), for tests and metrics. */
@@ -78,6 +86,7 @@ export class WorkflowContextImpl implements WorkflowContext {
     private readonly signal: AbortSignal,
     private readonly shouldYield: () => boolean,
     private readonly maxPayloadBytes: number,
+    private readonly writer: StepWriter,
     /** A completion waits at most this long for the next transition before it is written on its own. */
     private readonly flushDelayMs = 20,
   ) {
@@ -94,6 +103,7 @@ export class WorkflowContextImpl implements WorkflowContext {
         `step key "${key}" is used twice in execution ${this.executionId}; step keys must be unique within an execution (add an index for loops, e.g. "${key}-1")`,
       );
     }
+    if (this.storageFault !== undefined) throw this.storageFault;
     this.keys.add(key);
     const seq = this.seq++;
 
@@ -129,7 +139,9 @@ export class WorkflowContextImpl implements WorkflowContext {
     } catch (error) {
       if (this.signal.aborted) throw this.signal.reason; // the lease is gone: record nothing
       await this.flush();
-      await failStep(this.db, this.lease, { seq, stepKey: key, attempt, errorJson: JSON.stringify(toStoredError(error)) });
+      await this.storage(() =>
+        failStep(this.db, this.lease, { seq, stepKey: key, attempt, errorJson: JSON.stringify(toStoredError(error)) }),
+      );
       this.lastStepFailure = { stepKey: key, attempt, error };
       throw error;
     }
@@ -157,7 +169,7 @@ export class WorkflowContextImpl implements WorkflowContext {
       clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
       try {
-        const attempt = await recordSteps(this.db, this.lease, batch, start);
+        const attempt = await this.storage(() => this.writer.write({ lease: this.lease, completions: batch, start }));
         for (const c of batch) crashPoint('after-step-commit', c.stepKey);
         return attempt;
       } catch (err) {
@@ -182,8 +194,18 @@ export class WorkflowContextImpl implements WorkflowContext {
     this.flushTimer = undefined;
     const batch = this.pending;
     this.pending = [];
-    await completeExecution(this.db, this.lease, outputJson, batch);
+    await this.storage(() => completeExecution(this.db, this.lease, outputJson, batch));
     for (const c of batch) crashPoint('after-step-commit', c.stepKey);
+  }
+
+  /** Runs a write; a transient failure of it becomes this execution's storage fault. */
+  private async storage<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (isTransientError(err)) this.storageFault ??= err;
+      throw err;
+    }
   }
 
   /** Drops what is pending without writing it (the lease is lost: the database would refuse it). */
