@@ -34,7 +34,10 @@ export async function runExecution(deps: RunDeps, claimed: ClaimedExecution, wor
   const { db } = deps;
   let ctx: WorkflowContextImpl | undefined;
   try {
-    const replay = analyzeJournal(claimed.executionId, await readJournal(db, claimed.executionId));
+    // On an execution's first claim its journal holds only execution_started: nothing to replay, and one
+    // round trip saved. Any later claim (a resumption, a hand-back) reads and verifies the journal.
+    const firstRun = claimed.claimCount === 1 && !claimed.resumed;
+    const replay = analyzeJournal(claimed.executionId, firstRun ? [] : await readJournal(db, claimed.executionId));
     ctx = new WorkflowContextImpl(
       db,
       lease,

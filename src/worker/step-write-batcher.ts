@@ -29,7 +29,8 @@ export class StepWriteBatcher implements StepWriter {
   constructor(
     private readonly db: Queryable,
     private readonly maxInFlight: number,
-    private readonly maxBatch = 64,
+    // Each request is a subtransaction with its own transaction id; PostgreSQL caches 64 per backend.
+    private readonly maxBatch = 32,
   ) {}
 
   write(request: StepWriteRequest): Promise<number | undefined> {

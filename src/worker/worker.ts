@@ -95,8 +95,9 @@ export class Worker {
     this.pollIntervalMs = positiveInt(options.pollIntervalMs ?? 1_000, 'pollIntervalMs');
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-    // PGlite runs one query at a time, so one batch in flight; a server takes a few in parallel.
-    this.writer = new StepWriteBatcher(db, db.kind === 'pglite' ? 1 : Math.max(1, Math.min(4, Math.ceil(this.concurrency / 4))));
+    // PGlite runs one query at a time, so one batch in flight. A server is CPU-bound long before it is
+    // flush-bound, and a step costs less in a larger batch, so two in flight: one filling while one commits.
+    this.writer = new StepWriteBatcher(db, db.kind === 'pglite' ? 1 : 2);
   }
 
   get activeExecutions(): number {
