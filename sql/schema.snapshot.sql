@@ -528,10 +528,11 @@ CREATE FUNCTION aries.renew_leases(p_worker text, p_ids uuid[], p_tokens bigint[
     SET search_path TO ''
     AS $$
   WITH held AS (
+    -- Found by primary key (id = ANY): a join on status = 'RUNNING' could be planned over every RUNNING
+    -- execution of the fleet when statistics are stale.
     SELECT e.id FROM aries.executions e
-      JOIN ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_tokens)) AS h(id, token)
-        ON e.id = h.id AND e.lease_token = h.token
-     WHERE e.lease_owner = p_worker AND e.status = 'RUNNING'
+      JOIN ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_tokens)) AS h(id, token) ON e.id = h.id
+     WHERE e.id = ANY (p_ids) AND e.lease_token = h.token AND e.lease_owner = p_worker AND e.status = 'RUNNING'
      ORDER BY e.id
        FOR UPDATE OF e
   )
