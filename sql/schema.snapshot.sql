@@ -190,10 +190,10 @@ CREATE FUNCTION aries.begin_step(p_execution_id uuid, p_token bigint, p_seq inte
 $$;
 
 --
--- Name: claim_executions(text, text[], integer, integer); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: claim_executions(text, text[], integer, integer, uuid[]); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer, p_lease_ms integer) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean)
+CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer, p_lease_ms integer, p_running uuid[] DEFAULT '{}'::uuid[]) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -205,6 +205,7 @@ BEGIN
     SELECT e.id FROM aries.executions e
      WHERE e.status = 'RUNNING' AND e.lease_expires_at < v_now
        AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+       AND NOT (e.id = ANY (p_running))
      ORDER BY e.lease_expires_at LIMIT p_limit
        FOR UPDATE SKIP LOCKED
   ), due AS (
@@ -402,14 +403,15 @@ END $$;
 -- Name: read_journal(uuid, bigint); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.read_journal(p_execution_id uuid, p_after_lsn bigint DEFAULT NULL::bigint) RETURNS TABLE(lsn bigint, prev_lsn bigint, kind text, seq integer, step_key text, attempt integer, payload jsonb, payload_is_null boolean, checksum_ok boolean, created_at timestamp with time zone)
+CREATE FUNCTION aries.read_journal(p_execution_id uuid, p_after_lsn bigint DEFAULT NULL::bigint) RETURNS TABLE(lsn bigint, prev_lsn bigint, kind text, seq integer, step_key text, attempt integer, payload jsonb, payload_is_null boolean, checksum_ok boolean, created_at timestamp with time zone, execution_last_lsn bigint)
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
   SELECT j.lsn, j.prev_lsn, j.kind, j.seq, j.step_key, j.attempt, j.payload, j.payload IS NULL,
          j.checksum = aries.journal_checksum(j.execution_id, j.prev_lsn, j.kind, j.seq, j.step_key,
                                              j.attempt, j.payload),
-         j.created_at
+         j.created_at,
+         (SELECT e.last_lsn FROM aries.executions e WHERE e.id = j.execution_id)
     FROM aries.journal j
    WHERE j.execution_id = p_execution_id AND (p_after_lsn IS NULL OR j.lsn > p_after_lsn)
    ORDER BY j.lsn
@@ -473,15 +475,18 @@ BEGIN
 END $$;
 
 --
--- Name: refuse_journal_update(); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: refuse_journal_change(); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.refuse_journal_update() RETURNS trigger
+CREATE FUNCTION aries.refuse_journal_change() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 BEGIN
-  RAISE EXCEPTION 'the journal is append-only (lsn %)', OLD.lsn USING ERRCODE = 'AR008';
+  IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT 1 FROM aries.executions e WHERE e.id = OLD.execution_id) THEN
+    RETURN OLD;
+  END IF;
+  RAISE EXCEPTION 'the journal is append-only (% of lsn %)', pg_catalog.lower(TG_OP), OLD.lsn USING ERRCODE = 'AR008';
 END $$;
 
 --
@@ -864,7 +869,7 @@ CREATE TRIGGER executions_transition_guard BEFORE UPDATE OF status ON aries.exec
 -- Name: journal journal_append_only; Type: TRIGGER; Schema: aries; Owner: -
 --
 
-CREATE TRIGGER journal_append_only BEFORE UPDATE ON aries.journal FOR EACH ROW EXECUTE FUNCTION aries.refuse_journal_update();
+CREATE TRIGGER journal_append_only BEFORE DELETE OR UPDATE ON aries.journal FOR EACH ROW EXECUTE FUNCTION aries.refuse_journal_change();
 
 --
 -- Name: checkpoints checkpoints_execution_id_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -

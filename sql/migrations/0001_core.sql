@@ -24,7 +24,7 @@
 --   AR001 execution not found      AR002 lease lost (fencing token no longer current)
 --   AR003 illegal transition       AR004 unknown workflow
 --   AR005 duplicate step key       AR006 step sequence conflict (nondeterminism)
---   AR007 idempotency key reused for another workflow
+--   AR007 idempotency key reused for another workflow  AR008 journal record changed or deleted
 
 CREATE SCHEMA IF NOT EXISTS aries;
 
@@ -153,16 +153,20 @@ CREATE TABLE aries.journal (
 );
 CREATE INDEX journal_execution_idx ON aries.journal (execution_id, lsn);
 
--- The journal is append-only: only the ON DELETE CASCADE of its execution may remove rows.
-CREATE FUNCTION aries.refuse_journal_update() RETURNS trigger
+-- The journal is append-only: a record is never updated, and deleted only with its execution (the
+-- ON DELETE CASCADE runs after the execution row is gone, which is how this trigger tells it apart).
+CREATE FUNCTION aries.refuse_journal_change() RETURNS trigger
 LANGUAGE plpgsql SET search_path = '' AS $$
 BEGIN
-  RAISE EXCEPTION 'the journal is append-only (lsn %)', OLD.lsn USING ERRCODE = 'AR008';
+  IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT 1 FROM aries.executions e WHERE e.id = OLD.execution_id) THEN
+    RETURN OLD;
+  END IF;
+  RAISE EXCEPTION 'the journal is append-only (% of lsn %)', pg_catalog.lower(TG_OP), OLD.lsn USING ERRCODE = 'AR008';
 END $$;
 -- Operators and tests may still corrupt a row deliberately after disabling this trigger; replay then
--- detects it by its checksum.
-CREATE TRIGGER journal_append_only BEFORE UPDATE ON aries.journal
-  FOR EACH ROW EXECUTE FUNCTION aries.refuse_journal_update();
+-- detects it by its checksum, the prev-LSN chain and executions.last_lsn.
+CREATE TRIGGER journal_append_only BEFORE UPDATE OR DELETE ON aries.journal
+  FOR EACH ROW EXECUTE FUNCTION aries.refuse_journal_change();
 
 -- The checksum of a journal record. jsonb's text form is canonical (keys sorted, spacing fixed), so the
 -- same payload always hashes the same way on every backend. Built from immutable operators only, so
@@ -280,10 +284,11 @@ END $$;
 
 -- Claims up to p_limit runnable executions of the given workflows ("name@version" keys) for a worker:
 -- RUNNING ones whose lease expired (their worker is presumed dead) first, then PENDING ones that are
--- due. Each claim increments the fencing token. Run at READ COMMITTED: SKIP LOCKED keeps concurrent
+-- due. p_running lists what the claiming worker is running itself: a lease of its own that expired
+-- because the worker stalled (a CPU-bound step) is not taken again while its run is still going. Each claim increments the fencing token. Run at READ COMMITTED: SKIP LOCKED keeps concurrent
 -- claimers apart, and under SERIALIZABLE the skipped rows' predicate locks would cause 40001 storms.
 CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer,
-                                       p_lease_ms integer)
+                                       p_lease_ms integer, p_running uuid[] DEFAULT '{}')
 RETURNS TABLE (id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint,
                claim_count integer, resumed boolean)
 LANGUAGE plpgsql SET search_path = '' AS $$
@@ -295,6 +300,7 @@ BEGIN
     SELECT e.id FROM aries.executions e
      WHERE e.status = 'RUNNING' AND e.lease_expires_at < v_now
        AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+       AND NOT (e.id = ANY (p_running))
      ORDER BY e.lease_expires_at LIMIT p_limit
        FOR UPDATE SKIP LOCKED
   ), due AS (
@@ -652,12 +658,14 @@ END $$;
 -- The journal of an execution, each record's checksum verified against its contents.
 CREATE FUNCTION aries.read_journal(p_execution_id uuid, p_after_lsn bigint DEFAULT NULL)
 RETURNS TABLE (lsn bigint, prev_lsn bigint, kind text, seq integer, step_key text, attempt integer,
-               payload jsonb, payload_is_null boolean, checksum_ok boolean, created_at timestamptz)
+               payload jsonb, payload_is_null boolean, checksum_ok boolean, created_at timestamptz,
+               execution_last_lsn bigint)
 LANGUAGE sql STABLE SET search_path = '' AS $$
   SELECT j.lsn, j.prev_lsn, j.kind, j.seq, j.step_key, j.attempt, j.payload, j.payload IS NULL,
          j.checksum = aries.journal_checksum(j.execution_id, j.prev_lsn, j.kind, j.seq, j.step_key,
                                              j.attempt, j.payload),
-         j.created_at
+         j.created_at,
+         (SELECT e.last_lsn FROM aries.executions e WHERE e.id = j.execution_id)
     FROM aries.journal j
    WHERE j.execution_id = p_execution_id AND (p_after_lsn IS NULL OR j.lsn > p_after_lsn)
    ORDER BY j.lsn

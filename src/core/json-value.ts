@@ -20,9 +20,22 @@ function describe(value: unknown): string {
   return proto?.constructor?.name ?? 'object without prototype';
 }
 
+// jsonb refuses the NUL character and UTF-16 surrogates that are not part of a pair.
+const UNSTORABLE_STRING = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function checkString(text: string, path: string): void {
+  const bad = UNSTORABLE_STRING.exec(text);
+  if (bad) {
+    const what = bad[0] === '\u0000' ? 'the NUL character \\u0000' : 'a lone UTF-16 surrogate';
+    throw new NotJsonSerializableError(path, `it contains ${what} at index ${bad.index}, which PostgreSQL's jsonb cannot store`);
+  }
+}
+
 function check(value: unknown, path: string, seen: Set<object>): void {
   switch (typeof value) {
     case 'string':
+      checkString(value, path);
+      return;
     case 'boolean':
       return;
     case 'number':
@@ -51,6 +64,7 @@ function check(value: unknown, path: string, seen: Set<object>): void {
       throw new NotJsonSerializableError(path, `a ${describe(obj)} is not a plain object${hint}`);
     }
     for (const [key, item] of Object.entries(obj)) {
+      checkString(key, `${path} (a key)`);
       // undefined properties are dropped by JSON.stringify; allowing them would make the replayed object
       // differ from the original only in `key in obj`, which is a trap rather than a convenience.
       check(item, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen);

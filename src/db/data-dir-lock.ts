@@ -5,7 +5,7 @@
  * holder's control server. A live holder's lock is never taken; a dead holder's is taken over under a
  * second O_EXCL file, so two processes cannot both take over the same stale lock.
  */
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { DataDirLockedError } from '../errors.js';
@@ -122,6 +122,8 @@ export class DataDirLock {
         );
       }
       if (DataDirLock.takeOver(path, content)) return new DataDirLock(path, me);
+      // Another process is mid-takeover (a matter of microseconds): give it a moment before looking again.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 * (tries + 1));
     }
     throw new DataDirLockedError(`could not acquire ${path}: it keeps changing hands`, 0);
   }
@@ -132,18 +134,23 @@ export class DataDirLock {
    */
   private static takeOver(path: string, content: string): boolean {
     const guard = `${path}.takeover`;
-    if (!tryCreate(guard, String(process.pid))) {
-      // Another process is taking over; if it died doing so (a window of microseconds), clear its guard.
-      const pid = Number(readFileSync(guard, 'utf8'));
-      let alive = Number.isInteger(pid) && pid > 0;
-      if (alive) {
+    if (!tryCreate(guard, JSON.stringify({ pid: process.pid, procStart: processStartTime(process.pid) }))) {
+      // Another process is taking over. Its guard is cleared only when it is clearly abandoned: its
+      // writer is dead (PID and start time), or it stayed empty or unreadable for seconds — a guard being
+      // written right now reads empty for a moment, and must not be mistaken for a dead one.
+      let abandoned = false;
+      try {
+        const text = readFileSync(guard, 'utf8');
+        const g = JSON.parse(text) as { pid: number; procStart: string | null };
+        abandoned = !isAlive({ pid: g.pid, procStart: g.procStart, hostname: hostname(), acquiredAt: '', command: '' });
+      } catch {
         try {
-          process.kill(pid, 0);
-        } catch (err) {
-          alive = (err as NodeJS.ErrnoException).code !== 'ESRCH';
+          abandoned = Date.now() - statSync(guard).mtimeMs > 5_000;
+        } catch {
+          abandoned = false; // the guard is gone already
         }
       }
-      if (!alive) rmSync(guard, { force: true });
+      if (abandoned) rmSync(guard, { force: true });
       return false;
     }
     try {

@@ -24,7 +24,9 @@ export class PgDatabase implements Database {
   readonly description: string;
   private readonly pool: pg.Pool;
   private readonly url: string;
-  private listener: pg.Client | undefined;
+  private listener: Promise<pg.Client> | undefined;
+  /** The connected listening client (at most one), for telling a current drop from a stale one. */
+  private readonly listening = new Set<pg.Client>();
   private readonly listeners = new Map<string, Set<(n: Notification) => void>>();
   private closed = false;
 
@@ -43,6 +45,9 @@ export class PgDatabase implements Database {
       max: options.poolSize ?? 20,
       application_name: options.applicationName ?? 'aries',
       connectionTimeoutMillis: 10_000,
+      // A half-open connection (a peer or network that vanished) is noticed by TCP keepalive instead of
+      // hanging a write until the kernel gives up.
+      keepAlive: true,
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
           oid === 20 ? int8Parser : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
@@ -95,8 +100,9 @@ export class PgDatabase implements Database {
   }
 
   /**
-   * LISTEN on one dedicated connection shared by every channel. If that connection drops, it is
-   * re-established on the next listen() call; callers poll as a fallback, so a gap only delays work.
+   * LISTEN on one dedicated connection shared by every channel. When that connection drops, it is
+   * re-established with backoff and every channel is listened to again; meanwhile callers' polling
+   * finds the work, so a gap only delays it.
    */
   async listen(channel: string, onNotify: (n: Notification) => void): Promise<() => Promise<void>> {
     let set = this.listeners.get(channel);
@@ -112,33 +118,65 @@ export class PgDatabase implements Database {
       current?.delete(onNotify);
       if (current && current.size === 0 && this.listener && !this.closed) {
         this.listeners.delete(channel);
-        await this.listener.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => {});
+        // Not awaited: nothing depends on the reply, and a listener connection in trouble must not hold
+        // up a worker's shutdown (stray notifications find no handler and are dropped).
+        void this.listener.then((c) => c.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`)).catch(() => {});
       }
     };
   }
 
-  private async listenerClient(): Promise<pg.Client> {
-    if (this.listener) return this.listener;
-    const client = new pg.Client({ connectionString: this.url, application_name: 'aries-listener' });
+  /** The listening connection; concurrent callers share one connection attempt. */
+  private listenerClient(): Promise<pg.Client> {
+    this.listener ??= this.connectListener();
+    return this.listener;
+  }
+
+  private async connectListener(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.url, application_name: 'aries-listener', keepAlive: true });
+    const dropped = () => {
+      if (!this.listening.has(client)) return;
+      this.listening.delete(client);
+      this.listener = undefined;
+      client.end().catch(() => {});
+      if (!this.closed && this.listeners.size > 0) this.scheduleRelisten();
+    };
     client.on('notification', (msg) => {
       for (const fn of this.listeners.get(msg.channel) ?? []) fn({ channel: msg.channel, payload: msg.payload ?? '' });
     });
-    client.on('error', () => {
-      if (this.listener === client) this.listener = undefined;
-      client.end().catch(() => {});
-    });
-    client.on('end', () => {
-      if (this.listener === client) this.listener = undefined;
-    });
-    await client.connect();
-    this.listener = client;
-    for (const channel of this.listeners.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    client.on('error', dropped);
+    client.on('end', dropped);
+    try {
+      await client.connect();
+      this.listening.add(client);
+      for (const channel of this.listeners.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch (err) {
+      this.listening.delete(client);
+      this.listener = undefined;
+      await client.end().catch(() => {});
+      throw err;
+    }
     return client;
   }
 
-  /** True when the LISTEN connection is up; a worker re-subscribes when it is not. */
-  get listening(): boolean {
-    return this.listener !== undefined;
+  private relistenDelayMs = 100;
+
+  private scheduleRelisten(): void {
+    const timer = setTimeout(() => {
+      if (this.closed || this.listener) return;
+      this.listenerClient().then(
+        () => (this.relistenDelayMs = 100),
+        () => {
+          this.relistenDelayMs = Math.min(this.relistenDelayMs * 2, 10_000);
+          this.scheduleRelisten();
+        },
+      );
+    }, this.relistenDelayMs);
+    timer.unref();
+  }
+
+  /** True when the LISTEN connection is up. */
+  get isListening(): boolean {
+    return this.listening.size > 0;
   }
 
   async close(): Promise<void> {
@@ -146,7 +184,9 @@ export class PgDatabase implements Database {
     this.closed = true;
     const listener = this.listener;
     this.listener = undefined;
-    await listener?.end().catch(() => {});
+    const client = await listener?.catch(() => undefined);
+    if (client) this.listening.delete(client);
+    await client?.end().catch(() => {});
     await this.pool.end();
   }
 }

@@ -51,6 +51,7 @@ export interface JournalRow {
   payload_is_null: boolean;
   checksum_ok: boolean;
   created_at: Date | string;
+  execution_last_lsn: number | string | null;
 }
 
 export interface Execution {
@@ -94,6 +95,8 @@ export interface JournalRecord {
   payload: unknown;
   checksumOk: boolean;
   createdAt: Date;
+  /** The execution's own record of its newest LSN: the journal must end there. */
+  executionLastLsn: number | null;
 }
 
 const toDate = (v: Date | string): Date => (v instanceof Date ? v : new Date(v));
@@ -144,5 +147,6 @@ export function toJournalRecord(row: JournalRow): JournalRecord {
     payload: row.payload_is_null ? undefined : row.payload,
     checksumOk: row.checksum_ok,
     createdAt: toDate(row.created_at),
+    executionLastLsn: row.execution_last_lsn === null ? null : Number(row.execution_last_lsn),
   };
 }

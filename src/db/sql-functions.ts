@@ -52,7 +52,7 @@ export async function startExecution(
 
 export async function claimExecutions(
   db: Queryable,
-  args: { worker: string; workflowKeys: string[]; limit: number; leaseMs: number },
+  args: { worker: string; workflowKeys: string[]; limit: number; leaseMs: number; running?: string[] },
 ): Promise<ClaimedExecution[]> {
   const rows = await translated(
     db.query<{
@@ -65,8 +65,8 @@ export async function claimExecutions(
       resumed: boolean;
     }>(
       `SELECT * FROM aries.claim_executions(p_worker => $1, p_workflow_keys => $2::text[], p_limit => $3,
-                                           p_lease_ms => $4)`,
-      [args.worker, args.workflowKeys, args.limit, args.leaseMs],
+                                           p_lease_ms => $4, p_running => $5::uuid[])`,
+      [args.worker, args.workflowKeys, args.limit, args.leaseMs, args.running ?? []],
     ),
   );
   return rows.map((r) => ({

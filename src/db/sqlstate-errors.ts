@@ -8,6 +8,7 @@ import {
   ExecutionNotFoundError,
   IdempotencyConflictError,
   IllegalTransitionError,
+  JournalCorruptError,
   LeaseLostError,
   NondeterminismError,
   UnknownWorkflowError,
@@ -21,6 +22,7 @@ const BY_SQLSTATE: Record<string, (message: string) => AriesError> = {
   AR005: (m) => new DuplicateStepKeyError(m),
   AR006: (m) => new NondeterminismError(m),
   AR007: (m) => new IdempotencyConflictError(m),
+  AR008: (m) => new JournalCorruptError(m),
 };
 
 export const ARIES_SQLSTATES = Object.keys(BY_SQLSTATE);

@@ -51,5 +51,13 @@ export function analyzeJournal(executionId: string, journal: JournalRecord[]): R
       outcomes.set(r.seq, { kind: 'failed', stepKey: r.stepKey, attempt: r.attempt, error: r.payload as StoredError });
     }
   }
+  const last = journal.at(-1);
+  if (last && last.executionLastLsn !== null && last.lsn !== last.executionLastLsn) {
+    throw new JournalCorruptError(
+      `journal of execution ${executionId} ends at record ${last.lsn}, but the execution's last record is ` +
+        `${last.executionLastLsn} (records at its end are missing)`,
+      { executionId, lsn: last.lsn },
+    );
+  }
   return { outcomes, inFlight, records: journal.length };
 }

@@ -137,7 +137,13 @@ export class Worker {
       if (free > 0) {
         let claimed: ClaimedExecution[];
         try {
-          claimed = await claimExecutions(this.db, { worker: this.id, workflowKeys: keys, limit: free, leaseMs: this.leaseMs });
+          claimed = await claimExecutions(this.db, {
+            worker: this.id,
+            workflowKeys: keys,
+            limit: free,
+            leaseMs: this.leaseMs,
+            running: [...this.running.keys()],
+          });
           errorDelay = 100;
         } catch (err) {
           this.events.onError?.(err, 'claim');
@@ -153,7 +159,7 @@ export class Worker {
   }
 
   private waitForWake(): Promise<void> {
-    if (this.wakePending) return Promise.resolve();
+    if (this.wakePending || this.state !== 'running') return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, this.pollIntervalMs);
       function done() {
@@ -181,6 +187,7 @@ export class Worker {
         maxPayloadBytes: this.events.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
         shouldYield: () => this.state !== 'running',
         signal: abort.signal,
+        settleTimeoutMs: this.shutdownTimeoutMs,
         onStorageFault: (err) => this.events.onError?.(err, `storage write of execution ${claimed.executionId}; it will be resumed`),
         onStepsRun: (run, replayed) => {
           this.stats.stepsRun += run;
@@ -219,31 +226,37 @@ export class Worker {
       const owned = await renewLeases(this.db, this.id, held, this.leaseMs);
       this.lastRenewal = Date.now();
       for (const lease of held) {
-        if (!owned.has(lease.executionId)) this.loseLease(lease.executionId);
+        if (!owned.has(lease.executionId)) this.loseLease(lease);
       }
     } catch (err) {
       this.events.onError?.(err, 'heartbeat');
       // Unable to renew for a whole lease period: assume every lease is gone rather than keep acting.
-      if (Date.now() - this.lastRenewal > this.leaseMs) for (const lease of held) this.loseLease(lease.executionId);
+      if (Date.now() - this.lastRenewal > this.leaseMs) for (const lease of held) this.loseLease(lease);
     }
   }
 
-  private loseLease(executionId: string): void {
+  /** Aborts the run holding `lease`, if it is still the one running (not a later claim of the same id). */
+  private loseLease({ executionId, token }: { executionId: string; token: number }): void {
     const entry = this.running.get(executionId);
-    if (entry && !entry.abort.signal.aborted) {
+    if (entry && entry.claimed.token === token && !entry.abort.signal.aborted) {
       entry.abort.abort(new LeaseLostError(`worker ${this.id} lost its lease on execution ${executionId}`));
     }
   }
 
-  /** Stops claiming, lets running steps finish (handing executions back), then releases resources. */
-  async stop(): Promise<void> {
-    if (this.state === 'new' || this.state === 'stopped') {
-      this.state = 'stopped';
-      return;
-    }
-    if (this.state === 'stopping') return this.loop;
+  private stopping: Promise<void> | undefined;
+
+  /** Stops claiming, lets running steps finish (handing executions back), then releases resources. Every
+   *  call, however many, resolves only when the worker has stopped. */
+  stop(): Promise<void> {
+    if (this.state === 'new') this.state = 'stopped';
+    if (this.state === 'stopped' && !this.stopping) return Promise.resolve();
+    this.stopping ??= this.shutDown();
+    return this.stopping;
+  }
+
+  private async shutDown(): Promise<void> {
     this.state = 'stopping';
-    this.wake?.();
+    this.poke(); // also seen by a loop that is between waits (mid-claim), unlike calling wake alone
     await this.loop;
     const all = Promise.allSettled([...this.running.values()].map((r) => r.done));
     const timeout = new Promise<void>((r) => setTimeout(r, this.shutdownTimeoutMs).unref());

@@ -10,7 +10,7 @@ import { isTransientError } from '../core/transient-errors.js';
 import { toStoredError } from '../core/stored-error.js';
 import type { Queryable } from '../db/database.js';
 import { completeExecution, failStep, type Lease, type StepCompletion } from '../db/sql-functions.js';
-import { DuplicateStepKeyError, InvalidDefinitionError, NondeterminismError, StepFailedError } from '../errors.js';
+import { DuplicateStepKeyError, InvalidDefinitionError, LeaseLostError, NondeterminismError, StepFailedError } from '../errors.js';
 import type { CheckpointPolicy } from '../sdk/define-workflow.js';
 import { crashPoint } from './crash-points.js';
 import type { ReplayLog } from './replay-log.js';
@@ -58,11 +58,14 @@ export class WorkflowContextImpl implements WorkflowContext {
   readonly workflow: string;
   readonly version: string;
   /**
-   * The first transient storage error a write of this execution met (a dropped connection, a deadlock).
-   * Once set, every later ctx.step() throws it again, so a workflow that catches step errors cannot carry
-   * on past it; the runner then hands the execution back to be resumed from its journal.
+   * The first engine-level signal this run met: a transient storage error, the worker's shutdown (a
+   * YieldSignal), a NondeterminismError, a lost lease. These are not the workflow's to handle: once set,
+   * every later ctx.step() throws it again, and the runner acts on it even if the workflow caught it and
+   * returned, so a try/catch around a step can never turn one into a COMPLETED execution.
    */
-  storageFault: unknown;
+  interrupt: unknown;
+  /** Steps whose function is running (the workflow may run steps in parallel with Promise.all). */
+  private readonly running = new Set<Promise<unknown>>();
   /** The last step whose error the workflow was handed, to attribute an uncaught failure to it. */
   lastStepFailure: StepFailure | undefined;
   /** Steps actually run by this worker (not replayed), for tests and metrics. */
@@ -103,47 +106,47 @@ export class WorkflowContextImpl implements WorkflowContext {
         `step key "${key}" is used twice in execution ${this.executionId}; step keys must be unique within an execution (add an index for loops, e.g. "${key}-1")`,
       );
     }
-    if (this.storageFault !== undefined) throw this.storageFault;
+    if (this.interrupt !== undefined) throw this.interrupt;
     this.keys.add(key);
     const seq = this.seq++;
 
     const recorded = this.replay.outcomes.get(seq);
     if (recorded) {
       if (recorded.stepKey !== key) {
-        throw new NondeterminismError(
+        throw this.interrupted(new NondeterminismError(
           `execution ${this.executionId} recorded step "${recorded.stepKey}" at position ${seq}, but the workflow code now runs "${key}" there; ` +
             'the code changed under a running execution (deploy such changes as a new workflow version)',
-        );
+        ));
       }
       this.stepsReplayed++;
       if (recorded.kind === 'failed') throw new StepFailedError(key, recorded.error);
       return recorded.output as T;
     }
 
-    if (this.shouldYield()) throw new YieldSignal();
-    if (this.signal.aborted) throw this.signal.reason;
+    if (this.shouldYield()) throw this.interrupted(new YieldSignal());
+    if (this.signal.aborted) throw this.interrupted(this.signal.reason);
 
     const attempt = (await this.write({ seq, stepKey: key }))!;
     crashPoint('before-step', key);
     let output: T;
     let outputJson: string | null;
+    const running = Promise.resolve().then(() =>
+      fn({ idempotencyKey: `${this.executionId}:${key}`, attempt, executionId: this.executionId, stepKey: key, signal: this.signal }),
+    );
+    this.running.add(running);
     try {
-      output = await fn({
-        idempotencyKey: `${this.executionId}:${key}`,
-        attempt,
-        executionId: this.executionId,
-        stepKey: key,
-        signal: this.signal,
-      });
+      output = await running;
       outputJson = encodeStored(output, `output of step "${key}"`, this.maxPayloadBytes);
     } catch (error) {
-      if (this.signal.aborted) throw this.signal.reason; // the lease is gone: record nothing
+      if (this.signal.aborted) throw this.interrupted(this.signal.reason); // the lease is gone: record nothing
       await this.flush();
       await this.storage(() =>
         failStep(this.db, this.lease, { seq, stepKey: key, attempt, errorJson: JSON.stringify(toStoredError(error)) }),
       );
       this.lastStepFailure = { stepKey: key, attempt, error };
       throw error;
+    } finally {
+      this.running.delete(running);
     }
     this.stepsRun++;
     crashPoint('after-step-effect', key);
@@ -194,16 +197,38 @@ export class WorkflowContextImpl implements WorkflowContext {
     this.flushTimer = undefined;
     const batch = this.pending;
     this.pending = [];
-    await this.storage(() => completeExecution(this.db, this.lease, outputJson, batch));
+    try {
+      await this.storage(() => completeExecution(this.db, this.lease, outputJson, batch));
+    } catch (err) {
+      this.pending = batch.concat(this.pending); // not written: keep them, a retried flush records them
+      throw err;
+    }
     for (const c of batch) crashPoint('after-step-commit', c.stepKey);
   }
 
-  /** Runs a write; a transient failure of it becomes this execution's storage fault. */
+  /** Waits (at most `ms`) for the steps still running, so none is left behind when the run ends. */
+  async settle(ms: number): Promise<void> {
+    if (this.running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.running]),
+      new Promise<void>((r) => (timer = setTimeout(r, ms))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Records an engine-level signal (the first one wins) and returns it, to be thrown. */
+  private interrupted(signal: unknown): unknown {
+    this.interrupt ??= signal;
+    return signal;
+  }
+
+  /** Runs a write; a transient failure or a lost lease becomes this run's interrupt. */
   private async storage<T>(write: () => Promise<T>): Promise<T> {
     try {
       return await write();
     } catch (err) {
-      if (isTransientError(err)) this.storageFault ??= err;
+      if (isTransientError(err) || err instanceof LeaseLostError) this.interrupted(err);
       throw err;
     }
   }

@@ -108,11 +108,33 @@ describeBackends('replay from the journal', (b) => {
       await ctx.step('two', () => 2);
     });
     const h = await runUntil(wf, 'one');
+    await b.engine.db.exec('ALTER TABLE aries.journal DISABLE TRIGGER journal_append_only');
     await b.engine.db.query(`DELETE FROM aries.journal WHERE execution_id = $1 AND kind = 'step_started'`, [h.id]);
+    await b.engine.db.exec('ALTER TABLE aries.journal ENABLE TRIGGER journal_append_only');
     const w2 = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
     await w2.start();
     const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);
     expect((err as Error).message).toContain('a record is missing or was moved');
+    await w2.stop();
+  });
+
+  test('a journal whose last records were removed is detected against the execution', async () => {
+    const wf = defineWorkflow('replay-f', async (ctx) => {
+      await ctx.step('one', () => 1);
+      await ctx.step('two', () => 2);
+      await ctx.step('three', () => 3);
+    });
+    const h = await runUntil(wf, 'two');
+    await b.engine.db.exec('ALTER TABLE aries.journal DISABLE TRIGGER journal_append_only');
+    await b.engine.db.query(
+      `DELETE FROM aries.journal WHERE execution_id = $1 AND lsn = (SELECT max(lsn) FROM aries.journal WHERE execution_id = $1)`,
+      [h.id],
+    );
+    await b.engine.db.exec('ALTER TABLE aries.journal ENABLE TRIGGER journal_append_only');
+    const w2 = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
+    await w2.start();
+    const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain('records at its end are missing');
     await w2.stop();
   });
 

@@ -149,3 +149,71 @@ describeBackends('running workflows', (b) => {
     await Promise.all(started.map((w) => w.stop()));
   });
 });
+
+describeBackends('engine signals a workflow cannot swallow', (b) => {
+  test('a workflow that catches the shutdown signal is still handed back, not completed', async () => {
+    let entered!: () => void;
+    const inStep = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const wf = defineWorkflow('signal-yield', async (ctx) => {
+      await ctx.step('slow', async () => {
+        entered();
+        await gate;
+        return 1;
+      });
+      try {
+        await ctx.step('next', () => 2);
+      } catch {
+        return { charged: false }; // swallows every error, including the worker's shutdown
+      }
+      return { charged: true };
+    });
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
+    await w.start();
+    const h = await b.engine.start(wf, {});
+    await inStep;
+    const stopping = w.stop();
+    release();
+    await stopping;
+    expect((await h.status()).status).toBe('PENDING');
+    const w2 = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
+    await w2.start();
+    expect(await h.result({ timeoutMs: 20_000 })).toEqual({ charged: true });
+    await w2.stop();
+  });
+
+  test('stop() called twice resolves only when the running step has finished and been recorded', async () => {
+    let entered!: () => void;
+    const inStep = new Promise<void>((r) => (entered = r));
+    const wf = defineWorkflow('signal-double-stop', async (ctx) => {
+      await ctx.step('slow', async () => {
+        entered();
+        await new Promise((r) => setTimeout(r, 300));
+        return 'done';
+      });
+      await ctx.step('after', () => 1);
+    });
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
+    await w.start();
+    const h = await b.engine.start(wf, {});
+    await inStep;
+    void w.stop();
+    await w.stop();
+    const detail = (await b.engine.getExecution(h.id))!;
+    expect(detail.steps.map((s) => [s.key, s.status])).toEqual([['slow', 'COMPLETED']]);
+    expect(detail.execution.status).toBe('PENDING');
+  });
+
+  test('a step output PostgreSQL cannot store (a NUL character) fails the step cleanly instead of re-running it', async () => {
+    let runs = 0;
+    const wf = defineWorkflow('signal-nul', async (ctx) => ctx.step('nul', () => (runs++, 'abc\u0000def')));
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
+    await w.start();
+    const h = await b.engine.start(wf, {});
+    const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain('output of step "nul" is not JSON-serialisable: it contains the NUL character');
+    expect(runs).toBe(1);
+    await w.stop();
+  });
+});

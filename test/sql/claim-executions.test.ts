@@ -32,6 +32,20 @@ describeBackends('aries.claim_executions', (b) => {
     expect(again[0]!.claim_count).toBe(2);
   });
 
+  test('claim_executions does not take back an expired lease of an execution the worker is still running', async () => {
+    const { execution_id } = await sqlStart(b.engine.db, 'claim-h');
+    await sqlClaim(b.engine.db, 'w1', ['claim-h@1']);
+    await expireLease(b.engine.db, execution_id);
+    const claim = (running: string[]) =>
+      b.engine.db.query<{ id: string }>(
+        `SELECT * FROM aries.claim_executions(p_worker => 'w1', p_workflow_keys => ARRAY['claim-h@1'], p_limit => 10,
+                                             p_lease_ms => 30000, p_running => $1::uuid[])`,
+        [running],
+      );
+    expect(await claim([execution_id])).toHaveLength(0);
+    expect((await claim([])).map((r) => r.id)).toEqual([execution_id]);
+  });
+
   test('claim_executions only takes the workflows and versions it is given', async () => {
     await sqlStart(b.engine.db, 'claim-d');
     expect(await sqlClaim(b.engine.db, 'w1', ['claim-x@1', 'claim-d@2'])).toHaveLength(0);

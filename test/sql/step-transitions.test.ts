@@ -140,10 +140,12 @@ describeBackends('schema invariants', (b) => {
     expect(err.code).toBe('23503');
   });
 
-  test('journal records cannot be updated', async () => {
+  test('journal records cannot be updated or deleted, except with their execution', async () => {
     const { id } = await sqlStartClaimed(db(), 'inv-d');
     const err = await sqlError(db().query(`UPDATE aries.journal SET payload = '{}' WHERE execution_id = $1`, [id]));
     expect(err.code).toBe('AR008');
+    const del = await sqlError(db().query(`DELETE FROM aries.journal WHERE execution_id = $1`, [id]));
+    expect(del.code).toBe('AR008');
   });
 
   test("deleting an execution removes its steps, journal, checkpoints and failures with it", async () => {
