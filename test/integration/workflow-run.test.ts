@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest';
 import { defineWorkflow, ExecutionFailedError, type Worker } from '../../src/index.js';
 import { describeBackends } from '../helpers/backends.js';
+import { latch } from '../helpers/latch.js';
 
 describeBackends('running workflows', (b) => {
   const started: Worker[] = [];
@@ -114,14 +115,12 @@ describeBackends('running workflows', (b) => {
   });
 
   test('stop() lets the running step finish and hands the execution back before its next step', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let entered!: () => void;
-    const inStep = new Promise<void>((r) => (entered = r));
+    const gate = latch();
+    const inStep = latch();
     const wf = defineWorkflow('run-graceful', async (ctx) => {
       await ctx.step('slow', async () => {
-        entered();
-        await gate;
+        inStep.open();
+        await gate.promise;
         return 'slow done';
       });
       await ctx.step('next', () => 'next done');
@@ -130,9 +129,9 @@ describeBackends('running workflows', (b) => {
     const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 100 });
     await w.start();
     const h = await b.engine.start(wf, {});
-    await inStep;
+    await inStep.promise;
     const stopping = w.stop();
-    release();
+    gate.open();
     await stopping;
     const detail = (await b.engine.getExecution(h.id))!;
     expect(detail.execution.status).toBe('PENDING');
@@ -152,14 +151,12 @@ describeBackends('running workflows', (b) => {
 
 describeBackends('engine signals a workflow cannot swallow', (b) => {
   test('a workflow that catches the shutdown signal is still handed back, not completed', async () => {
-    let entered!: () => void;
-    const inStep = new Promise<void>((r) => (entered = r));
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const gate = latch();
+    const inStep = latch();
     const wf = defineWorkflow('signal-yield', async (ctx) => {
       await ctx.step('slow', async () => {
-        entered();
-        await gate;
+        inStep.open();
+        await gate.promise;
         return 1;
       });
       try {
@@ -172,9 +169,9 @@ describeBackends('engine signals a workflow cannot swallow', (b) => {
     const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
     await w.start();
     const h = await b.engine.start(wf, {});
-    await inStep;
+    await inStep.promise;
     const stopping = w.stop();
-    release();
+    gate.open();
     await stopping;
     expect((await h.status()).status).toBe('PENDING');
     const w2 = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
@@ -184,11 +181,10 @@ describeBackends('engine signals a workflow cannot swallow', (b) => {
   });
 
   test('stop() called twice resolves only when the running step has finished and been recorded', async () => {
-    let entered!: () => void;
-    const inStep = new Promise<void>((r) => (entered = r));
+    const inStep = latch();
     const wf = defineWorkflow('signal-double-stop', async (ctx) => {
       await ctx.step('slow', async () => {
-        entered();
+        inStep.open();
         await new Promise((r) => setTimeout(r, 300));
         return 'done';
       });
@@ -197,7 +193,7 @@ describeBackends('engine signals a workflow cannot swallow', (b) => {
     const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
     await w.start();
     const h = await b.engine.start(wf, {});
-    await inStep;
+    await inStep.promise;
     void w.stop();
     await w.stop();
     const detail = (await b.engine.getExecution(h.id))!;
