@@ -44,16 +44,13 @@ CREATE FUNCTION aries.apply_step_requests(p_requests jsonb, OUT execution_ids uu
     LANGUAGE plpgsql
     SET search_path TO ''
     SET jit TO 'off'
-    AS $_$
+    AS $$
 DECLARE
   v_now timestamptz := aries.now();
-  v_written uuid[];
-  v_last_lsns bigint[];
-  v_counts integer[];
 BEGIN
   WITH step_row AS (
-    -- A row per completion of a request that holds its lease, then a last row: its start, or (ord NULL,
-    -- kind NULL) a row that only carries the request's verdict.
+    -- A row per completion of a request that holds its lease, then a last row (ord NULL): its start, or
+    -- (kind NULL) a row that only carries the request's verdict.
     SELECT q.id, q.token, q.has_start, x.lease_token, x.status AS execution_status, x.last_lsn, x.step_count,
            w.ord, w.kind, w.seq, w.key, w.attempt, w.output, w.checkpoint
       FROM (SELECT (a.r ->> 'execution_id')::uuid AS id, (a.r ->> 'token')::bigint AS token,
@@ -75,20 +72,19 @@ BEGIN
                           THEN 'step_started' END,
                (q.r ->> 'start_seq')::integer, q.r ->> 'start_key', NULL, NULL, false) w
   ), placed AS (
-    -- What the rows before this one in its request did to its step: the first with its key decides it
-    -- (recorded, if it is a completion); the first at its position took that position.
-    SELECT r.*,
-           r.ord IS NOT DISTINCT FROM pg_catalog.first_value(r.ord) OVER same_key AS first_of_key,
-           pg_catalog.first_value(r.seq) OVER same_key AS key_seq,
-           pg_catalog.first_value(r.attempt) OVER same_key AS key_attempt,
-           pg_catalog.first_value(r.key) OVER same_seq AS seq_key
+    -- Each row with the keys, positions and attempts of the completions before it in its request.
+    SELECT r.*, pg_catalog.array_agg(r.key) OVER earlier AS earlier_keys,
+           pg_catalog.array_agg(r.seq) OVER earlier AS earlier_seqs,
+           pg_catalog.array_agg(r.attempt) OVER earlier AS earlier_attempts
       FROM step_row r
-    WINDOW same_key AS (PARTITION BY r.id, r.key ORDER BY r.ord),
-           same_seq AS (PARTITION BY r.id, r.seq ORDER BY r.ord)
+    WINDOW earlier AS (PARTITION BY r.id ORDER BY r.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
   ), judged AS (
+    -- A row finds its step as the first earlier completion with its key left it (recorded), or else as
+    -- its steps row is; its position is taken if an earlier completion or a steps row holds another key
+    -- there.
     SELECT p.id, p.ord, p.kind, p.seq, p.key, p.output, p.checkpoint, p.has_start, p.last_lsn, p.step_count,
            CASE WHEN p.kind = 'step_started' THEN coalesce(prior.attempt + 1, 1) ELSE p.attempt END AS attempt,
-           v.verdict,
+           v.verdict, coalesce(v.verdict NOT IN ('write', 'skip'), false) AS stops,
            CASE v.verdict WHEN 'not_found' THEN 'AR001' WHEN 'lease_lost' THEN 'AR002'
                           WHEN 'key_reused' THEN 'AR005' WHEN 'completed' THEN 'AR005'
                           WHEN 'start_completed' THEN 'AR005' WHEN 'position_taken' THEN 'AR006' END AS code,
@@ -108,14 +104,18 @@ BEGIN
                p.id, p.seq, p.key)
            END AS message
       FROM placed p
+      CROSS JOIN LATERAL (SELECT pg_catalog.array_position(p.earlier_keys, p.key) AS same_key,
+                                 p.earlier_keys[pg_catalog.array_position(p.earlier_seqs, p.seq)] AS key_there) e
       LEFT JOIN LATERAL (SELECT s.seq, s.status, s.attempt FROM aries.steps s
-                          WHERE p.first_of_key AND p.kind IS NOT NULL AND s.execution_id = p.id AND s.step_key = p.key
+                          WHERE e.same_key IS NULL AND p.kind IS NOT NULL AND s.execution_id = p.id
+                            AND s.step_key = p.key
                           LIMIT 1) k ON true
-      CROSS JOIN LATERAL (SELECT CASE WHEN p.first_of_key THEN k.seq ELSE p.key_seq END AS seq,
-                                 CASE WHEN p.first_of_key THEN k.status ELSE 'COMPLETED' END AS status,
-                                 CASE WHEN p.first_of_key THEN k.attempt ELSE p.key_attempt END AS attempt) prior
+      CROSS JOIN LATERAL (SELECT coalesce(p.earlier_seqs[e.same_key], k.seq) AS seq,
+                                 CASE WHEN e.same_key IS NOT NULL THEN 'COMPLETED' ELSE k.status END AS status,
+                                 coalesce(p.earlier_attempts[e.same_key], k.attempt) AS attempt) prior
       LEFT JOIN LATERAL (SELECT true AS taken FROM aries.steps s
-                          WHERE prior.status IS NULL AND p.kind IS NOT NULL AND s.execution_id = p.id AND s.seq = p.seq
+                          WHERE prior.status IS NULL AND p.kind IS NOT NULL AND s.execution_id = p.id
+                            AND s.seq = p.seq
                           LIMIT 1) t ON true
       CROSS JOIN LATERAL (SELECT CASE
         WHEN p.lease_token IS NULL THEN 'not_found'
@@ -128,30 +128,33 @@ BEGIN
         -- Not something a worker sends: written as it is, it fails on the tables' own constraints.
         WHEN p.key IS NULL OR p.key = '' OR p.seq IS NULL OR p.seq < 0
              OR (p.kind = 'step_completed' AND (p.attempt IS NULL OR p.attempt < 1)) THEN 'malformed'
-        WHEN prior.status IS NULL AND (p.seq_key <> p.key OR t.taken) THEN 'position_taken'
+        WHEN prior.status IS NULL AND (e.key_there <> p.key OR t.taken) THEN 'position_taken'
         ELSE 'write' END AS verdict) v
   ), decided AS (
-    -- A request is refused by its first row that cannot be applied (a malformed one lets it through:
-    -- its write fails and the caller isolates it).
-    SELECT j.*, pg_catalog.first_value(j.code) OVER first_bad AS request_code,
-           pg_catalog.first_value(j.message) OVER first_bad AS request_message
+    -- A request is refused by its first row that stops it (a malformed one lets it through: its write
+    -- fails, and the caller isolates it).
+    SELECT j.*, pg_catalog.first_value(j.code) OVER request AS request_code,
+           pg_catalog.first_value(j.message) OVER request AS request_message,
+           pg_catalog.count(*) FILTER (WHERE j.kind = 'step_completed' AND j.verdict = 'write') OVER request
+             AS completions
       FROM judged j
-    WINDOW first_bad AS (PARTITION BY j.id ORDER BY coalesce(j.verdict NOT IN ('write', 'skip'), false) DESC, j.ord)
-  ), record AS MATERIALIZED (
-    -- What the accepted requests journal, numbered in LSN order: by execution, completions then start.
-    SELECT d.id, d.ord, d.kind, d.seq, d.key, d.attempt, d.output, d.checkpoint, d.last_lsn,
-           d.step_count + pg_catalog.count(*) FILTER (WHERE d.kind = 'step_completed')
-                            OVER (PARTITION BY d.id ORDER BY d.ord) AS completed_steps,
-           pg_catalog.row_number() OVER (ORDER BY d.id, d.ord) AS n
+    WINDOW request AS (PARTITION BY j.id ORDER BY j.stops DESC, j.ord
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+  ), record AS (
+    -- What the accepted requests journal, each with its LSN, drawn from the sequence in the order
+    -- (execution id, completions in order, start): PostgreSQL computes output expressions after ORDER BY.
+    SELECT d.id, d.ord, d.kind, d.seq, d.key, d.attempt, d.output, d.checkpoint, d.last_lsn, d.step_count,
+           pg_catalog.nextval('aries.journal_lsn_seq') AS lsn
       FROM decided d
      WHERE d.request_code IS NULL AND d.verdict IN ('write', 'malformed')
-  ), lsn AS MATERIALIZED (
-    SELECT pg_catalog.nextval('aries.journal_lsn_seq') AS lsn
-      FROM pg_catalog.generate_series(1, (SELECT pg_catalog.count(*) FROM record))
+     ORDER BY d.id, d.ord
   ), chained AS (
-    SELECT r.*, l.lsn, pg_catalog.lag(l.lsn, 1, r.last_lsn) OVER (PARTITION BY r.id ORDER BY l.lsn) AS prev_lsn
+    SELECT r.*, pg_catalog.lag(r.lsn, 1, r.last_lsn) OVER same_execution AS prev_lsn,
+           r.step_count + pg_catalog.count(*) FILTER (WHERE r.kind = 'step_completed') OVER same_execution
+             AS completed_steps,
+           pg_catalog.lead(r.lsn) OVER same_execution IS NULL AS last_of_execution
       FROM record r
-      JOIN (SELECT l.lsn, pg_catalog.row_number() OVER (ORDER BY l.lsn) AS n FROM lsn l) l ON l.n = r.n
+    WINDOW same_execution AS (PARTITION BY r.id ORDER BY r.lsn)
   ), stepped AS (
     -- A completion's intent can be missing (a server crash may drop an asynchronously committed one):
     -- its row is then created COMPLETED.
@@ -171,6 +174,15 @@ BEGIN
      CROSS JOIN LATERAL (SELECT pg_catalog.jsonb_build_object('completed_steps', c.completed_steps, 'last_seq', c.seq,
                                                               'last_step_key', c.key) AS state) st
      WHERE c.checkpoint
+  ), advanced AS (
+    -- An upsert finds each execution row by its primary key whatever the plan, where an UPDATE … FROM is
+    -- a join that a plan cached while the table was small would run as a scan of all of it. Every row
+    -- exists (its lock is held), so nothing is inserted; were one missing, the row proposed here would
+    -- fail on its foreign key, as no workflow has an empty name.
+    INSERT INTO aries.executions AS e (id, workflow_name, workflow_version, last_lsn, step_count)
+    SELECT c.id, '', '', c.lsn, c.completed_steps FROM chained c WHERE c.last_of_execution
+    ON CONFLICT ON CONSTRAINT executions_pkey DO UPDATE
+       SET last_lsn = excluded.last_lsn, step_count = excluded.step_count, updated_at = v_now
   ), journaled AS (
     -- Listed last: PostgreSQL runs the writes no query reads last first, so a malformed record meets the
     -- journal's checks before the other tables', as when each record was written by its own statement.
@@ -179,35 +191,16 @@ BEGIN
            aries.journal_checksum(c.id, c.prev_lsn, c.kind, c.seq, c.key, c.attempt, c.output), v_now
       FROM chained c
   )
-  SELECT pg_catalog.array_agg(o.id ORDER BY o.id), pg_catalog.array_agg(o.attempt ORDER BY o.id),
-         pg_catalog.array_agg(o.code ORDER BY o.id), pg_catalog.array_agg(o.message ORDER BY o.id),
-         coalesce(pg_catalog.sum(o.completions), 0), coalesce(pg_catalog.bool_or(o.has_start AND o.code IS NULL), false),
-         pg_catalog.array_agg(o.id) FILTER (WHERE o.last_lsn IS NOT NULL),
-         pg_catalog.array_agg(o.last_lsn) FILTER (WHERE o.last_lsn IS NOT NULL),
-         pg_catalog.array_agg(o.completions) FILTER (WHERE o.last_lsn IS NOT NULL)
-    INTO execution_ids, attempts, error_codes, error_messages, recorded, started, v_written, v_last_lsns, v_counts
-    FROM (SELECT u.id, pg_catalog.max(u.attempt) AS attempt, pg_catalog.max(u.code) AS code,
-                 pg_catalog.max(u.message) AS message, pg_catalog.bool_or(u.has_start) AS has_start,
-                 pg_catalog.max(u.lsn) AS last_lsn,
-                 (pg_catalog.count(*) FILTER (WHERE u.lsn IS NOT NULL AND u.kind = 'step_completed'))::integer AS completions
-            FROM (SELECT d.id, CASE WHEN d.kind = 'step_started' AND d.request_code IS NULL THEN d.attempt END AS attempt,
-                         d.request_code AS code, d.request_message AS message, d.has_start, NULL::bigint AS lsn,
-                         NULL::text AS kind
-                    FROM decided d
-                  UNION ALL
-                  SELECT c.id, NULL, NULL, NULL, NULL, c.lsn, c.kind FROM chained c) u
-           GROUP BY u.id) o;
-
-  -- Planned at every call (EXECUTE): a join on executions, unlike the probes above, is planned by the
-  -- size of the table, and a plan cached while it was small would scan it whole once it is large.
-  IF v_written IS NOT NULL THEN
-    EXECUTE 'UPDATE aries.executions e SET last_lsn = u.last_lsn, step_count = e.step_count + u.recorded, updated_at = $4
-               FROM ROWS FROM (pg_catalog.unnest($1::uuid[]), pg_catalog.unnest($2::bigint[]),
-                               pg_catalog.unnest($3::integer[])) u (id, last_lsn, recorded)
-              WHERE e.id = u.id'
-      USING v_written, v_last_lsns, v_counts, v_now;
-  END IF;
-END $_$;
+  -- One row per request: its last one.
+  SELECT pg_catalog.array_agg(d.id ORDER BY d.id),
+         pg_catalog.array_agg(CASE WHEN d.request_code IS NULL THEN d.attempt END ORDER BY d.id),
+         pg_catalog.array_agg(d.request_code ORDER BY d.id), pg_catalog.array_agg(d.request_message ORDER BY d.id),
+         coalesce(pg_catalog.sum(d.completions) FILTER (WHERE d.request_code IS NULL), 0),
+         coalesce(pg_catalog.bool_or(d.has_start AND d.request_code IS NULL), false)
+    INTO execution_ids, attempts, error_codes, error_messages, recorded, started
+    FROM decided d
+   WHERE d.ord IS NULL;
+END $$;
 
 --
 -- Name: begin_step(uuid, bigint, integer, text); Type: FUNCTION; Schema: aries; Owner: -
@@ -529,10 +522,10 @@ END $$;
 CREATE FUNCTION aries.record_steps_batch(p_requests jsonb) RETURNS TABLE(execution_id uuid, attempt integer, error_code text, error_message text)
     LANGUAGE plpgsql
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
-  v_ids uuid[] := ARRAY(SELECT DISTINCT (a.r ->> 'execution_id')::uuid
-                          FROM pg_catalog.jsonb_array_elements(p_requests) a (r));
+  v_one_each boolean;
   v_rounds jsonb[];
   v_round jsonb;
   v_req jsonb;
@@ -544,9 +537,11 @@ DECLARE
   v_recorded integer := 0;
   v_started boolean := false;
 BEGIN
-  PERFORM 1 FROM (SELECT i.id FROM pg_catalog.unnest(v_ids) i (id) ORDER BY i.id) i
-   CROSS JOIN LATERAL (SELECT 1 FROM aries.executions e WHERE e.id = i.id FOR UPDATE) l;
-  IF pg_catalog.cardinality(v_ids) = pg_catalog.jsonb_array_length(p_requests) THEN
+  SELECT pg_catalog.count(*) = pg_catalog.jsonb_array_length(p_requests) INTO v_one_each
+    FROM (SELECT DISTINCT (a.r ->> 'execution_id')::uuid AS id FROM pg_catalog.jsonb_array_elements(p_requests) a (r)
+           ORDER BY 1) i
+    LEFT JOIN LATERAL (SELECT 1 FROM aries.executions e WHERE e.id = i.id FOR UPDATE) l ON true;
+  IF v_one_each THEN
     v_rounds := ARRAY[p_requests];
   ELSE
     v_rounds := ARRAY(
