@@ -20,7 +20,7 @@ export type Pattern =
   | 'complete-only'
   /** record_steps: the previous step's completion and the next step's intent in one call and commit. */
   | 'piggyback'
-  /** The same writes of a group of executions through record_steps_batch (one subtransaction each). */
+  /** The same writes of a group of executions through record_steps_batch (one call per group). */
   | 'piggyback-batch'
   /**
    * Not an engine function: the essential writes of a completed step — the execution row (fenced by

@@ -37,145 +37,169 @@ BEGIN
 END $$;
 
 --
--- Name: now(); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: apply_step_requests(jsonb); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.now() RETURNS timestamp with time zone
-    LANGUAGE sql STABLE
-    AS $$
-  SELECT coalesce(nullif(pg_catalog.current_setting('aries.now', true), '')::timestamptz, pg_catalog.now())
-$$;
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
-
---
--- Name: executions; Type: TABLE; Schema: aries; Owner: -
---
-
-CREATE TABLE aries.executions (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    workflow_name text NOT NULL,
-    workflow_version text NOT NULL,
-    status text DEFAULT 'PENDING'::text NOT NULL,
-    input jsonb,
-    output jsonb,
-    error jsonb,
-    idempotency_key text,
-    available_at timestamp with time zone DEFAULT aries.now() NOT NULL,
-    lease_owner text,
-    lease_token bigint DEFAULT 0 NOT NULL,
-    lease_expires_at timestamp with time zone,
-    claim_count integer DEFAULT 0 NOT NULL,
-    step_count integer DEFAULT 0 NOT NULL,
-    last_lsn bigint,
-    created_at timestamp with time zone DEFAULT aries.now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT aries.now() NOT NULL,
-    started_at timestamp with time zone,
-    finished_at timestamp with time zone,
-    CONSTRAINT executions_check CHECK (((status = 'RUNNING'::text) = ((lease_owner IS NOT NULL) AND (lease_expires_at IS NOT NULL)))),
-    CONSTRAINT executions_check1 CHECK (((status = ANY (ARRAY['COMPLETED'::text, 'COMPENSATED'::text, 'CANCELLED'::text])) = (finished_at IS NOT NULL))),
-    CONSTRAINT executions_check2 CHECK (((status = 'COMPLETED'::text) OR (output IS NULL))),
-    CONSTRAINT executions_idempotency_key_check CHECK (((idempotency_key IS NULL) OR (idempotency_key <> ''::text)))
-);
-
---
--- Name: apply_step_records(aries.executions, jsonb, integer, text); Type: FUNCTION; Schema: aries; Owner: -
---
-
-CREATE FUNCTION aries.apply_step_records(v aries.executions, p_completed jsonb, p_start_seq integer, p_start_key text, OUT attempt integer, OUT recorded integer) RETURNS record
+CREATE FUNCTION aries.apply_step_requests(p_requests jsonb, OUT execution_ids uuid[], OUT attempts integer[], OUT error_codes text[], OUT error_messages text[], OUT recorded integer, OUT started boolean) RETURNS record
     LANGUAGE plpgsql
     SET search_path TO ''
+    SET jit TO 'off'
     AS $$
 DECLARE
   v_now timestamptz := aries.now();
-  v_lsn bigint := v.last_lsn;
-  v_item jsonb;
-  v_seq integer;
-  v_key text;
-  v_attempt integer;
-  v_output jsonb;
-  v_step aries.steps;
-  v_known boolean;
-  v_state jsonb;
 BEGIN
-  recorded := 0;
-  FOR v_item IN SELECT pg_catalog.jsonb_array_elements(coalesce(p_completed, '[]'::jsonb)) LOOP
-    v_seq := (v_item ->> 'seq')::integer;
-    v_key := v_item ->> 'key';
-    v_attempt := (v_item ->> 'attempt')::integer;
-    v_output := v_item -> 'output';
-    SELECT * INTO v_step FROM aries.steps s WHERE s.execution_id = v.id AND s.step_key = v_key;
-    v_known := FOUND;
-    IF v_known AND v_step.seq <> v_seq THEN
-      RAISE EXCEPTION 'step key "%" is used twice in execution % (at positions % and %); step keys must be unique within an execution',
-        v_key, v.id, v_step.seq, v_seq USING ERRCODE = 'AR005';
-    END IF;
-    IF v_known AND v_step.status = 'COMPLETED' THEN
-      IF v_step.attempt = v_attempt THEN
-        CONTINUE;
-      END IF;
-      RAISE EXCEPTION 'step "%" of execution % is already completed (attempt %)', v_key, v.id, v_step.attempt
-        USING ERRCODE = 'AR005';
-    END IF;
+  WITH step_row AS (
+    -- A row per completion of a request that holds its lease, then a last row (ord NULL): its start, or
+    -- (kind NULL) a row that only carries the request's verdict.
+    SELECT q.id, q.token, q.has_start, x.lease_token, x.status AS execution_status, x.last_lsn, x.step_count,
+           w.ord, w.kind, w.seq, w.key, w.attempt, w.output, w.checkpoint
+      FROM (SELECT (a.r ->> 'execution_id')::uuid AS id, (a.r ->> 'token')::bigint AS token,
+                   a.r ? 'start_key' AS has_start, a.r
+              FROM pg_catalog.jsonb_array_elements(p_requests) a (r)) q
+      -- LATERAL … LIMIT 1, here and below: every lookup stays an index probe, whatever the table sizes
+      -- were when this statement's plan was cached.
+      LEFT JOIN LATERAL (SELECT e.lease_token, e.status, e.last_lsn, e.step_count FROM aries.executions e
+                          WHERE e.id = q.id LIMIT 1) x ON true
+      CROSS JOIN LATERAL (
+        SELECT c.ord, 'step_completed' AS kind, (c.item ->> 'seq')::integer AS seq, c.item ->> 'key' AS key,
+               (c.item ->> 'attempt')::integer AS attempt, c.item -> 'output' AS output,
+               coalesce((c.item ->> 'checkpoint')::boolean, false) AS checkpoint
+          FROM pg_catalog.jsonb_array_elements(coalesce(q.r -> 'completed', '[]'::jsonb))
+               WITH ORDINALITY c (item, ord)
+         WHERE x.lease_token = q.token AND x.status = 'RUNNING'
+        UNION ALL
+        SELECT NULL, CASE WHEN x.lease_token = q.token AND x.status = 'RUNNING' AND q.r ->> 'start_key' IS NOT NULL
+                          THEN 'step_started' END,
+               (q.r ->> 'start_seq')::integer, q.r ->> 'start_key', NULL, NULL, false) w
+  ), placed AS (
+    -- Each row with the keys, positions and attempts of the completions before it in its request.
+    SELECT r.*, pg_catalog.array_agg(r.key) OVER earlier AS earlier_keys,
+           pg_catalog.array_agg(r.seq) OVER earlier AS earlier_seqs,
+           pg_catalog.array_agg(r.attempt) OVER earlier AS earlier_attempts
+      FROM step_row r
+    WINDOW earlier AS (PARTITION BY r.id ORDER BY r.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+  ), judged AS (
+    -- A row finds its step as the first earlier completion with its key left it (recorded), or else as
+    -- its steps row is; its position is taken if an earlier completion or a steps row holds another key
+    -- there.
+    SELECT p.id, p.ord, p.kind, p.seq, p.key, p.output, p.checkpoint, p.has_start, p.last_lsn, p.step_count,
+           CASE WHEN p.kind = 'step_started' THEN coalesce(prior.attempt + 1, 1) ELSE p.attempt END AS attempt,
+           v.verdict, coalesce(v.verdict NOT IN ('write', 'skip'), false) AS stops,
+           CASE v.verdict WHEN 'not_found' THEN 'AR001' WHEN 'lease_lost' THEN 'AR002'
+                          WHEN 'key_reused' THEN 'AR005' WHEN 'completed' THEN 'AR005'
+                          WHEN 'start_completed' THEN 'AR005' WHEN 'position_taken' THEN 'AR006' END AS code,
+           CASE v.verdict
+             WHEN 'not_found' THEN pg_catalog.format('execution %s not found', coalesce(p.id::text, '<NULL>'))
+             WHEN 'lease_lost' THEN pg_catalog.format(
+               'lease on execution %s lost: fencing token %s is not current (current token %s, status %s)',
+               p.id, coalesce(p.token::text, '<NULL>'), p.lease_token, p.execution_status)
+             WHEN 'key_reused' THEN pg_catalog.format(
+               'step key "%s" is used twice in execution %s (at positions %s and %s); step keys must be unique within an execution',
+               p.key, p.id, prior.seq, p.seq)
+             WHEN 'completed' THEN pg_catalog.format('step "%s" of execution %s is already completed (attempt %s)',
+                                                     p.key, p.id, prior.attempt)
+             WHEN 'start_completed' THEN pg_catalog.format('step "%s" of execution %s is already completed', p.key, p.id)
+             WHEN 'position_taken' THEN pg_catalog.format(
+               'execution %s recorded a different step at position %s than "%s"; the workflow code no longer matches its journal',
+               p.id, p.seq, p.key)
+           END AS message
+      FROM placed p
+      CROSS JOIN LATERAL (SELECT pg_catalog.array_position(p.earlier_keys, p.key) AS same_key,
+                                 p.earlier_keys[pg_catalog.array_position(p.earlier_seqs, p.seq)] AS key_there) e
+      LEFT JOIN LATERAL (SELECT s.seq, s.status, s.attempt FROM aries.steps s
+                          WHERE e.same_key IS NULL AND p.kind IS NOT NULL AND s.execution_id = p.id
+                            AND s.step_key = p.key
+                          LIMIT 1) k ON true
+      CROSS JOIN LATERAL (SELECT coalesce(p.earlier_seqs[e.same_key], k.seq) AS seq,
+                                 CASE WHEN e.same_key IS NOT NULL THEN 'COMPLETED' ELSE k.status END AS status,
+                                 coalesce(p.earlier_attempts[e.same_key], k.attempt) AS attempt) prior
+      LEFT JOIN LATERAL (SELECT true AS taken FROM aries.steps s
+                          WHERE prior.status IS NULL AND p.kind IS NOT NULL AND s.execution_id = p.id
+                            AND s.seq = p.seq
+                          LIMIT 1) t ON true
+      CROSS JOIN LATERAL (SELECT CASE
+        WHEN p.lease_token IS NULL THEN 'not_found'
+        WHEN p.lease_token IS DISTINCT FROM p.token OR p.execution_status <> 'RUNNING' THEN 'lease_lost'
+        WHEN p.kind IS NULL THEN NULL
+        WHEN prior.seq <> p.seq THEN 'key_reused'
+        WHEN prior.status = 'COMPLETED' AND p.kind = 'step_started' THEN 'start_completed'
+        WHEN prior.status = 'COMPLETED' AND prior.attempt = p.attempt THEN 'skip'
+        WHEN prior.status = 'COMPLETED' THEN 'completed'
+        -- Not something a worker sends: written as it is, it fails on the tables' own constraints.
+        WHEN p.key IS NULL OR p.key = '' OR p.seq IS NULL OR p.seq < 0
+             OR (p.kind = 'step_completed' AND (p.attempt IS NULL OR p.attempt < 1)) THEN 'malformed'
+        WHEN prior.status IS NULL AND (e.key_there <> p.key OR t.taken) THEN 'position_taken'
+        ELSE 'write' END AS verdict) v
+  ), decided AS (
+    -- A request is refused by its first row that stops it (a malformed one lets it through: its write
+    -- fails, and the caller isolates it).
+    SELECT j.*, pg_catalog.first_value(j.code) OVER request AS request_code,
+           pg_catalog.first_value(j.message) OVER request AS request_message,
+           pg_catalog.count(*) FILTER (WHERE j.kind = 'step_completed' AND j.verdict = 'write') OVER request
+             AS completions
+      FROM judged j
+    WINDOW request AS (PARTITION BY j.id ORDER BY j.stops DESC, j.ord
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+  ), record AS (
+    -- What the accepted requests journal, each with its LSN, drawn from the sequence in the order
+    -- (execution id, completions in order, start): PostgreSQL computes output expressions after ORDER BY.
+    SELECT d.id, d.ord, d.kind, d.seq, d.key, d.attempt, d.output, d.checkpoint, d.last_lsn, d.step_count,
+           pg_catalog.nextval('aries.journal_lsn_seq') AS lsn
+      FROM decided d
+     WHERE d.request_code IS NULL AND d.verdict IN ('write', 'malformed')
+     ORDER BY d.id, d.ord
+  ), chained AS (
+    SELECT r.*, pg_catalog.lag(r.lsn, 1, r.last_lsn) OVER same_execution AS prev_lsn,
+           r.step_count + pg_catalog.count(*) FILTER (WHERE r.kind = 'step_completed') OVER same_execution
+             AS completed_steps,
+           pg_catalog.lead(r.lsn) OVER same_execution IS NULL AS last_of_execution
+      FROM record r
+    WINDOW same_execution AS (PARTITION BY r.id ORDER BY r.lsn)
+  ), stepped AS (
+    -- A completion's intent can be missing (a server crash may drop an asynchronously committed one):
+    -- its row is then created COMPLETED.
+    INSERT INTO aries.steps AS s (execution_id, step_key, seq, status, attempt, output_lsn, started_at, completed_at)
+    SELECT c.id, c.key, c.seq, CASE c.kind WHEN 'step_completed' THEN 'COMPLETED' ELSE 'RUNNING' END, c.attempt,
+           CASE c.kind WHEN 'step_completed' THEN c.lsn END, v_now, CASE c.kind WHEN 'step_completed' THEN v_now END
+      FROM chained c
+    ON CONFLICT ON CONSTRAINT steps_pkey DO UPDATE
+       SET status = excluded.status, attempt = excluded.attempt, output_lsn = excluded.output_lsn,
+           completed_at = excluded.completed_at, error = NULL,
+           started_at = CASE excluded.status WHEN 'RUNNING' THEN excluded.started_at ELSE s.started_at END
+  ), checkpointed AS (
+    INSERT INTO aries.checkpoints (execution_id, lsn, state_data, step_progress, checksum, checkpoint_time, created_at)
+    SELECT c.id, c.lsn, st.state, pg_catalog.jsonb_build_object('completed', c.completed_steps),
+           pg_catalog.md5(c.id::text || ':' || c.lsn::text || ':' || st.state::text), v_now, v_now
+      FROM chained c
+     CROSS JOIN LATERAL (SELECT pg_catalog.jsonb_build_object('completed_steps', c.completed_steps, 'last_seq', c.seq,
+                                                              'last_step_key', c.key) AS state) st
+     WHERE c.checkpoint
+  ), advanced AS (
+    -- An upsert finds each execution row by its primary key whatever the plan, where an UPDATE … FROM is
+    -- a join that a plan cached while the table was small would run as a scan of all of it. Every row
+    -- exists (its lock is held), so nothing is inserted; were one missing, the row proposed here would
+    -- fail on its foreign key, as no workflow has an empty name.
+    INSERT INTO aries.executions AS e (id, workflow_name, workflow_version, last_lsn, step_count)
+    SELECT c.id, '', '', c.lsn, c.completed_steps FROM chained c WHERE c.last_of_execution
+    ON CONFLICT ON CONSTRAINT executions_pkey DO UPDATE
+       SET last_lsn = excluded.last_lsn, step_count = excluded.step_count, updated_at = v_now
+  ), journaled AS (
+    -- Listed last: PostgreSQL runs the writes no query reads last first, so a malformed record meets the
+    -- journal's checks before the other tables', as when each record was written by its own statement.
     INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, seq, step_key, attempt, payload, checksum, created_at)
-    VALUES (pg_catalog.nextval('aries.journal_lsn_seq'), v.id, v_lsn, 'step_completed', v_seq, v_key, v_attempt,
-            v_output, aries.journal_checksum(v.id, v_lsn, 'step_completed', v_seq, v_key, v_attempt, v_output), v_now)
-    RETURNING lsn INTO v_lsn;
-    IF v_known THEN
-      UPDATE aries.steps s SET status = 'COMPLETED', attempt = v_attempt, output_lsn = v_lsn, completed_at = v_now,
-             error = NULL
-       WHERE s.execution_id = v.id AND s.step_key = v_key;
-    ELSE
-      -- The intent can be missing (a server crash may drop an asynchronously committed one); the
-      -- uniqueness of (execution_id, seq) still refuses a different step at this position.
-      INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt, output_lsn, started_at, completed_at)
-      VALUES (v.id, v_key, v_seq, 'COMPLETED', v_attempt, v_lsn, v_now, v_now);
-    END IF;
-    recorded := recorded + 1;
-    IF coalesce((v_item ->> 'checkpoint')::boolean, false) THEN
-      v_state := pg_catalog.jsonb_build_object('completed_steps', v.step_count + recorded, 'last_seq', v_seq,
-                                               'last_step_key', v_key);
-      INSERT INTO aries.checkpoints (execution_id, lsn, state_data, step_progress, checksum, checkpoint_time, created_at)
-      VALUES (v.id, v_lsn, v_state, pg_catalog.jsonb_build_object('completed', v.step_count + recorded),
-              pg_catalog.md5(v.id::text || ':' || v_lsn::text || ':' || v_state::text), v_now, v_now);
-    END IF;
-  END LOOP;
-
-  IF p_start_key IS NOT NULL THEN
-    SELECT * INTO v_step FROM aries.steps s WHERE s.execution_id = v.id AND s.step_key = p_start_key;
-    IF FOUND THEN
-      IF v_step.seq <> p_start_seq THEN
-        RAISE EXCEPTION 'step key "%" is used twice in execution % (at positions % and %); step keys must be unique within an execution',
-          p_start_key, v.id, v_step.seq, p_start_seq USING ERRCODE = 'AR005';
-      END IF;
-      IF v_step.status = 'COMPLETED' THEN
-        RAISE EXCEPTION 'step "%" of execution % is already completed', p_start_key, v.id USING ERRCODE = 'AR005';
-      END IF;
-      attempt := v_step.attempt + 1;
-      UPDATE aries.steps s SET status = 'RUNNING', attempt = apply_step_records.attempt, started_at = v_now, error = NULL
-       WHERE s.execution_id = v.id AND s.step_key = p_start_key;
-    ELSE
-      IF EXISTS (SELECT 1 FROM aries.steps s WHERE s.execution_id = v.id AND s.seq = p_start_seq) THEN
-        RAISE EXCEPTION 'execution % recorded a different step at position % than "%"; the workflow code no longer matches its journal',
-          v.id, p_start_seq, p_start_key USING ERRCODE = 'AR006';
-      END IF;
-      attempt := 1;
-      INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt, started_at)
-      VALUES (v.id, p_start_key, p_start_seq, 'RUNNING', 1, v_now);
-    END IF;
-    INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, seq, step_key, attempt, payload, checksum, created_at)
-    VALUES (pg_catalog.nextval('aries.journal_lsn_seq'), v.id, v_lsn, 'step_started', p_start_seq, p_start_key,
-            attempt, NULL, aries.journal_checksum(v.id, v_lsn, 'step_started', p_start_seq, p_start_key, attempt, NULL),
-            v_now)
-    RETURNING lsn INTO v_lsn;
-  END IF;
-
-  IF v_lsn IS DISTINCT FROM v.last_lsn THEN
-    UPDATE aries.executions e SET last_lsn = v_lsn, step_count = e.step_count + recorded, updated_at = v_now
-     WHERE e.id = v.id;
-  END IF;
+    SELECT c.lsn, c.id, c.prev_lsn, c.kind, c.seq, c.key, c.attempt, c.output,
+           aries.journal_checksum(c.id, c.prev_lsn, c.kind, c.seq, c.key, c.attempt, c.output), v_now
+      FROM chained c
+  )
+  -- One row per request: its last one.
+  SELECT pg_catalog.array_agg(d.id ORDER BY d.id),
+         pg_catalog.array_agg(CASE WHEN d.request_code IS NULL THEN d.attempt END ORDER BY d.id),
+         pg_catalog.array_agg(d.request_code ORDER BY d.id), pg_catalog.array_agg(d.request_message ORDER BY d.id),
+         coalesce(pg_catalog.sum(d.completions) FILTER (WHERE d.request_code IS NULL), 0),
+         coalesce(pg_catalog.bool_or(d.has_start AND d.request_code IS NULL), false)
+    INTO execution_ids, attempts, error_codes, error_messages, recorded, started
+    FROM decided d
+   WHERE d.ord IS NULL;
 END $$;
 
 --
@@ -259,7 +283,13 @@ BEGIN
   IF v.status = 'COMPLETED' THEN
     RETURN;
   END IF;
-  SELECT * INTO v_done FROM aries.apply_step_records(v, p_completed, NULL, NULL);
+  IF p_completed IS NOT NULL THEN
+    v_done := aries.apply_step_requests(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+      'execution_id', p_execution_id, 'token', p_token, 'completed', p_completed)));
+    IF v_done.error_codes[1] IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = v_done.error_codes[1], MESSAGE = v_done.error_messages[1];
+    END IF;
+  END IF;
   v_lsn := aries.append_journal(p_execution_id,
                                 (SELECT e.last_lsn FROM aries.executions e WHERE e.id = p_execution_id),
                                 'execution_completed', NULL, NULL, NULL, p_output);
@@ -378,6 +408,50 @@ CREATE FUNCTION aries.journal_checksum(p_execution_id uuid, p_prev_lsn bigint, p
 $$;
 
 --
+-- Name: now(); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.now() RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT coalesce(nullif(pg_catalog.current_setting('aries.now', true), '')::timestamptz, pg_catalog.now())
+$$;
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: executions; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.executions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    workflow_name text NOT NULL,
+    workflow_version text NOT NULL,
+    status text DEFAULT 'PENDING'::text NOT NULL,
+    input jsonb,
+    output jsonb,
+    error jsonb,
+    idempotency_key text,
+    available_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    lease_owner text,
+    lease_token bigint DEFAULT 0 NOT NULL,
+    lease_expires_at timestamp with time zone,
+    claim_count integer DEFAULT 0 NOT NULL,
+    step_count integer DEFAULT 0 NOT NULL,
+    last_lsn bigint,
+    created_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    CONSTRAINT executions_check CHECK (((status = 'RUNNING'::text) = ((lease_owner IS NOT NULL) AND (lease_expires_at IS NOT NULL)))),
+    CONSTRAINT executions_check1 CHECK (((status = ANY (ARRAY['COMPLETED'::text, 'COMPENSATED'::text, 'CANCELLED'::text])) = (finished_at IS NOT NULL))),
+    CONSTRAINT executions_check2 CHECK (((status = 'COMPLETED'::text) OR (output IS NULL))),
+    CONSTRAINT executions_idempotency_key_check CHECK (((idempotency_key IS NULL) OR (idempotency_key <> ''::text)))
+);
+
+--
 -- Name: lock_owned_execution(uuid, bigint, text); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -428,13 +502,19 @@ CREATE FUNCTION aries.record_steps(p_execution_id uuid, p_token bigint, p_comple
 DECLARE
   v_done record;
 BEGIN
-  SELECT * INTO v_done
-    FROM aries.apply_step_records(aries.lock_owned_execution(p_execution_id, p_token), p_completed,
-                                  p_start_seq, p_start_key);
-  IF v_done.recorded = 0 AND p_start_key IS NOT NULL THEN
+  PERFORM 1 FROM aries.executions e WHERE e.id = p_execution_id FOR UPDATE;
+  v_done := aries.apply_step_requests(pg_catalog.jsonb_build_array(
+    pg_catalog.jsonb_build_object('execution_id', p_execution_id, 'token', p_token,
+                                  'completed', coalesce(p_completed, '[]'::jsonb))
+    || CASE WHEN p_start_key IS NULL THEN '{}'::jsonb
+            ELSE pg_catalog.jsonb_build_object('start_seq', p_start_seq, 'start_key', p_start_key) END));
+  IF v_done.error_codes[1] IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = v_done.error_codes[1], MESSAGE = v_done.error_messages[1];
+  END IF;
+  IF v_done.recorded = 0 AND v_done.started THEN
     PERFORM aries.commit_intents_asynchronously();
   END IF;
-  RETURN v_done.attempt;
+  RETURN v_done.attempts[1];
 END $$;
 
 --
@@ -444,34 +524,72 @@ END $$;
 CREATE FUNCTION aries.record_steps_batch(p_requests jsonb) RETURNS TABLE(execution_id uuid, attempt integer, error_code text, error_message text)
     LANGUAGE plpgsql
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
+  v_one_each boolean;
+  v_rounds jsonb[];
+  v_round jsonb;
   v_req jsonb;
   v_done record;
+  v_id uuid[] := '{}';
+  v_attempt integer[] := '{}';
+  v_code text[] := '{}';
+  v_message text[] := '{}';
   v_recorded integer := 0;
   v_started boolean := false;
 BEGIN
-  FOR v_req IN SELECT r FROM pg_catalog.jsonb_array_elements(p_requests) r ORDER BY r ->> 'execution_id' LOOP
-    execution_id := (v_req ->> 'execution_id')::uuid;
+  SELECT pg_catalog.count(*) = pg_catalog.jsonb_array_length(p_requests) INTO v_one_each
+    FROM (SELECT DISTINCT (a.r ->> 'execution_id')::uuid AS id FROM pg_catalog.jsonb_array_elements(p_requests) a (r)
+           ORDER BY 1) i
+    LEFT JOIN LATERAL (SELECT 1 FROM aries.executions e WHERE e.id = i.id FOR UPDATE) l ON true;
+  IF v_one_each THEN
+    v_rounds := ARRAY[p_requests];
+  ELSE
+    v_rounds := ARRAY(
+      SELECT pg_catalog.jsonb_agg(a.r ORDER BY a.pos)
+        FROM (SELECT a.r, a.pos,
+                     pg_catalog.row_number() OVER (PARTITION BY (a.r ->> 'execution_id')::uuid ORDER BY a.pos) AS round
+                FROM pg_catalog.jsonb_array_elements(p_requests) WITH ORDINALITY a (r, pos)) a
+       GROUP BY a.round ORDER BY a.round);
+  END IF;
+  FOREACH v_round IN ARRAY v_rounds LOOP
     BEGIN
-      SELECT * INTO v_done
-        FROM aries.apply_step_records(aries.lock_owned_execution(execution_id, (v_req ->> 'token')::bigint),
-                                      v_req -> 'completed', (v_req ->> 'start_seq')::integer,
-                                      v_req ->> 'start_key');
-      attempt := v_done.attempt;
-      error_code := NULL;
-      error_message := NULL;
+      v_done := aries.apply_step_requests(v_round);
+      v_id := v_id || v_done.execution_ids;
+      v_attempt := v_attempt || v_done.attempts;
+      v_code := v_code || v_done.error_codes;
+      v_message := v_message || v_done.error_messages;
       v_recorded := v_recorded + v_done.recorded;
-      v_started := v_started OR v_req ? 'start_key';
+      v_started := v_started OR v_done.started;
     EXCEPTION WHEN OTHERS THEN
-      GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT;
-      attempt := NULL;
+      FOR v_req IN SELECT a.r FROM pg_catalog.jsonb_array_elements(v_round) a (r)
+                    ORDER BY (a.r ->> 'execution_id')::uuid LOOP
+        BEGIN
+          v_done := aries.apply_step_requests(pg_catalog.jsonb_build_array(v_req));
+          v_id := v_id || v_done.execution_ids;
+          v_attempt := v_attempt || v_done.attempts;
+          v_code := v_code || v_done.error_codes;
+          v_message := v_message || v_done.error_messages;
+          v_recorded := v_recorded + v_done.recorded;
+          v_started := v_started OR v_done.started;
+        EXCEPTION WHEN OTHERS THEN
+          v_id := v_id || (v_req ->> 'execution_id')::uuid;
+          v_attempt := v_attempt || NULL::integer;
+          v_code := v_code || SQLSTATE;
+          v_message := v_message || SQLERRM;
+        END;
+      END LOOP;
     END;
-    RETURN NEXT;
   END LOOP;
   IF v_recorded = 0 AND v_started THEN
     PERFORM aries.commit_intents_asynchronously();
   END IF;
+  RETURN QUERY
+  SELECT u.id, u.attempt, u.code, u.message
+    FROM ROWS FROM (pg_catalog.unnest(v_id), pg_catalog.unnest(v_attempt), pg_catalog.unnest(v_code),
+                    pg_catalog.unnest(v_message)) WITH ORDINALITY u (id, attempt, code, message, n)
+   ORDER BY u.id, u.n;
 END $$;
 
 --

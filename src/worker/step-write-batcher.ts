@@ -29,7 +29,7 @@ export class StepWriteBatcher implements StepWriter {
   constructor(
     private readonly db: Queryable,
     private readonly maxInFlight: number,
-    // Each request is a subtransaction with its own transaction id; PostgreSQL caches 64 per backend.
+    // Bounds one transaction: the rows it locks wait for its commit.
     private readonly maxBatch = 32,
   ) {}
 
