@@ -203,6 +203,68 @@ BEGIN
 END $$;
 
 --
+-- Name: auto_recover_failures(interval, integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.auto_recover_failures(p_max_age interval DEFAULT '01:00:00'::interval, p_max_per_execution integer DEFAULT 3) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_failure record;
+  v_recovered bigint := 0;
+BEGIN
+  FOR v_failure IN
+    SELECT f.failure_id, f.execution_id, f.failure_type FROM aries.failures f
+     WHERE NOT f.recovered AND f.retries_exhausted AND f.failure_timestamp >= aries.now() - p_max_age
+       AND EXISTS (SELECT 1 FROM aries.executions e WHERE e.id = f.execution_id AND e.status = 'FAILED')
+       AND (SELECT pg_catalog.count(*) FROM aries.failures g
+             WHERE g.execution_id = f.execution_id AND g.recovered_by = 'sweep') < p_max_per_execution
+     ORDER BY f.failure_timestamp
+       FOR UPDATE SKIP LOCKED
+  LOOP
+    BEGIN
+      PERFORM aries.recover_from_failure(v_failure.execution_id, v_failure.failure_type, 'sweep');
+      v_recovered := v_recovered + 1;
+    EXCEPTION WHEN SQLSTATE 'AR009' OR SQLSTATE 'AR010' THEN
+      NULL; -- recovered meanwhile by another failure of the same execution, or by an operator
+    END;
+  END LOOP;
+  RETURN v_recovered;
+END $$;
+
+--
+-- Name: begin_compensation(uuid, bigint, jsonb, text, text, integer, boolean); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.begin_compensation(p_execution_id uuid, p_token bigint, p_error jsonb, p_source text, p_step_key text DEFAULT NULL::text, p_attempt integer DEFAULT NULL::integer, p_retries_exhausted boolean DEFAULT false) RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token);
+  v_lsn bigint;
+  v_failure uuid;
+BEGIN
+  IF v.status = 'COMPENSATING' THEN
+    SELECT f.failure_id INTO v_failure FROM aries.failures f
+     WHERE f.execution_id = p_execution_id AND f.failure_type = 'PARTIAL'
+     ORDER BY f.failure_timestamp DESC, f.failure_id LIMIT 1;
+    RETURN v_failure;
+  END IF;
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_compensating', NULL, NULL, NULL, p_error);
+  INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source,
+                              step_key, attempt, error_class, stack, details, retries_exhausted)
+  VALUES (p_execution_id, 'PARTIAL', coalesce(p_error ->> 'message', 'unknown error'), 'compensate', p_source,
+          p_step_key, p_attempt, p_error ->> 'name', p_error ->> 'stack', p_error -> 'details', p_retries_exhausted)
+  RETURNING failure_id INTO v_failure;
+  UPDATE aries.executions e
+     SET status = 'COMPENSATING', error = p_error, last_lsn = v_lsn, updated_at = aries.now()
+   WHERE e.id = p_execution_id;
+  RETURN v_failure;
+END $$;
+
+--
 -- Name: begin_step(uuid, bigint, integer, text); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -214,10 +276,20 @@ CREATE FUNCTION aries.begin_step(p_execution_id uuid, p_token bigint, p_seq inte
 $$;
 
 --
+-- Name: checkpoint_checksum(uuid, bigint, jsonb); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.checkpoint_checksum(p_execution_id uuid, p_lsn bigint, p_state jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  SELECT pg_catalog.md5(p_execution_id::text || ':' || p_lsn::text || ':' || p_state::text)
+$$;
+
+--
 -- Name: claim_executions(text, text[], integer, integer, uuid[]); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer, p_lease_ms integer, p_running uuid[] DEFAULT '{}'::uuid[]) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean)
+CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer, p_lease_ms integer, p_running uuid[] DEFAULT '{}'::uuid[]) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean, compensating boolean)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -226,11 +298,19 @@ DECLARE
 BEGIN
   RETURN QUERY
   WITH expired AS (
-    SELECT e.id FROM aries.executions e
+    SELECT e.id, e.lease_owner AS old_owner, e.lease_expires_at AS expired_at FROM aries.executions e
      WHERE e.status = 'RUNNING' AND e.lease_expires_at < v_now
        AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
        AND NOT (e.id = ANY (p_running))
      ORDER BY e.lease_expires_at LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
+  ), compensating AS (
+    SELECT e.id, e.lease_owner AS old_owner, e.lease_expires_at AS expired_at FROM aries.executions e
+     WHERE e.status = 'COMPENSATING'
+       AND ((e.lease_owner IS NULL AND e.available_at <= v_now) OR e.lease_expires_at < v_now)
+       AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+       AND NOT (e.id = ANY (p_running))
+     ORDER BY e.available_at LIMIT p_limit
        FOR UPDATE SKIP LOCKED
   ), due AS (
     SELECT e.id FROM aries.executions e
@@ -239,18 +319,35 @@ BEGIN
      ORDER BY e.available_at LIMIT p_limit
        FOR UPDATE SKIP LOCKED
   ), chosen AS (
-    SELECT x.id, true AS resumed FROM expired x
+    SELECT x.id, x.old_owner, x.expired_at FROM expired x
     UNION ALL
-    SELECT d.id, false FROM due d
+    SELECT c.id, c.old_owner, c.expired_at FROM compensating c
+    UNION ALL
+    SELECT d.id, NULL, NULL FROM due d
     LIMIT p_limit
+  ), node_faults AS (
+    INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source,
+                                details, recovered, recovered_at, recovered_by)
+    SELECT c.id, 'TRANSIENT',
+           pg_catalog.format('worker %s stopped renewing its lease (it expired at %s); the execution was resumed by worker %s',
+                             c.old_owner, c.expired_at, p_worker),
+           'retry', 'node', pg_catalog.jsonb_build_object('worker', c.old_owner, 'lease_expired_at', c.expired_at),
+           true, v_now, 'worker'
+      FROM chosen c WHERE c.old_owner IS NOT NULL
+  ), retried AS (
+    UPDATE aries.failures f SET recovered = true, recovered_at = v_now, recovered_by = 'worker'
+      FROM chosen c
+     WHERE f.execution_id = c.id AND NOT f.recovered AND f.failure_type = 'TRANSIENT'
   )
   UPDATE aries.executions e
-     SET status = 'RUNNING', lease_owner = p_worker, lease_token = e.lease_token + 1,
+     SET status = CASE WHEN e.status = 'COMPENSATING' THEN 'COMPENSATING' ELSE 'RUNNING' END,
+         lease_owner = p_worker, lease_token = e.lease_token + 1,
          lease_expires_at = v_now + p_lease_ms * interval '1 millisecond',
          claim_count = e.claim_count + 1, started_at = coalesce(e.started_at, v_now), updated_at = v_now
     FROM chosen c
    WHERE e.id = c.id
-  RETURNING e.id, e.workflow_name, e.workflow_version, e.input, e.lease_token, e.claim_count, c.resumed;
+  RETURNING e.id, e.workflow_name, e.workflow_version, e.input, e.lease_token, e.claim_count,
+            c.expired_at IS NOT NULL, e.status = 'COMPENSATING';
 END $$;
 
 --
@@ -317,28 +414,35 @@ BEGIN
 END $$;
 
 --
--- Name: fail_execution(uuid, bigint, jsonb, text, text, text, integer); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: fail_execution(uuid, bigint, jsonb, text, text, text, integer, boolean, bigint); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.fail_execution(p_execution_id uuid, p_token bigint, p_error jsonb, p_failure_type text, p_source text, p_step_key text DEFAULT NULL::text, p_attempt integer DEFAULT NULL::integer) RETURNS uuid
+CREATE FUNCTION aries.fail_execution(p_execution_id uuid, p_token bigint, p_error jsonb, p_failure_type text, p_source text, p_step_key text DEFAULT NULL::text, p_attempt integer DEFAULT NULL::integer, p_retries_exhausted boolean DEFAULT false, p_rollback_before_lsn bigint DEFAULT NULL::bigint) RETURNS uuid
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 DECLARE
   v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'FAILED');
+  v_checkpoint uuid;
   v_lsn bigint;
   v_failure uuid;
 BEGIN
   IF v.status = 'FAILED' THEN
     SELECT f.failure_id INTO v_failure FROM aries.failures f WHERE f.execution_id = p_execution_id
-     ORDER BY f.failure_timestamp DESC LIMIT 1;
+     ORDER BY f.failure_timestamp DESC, f.failure_id LIMIT 1;
     RETURN v_failure;
   END IF;
-  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_failed', NULL, NULL, NULL, p_error);
+  IF v.status = 'RUNNING' THEN
+    v_checkpoint := aries.rollback_to_checkpoint(p_execution_id, p_rollback_before_lsn);
+  END IF;
+  v_lsn := aries.append_journal(p_execution_id, (SELECT e.last_lsn FROM aries.executions e WHERE e.id = p_execution_id),
+                                'execution_failed', NULL, NULL, NULL, p_error);
   INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source,
-                              step_key, attempt, error_class, stack, details)
-  VALUES (p_execution_id, p_failure_type, coalesce(p_error ->> 'message', 'unknown error'), 'rollback', p_source,
-          p_step_key, p_attempt, p_error ->> 'name', p_error ->> 'stack', p_error -> 'details')
+                              step_key, attempt, error_class, stack, details, retries_exhausted, checkpoint_id)
+  VALUES (p_execution_id, p_failure_type, coalesce(p_error ->> 'message', 'unknown error'),
+          CASE WHEN v.status = 'COMPENSATING' THEN 'compensate' ELSE 'rollback' END, p_source,
+          p_step_key, p_attempt, p_error ->> 'name', p_error ->> 'stack', p_error -> 'details', p_retries_exhausted,
+          v_checkpoint)
   RETURNING failure_id INTO v_failure;
   UPDATE aries.executions e
      SET status = 'FAILED', error = p_error, lease_owner = NULL, lease_expires_at = NULL, last_lsn = v_lsn,
@@ -376,6 +480,30 @@ BEGIN
    WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
   UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = aries.now() WHERE e.id = p_execution_id;
   RETURN v_lsn;
+END $$;
+
+--
+-- Name: finish_compensation(uuid, bigint); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.finish_compensation(p_execution_id uuid, p_token bigint) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'COMPENSATED');
+  v_lsn bigint;
+BEGIN
+  IF v.status = 'COMPENSATED' THEN
+    RETURN;
+  END IF;
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_compensated', NULL, NULL, NULL, NULL);
+  UPDATE aries.failures f SET recovered = true, recovered_at = aries.now(), recovered_by = 'worker'
+   WHERE f.execution_id = p_execution_id AND NOT f.recovered AND f.recovery_strategy = 'compensate';
+  UPDATE aries.executions e
+     SET status = 'COMPENSATED', lease_owner = NULL, lease_expires_at = NULL, last_lsn = v_lsn,
+         finished_at = aries.now(), updated_at = aries.now()
+   WHERE e.id = p_execution_id;
 END $$;
 
 --
@@ -422,6 +550,102 @@ SET default_tablespace = '';
 SET default_table_access_method = heap;
 
 --
+-- Name: failures; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.failures (
+    failure_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    execution_id uuid NOT NULL,
+    failure_type text NOT NULL,
+    failure_message text NOT NULL,
+    failure_timestamp timestamp with time zone DEFAULT aries.now() NOT NULL,
+    recovery_strategy text NOT NULL,
+    recovered boolean DEFAULT false NOT NULL,
+    source text NOT NULL,
+    step_key text,
+    attempt integer,
+    error_class text,
+    stack text,
+    details jsonb,
+    retries_exhausted boolean DEFAULT false NOT NULL,
+    checkpoint_id uuid,
+    recovered_at timestamp with time zone,
+    recovered_by text,
+    CONSTRAINT failures_failure_type_check CHECK ((failure_type = ANY (ARRAY['TRANSIENT'::text, 'PERMANENT'::text, 'PARTIAL'::text]))),
+    CONSTRAINT failures_recovered_by_check CHECK ((recovered_by = ANY (ARRAY['worker'::text, 'operator'::text, 'sweep'::text]))),
+    CONSTRAINT failures_recovered_check CHECK ((recovered = (recovered_at IS NOT NULL))),
+    CONSTRAINT failures_recovery_strategy_check CHECK ((recovery_strategy = ANY (ARRAY['retry'::text, 'rollback'::text, 'compensate'::text, 'none'::text]))),
+    CONSTRAINT failures_source_check CHECK ((source = ANY (ARRAY['node'::text, 'network'::text, 'data'::text, 'step'::text])))
+);
+
+--
+-- Name: list_failures(uuid, boolean, integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.list_failures(p_execution_id uuid DEFAULT NULL::uuid, p_unrecovered_only boolean DEFAULT false, p_limit integer DEFAULT 100) RETURNS SETOF aries.failures
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT * FROM aries.failures f
+   WHERE (p_execution_id IS NULL OR f.execution_id = p_execution_id) AND (NOT p_unrecovered_only OR NOT f.recovered)
+   ORDER BY f.failure_timestamp DESC, f.failure_id
+   LIMIT p_limit
+$$;
+
+--
+-- Name: steps; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.steps (
+    execution_id uuid NOT NULL,
+    step_key text NOT NULL,
+    seq integer NOT NULL,
+    status text NOT NULL,
+    attempt integer DEFAULT 1 NOT NULL,
+    output_lsn bigint,
+    error jsonb,
+    started_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    completed_at timestamp with time zone,
+    attempt_base integer DEFAULT 0 NOT NULL,
+    compensation_status text,
+    compensation_attempt integer DEFAULT 0 NOT NULL,
+    compensation_attempt_base integer DEFAULT 0 NOT NULL,
+    compensation_error jsonb,
+    compensated_at timestamp with time zone,
+    CONSTRAINT steps_attempt_check CHECK ((attempt >= 1)),
+    CONSTRAINT steps_check CHECK (((status = 'COMPLETED'::text) = ((output_lsn IS NOT NULL) AND (completed_at IS NOT NULL)))),
+    CONSTRAINT steps_compensated_check CHECK (((compensation_status IS NULL) OR (status = 'COMPLETED'::text))),
+    CONSTRAINT steps_compensation_status_check CHECK ((compensation_status = ANY (ARRAY['RUNNING'::text, 'COMPLETED'::text, 'FAILED'::text, 'RETRYING'::text]))),
+    CONSTRAINT steps_seq_check CHECK ((seq >= 0)),
+    CONSTRAINT steps_status_check CHECK ((status = ANY (ARRAY['RUNNING'::text, 'COMPLETED'::text, 'FAILED'::text, 'RETRYING'::text, 'ROLLED_BACK'::text]))),
+    CONSTRAINT steps_step_key_check CHECK ((step_key <> ''::text))
+);
+
+--
+-- Name: lock_compensation(uuid, bigint, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.lock_compensation(p_execution_id uuid, p_token bigint, p_step_key text) RETURNS aries.steps
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token);
+  v_step aries.steps;
+BEGIN
+  IF v.status <> 'COMPENSATING' THEN
+    RAISE EXCEPTION 'execution % is %, not COMPENSATING', p_execution_id, v.status USING ERRCODE = 'AR003';
+  END IF;
+  SELECT * INTO v_step FROM aries.steps s
+   WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key FOR UPDATE;
+  IF NOT FOUND OR v_step.status <> 'COMPLETED' THEN
+    RAISE EXCEPTION 'step "%" of execution % has not completed: there is nothing to compensate', p_step_key,
+      p_execution_id USING ERRCODE = 'AR005';
+  END IF;
+  RETURN v_step;
+END $$;
+
+--
 -- Name: executions; Type: TABLE; Schema: aries; Owner: -
 --
 
@@ -445,10 +669,12 @@ CREATE TABLE aries.executions (
     updated_at timestamp with time zone DEFAULT aries.now() NOT NULL,
     started_at timestamp with time zone,
     finished_at timestamp with time zone,
-    CONSTRAINT executions_check CHECK (((status = 'RUNNING'::text) = ((lease_owner IS NOT NULL) AND (lease_expires_at IS NOT NULL)))),
     CONSTRAINT executions_check1 CHECK (((status = ANY (ARRAY['COMPLETED'::text, 'COMPENSATED'::text, 'CANCELLED'::text])) = (finished_at IS NOT NULL))),
     CONSTRAINT executions_check2 CHECK (((status = 'COMPLETED'::text) OR (output IS NULL))),
-    CONSTRAINT executions_idempotency_key_check CHECK (((idempotency_key IS NULL) OR (idempotency_key <> ''::text)))
+    CONSTRAINT executions_idempotency_key_check CHECK (((idempotency_key IS NULL) OR (idempotency_key <> ''::text))),
+    CONSTRAINT executions_lease_check CHECK (((lease_owner IS NULL) = (lease_expires_at IS NULL))),
+    CONSTRAINT executions_leased_status_check CHECK (((lease_owner IS NULL) OR (status = ANY (ARRAY['RUNNING'::text, 'COMPENSATING'::text])))),
+    CONSTRAINT executions_running_leased_check CHECK (((status <> 'RUNNING'::text) OR (lease_owner IS NOT NULL)))
 );
 
 --
@@ -466,7 +692,8 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'execution % not found', p_execution_id USING ERRCODE = 'AR001';
   END IF;
-  IF v.lease_token = p_token AND (v.status = 'RUNNING' OR v.status = p_done_status) THEN
+  IF v.lease_token = p_token
+     AND ((v.status IN ('RUNNING', 'COMPENSATING') AND v.lease_owner IS NOT NULL) OR v.status = p_done_status) THEN
     RETURN v;
   END IF;
   RAISE EXCEPTION 'lease on execution % lost: fencing token % is not current (current token %, status %)',
@@ -490,6 +717,63 @@ CREATE FUNCTION aries.read_journal(p_execution_id uuid, p_after_lsn bigint DEFAU
    WHERE j.execution_id = p_execution_id AND (p_after_lsn IS NULL OR j.lsn > p_after_lsn)
    ORDER BY j.lsn
 $$;
+
+--
+-- Name: read_step_outcomes(uuid, integer, integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.read_step_outcomes(p_execution_id uuid, p_from_seq integer, p_to_seq integer) RETURNS TABLE(seq integer, step_key text, status text, attempt integer, output_lsn bigint, output jsonb, output_is_null boolean, record_found boolean, record_ok boolean, error jsonb, compensation_status text, compensation_attempt integer, compensation_attempt_base integer)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT s.seq, s.step_key, s.status, s.attempt, s.output_lsn, j.payload, j.payload IS NULL, j.lsn IS NOT NULL,
+         coalesce(j.execution_id = s.execution_id AND j.kind = 'step_completed' AND j.seq = s.seq
+                  AND j.step_key = s.step_key AND j.attempt = s.attempt
+                  AND j.checksum = aries.journal_checksum(j.execution_id, j.prev_lsn, j.kind, j.seq, j.step_key,
+                                                          j.attempt, j.payload), false),
+         s.error, s.compensation_status, s.compensation_attempt, s.compensation_attempt_base
+    FROM aries.steps s
+    LEFT JOIN aries.journal j ON j.lsn = s.output_lsn
+   WHERE s.execution_id = p_execution_id AND s.seq >= p_from_seq AND s.seq < p_to_seq
+     AND s.status IN ('COMPLETED', 'FAILED')
+   ORDER BY s.seq
+$$;
+
+--
+-- Name: record_compensation(uuid, bigint, text, text, integer, jsonb); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.record_compensation(p_execution_id uuid, p_token bigint, p_step_key text, p_event text, p_attempt integer DEFAULT NULL::integer, p_payload jsonb DEFAULT NULL::jsonb) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_step aries.steps := aries.lock_compensation(p_execution_id, p_token, p_step_key);
+  v_attempt integer;
+  v_lsn bigint;
+BEGIN
+  IF v_step.compensation_status = 'COMPLETED' THEN
+    IF p_event = 'completed' AND v_step.compensation_attempt = p_attempt THEN
+      RETURN p_attempt;
+    END IF;
+    RAISE EXCEPTION 'the compensation of step "%" of execution % already completed (attempt %)', p_step_key,
+      p_execution_id, v_step.compensation_attempt USING ERRCODE = 'AR005';
+  END IF;
+  v_attempt := CASE p_event WHEN 'started' THEN v_step.compensation_attempt + 1 ELSE p_attempt END;
+  IF p_event NOT IN ('started', 'completed', 'failed') OR v_attempt IS NULL THEN
+    RAISE EXCEPTION 'record_compensation: unknown event "%" or no attempt', p_event USING ERRCODE = '22023';
+  END IF;
+  v_lsn := aries.append_journal(p_execution_id, (SELECT e.last_lsn FROM aries.executions e WHERE e.id = p_execution_id),
+                                'compensation_' || p_event, v_step.seq, p_step_key, v_attempt, p_payload);
+  UPDATE aries.steps s
+     SET compensation_status = CASE p_event WHEN 'started' THEN 'RUNNING' WHEN 'completed' THEN 'COMPLETED' ELSE 'FAILED' END,
+         compensation_attempt = v_attempt,
+         compensation_error = CASE p_event WHEN 'failed' THEN p_payload END,
+         compensated_at = CASE p_event WHEN 'completed' THEN aries.now() END
+   WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+  UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = aries.now() WHERE e.id = p_execution_id;
+  RETURN v_attempt;
+END $$;
 
 --
 -- Name: record_steps(uuid, bigint, jsonb, integer, text); Type: FUNCTION; Schema: aries; Owner: -
@@ -593,6 +877,101 @@ BEGIN
 END $$;
 
 --
+-- Name: recover_from_failure(uuid, text, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.recover_from_failure(p_execution_id uuid, p_failure_type text DEFAULT NULL::text, p_recovered_by text DEFAULT 'operator'::text) RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions;
+  v_failure aries.failures;
+  v_checkpoint record;
+  v_lsn bigint;
+BEGIN
+  SELECT * INTO v FROM aries.executions e WHERE e.id = p_execution_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'execution % not found', p_execution_id USING ERRCODE = 'AR001';
+  END IF;
+  SELECT * INTO v_failure FROM aries.failures f
+   WHERE f.execution_id = p_execution_id AND NOT f.recovered AND (p_failure_type IS NULL OR f.failure_type = p_failure_type)
+   ORDER BY f.failure_timestamp DESC, f.failure_id LIMIT 1;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'execution % has no unrecovered%failure', p_execution_id,
+      CASE WHEN p_failure_type IS NULL THEN ' ' ELSE ' ' || p_failure_type || ' ' END
+      USING ERRCODE = 'AR009', HINT = 'aries failures lists what is recorded';
+  END IF;
+  IF v.lease_owner IS NOT NULL OR v.status NOT IN ('FAILED', 'PENDING', 'COMPENSATING') THEN
+    RAISE EXCEPTION 'execution % is % under a worker''s lease: it is being run, there is nothing to recover now',
+      p_execution_id, v.status USING ERRCODE = 'AR010';
+  END IF;
+  SELECT * INTO v_checkpoint FROM aries.recovery_checkpoint(p_execution_id);
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_recovered', NULL, NULL, NULL,
+             pg_catalog.jsonb_build_object('failure_id', v_failure.failure_id, 'failure_type', v_failure.failure_type,
+                                           'checkpoint_id', v_checkpoint.checkpoint_id,
+                                           'checkpoint_lsn', v_checkpoint.lsn, 'by', p_recovered_by));
+  IF v.status = 'FAILED' AND v_failure.recovery_strategy = 'compensate' THEN
+    UPDATE aries.steps s SET compensation_attempt_base = s.compensation_attempt,
+                             compensation_status = CASE WHEN s.compensation_status = 'COMPLETED' THEN 'COMPLETED' END
+     WHERE s.execution_id = p_execution_id AND s.compensation_status IS NOT NULL;
+  ELSIF v.status = 'FAILED' THEN
+    UPDATE aries.steps s SET attempt_base = s.attempt
+     WHERE s.execution_id = p_execution_id AND s.status <> 'COMPLETED';
+  END IF;
+  UPDATE aries.executions e
+     SET status = CASE WHEN v.status = 'FAILED' AND v_failure.recovery_strategy = 'compensate' THEN 'COMPENSATING'
+                       WHEN v.status = 'FAILED' THEN 'PENDING' ELSE v.status END,
+         error = CASE WHEN v.status = 'FAILED' AND v_failure.recovery_strategy <> 'compensate' THEN NULL ELSE e.error END,
+         available_at = aries.now(), last_lsn = v_lsn, updated_at = aries.now()
+   WHERE e.id = p_execution_id;
+  UPDATE aries.failures f SET recovered = true, recovered_at = aries.now(), recovered_by = p_recovered_by
+   WHERE f.execution_id = p_execution_id AND NOT f.recovered;
+  PERFORM pg_catalog.pg_notify('aries_wakeup', v.workflow_name);
+  RETURN v_checkpoint.checkpoint_id;
+END $$;
+
+--
+-- Name: recovery_checkpoint(uuid, bigint); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.recovery_checkpoint(p_execution_id uuid, p_before_lsn bigint DEFAULT NULL::bigint) RETURNS TABLE(checkpoint_id uuid, lsn bigint, state_data jsonb)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_last bigint;
+  c record;
+BEGIN
+  SELECT e.last_lsn INTO v_last FROM aries.executions e WHERE e.id = p_execution_id;
+  FOR c IN SELECT k.checkpoint_id, k.lsn, k.state_data,
+                  k.checksum = aries.checkpoint_checksum(k.execution_id, k.lsn, k.state_data) AND k.lsn <= v_last AS ok
+             FROM aries.checkpoints k
+            WHERE k.execution_id = p_execution_id AND (p_before_lsn IS NULL OR k.lsn < p_before_lsn)
+            ORDER BY k.lsn DESC LOOP
+    IF c.ok THEN
+      checkpoint_id := c.checkpoint_id;
+      lsn := c.lsn;
+      state_data := c.state_data;
+      RETURN NEXT;
+      RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM aries.failures f
+                    WHERE f.execution_id = p_execution_id AND f.source = 'data'
+                      AND f.details ->> 'corrupt_checkpoint_id' = c.checkpoint_id::text) THEN
+      INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source,
+                                  error_class, details, recovered, recovered_at, recovered_by)
+      VALUES (p_execution_id, 'PERMANENT',
+              pg_catalog.format('checkpoint %s (lsn %s) of execution %s does not match its checksum; recovery fell back to the previous valid checkpoint',
+                                c.checkpoint_id, c.lsn, p_execution_id),
+              'rollback', 'data', 'CheckpointCorruptError',
+              pg_catalog.jsonb_build_object('corrupt_checkpoint_id', c.checkpoint_id, 'lsn', c.lsn),
+              true, aries.now(), 'worker');
+    END IF;
+  END LOOP;
+END $$;
+
+--
 -- Name: refuse_journal_change(); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -631,12 +1010,13 @@ DECLARE
   v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'PENDING');
   v_lsn bigint;
 BEGIN
-  IF v.status = 'PENDING' THEN
+  IF v.status = 'PENDING' OR v.lease_owner IS NULL THEN
     RETURN;
   END IF;
   v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_released', NULL, NULL, NULL, NULL);
   UPDATE aries.executions e
-     SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, available_at = aries.now(),
+     SET status = CASE WHEN v.status = 'COMPENSATING' THEN 'COMPENSATING' ELSE 'PENDING' END,
+         lease_owner = NULL, lease_expires_at = NULL, available_at = aries.now(),
          last_lsn = v_lsn, updated_at = aries.now()
    WHERE e.id = p_execution_id;
   PERFORM pg_catalog.pg_notify('aries_wakeup', v.workflow_name);
@@ -651,11 +1031,10 @@ CREATE FUNCTION aries.renew_leases(p_worker text, p_ids uuid[], p_tokens bigint[
     SET search_path TO ''
     AS $$
   WITH held AS (
-    -- Found by primary key (id = ANY): a join on status = 'RUNNING' could be planned over every RUNNING
-    -- execution of the fleet when statistics are stale.
     SELECT e.id FROM aries.executions e
       JOIN ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_tokens)) AS h(id, token) ON e.id = h.id
-     WHERE e.id = ANY (p_ids) AND e.lease_token = h.token AND e.lease_owner = p_worker AND e.status = 'RUNNING'
+     WHERE e.id = ANY (p_ids) AND e.lease_token = h.token AND e.lease_owner = p_worker
+       AND e.status IN ('RUNNING', 'COMPENSATING')
      ORDER BY e.id
        FOR UPDATE OF e
   )
@@ -665,6 +1044,116 @@ CREATE FUNCTION aries.renew_leases(p_worker text, p_ids uuid[], p_tokens bigint[
    WHERE e.id = held.id
   RETURNING e.id
 $$;
+
+--
+-- Name: retry_compensation(uuid, bigint, text, integer, jsonb, integer, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.retry_compensation(p_execution_id uuid, p_token bigint, p_step_key text, p_attempt integer, p_error jsonb, p_delay_ms integer, p_source text) RETURNS timestamp with time zone
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_step aries.steps := aries.lock_compensation(p_execution_id, p_token, p_step_key);
+  v_at timestamptz := aries.now() + GREATEST(p_delay_ms, 0) * interval '1 millisecond';
+  v_lsn bigint;
+BEGIN
+  v_lsn := aries.append_journal(p_execution_id, (SELECT e.last_lsn FROM aries.executions e WHERE e.id = p_execution_id),
+             'compensation_retrying', v_step.seq, p_step_key, p_attempt,
+             pg_catalog.jsonb_build_object('error', p_error, 'delay_ms', p_delay_ms, 'retry_at', v_at));
+  UPDATE aries.steps s SET compensation_status = 'RETRYING', compensation_error = p_error
+   WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+  INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source, step_key,
+                              attempt, error_class, stack, details)
+  VALUES (p_execution_id, 'TRANSIENT', coalesce(p_error ->> 'message', 'unknown error'), 'retry', p_source, p_step_key,
+          p_attempt, p_error ->> 'name', p_error ->> 'stack',
+          pg_catalog.jsonb_build_object('compensation', true, 'retry_at', v_at, 'delay_ms', p_delay_ms));
+  UPDATE aries.executions e
+     SET lease_owner = NULL, lease_expires_at = NULL, available_at = v_at, last_lsn = v_lsn, updated_at = aries.now()
+   WHERE e.id = p_execution_id;
+  RETURN v_at;
+END $$;
+
+--
+-- Name: retry_step(uuid, bigint, integer, text, integer, jsonb, integer, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.retry_step(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text, p_attempt integer, p_error jsonb, p_delay_ms integer, p_source text) RETURNS timestamp with time zone
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'PENDING');
+  v_at timestamptz := aries.now() + GREATEST(p_delay_ms, 0) * interval '1 millisecond';
+  v_lsn bigint;
+BEGIN
+  IF v.status = 'PENDING' THEN
+    RETURN v.available_at;
+  END IF;
+  IF v.status <> 'RUNNING' THEN
+    RAISE EXCEPTION 'execution % is %, not RUNNING: its steps are not retried', p_execution_id, v.status
+      USING ERRCODE = 'AR003';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key
+                    AND s.seq = p_seq AND s.attempt = p_attempt AND s.status = 'RUNNING') THEN
+    RAISE EXCEPTION 'step "%" of execution % is not running attempt % at position %', p_step_key, p_execution_id,
+      p_attempt, p_seq USING ERRCODE = 'AR005';
+  END IF;
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_retrying', p_seq, p_step_key, p_attempt,
+             pg_catalog.jsonb_build_object('error', p_error, 'delay_ms', p_delay_ms, 'retry_at', v_at));
+  UPDATE aries.steps s SET status = 'RETRYING', error = p_error
+   WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+  INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source, step_key,
+                              attempt, error_class, stack, details)
+  VALUES (p_execution_id, 'TRANSIENT', coalesce(p_error ->> 'message', 'unknown error'), 'retry', p_source, p_step_key,
+          p_attempt, p_error ->> 'name', p_error ->> 'stack',
+          pg_catalog.jsonb_build_object('retry_at', v_at, 'delay_ms', p_delay_ms, 'error', p_error -> 'details'));
+  UPDATE aries.executions e
+     SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, available_at = v_at, last_lsn = v_lsn,
+         updated_at = aries.now()
+   WHERE e.id = p_execution_id;
+  RETURN v_at;
+END $$;
+
+--
+-- Name: rollback_to_checkpoint(uuid, bigint); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.rollback_to_checkpoint(p_execution_id uuid, p_before_lsn bigint DEFAULT NULL::bigint) RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_checkpoint record;
+  v_keys jsonb;
+  v_state jsonb;
+  v_lsn bigint;
+  v_completed integer;
+BEGIN
+  SELECT * INTO v_checkpoint FROM aries.recovery_checkpoint(p_execution_id, p_before_lsn);
+  WITH voided AS (
+    UPDATE aries.steps s
+       SET status = 'ROLLED_BACK', output_lsn = NULL, completed_at = NULL, compensation_status = NULL
+     WHERE s.execution_id = p_execution_id AND s.status <> 'ROLLED_BACK'
+       AND (s.status <> 'COMPLETED' OR v_checkpoint.lsn IS NULL OR s.output_lsn > v_checkpoint.lsn)
+    RETURNING s.step_key, s.seq
+  )
+  SELECT coalesce(pg_catalog.jsonb_agg(voided.step_key ORDER BY voided.seq), '[]'::jsonb) INTO v_keys FROM voided;
+  SELECT pg_catalog.count(*) INTO v_completed FROM aries.steps s
+   WHERE s.execution_id = p_execution_id AND s.status = 'COMPLETED';
+  v_lsn := aries.append_journal(p_execution_id, (SELECT e.last_lsn FROM aries.executions e WHERE e.id = p_execution_id),
+             'execution_rolled_back', NULL, NULL, NULL,
+             pg_catalog.jsonb_build_object('checkpoint_id', v_checkpoint.checkpoint_id,
+                                           'checkpoint_lsn', v_checkpoint.lsn, 'rolled_back', v_keys));
+  v_state := coalesce(v_checkpoint.state_data, pg_catalog.jsonb_build_object('completed_steps', 0));
+  INSERT INTO aries.checkpoints (execution_id, lsn, state_data, step_progress, checksum)
+  VALUES (p_execution_id, v_lsn, v_state,
+          pg_catalog.jsonb_build_object('completed', v_completed, 'rolled_back_to', v_checkpoint.checkpoint_id),
+          aries.checkpoint_checksum(p_execution_id, v_lsn, v_state));
+  UPDATE aries.executions e SET last_lsn = v_lsn, step_count = v_completed, updated_at = aries.now()
+   WHERE e.id = p_execution_id;
+  RETURN v_checkpoint.checkpoint_id;
+END $$;
 
 --
 -- Name: start_execution(text, text, jsonb, text); Type: FUNCTION; Schema: aries; Owner: -
@@ -721,6 +1210,18 @@ BEGIN
 END $$;
 
 --
+-- Name: step_attempts_used(uuid, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.step_attempts_used(p_execution_id uuid, p_step_key text, OUT step_attempts integer, OUT compensation_attempts integer) RETURNS record
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT s.attempt - s.attempt_base, s.compensation_attempt - s.compensation_attempt_base
+    FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key
+$$;
+
+--
 -- Name: checkpoints; Type: TABLE; Schema: aries; Owner: -
 --
 
@@ -755,29 +1256,6 @@ CREATE TABLE aries.execution_transitions (
 );
 
 --
--- Name: failures; Type: TABLE; Schema: aries; Owner: -
---
-
-CREATE TABLE aries.failures (
-    failure_id uuid DEFAULT gen_random_uuid() NOT NULL,
-    execution_id uuid NOT NULL,
-    failure_type text NOT NULL,
-    failure_message text NOT NULL,
-    failure_timestamp timestamp with time zone DEFAULT aries.now() NOT NULL,
-    recovery_strategy text NOT NULL,
-    recovered boolean DEFAULT false NOT NULL,
-    source text NOT NULL,
-    step_key text,
-    attempt integer,
-    error_class text,
-    stack text,
-    details jsonb,
-    CONSTRAINT failures_failure_type_check CHECK ((failure_type = ANY (ARRAY['TRANSIENT'::text, 'PERMANENT'::text, 'PARTIAL'::text]))),
-    CONSTRAINT failures_recovery_strategy_check CHECK ((recovery_strategy = ANY (ARRAY['retry'::text, 'rollback'::text, 'compensate'::text, 'none'::text]))),
-    CONSTRAINT failures_source_check CHECK ((source = ANY (ARRAY['node'::text, 'network'::text, 'data'::text, 'step'::text])))
-);
-
---
 -- Name: journal; Type: TABLE; Schema: aries; Owner: -
 --
 
@@ -793,8 +1271,8 @@ CREATE TABLE aries.journal (
     checksum text NOT NULL,
     created_at timestamp with time zone DEFAULT aries.now() NOT NULL,
     CONSTRAINT journal_check CHECK (((prev_lsn IS NULL) OR (prev_lsn < lsn))),
-    CONSTRAINT journal_check1 CHECK (((kind ~~ 'step_%'::text) = ((step_key IS NOT NULL) AND (seq IS NOT NULL) AND (attempt IS NOT NULL)))),
-    CONSTRAINT journal_kind_check CHECK ((kind = ANY (ARRAY['execution_started'::text, 'step_started'::text, 'step_completed'::text, 'step_failed'::text, 'execution_completed'::text, 'execution_failed'::text, 'execution_released'::text])))
+    CONSTRAINT journal_kind_check CHECK ((kind = ANY (ARRAY['execution_started'::text, 'step_started'::text, 'step_completed'::text, 'step_failed'::text, 'step_retrying'::text, 'execution_completed'::text, 'execution_failed'::text, 'execution_released'::text, 'execution_rolled_back'::text, 'execution_recovered'::text, 'execution_compensating'::text, 'compensation_started'::text, 'compensation_completed'::text, 'compensation_failed'::text, 'compensation_retrying'::text, 'execution_compensated'::text]))),
+    CONSTRAINT journal_step_fields_check CHECK ((((kind ~~ 'step_%'::text) OR (kind ~~ 'compensation_%'::text)) = ((step_key IS NOT NULL) AND (seq IS NOT NULL) AND (attempt IS NOT NULL))))
 );
 
 --
@@ -817,27 +1295,6 @@ CREATE TABLE aries.schema_migrations (
     name text NOT NULL,
     checksum text NOT NULL,
     applied_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
---
--- Name: steps; Type: TABLE; Schema: aries; Owner: -
---
-
-CREATE TABLE aries.steps (
-    execution_id uuid NOT NULL,
-    step_key text NOT NULL,
-    seq integer NOT NULL,
-    status text NOT NULL,
-    attempt integer DEFAULT 1 NOT NULL,
-    output_lsn bigint,
-    error jsonb,
-    started_at timestamp with time zone DEFAULT aries.now() NOT NULL,
-    completed_at timestamp with time zone,
-    CONSTRAINT steps_attempt_check CHECK ((attempt >= 1)),
-    CONSTRAINT steps_check CHECK (((status = 'COMPLETED'::text) = ((output_lsn IS NOT NULL) AND (completed_at IS NOT NULL)))),
-    CONSTRAINT steps_seq_check CHECK ((seq >= 0)),
-    CONSTRAINT steps_status_check CHECK ((status = ANY (ARRAY['RUNNING'::text, 'COMPLETED'::text, 'FAILED'::text]))),
-    CONSTRAINT steps_step_key_check CHECK ((step_key <> ''::text))
 );
 
 --
@@ -936,6 +1393,12 @@ ALTER TABLE ONLY aries.workflows
 CREATE INDEX checkpoints_execution_idx ON aries.checkpoints USING btree (execution_id, lsn DESC);
 
 --
+-- Name: executions_compensating_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_compensating_idx ON aries.executions USING btree (available_at) WHERE (status = 'COMPENSATING'::text);
+
+--
 -- Name: executions_lease_idx; Type: INDEX; Schema: aries; Owner: -
 --
 
@@ -964,6 +1427,12 @@ CREATE INDEX executions_status_idx ON aries.executions USING btree (status, crea
 --
 
 CREATE INDEX failures_execution_idx ON aries.failures USING btree (execution_id, failure_timestamp DESC);
+
+--
+-- Name: failures_unrecovered_execution_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX failures_unrecovered_execution_idx ON aries.failures USING btree (execution_id) WHERE (NOT recovered);
 
 --
 -- Name: failures_unrecovered_idx; Type: INDEX; Schema: aries; Owner: -

@@ -15,6 +15,10 @@ export type ErrorCode =
   | 'IDEMPOTENCY_CONFLICT'
   | 'EXECUTION_NOT_FOUND'
   | 'EXECUTION_FAILED'
+  | 'EXECUTION_COMPENSATED'
+  | 'PERMANENT_FAILURE'
+  | 'NO_FAILURE_TO_RECOVER'
+  | 'EXECUTION_BUSY'
   | 'STEP_FAILED'
   | 'INVALID_DATABASE_URL'
   | 'DATABASE_UNREACHABLE'
@@ -112,6 +116,32 @@ export class ExecutionFailedError extends AriesError {
   }
 }
 
+/**
+ * What `handle.result()` throws for an execution that was compensated: it failed after some of its steps
+ * took effect, and their compensations undid them.
+ */
+export class ExecutionCompensatedError extends AriesError {
+  readonly executionId: string;
+  constructor(executionId: string, stored: { name?: string; message?: string } | null) {
+    super(
+      'EXECUTION_COMPENSATED',
+      `execution ${executionId} was compensated after it failed: ${stored?.name ?? 'Error'}: ${stored?.message ?? ''}`,
+      { details: { executionId, error: stored } },
+    );
+    this.executionId = executionId;
+  }
+}
+
+/**
+ * Throw it from a step (or a classifier's verdict) for an error that no retry can fix, such as a
+ * declined card: the step is not retried, and the execution is rolled back or compensated at once.
+ */
+export class PermanentError extends AriesError {
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super('PERMANENT_FAILURE', message, options);
+  }
+}
+
 /** A step's error as replay raises it again from the journal (the original object is gone). */
 export class StepFailedError extends AriesError {
   readonly stepKey: string;
@@ -154,6 +184,20 @@ export class SchemaVersionError extends AriesError {
 export class MigrationChecksumError extends AriesError {
   constructor(message: string) {
     super('MIGRATION_CHECKSUM', message);
+  }
+}
+
+/** recover_from_failure found no unrecovered failure of the execution (of the type asked for). */
+export class NoFailureToRecoverError extends AriesError {
+  constructor(message: string) {
+    super('NO_FAILURE_TO_RECOVER', message);
+  }
+}
+
+/** The execution is held by a worker right now: there is nothing for an operator to recover. */
+export class ExecutionBusyError extends AriesError {
+  constructor(message: string) {
+    super('EXECUTION_BUSY', message);
   }
 }
 

@@ -28,7 +28,7 @@ export const EXECUTION_TRANSITIONS: Readonly<Record<ExecutionStatus, readonly Ex
   SLEEPING: ['RUNNING', 'CANCELLED'],
   WAITING: ['RUNNING', 'CANCELLED'],
   COMPLETED: [],
-  FAILED: ['PENDING'],
+  FAILED: ['PENDING', 'COMPENSATING'],
   COMPENSATING: ['COMPENSATED', 'FAILED', 'CANCELLED'],
   COMPENSATED: [],
   CANCELLED: [],
@@ -42,5 +42,7 @@ export function canTransition(from: ExecutionStatus, to: ExecutionStatus): boole
   return EXECUTION_TRANSITIONS[from].includes(to);
 }
 
-export const STEP_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED'] as const;
+/** RETRYING: failed TRANSIENTLY, its retry is due later. ROLLED_BACK: voided by a rollback to a checkpoint;
+ *  it runs again when the execution resumes. */
+export const STEP_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED', 'RETRYING', 'ROLLED_BACK'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];

@@ -32,3 +32,19 @@ export function isTransientError(err: unknown): boolean {
   const cause = (err as { cause?: unknown }).cause;
   return cause !== undefined && cause !== err && isTransientError(cause);
 }
+
+const NETWORK_SQLSTATES = ['08', '57P01', '57P02', '57P03'];
+
+/** A transient error of the connection itself (as opposed to a serialization failure or a deadlock). */
+export function isNetworkError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (TRANSIENT_NETWORK_CODES.has(code)) return true;
+    if (/^[0-9A-Z]{5}$/.test(code) && NETWORK_SQLSTATES.some((s) => code.startsWith(s))) return true;
+  }
+  const message = (err as { message?: unknown }).message;
+  if (typeof message === 'string' && TRANSIENT_MESSAGES.some((re) => re.test(message))) return true;
+  const cause = (err as { cause?: unknown }).cause;
+  return cause !== undefined && cause !== err && isNetworkError(cause);
+}

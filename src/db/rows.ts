@@ -4,6 +4,7 @@
  * embedded instance), so conversion accepts both.
  */
 import type { ExecutionStatus, StepStatus } from '../core/execution-states.js';
+import type { FailureType, FaultSource } from '../core/failure-classification.js';
 import type { StoredError } from '../core/stored-error.js';
 
 export interface ExecutionRow {
@@ -38,6 +39,52 @@ export interface StepRow {
   error: StoredError | null;
   started_at: Date | string;
   completed_at: Date | string | null;
+  compensation_status: CompensationStatus | null;
+}
+
+export type CompensationStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'RETRYING';
+
+export interface FailureRow {
+  failure_id: string;
+  execution_id: string;
+  failure_type: FailureType;
+  failure_message: string;
+  failure_timestamp: Date | string;
+  recovery_strategy: 'retry' | 'rollback' | 'compensate' | 'none';
+  recovered: boolean;
+  source: FaultSource;
+  step_key: string | null;
+  attempt: number | null;
+  error_class: string | null;
+  stack: string | null;
+  details: unknown;
+  retries_exhausted: boolean;
+  checkpoint_id: string | null;
+  recovered_at: Date | string | null;
+  recovered_by: 'worker' | 'operator' | 'sweep' | null;
+}
+
+/** A recorded, classified failure (the source model's orchestration_failures). */
+export interface Failure {
+  id: string;
+  executionId: string;
+  type: FailureType;
+  message: string;
+  at: Date;
+  recoveryStrategy: FailureRow['recovery_strategy'];
+  recovered: boolean;
+  source: FaultSource;
+  stepKey: string | null;
+  attempt: number | null;
+  errorClass: string | null;
+  stack: string | null;
+  details: unknown;
+  /** A TRANSIENT error whose retry policy ran out: recorded PERMANENT (or PARTIAL), and this says so. */
+  retriesExhausted: boolean;
+  /** The checkpoint the execution was rolled back to (null: its start). */
+  checkpointId: string | null;
+  recoveredAt: Date | null;
+  recoveredBy: FailureRow['recovered_by'];
 }
 
 export interface JournalRow {
@@ -82,6 +129,7 @@ export interface Step {
   error: StoredError | null;
   startedAt: Date;
   completedAt: Date | null;
+  compensationStatus: CompensationStatus | null;
 }
 
 export interface JournalRecord {
@@ -133,6 +181,29 @@ export function toStep(row: StepRow): Step {
     error: row.error,
     startedAt: toDate(row.started_at),
     completedAt: toDateOrNull(row.completed_at),
+    compensationStatus: row.compensation_status,
+  };
+}
+
+export function toFailure(row: FailureRow): Failure {
+  return {
+    id: row.failure_id,
+    executionId: row.execution_id,
+    type: row.failure_type,
+    message: row.failure_message,
+    at: toDate(row.failure_timestamp),
+    recoveryStrategy: row.recovery_strategy,
+    recovered: row.recovered,
+    source: row.source,
+    stepKey: row.step_key,
+    attempt: row.attempt,
+    errorClass: row.error_class,
+    stack: row.stack,
+    details: row.details,
+    retriesExhausted: row.retries_exhausted,
+    checkpointId: row.checkpoint_id,
+    recoveredAt: toDateOrNull(row.recovered_at),
+    recoveredBy: row.recovered_by,
   };
 }
 

@@ -3,6 +3,7 @@
  * the hot path is one round trip. Errors raised by the functions come back as the public classes.
  */
 import type { ExecutionStatus } from '../core/execution-states.js';
+import type { FailureType, FaultSource } from '../core/failure-classification.js';
 import type { Queryable } from './database.js';
 import {
   toExecution,
@@ -29,6 +30,8 @@ export interface ClaimedExecution extends Lease {
   claimCount: number;
   /** True when the execution was RUNNING under an expired lease: another worker died holding it. */
   resumed: boolean;
+  /** The execution is COMPENSATING: the worker runs its compensations, not its next steps. */
+  compensating: boolean;
 }
 
 export async function registerWorkflow(db: Queryable, name: string, version: string): Promise<void> {
@@ -63,6 +66,7 @@ export async function claimExecutions(
       lease_token: number | string;
       claim_count: number;
       resumed: boolean;
+      compensating: boolean;
     }>(
       `SELECT * FROM aries.claim_executions(p_worker => $1, p_workflow_keys => $2::text[], p_limit => $3,
                                            p_lease_ms => $4, p_running => $5::uuid[])`,
@@ -77,6 +81,7 @@ export async function claimExecutions(
     token: Number(r.lease_token),
     claimCount: r.claim_count,
     resumed: r.resumed,
+    compensating: r.compensating,
   }));
 }
 
@@ -205,17 +210,31 @@ export async function failExecution(
   lease: Lease,
   args: {
     errorJson: string;
-    failureType: 'TRANSIENT' | 'PERMANENT' | 'PARTIAL';
-    source: 'node' | 'network' | 'data' | 'step';
+    failureType: FailureType;
+    source: FaultSource;
     stepKey?: string | undefined;
     attempt?: number | undefined;
+    retriesExhausted?: boolean | undefined;
+    /** Roll back to a checkpoint before this LSN (a corrupt record is not a state to return to). */
+    rollbackBeforeLsn?: number | undefined;
   },
 ): Promise<void> {
   await translated(
     db.query(
       `SELECT aries.fail_execution(p_execution_id => $1, p_token => $2, p_error => $3::jsonb,
-                                  p_failure_type => $4, p_source => $5, p_step_key => $6, p_attempt => $7)`,
-      [lease.executionId, lease.token, args.errorJson, args.failureType, args.source, args.stepKey ?? null, args.attempt ?? null],
+                                  p_failure_type => $4, p_source => $5, p_step_key => $6, p_attempt => $7,
+                                  p_retries_exhausted => $8, p_rollback_before_lsn => $9)`,
+      [
+        lease.executionId,
+        lease.token,
+        args.errorJson,
+        args.failureType,
+        args.source,
+        args.stepKey ?? null,
+        args.attempt ?? null,
+        args.retriesExhausted ?? false,
+        args.rollbackBeforeLsn ?? null,
+      ],
     ),
   );
 }
@@ -226,9 +245,9 @@ export async function releaseExecution(db: Queryable, lease: Lease): Promise<voi
   );
 }
 
-export async function readJournal(db: Queryable, executionId: string): Promise<JournalRecord[]> {
+export async function readJournal(db: Queryable, executionId: string, afterLsn: number | null = null): Promise<JournalRecord[]> {
   const rows = await translated(
-    db.query<JournalRow>('SELECT * FROM aries.read_journal(p_execution_id => $1)', [executionId]),
+    db.query<JournalRow>('SELECT * FROM aries.read_journal(p_execution_id => $1, p_after_lsn => $2)', [executionId, afterLsn]),
   );
   return rows.map(toJournalRecord);
 }
@@ -248,7 +267,8 @@ export async function getExecution(db: Queryable, id: string): Promise<Execution
 export async function listSteps(db: Queryable, executionId: string): Promise<Step[]> {
   const rows = await db.query<StepRow>(
     `SELECT s.execution_id, s.step_key, s.seq, s.status, s.attempt, j.payload AS output,
-            j.lsn IS NOT NULL AND j.payload IS NULL AS output_is_null, s.error, s.started_at, s.completed_at
+            j.lsn IS NOT NULL AND j.payload IS NULL AS output_is_null, s.error, s.started_at, s.completed_at,
+            s.compensation_status
        FROM aries.steps s LEFT JOIN aries.journal j ON j.lsn = s.output_lsn
       WHERE s.execution_id = $1 ORDER BY s.seq`,
     [executionId],

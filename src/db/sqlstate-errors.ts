@@ -5,11 +5,13 @@
 import {
   type AriesError,
   DuplicateStepKeyError,
+  ExecutionBusyError,
   ExecutionNotFoundError,
   IdempotencyConflictError,
   IllegalTransitionError,
   JournalCorruptError,
   LeaseLostError,
+  NoFailureToRecoverError,
   NondeterminismError,
   UnknownWorkflowError,
 } from '../errors.js';
@@ -23,6 +25,8 @@ const BY_SQLSTATE: Record<string, (message: string) => AriesError> = {
   AR006: (m) => new NondeterminismError(m),
   AR007: (m) => new IdempotencyConflictError(m),
   AR008: (m) => new JournalCorruptError(m),
+  AR009: (m) => new NoFailureToRecoverError(m),
+  AR010: (m) => new ExecutionBusyError(m),
 };
 
 export const ARIES_SQLSTATES = Object.keys(BY_SQLSTATE);

@@ -2,6 +2,8 @@
  * Defining a workflow: a name, a version and an async function of (ctx, input). Replay matches steps by
  * their explicit string keys, so nothing here depends on function names or decorators.
  */
+import type { ErrorClassifier } from '../core/failure-classification.js';
+import { DEFAULT_RETRY_POLICY, resolveRetryPolicy, type RetryOptions, type RetryPolicy } from '../core/retry-policy.js';
 import { InvalidDefinitionError } from '../errors.js';
 import type { WorkflowContext } from '../worker/workflow-context.js';
 
@@ -13,6 +15,10 @@ export interface WorkflowOptions {
   version?: string;
   /** Default: every step, as the source model checkpoints when a task completes. */
   checkpoint?: CheckpointPolicy;
+  /** How TRANSIENT step errors are retried (a step may override it). Default: 3 attempts, 1 s doubling to 60 s, full jitter. */
+  retry?: RetryOptions;
+  /** Classifies a step's error before the built-in rules: 'TRANSIENT', 'PERMANENT', 'PARTIAL' or undefined. */
+  classify?: ErrorClassifier;
 }
 
 export type WorkflowFunction<Input, Output> = (ctx: WorkflowContext, input: Input) => Promise<Output>;
@@ -23,6 +29,8 @@ export interface Workflow<Input = unknown, Output = unknown> {
   /** `name@version`, how workers and the database refer to one definition. */
   readonly key: string;
   readonly checkpoint: CheckpointPolicy;
+  readonly retry: RetryPolicy;
+  readonly classify: ErrorClassifier | undefined;
   readonly fn: WorkflowFunction<Input, Output>;
   /** Brand, so modules' exports can be told apart from other values. */
   readonly kind: 'aries.workflow';
@@ -68,7 +76,20 @@ export function defineWorkflow<Input, Output>(
       `workflow "${name}" has an invalid checkpoint policy ${JSON.stringify(checkpoint)}: use 'every-step', 'marked' or { every: N }`,
     );
   }
-  return Object.freeze({ name, version, key: `${name}@${version}`, checkpoint, fn, kind: 'aries.workflow' as const });
+  const retry = resolveRetryPolicy(DEFAULT_RETRY_POLICY, options.retry, `workflow "${name}"`);
+  if (options.classify !== undefined && typeof options.classify !== 'function') {
+    throw new InvalidDefinitionError(`workflow "${name}": classify must be a function (error) => 'TRANSIENT' | 'PERMANENT' | 'PARTIAL' | undefined`);
+  }
+  return Object.freeze({
+    name,
+    version,
+    key: `${name}@${version}`,
+    checkpoint,
+    retry,
+    classify: options.classify,
+    fn,
+    kind: 'aries.workflow' as const,
+  });
 }
 
 export function isWorkflow(value: unknown): value is Workflow {

@@ -11,6 +11,7 @@ import { RemoteDatabase } from '../db/remote-database.js';
 import type { Execution, JournalRecord, Step } from '../db/rows.js';
 import {
   getExecution,
+  isUuid,
   listExecutions,
   listSteps,
   readJournal,
@@ -19,6 +20,9 @@ import {
   type ListExecutionsFilter,
 } from '../db/sql-functions.js';
 import { EngineClosedError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
+import type { FailureType } from '../core/failure-classification.js';
+import { autoRecoverFailures, listFailures, recoverFromFailure } from '../db/recovery-functions.js';
+import type { Failure } from '../db/rows.js';
 import { startEmbeddedMaintenance } from '../worker/embedded-maintenance.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
 import { isWorkflow, type Workflow } from './define-workflow.js';
@@ -145,6 +149,33 @@ export class Engine {
   async readJournal(id: string): Promise<JournalRecord[]> {
     this.assertOpen();
     return readJournal(this.db, id);
+  }
+
+  /** Failures, newest first (of one execution, or all; only those not yet recovered if asked). */
+  async listFailures(filter: { executionId?: string; unrecoveredOnly?: boolean; limit?: number } = {}): Promise<Failure[]> {
+    this.assertOpen();
+    return listFailures(this.db, filter);
+  }
+
+  /**
+   * Recovers an execution from its newest unrecovered failure (aries.recover_from_failure): a FAILED one
+   * resumes from its last valid checkpoint, a failed compensation resumes compensating, a waiting retry
+   * runs now. Returns the checkpoint it continues from (null: the execution's start).
+   */
+  async recover(id: string, failureType?: FailureType): Promise<{ checkpointId: string | null }> {
+    this.assertOpen();
+    if (!isUuid(id)) throw new InvalidInputError(`"${id}" is not an execution id (a UUID)`);
+    const checkpointId = await recoverFromFailure(this.db, id, failureType ?? null);
+    for (const w of this.workers) w.poke();
+    return { checkpointId };
+  }
+
+  /** The automatic recovery sweep, once (workers run it on a schedule). Returns how many it recovered. */
+  async autoRecoverFailures(options?: { maxAgeMs?: number; maxPerExecution?: number }): Promise<number> {
+    this.assertOpen();
+    const count = await autoRecoverFailures(this.db, options);
+    if (count > 0) for (const w of this.workers) w.poke();
+    return count;
   }
 
   worker(options: WorkerOptions): Worker {

@@ -2,7 +2,7 @@
 import type { Database } from '../db/database.js';
 import type { Execution } from '../db/rows.js';
 import { getExecution } from '../db/sql-functions.js';
-import { ExecutionFailedError, ExecutionNotFoundError, TimeoutError } from '../errors.js';
+import { ExecutionCompensatedError, ExecutionFailedError, ExecutionNotFoundError, TimeoutError } from '../errors.js';
 
 /** Statuses at which result() stops waiting. FAILED can still be recovered, but it is an answer. */
 const SETTLED = new Set(['COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED']);
@@ -28,7 +28,10 @@ export class ExecutionHandle<Output = unknown> {
     return execution;
   }
 
-  /** Waits until the execution settles: its output if COMPLETED, else an ExecutionFailedError. */
+  /**
+   * Waits until the execution settles: its output if COMPLETED, an ExecutionCompensatedError if it was
+   * compensated, else an ExecutionFailedError.
+   */
   async result(options: ResultOptions = {}): Promise<Output> {
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     // A worker of this process wakes us at once; polling (backing off to 1 s) covers other processes.
@@ -44,6 +47,7 @@ export class ExecutionHandle<Output = unknown> {
         const execution = await this.status();
         if (SETTLED.has(execution.status)) {
           if (execution.status === 'COMPLETED') return execution.output as Output;
+          if (execution.status === 'COMPENSATED') throw new ExecutionCompensatedError(this.id, execution.error);
           throw new ExecutionFailedError(
             this.id,
             execution.error ?? { name: execution.status, message: `execution ended ${execution.status}` },

@@ -8,6 +8,10 @@
  *   after-step-effect  its function returned (side effect done); its output is not yet committed
  *   after-step-commit  the transaction holding its output has committed (the same transaction may also
  *                      hold the next step's intent, or the execution's end)
+ *   during-retry-wait  the step failed TRANSIENTLY and its retry is scheduled (committed): the worker dies
+ *                      while the execution waits for its durable timer
+ *   during-compensation  the step's compensation is journaled as started; it has not run
+ *   after-compensation-effect  the compensation returned; its completion is not yet committed
  *
  * Before dying it writes one line to stderr (synchronously), so whoever watches the process can tell the
  * kill happened at the intended point. The variable is read once, at load; when it is unset,
@@ -15,7 +19,14 @@
  */
 import { writeSync } from 'node:fs';
 
-export const CRASH_POINTS = ['before-step', 'after-step-effect', 'after-step-commit'] as const;
+export const CRASH_POINTS = [
+  'before-step',
+  'after-step-effect',
+  'after-step-commit',
+  'during-retry-wait',
+  'during-compensation',
+  'after-compensation-effect',
+] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 
 interface CrashTarget {

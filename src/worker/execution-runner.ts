@@ -1,29 +1,41 @@
 /**
- * Runs one claimed execution to its next resting point: analysis of its journal, then the workflow
- * function with replay of recorded steps, then exactly one closing transition:
+ * Runs one claimed execution to its next resting point: analysis of its journal (bounded by its last
+ * checkpoint), then the workflow function with replay of recorded steps (redo), then exactly one closing
+ * transition:
  *
- *   completed   the workflow returned: its last completions and its output, in one transaction
- *   failed      the workflow threw (or its output cannot be stored): the failure is recorded
- *   released    the worker is stopping: the execution is handed back between steps
- *   retry       a transient storage error: the execution is handed back to be resumed from its journal
- *   lease-lost  another worker took the execution over: nothing more is written (the token forbids it)
+ *   completed        the workflow returned: its last completions and its output, in one transaction
+ *   retry-scheduled  a step failed TRANSIENTLY with attempts left: the execution waits for a durable timer
+ *   failed           a PERMANENT failure with nothing to compensate: rolled back to the last valid
+ *                    checkpoint and FAILED (resumable by recover); or a compensation failed PERMANENTLY
+ *   compensated      a PERMANENT failure after steps with compensations completed (PARTIAL): the
+ *                    compensations ran in reverse order (undo, compensation-runner.ts)
+ *   released         the worker is stopping: the execution is handed back between steps
+ *   retry            a transient storage error: the execution is handed back to be resumed from its journal
+ *   lease-lost       another worker took the execution over: nothing more is written (the token forbids it)
  *
- * Before any of these, steps still running (parallel steps) are waited for, and completions not yet
- * written are written: re-sending one is harmless (a repeat of the same attempt is skipped), losing one
+ * A COMPENSATING execution (claimed to go on with its compensations) replays its workflow function only to
+ * find its compensations, then runs those not yet completed.
+ *
+ * Before any closing transition, steps still running (parallel steps) are waited for, and completions not
+ * yet written are written: re-sending one is harmless (a repeat of the same attempt is skipped), losing one
  * would run a completed step again.
  */
+import type { FailureType, FaultSource } from '../core/failure-classification.js';
 import { encodeStored } from '../core/json-value.js';
-import { toStoredError } from '../core/stored-error.js';
 import { isTransientError } from '../core/transient-errors.js';
 import type { Queryable } from '../db/database.js';
-import { failExecution, readJournal, releaseExecution, type ClaimedExecution, type Lease } from '../db/sql-functions.js';
+import { beginCompensation, retryStep } from '../db/recovery-functions.js';
+import { failExecution, releaseExecution, type ClaimedExecution, type Lease } from '../db/sql-functions.js';
 import { JournalCorruptError, LeaseLostError } from '../errors.js';
 import type { Workflow } from '../sdk/define-workflow.js';
-import { analyzeJournal } from './replay-log.js';
+import { runCompensations } from './compensation-runner.js';
+import { crashPoint } from './crash-points.js';
+import { CompensationUnwind, RetrySignal, YieldSignal } from './engine-signals.js';
+import { analyzeExecution, emptyReplayLog, type ReplayLog } from './replay-log.js';
 import type { StepWriter } from './step-write-batcher.js';
-import { WorkflowContextImpl, YieldSignal } from './workflow-context.js';
+import { storedFailure, WorkflowContextImpl, type StepFailure } from './workflow-context.js';
 
-export type RunOutcome = 'completed' | 'failed' | 'released' | 'retry' | 'lease-lost';
+export type RunOutcome = 'completed' | 'failed' | 'compensated' | 'retry-scheduled' | 'released' | 'retry' | 'lease-lost';
 
 export interface RunDeps {
   db: Queryable;
@@ -35,6 +47,7 @@ export interface RunDeps {
   settleTimeoutMs: number;
   onStepsRun?: (run: number, replayed: number) => void;
   onStorageFault?: (err: unknown) => void;
+  onAnalysis?: (replay: ReplayLog) => void;
 }
 
 const FLUSH_RETRY_DELAYS_MS = [100, 400, 1_600];
@@ -48,24 +61,25 @@ export async function runExecution(deps: RunDeps, claimed: ClaimedExecution, wor
   const lease: Lease = { executionId: claimed.executionId, token: claimed.token };
   let ctx: WorkflowContextImpl;
   try {
-    // On an execution's first claim its journal holds only execution_started: nothing to replay, and one
-    // round trip saved. Any later claim (a resumption, a hand-back) reads and verifies the journal.
-    const firstRun = claimed.claimCount === 1 && !claimed.resumed;
-    const replay = analyzeJournal(claimed.executionId, firstRun ? [] : await readJournal(deps.db, claimed.executionId));
-    ctx = new WorkflowContextImpl(
-      deps.db,
+    // On an execution's first claim its journal holds only execution_started: nothing to replay, and two
+    // round trips saved. Any later claim (a resumption, a retry, a hand-back) runs the analysis.
+    const firstRun = claimed.claimCount === 1 && !claimed.resumed && !claimed.compensating;
+    const replay = firstRun ? emptyReplayLog() : await analyzeExecution(deps.db, claimed.executionId);
+    deps.onAnalysis?.(replay);
+    ctx = new WorkflowContextImpl({
+      db: deps.db,
       lease,
-      { workflow: workflow.name, version: workflow.version },
+      workflow,
       replay,
-      workflow.checkpoint,
-      deps.signal,
-      deps.shouldYield,
-      deps.maxPayloadBytes,
-      deps.writer,
-    );
+      mode: claimed.compensating ? 'compensating' : 'forward',
+      signal: deps.signal,
+      shouldYield: deps.shouldYield,
+      maxPayloadBytes: deps.maxPayloadBytes,
+      writer: deps.writer,
+    });
   } catch (err) {
     if (isTransientError(err)) return handBack(deps, lease, undefined, err);
-    return fail(deps, lease, undefined, err);
+    return fail(deps, lease, undefined, err, claimed.compensating);
   }
 
   let outcome: { ok: true; output: unknown } | { ok: false; error: unknown };
@@ -77,18 +91,21 @@ export async function runExecution(deps: RunDeps, claimed: ClaimedExecution, wor
   try {
     await ctx.settle(deps.settleTimeoutMs);
     const interrupt = ctx.interrupt;
-    if (interrupt !== undefined) {
+    if (interrupt !== undefined && !(interrupt instanceof CompensationUnwind)) {
       if (isLeaseLoss(interrupt, deps)) return lost(ctx);
       if (interrupt instanceof YieldSignal) return await handBack(deps, lease, ctx, undefined);
       if (isTransientError(interrupt)) return await handBack(deps, lease, ctx, interrupt);
-      return await fail(deps, lease, ctx, interrupt); // a NondeterminismError, even if the workflow caught it
+      if (interrupt instanceof RetrySignal) return await scheduleRetry(deps, lease, ctx, interrupt);
+      // A NondeterminismError or corrupt data, even if the workflow caught it.
+      return await fail(deps, lease, ctx, interrupt, claimed.compensating);
     }
-    if (!outcome.ok) return await fail(deps, lease, ctx, outcome.error);
+    if (claimed.compensating) return await undo(deps, lease, ctx, workflow);
+    if (!outcome.ok) return await failOrCompensate(deps, lease, ctx, workflow, outcome.error);
     let outputJson: string | null;
     try {
       outputJson = encodeStored(outcome.output, `result of workflow "${workflow.name}"`, deps.maxPayloadBytes);
     } catch (err) {
-      return await fail(deps, lease, ctx, err);
+      return await fail(deps, lease, ctx, err, false);
     }
     await ctx.finish(outputJson);
     return 'completed';
@@ -139,21 +156,98 @@ async function handBack(deps: RunDeps, lease: Lease, ctx: WorkflowContextImpl | 
   return fault === undefined ? 'released' : 'retry';
 }
 
-/** Records the failure, after the completions of the steps that did complete. */
-async function fail(deps: RunDeps, lease: Lease, ctx: WorkflowContextImpl | undefined, err: unknown): Promise<RunOutcome> {
+/** A step failed TRANSIENTLY with attempts left: completions first, then the durable retry timer. */
+async function scheduleRetry(deps: RunDeps, lease: Lease, ctx: WorkflowContextImpl, signal: RetrySignal): Promise<RunOutcome> {
+  if (!(await flushWithRetries(ctx))) {
+    ctx.abandon();
+    return 'retry';
+  }
+  const { seq, stepKey, attempt, error, delayMs, source } = signal.retry;
+  await retryStep(deps.db, lease, {
+    seq,
+    stepKey,
+    attempt,
+    errorJson: JSON.stringify(storedFailure(error, 'TRANSIENT', source, false)),
+    delayMs,
+    source,
+  });
+  crashPoint('during-retry-wait', stepKey);
+  return 'retry-scheduled';
+}
+
+/** The step failure the workflow let escape, if `error` is one. */
+function stepFailureOf(ctx: WorkflowContextImpl | undefined, error: unknown): StepFailure | undefined {
+  const f = ctx?.lastStepFailure;
+  return f !== undefined && f.error === error ? f : undefined;
+}
+
+/**
+ * The workflow ended with an error. PARTIAL (a classifier said so, or steps with compensations completed
+ * before it): compensate. Otherwise PERMANENT: roll back to the last valid checkpoint and fail.
+ */
+async function failOrCompensate(
+  deps: RunDeps,
+  lease: Lease,
+  ctx: WorkflowContextImpl,
+  workflow: Workflow,
+  error: unknown,
+): Promise<RunOutcome> {
+  const f = stepFailureOf(ctx, error);
+  if (f?.type !== 'PARTIAL' && !ctx.hasUncompensated()) return fail(deps, lease, ctx, error, false);
+  if (!(await flushWithRetries(ctx))) {
+    ctx.abandon();
+    return 'retry';
+  }
+  const source: FaultSource = f?.source ?? 'step';
+  await beginCompensation(deps.db, lease, {
+    errorJson: JSON.stringify(storedFailure(error, 'PARTIAL', source, f?.retriesExhausted ?? false)),
+    source,
+    stepKey: f?.stepKey,
+    attempt: f?.attempt,
+    retriesExhausted: f?.retriesExhausted ?? false,
+  });
+  return undo(deps, lease, ctx, workflow);
+}
+
+async function undo(deps: RunDeps, lease: Lease, ctx: WorkflowContextImpl, workflow: Workflow): Promise<RunOutcome> {
+  const outcome = await runCompensations(
+    { db: deps.db, lease, workflow, signal: deps.signal, shouldYield: deps.shouldYield, maxPayloadBytes: deps.maxPayloadBytes },
+    ctx.compensations(),
+  );
+  if (outcome === 'yield') return handBack(deps, lease, undefined, undefined);
+  return outcome;
+}
+
+/**
+ * Records the failure, after the completions of the steps that did complete. A running execution is
+ * rolled back to its last valid checkpoint (before a corrupt record, for a data fault); a compensating one
+ * fails PARTIAL, as its compensations left it.
+ */
+async function fail(
+  deps: RunDeps,
+  lease: Lease,
+  ctx: WorkflowContextImpl | undefined,
+  err: unknown,
+  compensating: boolean,
+): Promise<RunOutcome> {
   if (ctx && !(await flushWithRetries(ctx))) {
     ctx.abandon();
     return 'retry';
   }
-  const lastFailure = ctx?.lastStepFailure;
-  const failed = lastFailure?.error === err ? lastFailure : undefined;
+  const failed = stepFailureOf(ctx, err);
+  const corrupt = err instanceof JournalCorruptError;
+  const source: FaultSource = corrupt ? 'data' : failed?.source ?? 'step';
+  const type: FailureType = compensating ? 'PARTIAL' : 'PERMANENT';
+  const lsn = corrupt ? (err.details?.lsn as number | undefined) : undefined;
   try {
     await failExecution(deps.db, lease, {
-      errorJson: JSON.stringify(toStoredError(err)),
-      failureType: 'PERMANENT',
-      source: err instanceof JournalCorruptError ? 'data' : 'step',
+      errorJson: JSON.stringify(storedFailure(err, type, source, failed?.retriesExhausted ?? false)),
+      failureType: type,
+      source,
       stepKey: failed?.stepKey,
       attempt: failed?.attempt,
+      retriesExhausted: failed?.retriesExhausted ?? false,
+      rollbackBeforeLsn: lsn,
     });
   } catch (writeErr) {
     if (isLeaseLoss(writeErr, deps)) return 'lease-lost';

@@ -18,6 +18,7 @@ import { claimExecutions, registerWorkflow, renewLeases, type ClaimedExecution }
 import { InvalidDefinitionError, LeaseLostError } from '../errors.js';
 import { isWorkflow, type Workflow } from '../sdk/define-workflow.js';
 import { runExecution, type RunOutcome } from './execution-runner.js';
+import { DEFAULT_RECOVERY_SWEEP_MS, startRecoverySweep } from './recovery-sweep.js';
 import { StepWriteBatcher } from './step-write-batcher.js';
 
 export interface WorkerOptions {
@@ -32,6 +33,8 @@ export interface WorkerOptions {
   shutdownTimeoutMs?: number;
   /** Identifies this worker in leases (default host:pid:random). */
   id?: string;
+  /** How often the automatic recovery sweep runs (aries.auto_recover_failures; default 5 min, 0 = never). */
+  recoverySweepMs?: number;
 }
 
 export interface WorkerEvents {
@@ -53,6 +56,9 @@ export interface WorkerStats {
   released: number;
   /** Handed back after a transient storage error, to be resumed. */
   retried: number;
+  /** A step (or compensation) failed TRANSIENTLY; its retry waits for a durable timer. */
+  retriesScheduled: number;
+  compensated: number;
   leaseLost: number;
   stepsRun: number;
   stepsReplayed: number;
@@ -62,7 +68,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Worker {
   readonly id: string;
-  readonly stats: WorkerStats = { claimed: 0, completed: 0, failed: 0, released: 0, retried: 0, leaseLost: 0, stepsRun: 0, stepsReplayed: 0 };
+  readonly stats: WorkerStats = { claimed: 0, completed: 0, failed: 0, released: 0, retried: 0, retriesScheduled: 0, compensated: 0, leaseLost: 0, stepsRun: 0, stepsReplayed: 0 };
   private readonly workflows = new Map<string, Workflow>();
   private readonly concurrency: number;
   private readonly leaseMs: number;
@@ -74,6 +80,8 @@ export class Worker {
   private wakePending = false;
   private loop: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private readonly recoverySweepMs: number;
+  private stopSweep: (() => Promise<void>) | undefined;
   private unlisten: (() => Promise<void>) | undefined;
   private readonly writer: StepWriteBatcher;
 
@@ -94,6 +102,8 @@ export class Worker {
     this.leaseMs = positiveInt(options.leaseMs ?? 15_000, 'leaseMs');
     this.pollIntervalMs = positiveInt(options.pollIntervalMs ?? 1_000, 'pollIntervalMs');
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+    this.recoverySweepMs = options.recoverySweepMs ?? DEFAULT_RECOVERY_SWEEP_MS;
+    if (this.recoverySweepMs !== 0) positiveInt(this.recoverySweepMs, 'recoverySweepMs');
     this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     // PGlite runs one query at a time, so one batch in flight. A server is CPU-bound long before it is
     // flush-bound, and a step costs less in a larger batch, so two in flight: one filling while one commits.
@@ -117,6 +127,12 @@ export class Worker {
     }
     const heartbeatMs = Math.max(50, Math.floor(this.leaseMs / 3));
     this.heartbeat = setInterval(() => void this.renew(), heartbeatMs);
+    if (this.recoverySweepMs > 0) {
+      this.stopSweep = startRecoverySweep(this.db, this.recoverySweepMs, {
+        onRecovered: () => this.poke(),
+        onError: (err) => this.events.onError?.(err, 'recovery sweep'),
+      });
+    }
     this.loop = this.claimLoop();
   }
 
@@ -202,6 +218,8 @@ export class Worker {
         else if (outcome === 'failed') this.stats.failed++;
         else if (outcome === 'released') this.stats.released++;
         else if (outcome === 'retry') this.stats.retried++;
+        else if (outcome === 'retry-scheduled') this.stats.retriesScheduled++;
+        else if (outcome === 'compensated') this.stats.compensated++;
         else this.stats.leaseLost++;
         this.events.onFinished?.(claimed.executionId, outcome);
       },
@@ -262,6 +280,7 @@ export class Worker {
     const timeout = new Promise<void>((r) => setTimeout(r, this.shutdownTimeoutMs).unref());
     await Promise.race([all, timeout]);
     clearInterval(this.heartbeat);
+    await this.stopSweep?.();
     // Whatever still runs keeps its lease until it expires; then another worker resumes it.
     for (const entry of this.running.values()) entry.abort.abort(new LeaseLostError(`worker ${this.id} stopped`));
     await this.unlisten?.().catch(() => {});

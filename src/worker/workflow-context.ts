@@ -4,16 +4,25 @@
  * intent is journaled, `fn` runs, and its output is recorded under the lease's fencing token before the
  * workflow sees it. Steps are matched by position and key: a different key at a recorded position is a
  * NondeterminismError.
+ *
+ * A step's error is classified (failure-classification.ts). TRANSIENT with attempts left: the workflow is
+ * unwound by a RetrySignal and the runner schedules the retry. Otherwise the failure is recorded and the
+ * error thrown to the workflow, which may catch it; uncaught, the runner rolls back or compensates.
  */
+import { classifyError, type ErrorClassifier, type FailureType, type FaultSource } from '../core/failure-classification.js';
 import { encodeStored } from '../core/json-value.js';
+import { hasAttemptsLeft, resolveRetryPolicy, retryDelayMs, type RetryOptions, type RetryPolicy } from '../core/retry-policy.js';
+import { toStoredError, type StoredError } from '../core/stored-error.js';
 import { isTransientError } from '../core/transient-errors.js';
-import { toStoredError } from '../core/stored-error.js';
 import type { Queryable } from '../db/database.js';
+import { stepAttemptsUsed } from '../db/recovery-functions.js';
+import type { CompensationStatus } from '../db/rows.js';
 import { completeExecution, failStep, type Lease, type StepCompletion } from '../db/sql-functions.js';
-import { DuplicateStepKeyError, InvalidDefinitionError, LeaseLostError, NondeterminismError, StepFailedError } from '../errors.js';
-import type { CheckpointPolicy } from '../sdk/define-workflow.js';
+import { DuplicateStepKeyError, InvalidDefinitionError, JournalCorruptError, LeaseLostError, NondeterminismError, StepFailedError } from '../errors.js';
+import type { Workflow } from '../sdk/define-workflow.js';
 import { crashPoint } from './crash-points.js';
-import type { ReplayLog } from './replay-log.js';
+import { CompensationUnwind, RetrySignal, YieldSignal } from './engine-signals.js';
+import type { RecordedOutcome, ReplayLog } from './replay-log.js';
 import type { StepWriter } from './step-write-batcher.js';
 
 export interface StepContext {
@@ -27,30 +36,77 @@ export interface StepContext {
   signal: AbortSignal;
 }
 
-export interface StepOptions {
+/** What a compensation receives beside the step's output; its idempotency key is `<execution>:<step>:compensation`. */
+export type CompensationContext = StepContext;
+
+export type Compensation<T> = (output: T, ctx: CompensationContext) => unknown;
+
+export interface StepOptions<T = unknown> {
   /** With checkpoint policy 'marked', completing this step writes a checkpoint. */
   checkpoint?: boolean;
+  /** Overrides fields of the workflow's retry policy for this step (and its compensation). */
+  retry?: RetryOptions;
+  /** Classifies this step's errors before the workflow's classifier and the built-in rules. */
+  classify?: ErrorClassifier;
+  /** Undoes the step's effect if the execution fails PERMANENTLY after it completed; gets its output. */
+  compensate?: Compensation<T>;
 }
 
 export interface WorkflowContext {
   readonly executionId: string;
   readonly workflow: string;
   readonly version: string;
-  step<T>(key: string, fn: (step: StepContext) => T | Promise<T>, options?: StepOptions): Promise<T>;
+  step<T>(key: string, fn: (step: StepContext) => T | Promise<T>, options?: StepOptions<T>): Promise<T>;
 }
 
-/** Thrown inside a workflow to unwind it when its worker stops taking new steps (graceful shutdown). */
-export class YieldSignal extends Error {
-  constructor() {
-    super('the worker is shutting down; the execution is handed back before its next step');
-    this.name = 'YieldSignal';
-  }
-}
+export { YieldSignal } from './engine-signals.js';
 
 export interface StepFailure {
   stepKey: string;
   attempt: number;
   error: unknown;
+  type: FailureType;
+  source: FaultSource;
+  retriesExhausted: boolean;
+}
+
+/** A completed step with a compensation, in the order steps completed. */
+export interface CompensableStep {
+  stepKey: string;
+  seq: number;
+  output: unknown;
+  compensate: Compensation<unknown>;
+  policy: RetryPolicy;
+  classify: ErrorClassifier | undefined;
+  status: CompensationStatus | null;
+  /** The completion's LSN when it was replayed; undefined for steps completed by this run (they are newer). */
+  lsn: number | undefined;
+}
+
+export interface ContextDeps {
+  db: Queryable;
+  lease: Lease;
+  workflow: Workflow;
+  replay: ReplayLog;
+  /** 'compensating': replay only, to find compensations; unwind at the first step with no outcome. */
+  mode: 'forward' | 'compensating';
+  signal: AbortSignal;
+  shouldYield: () => boolean;
+  maxPayloadBytes: number;
+  writer: StepWriter;
+  /** A completion waits at most this long for the next transition before it is written on its own. */
+  flushDelayMs?: number;
+}
+
+/** The error a failed step's record stores: the error itself and how it was classified. */
+export function storedFailure(error: unknown, type: FailureType, source: FaultSource, retriesExhausted: boolean): StoredError {
+  const stored: StoredError = { ...toStoredError(error), failureType: type, source };
+  if (retriesExhausted) stored.retriesExhausted = true;
+  return stored;
+}
+
+function isFailureType(v: unknown): v is FailureType {
+  return v === 'TRANSIENT' || v === 'PERMANENT' || v === 'PARTIAL';
 }
 
 export class WorkflowContextImpl implements WorkflowContext {
@@ -58,10 +114,10 @@ export class WorkflowContextImpl implements WorkflowContext {
   readonly workflow: string;
   readonly version: string;
   /**
-   * The first engine-level signal this run met: a transient storage error, the worker's shutdown (a
-   * YieldSignal), a NondeterminismError, a lost lease. These are not the workflow's to handle: once set,
-   * every later ctx.step() throws it again, and the runner acts on it even if the workflow caught it and
-   * returned, so a try/catch around a step can never turn one into a COMPLETED execution.
+   * The first engine-level signal this run met: a transient storage error, a YieldSignal, a RetrySignal,
+   * a NondeterminismError, corrupt data, a lost lease. Once set, every later ctx.step() throws it again, and
+   * the runner acts on it even if the workflow caught it and returned, so a try/catch around a step can
+   * never turn one into a COMPLETED execution.
    */
   interrupt: unknown;
   /** Steps whose function is running (the workflow may run steps in parallel with Promise.all). */
@@ -72,6 +128,8 @@ export class WorkflowContextImpl implements WorkflowContext {
   stepsRun = 0;
   stepsReplayed = 0;
 
+  private readonly deps: ContextDeps;
+  private readonly compensable: CompensableStep[] = [];
   private seq = 0;
   private readonly keys = new Set<string>();
   /** Completions not yet written: they travel with the next step's intent, or the execution's end. */
@@ -80,25 +138,14 @@ export class WorkflowContextImpl implements WorkflowContext {
   private writes: Promise<unknown> = Promise.resolve();
   private flushTimer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly db: Queryable,
-    private readonly lease: Lease,
-    meta: { workflow: string; version: string },
-    private readonly replay: ReplayLog,
-    private readonly policy: CheckpointPolicy,
-    private readonly signal: AbortSignal,
-    private readonly shouldYield: () => boolean,
-    private readonly maxPayloadBytes: number,
-    private readonly writer: StepWriter,
-    /** A completion waits at most this long for the next transition before it is written on its own. */
-    private readonly flushDelayMs = 20,
-  ) {
-    this.executionId = lease.executionId;
-    this.workflow = meta.workflow;
-    this.version = meta.version;
+  constructor(deps: ContextDeps) {
+    this.deps = deps;
+    this.executionId = deps.lease.executionId;
+    this.workflow = deps.workflow.name;
+    this.version = deps.workflow.version;
   }
 
-  async step<T>(key: string, fn: (step: StepContext) => T | Promise<T>, options: StepOptions = {}): Promise<T> {
+  async step<T>(key: string, fn: (step: StepContext) => T | Promise<T>, options: StepOptions<T> = {}): Promise<T> {
     if (typeof key !== 'string' || key === '') throw new InvalidDefinitionError('ctx.step needs a non-empty string key');
     if (typeof fn !== 'function') throw new InvalidDefinitionError(`ctx.step("${key}") needs a function`);
     if (this.keys.has(key)) {
@@ -106,58 +153,126 @@ export class WorkflowContextImpl implements WorkflowContext {
         `step key "${key}" is used twice in execution ${this.executionId}; step keys must be unique within an execution (add an index for loops, e.g. "${key}-1")`,
       );
     }
+    const policy = this.policyFor(key, options);
     if (this.interrupt !== undefined) throw this.interrupt;
     this.keys.add(key);
     const seq = this.seq++;
 
-    const recorded = this.replay.outcomes.get(seq);
-    if (recorded) {
-      if (recorded.stepKey !== key) {
-        throw this.interrupted(new NondeterminismError(
-          `execution ${this.executionId} recorded step "${recorded.stepKey}" at position ${seq}, but the workflow code now runs "${key}" there; ` +
-            'the code changed under a running execution (deploy such changes as a new workflow version)',
-        ));
+    let recorded: RecordedOutcome | undefined;
+    if (this.deps.replay.hasHistory) {
+      try {
+        recorded = await this.deps.replay.outcomeAt(seq);
+      } catch (err) {
+        throw this.interrupted(err);
       }
-      this.stepsReplayed++;
-      if (recorded.kind === 'failed') throw new StepFailedError(key, recorded.error);
-      return recorded.output as T;
     }
+    if (recorded) return this.replayed(key, seq, recorded, options, policy) as T;
+    if (this.deps.mode === 'compensating') throw this.interrupted(new CompensationUnwind());
 
-    if (this.shouldYield()) throw this.interrupted(new YieldSignal());
-    if (this.signal.aborted) throw this.interrupted(this.signal.reason);
+    if (this.deps.shouldYield()) throw this.interrupted(new YieldSignal());
+    if (this.deps.signal.aborted) throw this.interrupted(this.deps.signal.reason);
 
     const attempt = (await this.write({ seq, stepKey: key }))!;
     crashPoint('before-step', key);
     let output: T;
     let outputJson: string | null;
     const running = Promise.resolve().then(() =>
-      fn({ idempotencyKey: `${this.executionId}:${key}`, attempt, executionId: this.executionId, stepKey: key, signal: this.signal }),
+      fn({ idempotencyKey: `${this.executionId}:${key}`, attempt, executionId: this.executionId, stepKey: key, signal: this.deps.signal }),
     );
     this.running.add(running);
     try {
       output = await running;
-      outputJson = encodeStored(output, `output of step "${key}"`, this.maxPayloadBytes);
+      outputJson = encodeStored(output, `output of step "${key}"`, this.deps.maxPayloadBytes);
     } catch (error) {
-      if (this.signal.aborted) throw this.interrupted(this.signal.reason); // the lease is gone: record nothing
-      await this.flush();
-      await this.storage(() =>
-        failStep(this.db, this.lease, { seq, stepKey: key, attempt, errorJson: JSON.stringify(toStoredError(error)) }),
-      );
-      this.lastStepFailure = { stepKey: key, attempt, error };
-      throw error;
+      if (this.deps.signal.aborted) throw this.interrupted(this.deps.signal.reason); // the lease is gone: record nothing
+      return this.failed(key, seq, attempt, error, options, policy);
     } finally {
       this.running.delete(running);
     }
     this.stepsRun++;
     crashPoint('after-step-effect', key);
     this.pending.push({ seq, stepKey: key, attempt, outputJson, checkpoint: this.takesCheckpoint(seq, options) });
+    if (options.compensate) this.addCompensable(key, seq, output, options, policy, null, undefined);
     // Usually the next ctx.step() writes this completion within microseconds; if the workflow computes
     // for longer before it, the timer writes it alone so a crash meanwhile cannot re-run this step.
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
       this.flush().catch(() => {}); // the same error reaches the next write, which reports it
-    }, this.flushDelayMs);
+    }, this.deps.flushDelayMs ?? 20);
     return output;
+  }
+
+  /** Completed steps with compensations, in completion order (replayed ones by LSN, then this run's). */
+  compensations(): CompensableStep[] {
+    const replayed = this.compensable.filter((c) => c.lsn !== undefined).sort((a, b) => a.lsn! - b.lsn!);
+    return [...replayed, ...this.compensable.filter((c) => c.lsn === undefined)];
+  }
+
+  /** Whether a completed step has a compensation that has not run: a failure now is PARTIAL. */
+  hasUncompensated(): boolean {
+    return this.compensable.some((c) => c.status !== 'COMPLETED');
+  }
+
+  private policyFor(key: string, options: StepOptions<never>): RetryPolicy {
+    if (options.compensate !== undefined && typeof options.compensate !== 'function') {
+      throw new InvalidDefinitionError(`ctx.step("${key}"): compensate must be a function (output, ctx) => …`);
+    }
+    if (options.classify !== undefined && typeof options.classify !== 'function') {
+      throw new InvalidDefinitionError(`ctx.step("${key}"): classify must be a function`);
+    }
+    return options.retry === undefined ? this.deps.workflow.retry : resolveRetryPolicy(this.deps.workflow.retry, options.retry, `step "${key}"`);
+  }
+
+  private replayed(key: string, seq: number, recorded: RecordedOutcome, options: StepOptions<never>, policy: RetryPolicy): unknown {
+    if (recorded.stepKey !== key) {
+      throw this.interrupted(new NondeterminismError(
+        `execution ${this.executionId} recorded step "${recorded.stepKey}" at position ${seq}, but the workflow code now runs "${key}" there; ` +
+          'the code changed under a running execution (deploy such changes as a new workflow version)',
+      ));
+    }
+    this.stepsReplayed++;
+    if (recorded.kind === 'failed') {
+      const error = new StepFailedError(key, recorded.error);
+      const type = isFailureType(recorded.error.failureType) ? recorded.error.failureType : 'PERMANENT';
+      const source = (recorded.error.source as FaultSource | undefined) ?? 'step';
+      this.lastStepFailure = { stepKey: key, attempt: recorded.attempt, error, type, source, retriesExhausted: recorded.error.retriesExhausted === true };
+      throw error;
+    }
+    if (options.compensate) this.addCompensable(key, seq, recorded.output, options, policy, recorded.compensation, recorded.lsn);
+    return recorded.output;
+  }
+
+  private addCompensable(
+    stepKey: string,
+    seq: number,
+    output: unknown,
+    options: StepOptions<never>,
+    policy: RetryPolicy,
+    status: CompensationStatus | null,
+    lsn: number | undefined,
+  ): void {
+    this.compensable.push({ stepKey, seq, output, compensate: options.compensate as Compensation<unknown>, policy, classify: options.classify, status, lsn });
+  }
+
+  /** A step's function threw: schedule a retry, or record the failure and hand the error to the workflow. */
+  private async failed(key: string, seq: number, attempt: number, error: unknown, options: StepOptions<never>, policy: RetryPolicy): Promise<never> {
+    const { type, source } = classifyError(error, [options.classify, this.deps.workflow.classify], policy.nonRetryable);
+    let failureType = type;
+    let exhausted = false;
+    if (type === 'TRANSIENT') {
+      const used = (await this.storage(() => stepAttemptsUsed(this.deps.db, this.executionId, key))).step;
+      if (hasAttemptsLeft(policy, used)) {
+        await this.flush();
+        throw this.interrupted(new RetrySignal({ seq, stepKey: key, attempt, error, delayMs: retryDelayMs(policy, used), source }));
+      }
+      failureType = 'PERMANENT';
+      exhausted = true;
+    }
+    await this.flush();
+    const errorJson = JSON.stringify(storedFailure(error, failureType, source, exhausted));
+    await this.storage(() => failStep(this.deps.db, this.deps.lease, { seq, stepKey: key, attempt, errorJson }));
+    this.lastStepFailure = { stepKey: key, attempt, error, type: failureType, source, retriesExhausted: exhausted };
+    throw error;
   }
 
   /**
@@ -172,7 +287,7 @@ export class WorkflowContextImpl implements WorkflowContext {
       clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
       try {
-        const attempt = await this.storage(() => this.writer.write({ lease: this.lease, completions: batch, start }));
+        const attempt = await this.storage(() => this.deps.writer.write({ lease: this.deps.lease, completions: batch, start }));
         for (const c of batch) crashPoint('after-step-commit', c.stepKey);
         return attempt;
       } catch (err) {
@@ -198,7 +313,7 @@ export class WorkflowContextImpl implements WorkflowContext {
     const batch = this.pending;
     this.pending = [];
     try {
-      await this.storage(() => completeExecution(this.db, this.lease, outputJson, batch));
+      await this.storage(() => completeExecution(this.deps.db, this.deps.lease, outputJson, batch));
     } catch (err) {
       this.pending = batch.concat(this.pending); // not written: keep them, a retried flush records them
       throw err;
@@ -223,12 +338,12 @@ export class WorkflowContextImpl implements WorkflowContext {
     return signal;
   }
 
-  /** Runs a write; a transient failure or a lost lease becomes this run's interrupt. */
+  /** Runs a write; a transient failure, a lost lease or corrupt data becomes this run's interrupt. */
   private async storage<T>(write: () => Promise<T>): Promise<T> {
     try {
       return await write();
     } catch (err) {
-      if (isTransientError(err) || err instanceof LeaseLostError) this.interrupted(err);
+      if (isTransientError(err) || err instanceof LeaseLostError || err instanceof JournalCorruptError) this.interrupted(err);
       throw err;
     }
   }
@@ -241,9 +356,10 @@ export class WorkflowContextImpl implements WorkflowContext {
   }
 
   /** By position, so the cadence is the same whether earlier steps ran here or were replayed. */
-  private takesCheckpoint(seq: number, options: StepOptions): boolean {
-    if (this.policy === 'every-step' || options.checkpoint === true) return true;
-    if (this.policy === 'marked') return false;
-    return (seq + 1) % this.policy.every === 0;
+  private takesCheckpoint(seq: number, options: StepOptions<never>): boolean {
+    const policy = this.deps.workflow.checkpoint;
+    if (policy === 'every-step' || options.checkpoint === true) return true;
+    if (policy === 'marked') return false;
+    return (seq + 1) % policy.every === 0;
   }
 }

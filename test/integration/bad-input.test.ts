@@ -69,7 +69,7 @@ describeBackends('bad input gets a clear error and loses nothing', (b) => {
     const detail = (await b.engine.getExecution(h.id))!;
     expect(detail.steps.map((s) => [s.key, s.status, s.output])).toEqual([
       ['fine', 'COMPLETED', 1],
-      ['dated', 'FAILED', null],
+      ['dated', 'ROLLED_BACK', null], // PERMANENT: rolled back to the checkpoint after "fine"
     ]);
     await w.stop();
   });

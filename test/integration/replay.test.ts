@@ -13,7 +13,7 @@ describeBackends('replay from the journal', (b) => {
     let reached!: () => void;
     const atStep = new Promise<void>((r) => (reached = r));
     const hold = new Promise<void>(() => {});
-    const probe = defineWorkflow(wf.name, { version: wf.version }, async (ctx, input) => {
+    const probe = defineWorkflow(wf.name, { version: wf.version, checkpoint: wf.checkpoint, retry: wf.retry }, async (ctx, input) => {
       const proxy = Object.create(ctx) as typeof ctx;
       proxy.step = async (key, fn, opts) => {
         const out = await ctx.step(key, fn, opts);
@@ -102,8 +102,9 @@ describeBackends('replay from the journal', (b) => {
     await w2.stop();
   });
 
-  test('a journal record removed from the chain is detected', async () => {
-    const wf = defineWorkflow('replay-d', async (ctx) => {
+  test('a journal record removed from the chain after the last checkpoint is detected', async () => {
+    // Checkpoints only where marked (none here): recovery reads the whole journal, and verifies its chain.
+    const wf = defineWorkflow('replay-d', { checkpoint: 'marked' }, async (ctx) => {
       await ctx.step('one', () => 1);
       await ctx.step('two', () => 2);
     });
@@ -119,6 +120,26 @@ describeBackends('replay from the journal', (b) => {
   });
 
   test('a journal whose last records were removed is detected against the execution', async () => {
+    const marked = defineWorkflow('replay-g', { checkpoint: 'marked' }, async (ctx) => {
+      await ctx.step('one', () => 1);
+      await ctx.step('two', () => 2);
+      await ctx.step('three', () => 3);
+    });
+    const h = await runUntil(marked, 'two');
+    await b.engine.db.exec('ALTER TABLE aries.journal DISABLE TRIGGER journal_append_only');
+    await b.engine.db.query(
+      `DELETE FROM aries.journal WHERE execution_id = $1 AND lsn = (SELECT max(lsn) FROM aries.journal WHERE execution_id = $1)`,
+      [h.id],
+    );
+    await b.engine.db.exec('ALTER TABLE aries.journal ENABLE TRIGGER journal_append_only');
+    const w2 = b.engine.worker({ workflows: [marked], pollIntervalMs: 50 });
+    await w2.start();
+    const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain('records at its end are missing');
+    await w2.stop();
+  });
+
+  test('a step output record removed before the last checkpoint is found missing when replay needs it', async () => {
     const wf = defineWorkflow('replay-f', async (ctx) => {
       await ctx.step('one', () => 1);
       await ctx.step('two', () => 2);
@@ -134,7 +155,7 @@ describeBackends('replay from the journal', (b) => {
     const w2 = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
     await w2.start();
     const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);
-    expect((err as Error).message).toContain('records at its end are missing');
+    expect((err as Error).message).toMatch(/journal record \d+ \(step_completed of step "two"\).*is missing; it will not be replayed/);
     await w2.stop();
   });
 

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { defineWorkflow, ExecutionFailedError, type Worker } from '../../src/index.js';
+import { defineWorkflow, ExecutionFailedError, PermanentError, type Worker } from '../../src/index.js';
 import { describeBackends } from '../helpers/backends.js';
 import { latch } from '../helpers/latch.js';
 
@@ -67,7 +67,8 @@ describeBackends('running workflows', (b) => {
     class CardDeclined extends Error {
       override name = 'CardDeclined';
     }
-    const wf = defineWorkflow('run-fail', async (ctx) => {
+    // The retry policy names CardDeclined non-retryable: PERMANENT at once.
+    const wf = defineWorkflow('run-fail', { retry: { nonRetryable: ['CardDeclined'] } }, async (ctx) => {
       await ctx.step('reserve', () => 'ok');
       await ctx.step('charge', () => {
         throw new CardDeclined('card declined');
@@ -83,16 +84,25 @@ describeBackends('running workflows', (b) => {
     expect(detail.execution.status).toBe('FAILED');
     expect(detail.steps.map((s) => [s.key, s.status])).toEqual([
       ['reserve', 'COMPLETED'],
-      ['charge', 'FAILED'],
+      ['charge', 'ROLLED_BACK'], // rolled back to the checkpoint after "reserve"; it runs again on recovery
     ]);
     const [f] = await b.engine.db.query<Record<string, unknown>>('SELECT * FROM aries.failures WHERE execution_id = $1', [h.id]);
-    expect(f).toMatchObject({ step_key: 'charge', attempt: 1, error_class: 'CardDeclined', source: 'step' });
+    expect(f).toMatchObject({
+      step_key: 'charge',
+      attempt: 1,
+      error_class: 'CardDeclined',
+      source: 'step',
+      failure_type: 'PERMANENT',
+      recovery_strategy: 'rollback',
+      recovered: false,
+      retries_exhausted: false,
+    });
   });
 
   test('a step error the workflow catches is recorded, and the workflow goes on', async () => {
     const wf = defineWorkflow('run-catch', async (ctx) => {
       const got = await ctx.step('flaky', () => {
-        throw new Error('nope');
+        throw new PermanentError('nope');
       }).catch((e: Error) => `caught ${e.message}`);
       await ctx.step('after', () => 1);
       return got;

@@ -1,0 +1,90 @@
+/**
+ * ARIES undo for an execution that failed partially applied: the compensations of its completed steps run
+ * in reverse completion order. Each is journaled as started before it runs and as completed after, so
+ * one that completed is never run again (a crash between the two runs it again, with the same idempotency
+ * key and a higher attempt: compensations, like steps, must be idempotent). A TRANSIENT error is retried
+ * under the step's retry policy with a durable timer; a PERMANENT one (or retries running out) ends the
+ * execution FAILED with an unrecovered PARTIAL failure: an operator must look, then `aries recover` it.
+ */
+import { classifyError } from '../core/failure-classification.js';
+import { encodeStored } from '../core/json-value.js';
+import { hasAttemptsLeft, retryDelayMs } from '../core/retry-policy.js';
+import type { Queryable } from '../db/database.js';
+import { finishCompensation, recordCompensation, retryCompensation, stepAttemptsUsed } from '../db/recovery-functions.js';
+import { failExecution, type Lease } from '../db/sql-functions.js';
+import type { Workflow } from '../sdk/define-workflow.js';
+import { crashPoint } from './crash-points.js';
+import { storedFailure, type CompensableStep } from './workflow-context.js';
+
+export type UndoOutcome = 'compensated' | 'failed' | 'retry-scheduled' | 'yield' | 'lease-lost';
+
+export interface UndoDeps {
+  db: Queryable;
+  lease: Lease;
+  workflow: Workflow;
+  signal: AbortSignal;
+  shouldYield: () => boolean;
+  maxPayloadBytes: number;
+}
+
+export async function runCompensations(deps: UndoDeps, steps: readonly CompensableStep[]): Promise<UndoOutcome> {
+  const { db, lease } = deps;
+  for (const step of [...steps].reverse()) {
+    if (step.status === 'COMPLETED') continue;
+    if (deps.signal.aborted) return 'lease-lost';
+    if (deps.shouldYield()) return 'yield';
+    const attempt = await recordCompensation(db, lease, { stepKey: step.stepKey, event: 'started' });
+    crashPoint('during-compensation', step.stepKey);
+    let resultJson: string | null;
+    try {
+      const result = await step.compensate(step.output, {
+        idempotencyKey: `${lease.executionId}:${step.stepKey}:compensation`,
+        attempt,
+        executionId: lease.executionId,
+        stepKey: step.stepKey,
+        signal: deps.signal,
+      });
+      resultJson = encodeStored(result ?? null, `result of the compensation of step "${step.stepKey}"`, deps.maxPayloadBytes);
+    } catch (error) {
+      if (deps.signal.aborted) return 'lease-lost';
+      return compensationFailed(deps, step, attempt, error);
+    }
+    crashPoint('after-compensation-effect', step.stepKey);
+    await recordCompensation(db, lease, { stepKey: step.stepKey, event: 'completed', attempt, payloadJson: resultJson });
+    step.status = 'COMPLETED';
+  }
+  await finishCompensation(db, lease);
+  return 'compensated';
+}
+
+async function compensationFailed(deps: UndoDeps, step: CompensableStep, attempt: number, error: unknown): Promise<UndoOutcome> {
+  const { type, source } = classifyError(error, [step.classify, deps.workflow.classify], step.policy.nonRetryable);
+  let exhausted = false;
+  if (type === 'TRANSIENT') {
+    const used = (await stepAttemptsUsed(deps.db, deps.lease.executionId, step.stepKey)).compensation;
+    if (hasAttemptsLeft(step.policy, used)) {
+      const errorJson = JSON.stringify(storedFailure(error, 'TRANSIENT', source, false));
+      await retryCompensation(deps.db, deps.lease, {
+        stepKey: step.stepKey,
+        attempt,
+        errorJson,
+        delayMs: retryDelayMs(step.policy, used),
+        source,
+      });
+      crashPoint('during-retry-wait', step.stepKey);
+      return 'retry-scheduled';
+    }
+    exhausted = true;
+  }
+  const errorJson = JSON.stringify(storedFailure(error, 'PARTIAL', source, exhausted));
+  await recordCompensation(deps.db, deps.lease, { stepKey: step.stepKey, event: 'failed', attempt, payloadJson: errorJson });
+  await failExecution(deps.db, deps.lease, {
+    errorJson,
+    failureType: 'PARTIAL',
+    source,
+    stepKey: step.stepKey,
+    attempt,
+    retriesExhausted: exhausted,
+  });
+  return 'failed';
+}
