@@ -19,107 +19,19 @@
  * server) and touches it only from child processes: PGlite allows one process per data dir, and the
  * recovering child reports everything the assertions need.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createEngine, type Execution, type JournalRecord, type Step, type WorkerStats } from '../../src/index.js';
+import { createEngine } from '../../src/index.js';
 import { CRASH_POINTS, type CrashPoint } from '../../src/worker/crash-points.js';
 import { serverEnabled, type BackendName } from '../helpers/backends.js';
+import { CASE_TIMEOUT_MS, events, killAll, limiter, live, runWorker, type Report, type Snapshot } from '../helpers/crash-children.js';
 import { createTestDatabase } from '../helpers/server.js';
-import { expectedOutput, SIDE_EFFECTS_DDL, STEP_KEYS, type SideEffectRow } from '../fixtures/crash-workflow.js';
+import { expectedOutput, SIDE_EFFECTS_DDL, STEP_KEYS } from '../fixtures/crash-workflow.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WORKER_SCRIPT = resolve(ROOT, 'test/fixtures/crash-worker.ts');
 const BASE = 7;
-/** Includes the wait for a slot among the cases running at once. */
-const CASE_TIMEOUT_MS = 180_000;
-
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Snapshot {
-  execution: Execution;
-  steps: Step[];
-  journal: JournalRecord[];
-  sideEffects: SideEffectRow[];
-  leaseToken: number;
-}
-
-interface Report {
-  event: 'report';
-  atCrash: Snapshot;
-  after: Snapshot;
-  stats: WorkerStats;
-}
-
-/** Children still running, by test case; each case kills its own in a finally, afterAll any stragglers. */
-const live = new Set<ChildProcess>();
-
-function killAll(children: Iterable<ChildProcess>): void {
-  for (const child of children) {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
-  }
-}
-
-function runWorker(
-  mode: 'crash' | 'recover',
-  env: Record<string, string>,
-  mine: Set<ChildProcess>,
-  timeoutMs = 45_000,
-): Promise<ChildResult> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, mode], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    live.add(child);
-    mine.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => killAll([child]), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      live.delete(child);
-      mine.delete(child);
-      resolveRun({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-/** At most `n` cases of a backend at once: PGlite start-up is CPU-bound, server cases mostly wait on leases. */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const queue: Array<() => void> = [];
-  return async (fn) => {
-    if (active < n) active++;
-    else await new Promise<void>((r) => queue.push(r)); // a finishing case hands its slot over
-    try {
-      return await fn();
-    } finally {
-      const next = queue.shift();
-      if (next) next();
-      else active--;
-    }
-  };
-}
-
-function events(stdout: string): Array<Record<string, unknown>> {
-  return stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 // The points a step passes on its way to completion (the retry and compensation points have their own test).
 const STEP_POINTS: readonly CrashPoint[] = CRASH_POINTS.filter((p) => p === 'before-step' || p.startsWith('after-step'));

@@ -1,0 +1,99 @@
+/**
+ * Child worker processes for crash tests (test/fixtures/crash-worker.ts): spawning one, collecting its
+ * output, killing stragglers, and running a few cases at a time.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Execution, JournalRecord, Step, WorkerStats } from '../../src/index.js';
+import type { SideEffectRow } from '../fixtures/crash-workflow.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WORKER_SCRIPT = resolve(ROOT, 'test/fixtures/crash-worker.ts');
+/** Includes the wait for a slot among the cases running at once. */
+export const CASE_TIMEOUT_MS = 180_000;
+
+export interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Snapshot {
+  execution: Execution;
+  steps: Step[];
+  journal: JournalRecord[];
+  sideEffects: SideEffectRow[];
+  leaseToken: number;
+}
+
+export interface Report {
+  event: 'report';
+  atCrash: Snapshot;
+  after: Snapshot;
+  stats: WorkerStats;
+}
+
+/** Children still running, by test case; each case kills its own in a finally, afterAll any stragglers. */
+export const live = new Set<ChildProcess>();
+
+export function killAll(children: Iterable<ChildProcess>): void {
+  for (const child of children) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+  }
+}
+
+export function runWorker(
+  mode: 'crash' | 'recover',
+  env: Record<string, string>,
+  mine: Set<ChildProcess>,
+  timeoutMs = 45_000,
+): Promise<ChildResult> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, mode], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    live.add(child);
+    mine.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => killAll([child]), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      live.delete(child);
+      mine.delete(child);
+      resolveRun({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** At most `n` cases of a backend at once: PGlite start-up is CPU-bound, server cases mostly wait on leases. */
+export function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  return async (fn) => {
+    if (active < n) active++;
+    else await new Promise<void>((r) => queue.push(r)); // a finishing case hands its slot over
+    try {
+      return await fn();
+    } finally {
+      const next = queue.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}
+
+export function events(stdout: string): Array<Record<string, unknown>> {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
