@@ -26,6 +26,15 @@ export async function retryStep(
   return new Date(row!.at);
 }
 
+/** An execution's status and current fencing token, to tell whether a transition whose COMMIT was cut happened. */
+export async function readLeaseState(db: Queryable, executionId: string): Promise<{ status: string; token: number } | undefined> {
+  const [row] = await db.query<{ status: string; lease_token: number | string }>(
+    'SELECT status, lease_token FROM aries.executions WHERE id = $1',
+    [executionId],
+  );
+  return row ? { status: row.status, token: Number(row.lease_token) } : undefined;
+}
+
 /** Attempts a step (and its compensation) used of their current retry budgets. */
 export async function stepAttemptsUsed(
   db: Queryable,

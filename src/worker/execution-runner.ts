@@ -24,7 +24,7 @@ import type { FailureType, FaultSource } from '../core/failure-classification.js
 import { encodeStored } from '../core/json-value.js';
 import { isTransientError } from '../core/transient-errors.js';
 import type { Queryable } from '../db/database.js';
-import { beginCompensation, retryStep } from '../db/recovery-functions.js';
+import { beginCompensation, readLeaseState, retryStep } from '../db/recovery-functions.js';
 import { failExecution, releaseExecution, type ClaimedExecution, type Lease } from '../db/sql-functions.js';
 import { JournalCorruptError, LeaseLostError } from '../errors.js';
 import type { Workflow } from '../sdk/define-workflow.js';
@@ -107,7 +107,12 @@ export async function runExecution(deps: RunDeps, claimed: ClaimedExecution, wor
     } catch (err) {
       return await fail(deps, lease, ctx, err, false);
     }
-    await ctx.finish(outputJson);
+    try {
+      await ctx.finish(outputJson);
+    } catch (err) {
+      if (isTransientError(err) && (await committedAnyway(deps, lease, 'COMPLETED'))) return 'completed';
+      throw err;
+    }
     return 'completed';
   } catch (err) {
     if (isLeaseLoss(err, deps)) return lost(ctx);
@@ -121,6 +126,24 @@ export async function runExecution(deps: RunDeps, claimed: ClaimedExecution, wor
 function lost(ctx: WorkflowContextImpl): RunOutcome {
   ctx.abandon();
   return 'lease-lost';
+}
+
+/**
+ * The connection failed during a closing transition's COMMIT: the client cannot tell whether it happened.
+ * The journal can: the execution is in `status` under this lease's token only if the commit went through.
+ * Reads again a few times while the database is unreachable; false when it did not happen (or cannot be
+ * told, in which case the lease expires and a worker resumes from the journal, which is as safe).
+ */
+async function committedAnyway(deps: RunDeps, lease: Lease, status: string): Promise<boolean> {
+  for (let i = 0; ; i++) {
+    try {
+      const now = await readLeaseState(deps.db, lease.executionId);
+      return now !== undefined && now.status === status && now.token === lease.token;
+    } catch (err) {
+      if (!isTransientError(err) || i >= FLUSH_RETRY_DELAYS_MS.length) return false;
+      await sleep(FLUSH_RETRY_DELAYS_MS[i]!);
+    }
+  }
 }
 
 /** Writes what is pending, retrying a transient failure a few times; true once nothing is pending. */

@@ -235,13 +235,16 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
 
       expect(await handle.result({ timeoutMs: 20_000 })).toEqual(RESULT);
       await expectRanOnce(handle.id, runs); // one execution_completed, the last record
-      // The worker settles it either way (a hand-back to be resumed, or a completion it cannot report),
-      // and never as a failure.
+      // The worker settles it either way, and never as a failure: after the cut it reads whether its
+      // COMMIT happened, and reports a completion that did as completed.
       await until(() => worker.activeExecutions === 0, 'the worker has finished its run');
       expect(worker.stats).toMatchObject({ failed: 0 });
       const { execution } = (await direct().getExecution(handle.id))!;
       // Committed before the cut: nothing ran again. Not committed: handed back and resumed, by replay.
-      if (moment === 'after-response') expect(execution.claimCount).toBe(1);
+      if (moment === 'after-response') {
+        expect(execution.claimCount).toBe(1);
+        expect(worker.stats).toMatchObject({ completed: 1, retried: 0 });
+      }
       if (moment === 'before-forward') {
         expect(execution.claimCount).toBe(2);
         expect(worker.stats).toMatchObject({ completed: 1, retried: 1 });
