@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, test } from 'vitest';
+import { serverEnabled } from '../helpers/backends.js';
+import { createTestDatabase } from '../helpers/server.js';
+
+/** Every example under examples/ runs as a user would run it, on both backends. */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+function runExample(file: string, env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), resolve(ROOT, file)], {
+      cwd,
+      env: { ...process.env, DATABASE_URL: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+function expectCompensatedSaga(out: { code: number | null; stdout: string; stderr: string }): void {
+  expect(out.code, out.stderr).toBe(0);
+  expect(out.stdout).toMatch(/^execution \S+: COMPENSATED$/m);
+  expect(out.stdout).toMatch(/^ {2}step reserve\s+COMPLETED\s+compensation COMPLETED$/m);
+  expect(out.stdout).toMatch(/^ {2}step charge\s+COMPLETED\s+compensation COMPLETED$/m);
+  expect(out.stdout).toMatch(/^failure: PARTIAL \(step\) at step "ship", strategy compensate, recovered true$/m);
+  // Compensations in reverse completion order: the refund before the stock is released.
+  expect(out.stdout.indexOf('compensation_completed charge')).toBeLessThan(out.stdout.indexOf('compensation_completed reserve'));
+  expect(out.stdout).toMatch(/^after: {2}lamp stock 10, ada's balance 500$/m);
+  expect(out.stdout).toContain('OK: the order was compensated');
+}
+
+describe('examples/order-saga.ts', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'aries-example-'));
+  afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+  test('on the embedded backend: ship fails permanently, charge and reserve are compensated in reverse order', async () => {
+    expectCompensatedSaga(await runExample('examples/order-saga.ts', {}, cwd));
+  }, 60_000);
+
+  test.skipIf(!serverEnabled())('on a PostgreSQL server (DATABASE_URL)', async () => {
+    const db = await createTestDatabase('example-saga');
+    try {
+      expectCompensatedSaga(await runExample('examples/order-saga.ts', { DATABASE_URL: db.url }, cwd));
+    } finally {
+      await db.drop();
+    }
+  }, 60_000);
+});
