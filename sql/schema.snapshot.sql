@@ -888,11 +888,16 @@ DECLARE
   v aries.executions;
   v_failure aries.failures;
   v_checkpoint record;
+  v_resumed_from uuid;
   v_lsn bigint;
 BEGIN
   SELECT * INTO v FROM aries.executions e WHERE e.id = p_execution_id FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'execution % not found', p_execution_id USING ERRCODE = 'AR001';
+  END IF;
+  IF v.lease_owner IS NOT NULL THEN
+    RAISE EXCEPTION 'execution % is % under the lease of worker %: it is being run, there is nothing to recover now',
+      p_execution_id, v.status, v.lease_owner USING ERRCODE = 'AR010';
   END IF;
   SELECT * INTO v_failure FROM aries.failures f
    WHERE f.execution_id = p_execution_id AND NOT f.recovered AND (p_failure_type IS NULL OR f.failure_type = p_failure_type)
@@ -902,14 +907,17 @@ BEGIN
       CASE WHEN p_failure_type IS NULL THEN ' ' ELSE ' ' || p_failure_type || ' ' END
       USING ERRCODE = 'AR009', HINT = 'aries failures lists what is recorded';
   END IF;
-  IF v.lease_owner IS NOT NULL OR v.status NOT IN ('FAILED', 'PENDING', 'COMPENSATING') THEN
-    RAISE EXCEPTION 'execution % is % under a worker''s lease: it is being run, there is nothing to recover now',
-      p_execution_id, v.status USING ERRCODE = 'AR010';
+  IF v.status NOT IN ('FAILED', 'PENDING', 'COMPENSATING') THEN
+    RAISE EXCEPTION 'execution % is %: there is nothing to recover', p_execution_id, v.status USING ERRCODE = 'AR010';
   END IF;
   SELECT * INTO v_checkpoint FROM aries.recovery_checkpoint(p_execution_id);
+  -- A checkpoint a rollback took stands for the one it rolled back to: report that one (NULL: the start).
+  SELECT CASE WHEN k.step_progress ? 'rolled_back_to' THEN (k.step_progress ->> 'rolled_back_to')::uuid
+              ELSE k.checkpoint_id END
+    INTO v_resumed_from FROM aries.checkpoints k WHERE k.checkpoint_id = v_checkpoint.checkpoint_id;
   v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_recovered', NULL, NULL, NULL,
              pg_catalog.jsonb_build_object('failure_id', v_failure.failure_id, 'failure_type', v_failure.failure_type,
-                                           'checkpoint_id', v_checkpoint.checkpoint_id,
+                                           'checkpoint_id', v_resumed_from,
                                            'checkpoint_lsn', v_checkpoint.lsn, 'by', p_recovered_by));
   IF v.status = 'FAILED' AND v_failure.recovery_strategy = 'compensate' THEN
     UPDATE aries.steps s SET compensation_attempt_base = s.compensation_attempt,
@@ -928,7 +936,7 @@ BEGIN
   UPDATE aries.failures f SET recovered = true, recovered_at = aries.now(), recovered_by = p_recovered_by
    WHERE f.execution_id = p_execution_id AND NOT f.recovered;
   PERFORM pg_catalog.pg_notify('aries_wakeup', v.workflow_name);
-  RETURN v_checkpoint.checkpoint_id;
+  RETURN v_resumed_from;
 END $$;
 
 --

@@ -14,6 +14,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   start: { summary: 'start an execution of a workflow', load: () => import('./commands/start.js') },
   status: { summary: 'show an execution and its steps', load: () => import('./commands/status.js') },
   list: { summary: 'list executions', load: () => import('./commands/list.js') },
+  failures: { summary: 'list recorded failures', load: () => import('./commands/failures.js') },
+  recover: { summary: 'recover a failed execution from its last valid checkpoint', load: () => import('./commands/recover.js') },
+  retry: { summary: 'run a failed or waiting execution again now', load: () => import('./commands/retry.js') },
+  verify: { summary: 'crash a workflow at every boundary and check each recovery', load: () => import('./commands/verify.js') },
   migrate: { summary: 'apply the schema migrations', load: () => import('./commands/migrate.js') },
 };
 

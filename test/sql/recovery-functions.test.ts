@@ -102,8 +102,9 @@ describeBackends('failure-model SQL functions', (b) => {
     await complete(db, id, token, 0, 'a');
     await begin(db, id, token, 1, 'b');
     await db.query(`SELECT aries.fail_execution($1, $2, $3::jsonb, 'PERMANENT', 'step', 'b', 1)`, [id, token, ERROR]);
+    const [failure] = await db.query<{ checkpoint_id: string }>('SELECT checkpoint_id FROM aries.failures WHERE execution_id = $1', [id]);
     const [r] = await db.query<{ checkpoint: string | null }>(`SELECT aries.recover_from_failure($1, 'PERMANENT') AS checkpoint`, [id]);
-    expect(r!.checkpoint).not.toBeNull();
+    expect(r!.checkpoint).toBe(failure!.checkpoint_id); // the checkpoint rolled back to, the one the failure names
     expect((await status(db, id)).status).toBe('PENDING');
     const [f] = await db.query<{ recovered: boolean; recovered_by: string }>('SELECT recovered, recovered_by FROM aries.failures WHERE execution_id = $1', [id]);
     expect(f).toEqual({ recovered: true, recovered_by: 'operator' });
@@ -113,7 +114,16 @@ describeBackends('failure-model SQL functions', (b) => {
     expect(await begin(db, id, Number(claimed!.lease_token), 1, 'b')).toBe(2);
     const [used] = await db.query<{ step_attempts: number }>(`SELECT * FROM aries.step_attempts_used($1, 'b')`, [id]);
     expect(used!.step_attempts).toBe(1);
-    expect(await sqlError(db.query('SELECT aries.recover_from_failure($1)', [id]))).toMatchObject({ code: 'AR009' });
+    expect(await sqlError(db.query('SELECT aries.recover_from_failure($1)', [id]))).toMatchObject({ code: 'AR010' }); // a worker holds it
+  });
+
+  test('recover_from_failure of an execution rolled back to its start returns NULL: it starts over', async () => {
+    const db = b.engine.db;
+    const { id, token } = await sqlStartClaimed(db, 'rf-start');
+    await begin(db, id, token, 0, 'a');
+    await db.query(`SELECT aries.fail_execution($1, $2, $3::jsonb, 'PERMANENT', 'step', 'a', 1)`, [id, token, ERROR]);
+    const [r] = await db.query<{ checkpoint: string | null }>('SELECT aries.recover_from_failure($1) AS checkpoint', [id]);
+    expect(r!.checkpoint).toBeNull();
   });
 
   test('recover_from_failure refuses an execution a worker holds (AR010) and an unknown one (AR001)', async () => {
@@ -123,7 +133,7 @@ describeBackends('failure-model SQL functions', (b) => {
     await db.query(`SELECT aries.retry_step($1, $2, 0, 'a', 1, $3::jsonb, 60000, 'step')`, [id, token, ERROR]);
     await db.query(`UPDATE aries.executions SET available_at = now() WHERE id = $1`, [id]);
     await sqlClaim(db, 'w2', ['rf-busy@1']);
-    await db.query(`INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source) VALUES ($1, 'TRANSIENT', 'x', 'retry', 'step')`, [id]);
+    // Refused for the lease, whatever failures it has (the claim marked its TRANSIENT one recovered).
     expect(await sqlError(db.query('SELECT aries.recover_from_failure($1)', [id]))).toMatchObject({ code: 'AR010' });
     expect(await sqlError(db.query('SELECT aries.recover_from_failure(gen_random_uuid())'))).toMatchObject({ code: 'AR001' });
   });

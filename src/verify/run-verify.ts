@@ -1,0 +1,87 @@
+/**
+ * `aries verify` from start to end, without the command line: a reference run with no crash, the crash
+ * cases it implies (crash-cases.ts), each run in a store of its own (run-case.ts), a few at a time, and
+ * the rows in crash-point order. The stores are the caller's to create and clean up; an aborted signal
+ * (SIGINT) stops new cases from starting.
+ */
+import { CRASH_POINTS, type CrashPoint } from '../worker/crash-points.js';
+import { crashCases, type CrashCase } from './crash-cases.js';
+import type { StoreFactory } from './isolated-stores.js';
+import type { Reference } from './judge-recovery.js';
+import { summarizeJournal } from './journal-summary.js';
+import { runCase, unreachedRow, type CaseContext, type VerifyRow } from './run-case.js';
+import { runWorker, stderrTail } from './worker-process.js';
+
+export interface VerifyOptions {
+  modulePath: string;
+  workflow: string;
+  input: unknown;
+  stores: StoreFactory;
+  points?: CrashPoint[] | undefined;
+  steps?: string[] | undefined;
+  parallel: number;
+  timeoutMs: number;
+  signal: AbortSignal;
+  onReference?: (reference: Reference, cases: number) => void;
+  onCase?: (row: VerifyRow, done: number, total: number) => void;
+}
+
+export interface VerifyResult {
+  reference: Reference;
+  rows: VerifyRow[];
+  valid: boolean;
+}
+
+export class VerifyError extends Error {}
+
+async function referenceRun(opts: VerifyOptions): Promise<Reference> {
+  const store = await opts.stores.create();
+  try {
+    const run = await runWorker({ store, modulePath: opts.modulePath, workflow: opts.workflow, start: { input: opts.input }, timeoutMs: opts.timeoutMs });
+    if (opts.signal.aborted) throw new VerifyError('interrupted');
+    if (run.code !== 0 || !run.report) {
+      throw new VerifyError(`the reference run (no crash) failed: exit ${run.signal ?? run.code}${run.stderr.trim() ? `\n${stderrTail(run.stderr)}` : ''}`);
+    }
+    if (!run.settled) {
+      throw new VerifyError(`the reference run (no crash) did not come to rest within ${opts.timeoutMs} ms: still ${run.report.status} (raise --timeout-ms)`);
+    }
+    return { report: run.report, summary: summarizeJournal(run.report.journal) };
+  } finally {
+    await opts.stores.release(store);
+  }
+}
+
+/** Runs `fn` over `items`, at most `n` at once, stopping to start new ones once `signal` is aborted. */
+async function eachLimited<T>(items: readonly T[], n: number, signal: AbortSignal, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length && !signal.aborted) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, lane));
+}
+
+export async function runVerify(opts: VerifyOptions): Promise<VerifyResult> {
+  const reference = await referenceRun(opts);
+  const unknownSteps = (opts.steps ?? []).filter((k) => !reference.summary.stepKeys.includes(k));
+  if (unknownSteps.length > 0) {
+    throw new VerifyError(`--steps: the reference run has no step ${unknownSteps.join(', ')} (its steps: ${reference.summary.stepKeys.join(', ')})`);
+  }
+  const { cases, unreached } = crashCases(reference.summary, { points: opts.points, steps: opts.steps });
+  opts.onReference?.(reference, cases.length);
+
+  const ctx: CaseContext = { ...opts, reference };
+  const results = new Map<CrashCase, VerifyRow>();
+  await eachLimited(cases, opts.parallel, opts.signal, async (c) => {
+    const row = await runCase(ctx, c);
+    results.set(c, row);
+    opts.onCase?.(row, results.size, cases.length);
+  });
+  if (opts.signal.aborted) throw new VerifyError('interrupted');
+
+  const rows: VerifyRow[] = [];
+  for (const point of CRASH_POINTS) {
+    if (unreached.includes(point)) rows.push(unreachedRow(point));
+    for (const c of cases) if (c.point === point) rows.push(results.get(c)!);
+  }
+  return { reference, rows, valid: rows.every((r) => r.valid !== false) };
+}

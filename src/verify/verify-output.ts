@@ -1,0 +1,73 @@
+/**
+ * What `aries verify` prints: the reference run in one line, a table of crash cases (crash point → what
+ * the recovery did), and a summary line; or, with --json, the same as one JSON object for programs.
+ */
+import { formatTable, truncate } from '../cli/format-table.js';
+import type { Reference } from './judge-recovery.js';
+import type { VerifyRow } from './run-case.js';
+import type { VerifyResult } from './run-verify.js';
+
+const list = (items: readonly string[]) => (items.length === 0 ? '-' : items.join(','));
+const yesNo = (v: boolean | null, no = 'no') => (v === null ? '-' : v ? 'yes' : no);
+
+export function describeReference(workflow: string, reference: Reference): string {
+  const { report, summary } = reference;
+  const error = report.error ? ` (${report.error.name}: ${truncate(report.error.message, 80)})` : '';
+  return (
+    `reference run of ${workflow} (no crash): ${report.status}${error}; ` +
+    `steps ${list(summary.stepKeys)}; retried ${list(summary.retriedKeys)}; compensated ${list(summary.compensatedKeys)}`
+  );
+}
+
+/** `point:step` of a row, for messages. */
+export const caseName = (row: VerifyRow) => (row.step === null ? row.point : `${row.point}:${row.step}`);
+
+export function describeRow(row: VerifyRow): string {
+  if (!row.reached) return `${caseName(row)}: not reached${row.note ? ` (${row.note})` : ''}`;
+  return `${caseName(row)}: reached; recovered ${row.status ?? '-'}; ${row.valid ? 'valid' : `NOT valid: ${row.problems.join('; ')}`}`;
+}
+
+export function formatRows(rows: readonly VerifyRow[]): string {
+  return formatTable(
+    ['POINT', 'STEP', 'REACHED', 'STATUS', 'VALID', 'RE-RUN', 'COMPENSATIONS', 'NOTE'],
+    rows.map((r) => [
+      r.point,
+      r.step ?? '-',
+      yesNo(r.reached),
+      r.status ?? '-',
+      yesNo(r.valid, 'NO'),
+      list(r.reruns),
+      list(r.compensations),
+      truncate(r.problems.length > 0 ? r.problems.join('; ').replace(/\s+/g, ' ') : (r.note ?? ''), 160),
+    ]),
+  );
+}
+
+export function summaryLine(rows: readonly VerifyRow[]): string {
+  const cases = rows.filter((r) => r.step !== null);
+  const reached = cases.filter((r) => r.reached);
+  const invalid = rows.filter((r) => r.valid === false);
+  const unreached = rows.filter((r) => r.step === null).map((r) => r.point);
+  const verdict =
+    invalid.length === 0
+      ? `all ${reached.length} recoveries valid`
+      : `${invalid.length} NOT valid (${invalid.map(caseName).join(', ')})`;
+  const notReached = unreached.length > 0 ? `; no step reached ${unreached.join(', ')}` : '';
+  return `${cases.length} crash cases, ${reached.length} reached: ${verdict}${notReached}`;
+}
+
+export function formatResult(workflow: string, result: VerifyResult): string {
+  return `${describeReference(workflow, result.reference)}\n\n${formatRows(result.rows)}\n${summaryLine(result.rows)}\n`;
+}
+
+export function resultJson(workflow: string, result: VerifyResult): string {
+  const { report, summary } = result.reference;
+  const reference = {
+    status: report.status,
+    error: report.error ? { name: report.error.name, message: report.error.message } : null,
+    steps: summary.stepKeys,
+    retried: summary.retriedKeys,
+    compensated: summary.compensatedKeys,
+  };
+  return `${JSON.stringify({ workflow, reference, rows: result.rows, valid: result.valid }, null, 2)}\n`;
+}
