@@ -72,6 +72,20 @@ ALTER TABLE aries.failures
   ADD CONSTRAINT failures_recovered_check CHECK (recovered = (recovered_at IS NOT NULL));
 CREATE INDEX failures_unrecovered_execution_idx ON aries.failures (execution_id) WHERE NOT recovered;
 
+-- Records a failure from a stored error (its message, class and stack); returns its id.
+CREATE FUNCTION aries.record_failure(p_execution_id uuid, p_failure_type text, p_strategy text, p_source text,
+                                     p_error jsonb, p_step_key text DEFAULT NULL, p_attempt integer DEFAULT NULL,
+                                     p_details jsonb DEFAULT NULL, p_retries_exhausted boolean DEFAULT false,
+                                     p_checkpoint_id uuid DEFAULT NULL)
+RETURNS uuid LANGUAGE sql SET search_path = '' AS $$
+  INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source, step_key,
+                              attempt, error_class, stack, details, retries_exhausted, checkpoint_id)
+  VALUES (p_execution_id, p_failure_type, coalesce(p_error ->> 'message', 'unknown error'), p_strategy, p_source,
+          p_step_key, p_attempt, p_error ->> 'name', p_error ->> 'stack', coalesce(p_details, p_error -> 'details'),
+          p_retries_exhausted, p_checkpoint_id)
+  RETURNING failure_id
+$$;
+
 -- ---- checkpoints -------------------------------------------------------------------------------------
 
 -- A checkpoint's checksum binds it to its execution and LSN (apply_step_requests computes the same).
@@ -293,11 +307,8 @@ BEGIN
              pg_catalog.jsonb_build_object('error', p_error, 'delay_ms', p_delay_ms, 'retry_at', v_at));
   UPDATE aries.steps s SET status = 'RETRYING', error = p_error
    WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
-  INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source, step_key,
-                              attempt, error_class, stack, details)
-  VALUES (p_execution_id, 'TRANSIENT', coalesce(p_error ->> 'message', 'unknown error'), 'retry', p_source, p_step_key,
-          p_attempt, p_error ->> 'name', p_error ->> 'stack',
-          pg_catalog.jsonb_build_object('retry_at', v_at, 'delay_ms', p_delay_ms, 'error', p_error -> 'details'));
+  PERFORM aries.record_failure(p_execution_id, 'TRANSIENT', 'retry', p_source, p_error, p_step_key, p_attempt,
+    pg_catalog.jsonb_build_object('retry_at', v_at, 'delay_ms', p_delay_ms, 'error', p_error -> 'details'));
   UPDATE aries.executions e
      SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, available_at = v_at, last_lsn = v_lsn,
          updated_at = aries.now()
@@ -380,13 +391,9 @@ BEGIN
   END IF;
   v_lsn := aries.append_journal(p_execution_id, (SELECT e.last_lsn FROM aries.executions e WHERE e.id = p_execution_id),
                                 'execution_failed', NULL, NULL, NULL, p_error);
-  INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source,
-                              step_key, attempt, error_class, stack, details, retries_exhausted, checkpoint_id)
-  VALUES (p_execution_id, p_failure_type, coalesce(p_error ->> 'message', 'unknown error'),
-          CASE WHEN v.status = 'COMPENSATING' THEN 'compensate' ELSE 'rollback' END, p_source,
-          p_step_key, p_attempt, p_error ->> 'name', p_error ->> 'stack', p_error -> 'details', p_retries_exhausted,
-          v_checkpoint)
-  RETURNING failure_id INTO v_failure;
+  v_failure := aries.record_failure(p_execution_id, p_failure_type,
+    CASE WHEN v.status = 'COMPENSATING' THEN 'compensate' ELSE 'rollback' END, p_source, p_error, p_step_key,
+    p_attempt, NULL, p_retries_exhausted, v_checkpoint);
   UPDATE aries.executions e
      SET status = 'FAILED', error = p_error, lease_owner = NULL, lease_expires_at = NULL, last_lsn = v_lsn,
          updated_at = aries.now()
@@ -415,11 +422,8 @@ BEGIN
     RETURN v_failure;
   END IF;
   v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_compensating', NULL, NULL, NULL, p_error);
-  INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source,
-                              step_key, attempt, error_class, stack, details, retries_exhausted)
-  VALUES (p_execution_id, 'PARTIAL', coalesce(p_error ->> 'message', 'unknown error'), 'compensate', p_source,
-          p_step_key, p_attempt, p_error ->> 'name', p_error ->> 'stack', p_error -> 'details', p_retries_exhausted)
-  RETURNING failure_id INTO v_failure;
+  v_failure := aries.record_failure(p_execution_id, 'PARTIAL', 'compensate', p_source, p_error, p_step_key,
+    p_attempt, NULL, p_retries_exhausted);
   UPDATE aries.executions e
      SET status = 'COMPENSATING', error = p_error, last_lsn = v_lsn, updated_at = aries.now()
    WHERE e.id = p_execution_id;
@@ -494,11 +498,8 @@ BEGIN
              pg_catalog.jsonb_build_object('error', p_error, 'delay_ms', p_delay_ms, 'retry_at', v_at));
   UPDATE aries.steps s SET compensation_status = 'RETRYING', compensation_error = p_error
    WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
-  INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source, step_key,
-                              attempt, error_class, stack, details)
-  VALUES (p_execution_id, 'TRANSIENT', coalesce(p_error ->> 'message', 'unknown error'), 'retry', p_source, p_step_key,
-          p_attempt, p_error ->> 'name', p_error ->> 'stack',
-          pg_catalog.jsonb_build_object('compensation', true, 'retry_at', v_at, 'delay_ms', p_delay_ms));
+  PERFORM aries.record_failure(p_execution_id, 'TRANSIENT', 'retry', p_source, p_error, p_step_key, p_attempt,
+    pg_catalog.jsonb_build_object('compensation', true, 'retry_at', v_at, 'delay_ms', p_delay_ms));
   UPDATE aries.executions e
      SET lease_owner = NULL, lease_expires_at = NULL, available_at = v_at, last_lsn = v_lsn, updated_at = aries.now()
    WHERE e.id = p_execution_id;
