@@ -9,7 +9,7 @@
  *             URL's user needs the CREATEDB privilege; the URL's own database is only used to connect.
  */
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { validateDatabaseUrl } from '../db/database-url.js';
 import { PgDatabase } from '../db/pg-database.js';
@@ -29,6 +29,7 @@ export interface StoreFactory {
 }
 
 export async function embeddedStores(parentDir: string): Promise<StoreFactory> {
+  mkdirSync(resolve(parentDir), { recursive: true });
   const root = mkdtempSync(join(resolve(parentDir), 'aries-verify-'));
   const template = join(root, 'template');
   try {

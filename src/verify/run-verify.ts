@@ -37,13 +37,17 @@ export class VerifyError extends Error {}
 async function referenceRun(opts: VerifyOptions): Promise<Reference> {
   const store = await opts.stores.create();
   try {
-    const run = await runWorker({ store, modulePath: opts.modulePath, workflow: opts.workflow, start: { input: opts.input }, timeoutMs: opts.timeoutMs });
+    const { modulePath, workflow, input, timeoutMs } = opts;
+    const run = await runWorker({ store, modulePath, workflow, start: { input }, timeoutMs });
     if (opts.signal.aborted) throw new VerifyError('interrupted');
     if (run.code !== 0 || !run.report) {
-      throw new VerifyError(`the reference run (no crash) failed: exit ${run.signal ?? run.code}${run.stderr.trim() ? `\n${stderrTail(run.stderr)}` : ''}`);
+      const detail = run.stderr.trim() ? `\n${stderrTail(run.stderr)}` : '';
+      throw new VerifyError(`the reference run (no crash) failed: exit ${run.signal ?? run.code}${detail}`);
     }
     if (!run.settled) {
-      throw new VerifyError(`the reference run (no crash) did not come to rest within ${opts.timeoutMs} ms: still ${run.report.status} (raise --timeout-ms)`);
+      throw new VerifyError(
+        `the reference run (no crash) did not come to rest within ${timeoutMs} ms: still ${run.report.status} (raise --timeout-ms)`,
+      );
     }
     return { report: run.report, summary: summarizeJournal(run.report.journal) };
   } finally {
@@ -51,13 +55,24 @@ async function referenceRun(opts: VerifyOptions): Promise<Reference> {
   }
 }
 
-/** Runs `fn` over `items`, at most `n` at once, stopping to start new ones once `signal` is aborted. */
+/**
+ * Runs `fn` over `items`, at most `n` at once. New items stop starting once `signal` is aborted or one
+ * fails; the ones running are waited for (their stores are removed only after), then the failure thrown.
+ */
 async function eachLimited<T>(items: readonly T[], n: number, signal: AbortSignal, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const lane = async () => {
-    while (next < items.length && !signal.aborted) await fn(items[next++]!);
+    while (next < items.length && !signal.aborted && failure === undefined) {
+      try {
+        await fn(items[next++]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, lane));
+  if (failure) throw failure.error;
 }
 
 export async function runVerify(opts: VerifyOptions): Promise<VerifyResult> {
@@ -74,7 +89,7 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyResult> {
   await eachLimited(cases, opts.parallel, opts.signal, async (c) => {
     const row = await runCase(ctx, c);
     results.set(c, row);
-    opts.onCase?.(row, results.size, cases.length);
+    if (!opts.signal.aborted) opts.onCase?.(row, results.size, cases.length); // killed by the interrupt: no news
   });
   if (opts.signal.aborted) throw new VerifyError('interrupted');
 

@@ -23,8 +23,9 @@ export function describeReference(workflow: string, reference: Reference): strin
 export const caseName = (row: VerifyRow) => (row.step === null ? row.point : `${row.point}:${row.step}`);
 
 export function describeRow(row: VerifyRow): string {
-  if (!row.reached) return `${caseName(row)}: not reached${row.note ? ` (${row.note})` : ''}`;
-  return `${caseName(row)}: reached; recovered ${row.status ?? '-'}; ${row.valid ? 'valid' : `NOT valid: ${row.problems.join('; ')}`}`;
+  const verdict = row.valid ? 'valid' : `NOT valid: ${row.problems.join('; ')}`;
+  if (!row.reached) return `${caseName(row)}: not reached${row.valid === false ? `; ${verdict}` : row.note ? ` (${row.note})` : ''}`;
+  return `${caseName(row)}: reached; recovered ${row.status ?? '-'}; ${verdict}`;
 }
 
 export function formatRows(rows: readonly VerifyRow[]): string {
@@ -43,17 +44,23 @@ export function formatRows(rows: readonly VerifyRow[]): string {
   );
 }
 
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
 export function summaryLine(rows: readonly VerifyRow[]): string {
   const cases = rows.filter((r) => r.step !== null);
   const reached = cases.filter((r) => r.reached);
   const invalid = rows.filter((r) => r.valid === false);
   const unreached = rows.filter((r) => r.step === null).map((r) => r.point);
   const verdict =
-    invalid.length === 0
-      ? `all ${reached.length} recoveries valid`
-      : `${invalid.length} NOT valid (${invalid.map(caseName).join(', ')})`;
+    invalid.length > 0
+      ? `${invalid.length} NOT valid (${invalid.map(caseName).join(', ')})`
+      : reached.length === 0
+        ? 'nothing to recover'
+        : reached.length === 1
+          ? 'the recovery is valid'
+          : `all ${reached.length} recoveries valid`;
   const notReached = unreached.length > 0 ? `; no step reached ${unreached.join(', ')}` : '';
-  return `${cases.length} crash cases, ${reached.length} reached: ${verdict}${notReached}`;
+  return `${count(cases.length, 'crash case', 'crash cases')}, ${reached.length} reached: ${verdict}${notReached}`;
 }
 
 export function formatResult(workflow: string, result: VerifyResult): string {

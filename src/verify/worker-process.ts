@@ -36,11 +36,17 @@ export interface WorkerResult {
 }
 
 const live = new Set<ChildProcess>();
+const STDERR_KEPT = 64 * 1024;
 
 /** Kills every worker process still running (an interrupted verify). */
 export function killWorkers(): void {
   for (const child of live) {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) continue;
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // it exited in the meantime
+    }
   }
 }
 
@@ -70,7 +76,8 @@ export function runWorker(run: WorkerRun): Promise<WorkerResult> {
     let stderr = '';
     let events = '';
     child.stdout!.resume(); // the workflow's own output; not ours to show
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    // Only the tail is kept: a chatty workflow must not fill memory, and the crash line comes last.
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-STDERR_KEPT)));
     (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (events += d.toString('utf8')));
     // The worker bounds its own wait; this only catches a worker that hangs anyway (opening a store, say).
     const timer = setTimeout(() => child.kill('SIGKILL'), run.timeoutMs + 60_000);
