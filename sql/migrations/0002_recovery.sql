@@ -15,8 +15,10 @@
 --                the completed steps in reverse completion order, each journaled (compensation_started /
 --                _completed / _failed / _retrying), each retried on TRANSIENT errors, none run again after
 --                it completed. COMPENSATING executions hold a lease while a worker runs them, and wait
---                unleased (available_at) for a compensation's retry. The end is COMPENSATED; a compensation
---                that fails PERMANENTLY ends the execution FAILED with an unrecovered PARTIAL failure.
+--                unleased (available_at) for a compensation's retry. The end is COMPENSATED (the PARTIAL
+--                failure recorded when compensation began is then recovered); a compensation that fails
+--                PERMANENTLY ends the execution FAILED, leaving that failure and its own (PARTIAL, naming
+--                the compensation's step) unrecovered until an operator recovers the execution.
 --   recovery     recover_from_failure(execution, type) resumes a FAILED execution from its last valid
 --                checkpoint (or resumes its compensation); auto_recover_failures() does it for failures
 --                whose TRANSIENT retries ran out, a bounded number of times per execution.

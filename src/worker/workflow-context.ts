@@ -42,7 +42,7 @@ export type CompensationContext = StepContext;
 export type Compensation<T> = (output: T, ctx: CompensationContext) => unknown;
 
 export interface StepOptions<T = unknown> {
-  /** With checkpoint policy 'marked', completing this step writes a checkpoint. */
+  /** Completing this step writes a checkpoint, whatever the workflow's policy (the way to mark steps under 'marked'). */
   checkpoint?: boolean;
   /** Overrides fields of the workflow's retry policy for this step (and its compensation). */
   retry?: RetryOptions;
