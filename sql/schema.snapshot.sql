@@ -37,6 +37,22 @@ BEGIN
 END $$;
 
 --
+-- Name: apply_durability(text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.apply_durability(p_class text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  IF aries.durability_rank(p_class) IS NULL THEN
+    RAISE EXCEPTION 'unknown durability class "%": use off, local, remote_write, on or remote_apply', p_class
+      USING ERRCODE = '22023';
+  END IF;
+  PERFORM pg_catalog.set_config('synchronous_commit', p_class, true);
+END $$;
+
+--
 -- Name: apply_step_requests(jsonb); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -409,6 +425,29 @@ BEGIN
       || CASE WHEN p_output IS NULL THEN '{}'::jsonb ELSE pg_catalog.jsonb_build_object('output', p_output) END));
   RETURN (SELECT s.output_lsn FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key);
 END $$;
+
+--
+-- Name: durability_rank(text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.durability_rank(p_class text) RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  SELECT CASE p_class WHEN 'off' THEN 0 WHEN 'local' THEN 1 WHEN 'remote_write' THEN 2 WHEN 'on' THEN 3
+                      WHEN 'remote_apply' THEN 4 END
+$$;
+
+--
+-- Name: durability_settings(); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.durability_settings() RETURNS TABLE(fsync text, full_page_writes text, synchronous_commit text)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT pg_catalog.current_setting('fsync'), pg_catalog.current_setting('full_page_writes'),
+         pg_catalog.current_setting('synchronous_commit')
+$$;
 
 --
 -- Name: fail_execution(uuid, bigint, jsonb, text, text, text, integer, boolean, bigint); Type: FUNCTION; Schema: aries; Owner: -
@@ -883,6 +922,19 @@ BEGIN
     FROM ROWS FROM (pg_catalog.unnest(v_id), pg_catalog.unnest(v_attempt), pg_catalog.unnest(v_code),
                     pg_catalog.unnest(v_message)) WITH ORDINALITY u (id, attempt, code, message, n)
    ORDER BY u.id, u.n;
+END $$;
+
+--
+-- Name: record_steps_durably(jsonb, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.record_steps_durably(p_requests jsonb, p_durability text DEFAULT 'on'::text) RETURNS TABLE(execution_id uuid, attempt integer, error_code text, error_message text)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  PERFORM aries.apply_durability(p_durability);
+  RETURN QUERY SELECT * FROM aries.record_steps_batch(p_requests);
 END $$;
 
 --

@@ -6,7 +6,17 @@ export { ExecutionHandle } from './sdk/execution-handle.js';
 export type { ResultOptions } from './sdk/execution-handle.js';
 export { Worker } from './worker/worker.js';
 export type { WorkerOptions, WorkerStats } from './worker/worker.js';
-export type { WorkflowContext, StepContext, StepOptions, Compensation, CompensationContext } from './worker/workflow-context.js';
+export type {
+  WorkflowContext,
+  StepContext,
+  StepOptions,
+  Compensation,
+  CompensationContext,
+  TransactionContext,
+  TransactionOptions,
+} from './worker/workflow-context.js';
+export type { Durability, IsolationLevel } from './core/durability.js';
+export { DURABILITY_CLASSES, ISOLATION_LEVELS } from './core/durability.js';
 export type { Execution, Step, JournalRecord, Failure } from './db/rows.js';
 export type { FailureType, FaultSource, ErrorClassifier } from './core/failure-classification.js';
 export { classifyError } from './core/failure-classification.js';

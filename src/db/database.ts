@@ -31,5 +31,10 @@ export interface Database extends Queryable {
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Subscribes to a NOTIFY channel; resolves to an unsubscribe function. Best effort: callers poll too. */
   listen(channel: string, onNotify: (n: Notification) => void): Promise<() => Promise<void>>;
+  /**
+   * Makes what has been committed survive a power loss, where the backend does not do so at COMMIT (an
+   * embedded data dir: PGlite never fsyncs). Absent where COMMIT itself is durable (a server).
+   */
+  flushToDisk?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -2,26 +2,37 @@
  * The embedded backend: PGlite (PostgreSQL compiled to WASM) in this process. PGlite runs one backend in
  * single-user mode behind its own mutex, so every query and transaction here runs one at a time; a query
  * issued from outside an open transaction waits for it. It runs with fsync off and never calls fsync on
- * Node: committed data survives a killed process (it is in the OS page cache) but not a power loss.
+ * Node: committed data survives a killed process (it is in the OS page cache) but not a power loss, unless
+ * the caller asks for flushToDisk() (a host-side fsync of the WAL, see group-fsync.ts) after the commit.
  * PGlite keeps no lock on its directory, so the caller must hold a DataDirLock before opening one.
  */
 import { PGlite } from '@electric-sql/pglite';
 import type { Database, Notification, Transaction } from './database.js';
+import { GroupFsync } from './group-fsync.js';
 
 export class PGliteDatabase implements Database {
   readonly kind = 'pglite' as const;
   readonly description: string;
   private readonly pg: PGlite;
+  /** Host-side fsync of the WAL for durable commits; undefined in memory. */
+  readonly fsync: GroupFsync | undefined;
 
-  private constructor(pg: PGlite, description: string) {
+  private constructor(pg: PGlite, description: string, dataDir: string | undefined) {
     this.pg = pg;
     this.description = description;
+    this.fsync = dataDir === undefined ? undefined : new GroupFsync(dataDir);
+    if (this.fsync) {
+      const fsync = this.fsync;
+      this.flushToDisk = () => fsync.request();
+    }
   }
+
+  flushToDisk?: () => Promise<void>;
 
   /** Opens a data directory, or an in-memory instance when `dataDir` is undefined. */
   static async open(dataDir: string | undefined): Promise<PGliteDatabase> {
     const pg = await PGlite.create(dataDir === undefined ? {} : { dataDir });
-    return new PGliteDatabase(pg, dataDir === undefined ? 'in-memory PGlite' : `PGlite at ${dataDir}`);
+    return new PGliteDatabase(pg, dataDir === undefined ? 'in-memory PGlite' : `PGlite at ${dataDir}`, dataDir);
   }
 
   async query<Row>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {

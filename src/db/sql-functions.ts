@@ -2,6 +2,7 @@
  * One typed wrapper per SQL function of schema aries, called with named arguments. Each transition on
  * the hot path is one round trip. Errors raised by the functions come back as the public classes.
  */
+import type { Durability } from '../core/durability.js';
 import type { ExecutionStatus } from '../core/execution-states.js';
 import type { FailureType, FaultSource } from '../core/failure-classification.js';
 import type { Queryable } from './database.js';
@@ -141,6 +142,7 @@ export async function recordSteps(
 
 export interface StepWriteRequest {
   lease: Lease;
+  durability: Durability;
   completions: readonly StepCompletion[];
   start?: { seq: number; stepKey: string } | undefined;
 }
@@ -152,7 +154,11 @@ export type StepWriteResult = { attempt: number | undefined } | { error: unknown
  * Group commit: the step writes of several executions in one transaction (record_steps_batch). Each
  * request succeeds or fails on its own; the whole call throws only when the transaction itself failed.
  */
-export async function recordStepsBatch(db: Queryable, requests: readonly StepWriteRequest[]): Promise<StepWriteResult[]> {
+export async function recordStepsBatch(
+  db: Queryable,
+  requests: readonly StepWriteRequest[],
+  durability: Durability = 'on',
+): Promise<StepWriteResult[]> {
   const body = `[${requests
     .map((r) => {
       const completed = completionsJson(r.completions);
@@ -161,8 +167,8 @@ export async function recordStepsBatch(db: Queryable, requests: readonly StepWri
     })
     .join(',')}]`;
   const rows = await db.query<{ execution_id: string; attempt: number | null; error_code: string | null; error_message: string | null }>(
-    'SELECT * FROM aries.record_steps_batch(p_requests => $1::jsonb)',
-    [body],
+    'SELECT * FROM aries.record_steps_durably(p_requests => $1::jsonb, p_durability => $2)',
+    [body, durability],
   );
   const byId = new Map(rows.map((r) => [r.execution_id, r]));
   return requests.map((r) => {
@@ -195,12 +201,13 @@ export async function completeExecution(
   lease: Lease,
   outputJson: string | null,
   completions: readonly StepCompletion[] = [],
+  durability: Durability = 'on',
 ): Promise<void> {
   await translated(
     db.query(
-      `SELECT aries.complete_execution(p_execution_id => $1, p_token => $2, p_output => $3::jsonb,
-                                      p_completed => $4::jsonb)`,
-      [lease.executionId, lease.token, outputJson, completionsJson(completions)],
+      `SELECT aries.apply_durability(p_class => $5),
+              aries.complete_execution(p_execution_id => $1, p_token => $2, p_output => $3::jsonb, p_completed => $4::jsonb)`,
+      [lease.executionId, lease.token, outputJson, completionsJson(completions), durability],
     ),
   );
 }

@@ -2,6 +2,7 @@
  * Defining a workflow: a name, a version and an async function of (ctx, input). Replay matches steps by
  * their explicit string keys, so nothing here depends on function names or decorators.
  */
+import { DEFAULT_DURABILITY, parseDurability, type Durability } from '../core/durability.js';
 import type { ErrorClassifier } from '../core/failure-classification.js';
 import { DEFAULT_RETRY_POLICY, resolveRetryPolicy, type RetryOptions, type RetryPolicy } from '../core/retry-policy.js';
 import { InvalidDefinitionError } from '../errors.js';
@@ -19,6 +20,8 @@ export interface WorkflowOptions {
   retry?: RetryOptions;
   /** Classifies a step's error before the built-in rules: 'TRANSIENT', 'PERMANENT', 'PARTIAL' or undefined. */
   classify?: ErrorClassifier;
+  /** How durable a step's completion is before the next step runs (synchronous_commit). Default 'on'. */
+  durability?: Durability;
 }
 
 export type WorkflowFunction<Input, Output> = (ctx: WorkflowContext, input: Input) => Promise<Output>;
@@ -31,6 +34,7 @@ export interface Workflow<Input = unknown, Output = unknown> {
   readonly checkpoint: CheckpointPolicy;
   readonly retry: RetryPolicy;
   readonly classify: ErrorClassifier | undefined;
+  readonly durability: Durability;
   readonly fn: WorkflowFunction<Input, Output>;
   /** Brand, so modules' exports can be told apart from other values. */
   readonly kind: 'aries.workflow';
@@ -87,6 +91,7 @@ export function defineWorkflow<Input, Output>(
     checkpoint,
     retry,
     classify: options.classify,
+    durability: options.durability === undefined ? DEFAULT_DURABILITY : parseDurability(options.durability, `workflow "${name}"`),
     fn,
     kind: 'aries.workflow' as const,
   });

@@ -5,6 +5,7 @@
  */
 import { encodeStored, DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
 import type { Database } from '../db/database.js';
+import { durabilityWarnings } from '../db/durability-check.js';
 import { checkSchema, migrate, type MigrationResult } from '../db/migrate.js';
 import { openDatabase, type ConnectionOptions } from '../db/open-database.js';
 import { RemoteDatabase } from '../db/remote-database.js';
@@ -37,6 +38,8 @@ export interface EngineOptions extends ConnectionOptions {
   vacuumIntervalMs?: number;
   /** Where background errors go (default: console.warn). */
   onError?: (err: unknown, context: string) => void;
+  /** Where start-up warnings go, such as a server running with fsync=off (default: process.emitWarning). */
+  onWarning?: (message: string) => void;
 }
 
 export interface StartOptions {
@@ -78,6 +81,10 @@ export class Engine {
         if (pending > 0) throw new InvalidInputError(`the database schema is ${pending} migration(s) behind; run "aries migrate"`);
       } else {
         await engine.migrate();
+      }
+      if (opened.db.kind === 'postgres') {
+        const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, { code: 'ARIES_DURABILITY' }));
+        for (const message of await durabilityWarnings(opened.db)) warn(`aries: ${message}`);
       }
       if (opened.db.kind === 'pglite') {
         engine.stopMaintenance = startEmbeddedMaintenance(opened.db, options.vacuumIntervalMs ?? 300_000, engine.onError);

@@ -23,7 +23,7 @@
 import type { FailureType, FaultSource } from '../core/failure-classification.js';
 import { encodeStored } from '../core/json-value.js';
 import { isTransientError } from '../core/transient-errors.js';
-import type { Queryable } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { beginCompensation, readLeaseState, retryStep } from '../db/recovery-functions.js';
 import { failExecution, releaseExecution, type ClaimedExecution, type Lease } from '../db/sql-functions.js';
 import { JournalCorruptError, LeaseLostError } from '../errors.js';
@@ -38,7 +38,7 @@ import { storedFailure, WorkflowContextImpl, type StepFailure } from './workflow
 export type RunOutcome = 'completed' | 'failed' | 'compensated' | 'retry-scheduled' | 'released' | 'retry' | 'lease-lost';
 
 export interface RunDeps {
-  db: Queryable;
+  db: Database;
   writer: StepWriter;
   maxPayloadBytes: number;
   shouldYield: () => boolean;

@@ -9,7 +9,8 @@
  * transaction fails (the connection dropped, a deadlock), every request in it gets that error, exactly
  * as if it had been sent alone.
  */
-import type { Queryable } from '../db/database.js';
+import { strongestDurability, type Durability } from '../core/durability.js';
+import type { Database } from '../db/database.js';
 import { recordStepsBatch, type StepWriteRequest } from '../db/sql-functions.js';
 
 interface Queued {
@@ -27,7 +28,7 @@ export class StepWriteBatcher implements StepWriter {
   private inFlight = 0;
 
   constructor(
-    private readonly db: Queryable,
+    private readonly db: Database,
     private readonly maxInFlight: number,
     // Bounds one transaction: the rows it locks wait for its commit.
     private readonly maxBatch = 32,
@@ -53,10 +54,14 @@ export class StepWriteBatcher implements StepWriter {
 
   private async send(batch: Queued[]): Promise<void> {
     try {
-      const results = await recordStepsBatch(
-        this.db,
-        batch.map((q) => q.request),
-      );
+      const requests = batch.map((q) => q.request);
+      // The batch commits at the strongest class it carries; on an embedded data dir, a durable batch
+      // that recorded completions is flushed to disk before anyone is told it committed.
+      const durability = requests.reduce<Durability>((d, r) => strongestDurability(d, r.durability), 'off');
+      const results = await recordStepsBatch(this.db, requests, durability);
+      if (durability !== 'off' && this.db.flushToDisk && requests.some((r) => r.completions.length > 0)) {
+        await this.db.flushToDisk();
+      }
       results.forEach((result, i) => {
         const q = batch[i]!;
         if ('error' in result) q.reject(result.error);

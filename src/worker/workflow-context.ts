@@ -13,11 +13,13 @@ import { classifyError, type ErrorClassifier, type FailureType, type FaultSource
 import { encodeStored } from '../core/json-value.js';
 import { hasAttemptsLeft, resolveRetryPolicy, retryDelayMs, type RetryOptions, type RetryPolicy } from '../core/retry-policy.js';
 import { toStoredError, type StoredError } from '../core/stored-error.js';
-import { isTransientError } from '../core/transient-errors.js';
-import type { Queryable } from '../db/database.js';
+import { isNetworkError, isTransientError } from '../core/transient-errors.js';
+import { ISOLATION_LEVELS, type IsolationLevel } from '../core/durability.js';
+import type { Database } from '../db/database.js';
 import { stepAttemptsUsed } from '../db/recovery-functions.js';
 import type { CompensationStatus } from '../db/rows.js';
 import { completeExecution, failStep, type Lease, type StepCompletion } from '../db/sql-functions.js';
+import { translateDatabaseError } from '../db/sqlstate-errors.js';
 import { DuplicateStepKeyError, InvalidDefinitionError, JournalCorruptError, LeaseLostError, NondeterminismError, StepFailedError } from '../errors.js';
 import type { Workflow } from '../sdk/define-workflow.js';
 import { crashPoint } from './crash-points.js';
@@ -52,14 +54,39 @@ export interface StepOptions<T = unknown> {
   compensate?: Compensation<T>;
 }
 
+/** What a transactional step's function gets: statements in the step's own transaction, and the step's context. */
+export interface TransactionContext extends StepContext {
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+}
+
+export interface TransactionOptions<T = unknown> extends StepOptions<T> {
+  /** The transaction's isolation level (default 'read committed'). */
+  isolation?: IsolationLevel;
+}
+
 export interface WorkflowContext {
   readonly executionId: string;
   readonly workflow: string;
   readonly version: string;
   step<T>(key: string, fn: (step: StepContext) => T | Promise<T>, options?: StepOptions<T>): Promise<T>;
+  /**
+   * A transactional step: `fn`'s statements on the application's tables (in the same database) and the
+   * step's completion commit in one transaction at the isolation level asked for, so its effect happens
+   * exactly once. Serialization failures and deadlocks retry the whole step (with backoff, under its
+   * retry policy); any error rolls its statements back.
+   */
+  transaction<T>(key: string, fn: (tx: TransactionContext) => Promise<T>, options?: TransactionOptions<T>): Promise<T>;
 }
 
 export { YieldSignal } from './engine-signals.js';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** 40001 (serialization failure) and 40P01 (deadlock): the transaction lost a race and may simply run again. */
+function isSerializationFailure(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return code === '40001' || code === '40P01';
+}
 
 export interface StepFailure {
   stepKey: string;
@@ -84,7 +111,7 @@ export interface CompensableStep {
 }
 
 export interface ContextDeps {
-  db: Queryable;
+  db: Database;
   lease: Lease;
   workflow: Workflow;
   replay: ReplayLog;
@@ -146,31 +173,9 @@ export class WorkflowContextImpl implements WorkflowContext {
   }
 
   async step<T>(key: string, fn: (step: StepContext) => T | Promise<T>, options: StepOptions<T> = {}): Promise<T> {
-    if (typeof key !== 'string' || key === '') throw new InvalidDefinitionError('ctx.step needs a non-empty string key');
-    if (typeof fn !== 'function') throw new InvalidDefinitionError(`ctx.step("${key}") needs a function`);
-    if (this.keys.has(key)) {
-      throw new DuplicateStepKeyError(
-        `step key "${key}" is used twice in execution ${this.executionId}; step keys must be unique within an execution (add an index for loops, e.g. "${key}-1")`,
-      );
-    }
-    const policy = this.policyFor(key, options);
-    if (this.interrupt !== undefined) throw this.interrupt;
-    this.keys.add(key);
-    const seq = this.seq++;
-
-    let recorded: RecordedOutcome | undefined;
-    if (this.deps.replay.hasHistory) {
-      try {
-        recorded = await this.deps.replay.outcomeAt(seq);
-      } catch (err) {
-        throw this.interrupted(err);
-      }
-    }
-    if (recorded) return this.replayed(key, seq, recorded, options, policy) as T;
-    if (this.deps.mode === 'compensating') throw this.interrupted(new CompensationUnwind());
-
-    if (this.deps.shouldYield()) throw this.interrupted(new YieldSignal());
-    if (this.deps.signal.aborted) throw this.interrupted(this.deps.signal.reason);
+    const entered = await this.enter(key, fn, options);
+    if ('replayed' in entered) return entered.replayed as T;
+    const { seq, policy } = entered;
 
     const attempt = (await this.write({ seq, stepKey: key }))!;
     crashPoint('before-step', key);
@@ -199,6 +204,126 @@ export class WorkflowContextImpl implements WorkflowContext {
       this.flushTimer = undefined;
       this.flush().catch(() => {}); // the same error reaches the next write, which reports it
     }, this.deps.flushDelayMs ?? 20);
+    return output;
+  }
+
+  /**
+   * What every step does first: checks its key, takes its position, and returns the outcome recorded there
+   * (or throws it) when replaying; in compensating mode a position with no outcome unwinds the workflow.
+   */
+  private async enter(
+    key: string,
+    fn: unknown,
+    options: StepOptions<never>,
+  ): Promise<{ replayed: unknown } | { seq: number; policy: RetryPolicy }> {
+    if (typeof key !== 'string' || key === '') throw new InvalidDefinitionError('ctx.step needs a non-empty string key');
+    if (typeof fn !== 'function') throw new InvalidDefinitionError(`ctx.step("${key}") needs a function`);
+    if (this.keys.has(key)) {
+      throw new DuplicateStepKeyError(
+        `step key "${key}" is used twice in execution ${this.executionId}; step keys must be unique within an execution (add an index for loops, e.g. "${key}-1")`,
+      );
+    }
+    const policy = this.policyFor(key, options);
+    if (this.interrupt !== undefined) throw this.interrupt;
+    this.keys.add(key);
+    const seq = this.seq++;
+
+    let recorded: RecordedOutcome | undefined;
+    if (this.deps.replay.hasHistory) {
+      try {
+        recorded = await this.deps.replay.outcomeAt(seq);
+      } catch (err) {
+        throw this.interrupted(err);
+      }
+    }
+    if (recorded) return { replayed: this.replayed(key, seq, recorded, options, policy) };
+    if (this.deps.mode === 'compensating') throw this.interrupted(new CompensationUnwind());
+    if (this.deps.shouldYield()) throw this.interrupted(new YieldSignal());
+    if (this.deps.signal.aborted) throw this.interrupted(this.deps.signal.reason);
+    return { seq, policy };
+  }
+
+  async transaction<T>(key: string, fn: (tx: TransactionContext) => Promise<T>, options: TransactionOptions<T> = {}): Promise<T> {
+    const isolation = options.isolation ?? 'read committed';
+    if (!ISOLATION_LEVELS.includes(isolation)) {
+      throw new InvalidDefinitionError(`ctx.transaction("${key}"): isolation ${JSON.stringify(isolation)} is invalid: use ${ISOLATION_LEVELS.join(', ')}`);
+    }
+    const entered = await this.enter(key, fn, options);
+    if ('replayed' in entered) return entered.replayed as T;
+    const { seq, policy } = entered;
+    for (;;) {
+      // The intent (with any pending completions) first: it numbers the attempt and lets a failure be
+      // recorded; the statements and the completion then commit together, or not at all.
+      const attempt = (await this.write({ seq, stepKey: key }))!;
+      crashPoint('before-step', key);
+      let output: T;
+      try {
+        output = await this.runTransaction(key, seq, attempt, fn, isolation, options);
+      } catch (error) {
+        if (this.deps.signal.aborted) throw this.interrupted(this.deps.signal.reason);
+        // The connection failed: whether the COMMIT happened is unknown here. The journal knows: the
+        // execution is handed back, and its resumption finds the step completed or runs it again.
+        if (isNetworkError(error) || error instanceof LeaseLostError) throw this.interrupted(error);
+        if (isSerializationFailure(error)) {
+          const used = (await this.storage(() => stepAttemptsUsed(this.deps.db, this.executionId, key))).step;
+          if (hasAttemptsLeft(policy, used)) {
+            await sleep(retryDelayMs(policy, used));
+            continue; // the whole step again, as the next attempt
+          }
+        }
+        return this.failed(key, seq, attempt, error, options, policy);
+      }
+      this.stepsRun++;
+      crashPoint('after-step-commit', key);
+      if (options.compensate) this.addCompensable(key, seq, output, options, policy, null, undefined);
+      return output;
+    }
+  }
+
+  /** One attempt of a transactional step: fenced, at its isolation level and durability, committed with its completion. */
+  private async runTransaction<T>(
+    key: string,
+    seq: number,
+    attempt: number,
+    fn: (tx: TransactionContext) => Promise<T>,
+    isolation: IsolationLevel,
+    options: TransactionOptions<T>,
+  ): Promise<T> {
+    const { db, lease, workflow } = this.deps;
+    const output = await db.transaction(async (tx) => {
+      const run = async <Row>(sql: string, params?: readonly unknown[]) => {
+        try {
+          return await tx.query<Row>(sql, params);
+        } catch (err) {
+          throw translateDatabaseError(err);
+        }
+      };
+      await tx.exec(`SET TRANSACTION ISOLATION LEVEL ${isolation.toUpperCase()}`);
+      // Fenced first (the first statement, so the snapshot and the row lock are taken together): a worker
+      // whose lease was taken over never runs the statements.
+      await run('SELECT 1 FROM aries.lock_owned_execution(p_execution_id => $1, p_token => $2)', [lease.executionId, lease.token]);
+      await run('SELECT aries.apply_durability(p_class => $1)', [workflow.durability]);
+      const result = await fn({
+        query: run,
+        idempotencyKey: `${this.executionId}:${key}`,
+        attempt,
+        executionId: this.executionId,
+        stepKey: key,
+        signal: this.deps.signal,
+      });
+      crashPoint('after-step-effect', key); // the statements ran; nothing is committed
+      const outputJson = encodeStored(result, `output of step "${key}"`, this.deps.maxPayloadBytes);
+      const completed = `[{"seq":${seq},"key":${JSON.stringify(key)},"attempt":${attempt},"checkpoint":${this.takesCheckpoint(seq, options)}${
+        outputJson === null ? '' : `,"output":${outputJson}`
+      }}]`;
+      await run('SELECT aries.record_steps(p_execution_id => $1, p_token => $2, p_completed => $3::jsonb)', [
+        lease.executionId,
+        lease.token,
+        completed,
+      ]);
+      return result;
+    });
+    if (workflow.durability !== 'off') await db.flushToDisk?.();
     return output;
   }
 
@@ -287,7 +412,9 @@ export class WorkflowContextImpl implements WorkflowContext {
       clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
       try {
-        const attempt = await this.storage(() => this.deps.writer.write({ lease: this.deps.lease, completions: batch, start }));
+        const attempt = await this.storage(() =>
+          this.deps.writer.write({ lease: this.deps.lease, durability: this.deps.workflow.durability, completions: batch, start }),
+        );
         for (const c of batch) crashPoint('after-step-commit', c.stepKey);
         return attempt;
       } catch (err) {
@@ -313,7 +440,9 @@ export class WorkflowContextImpl implements WorkflowContext {
     const batch = this.pending;
     this.pending = [];
     try {
-      await this.storage(() => completeExecution(this.deps.db, this.deps.lease, outputJson, batch));
+      const { db, lease, workflow } = this.deps;
+      await this.storage(() => completeExecution(db, lease, outputJson, batch, workflow.durability));
+      if (workflow.durability !== 'off') await this.storage(async () => db.flushToDisk?.());
     } catch (err) {
       this.pending = batch.concat(this.pending); // not written: keep them, a retried flush records them
       throw err;

@@ -49,8 +49,9 @@ for (const backend of BACKENDS) {
       const first = await runCli(['migrate', ...connection]);
       expect(first.stderr).toBe('');
       expect(first.code).toBe(0);
-      expect(first.stdout).toMatch(/^applying 0001_core \(1\/2\)$/m);
-      expect(first.stdout).toMatch(/^applying 0002_recovery \(2\/2\)$/m);
+      expect(first.stdout).toMatch(/^applying 0001_core \(1\/3\)$/m);
+      expect(first.stdout).toMatch(/^applying 0002_recovery \(2\/3\)$/m);
+      expect(first.stdout).toMatch(/^applying 0003_transactions \(3\/3\)$/m);
       const version = /schema version (\d+)/.exec(first.stdout)?.[1];
       expect(Number(version)).toBeGreaterThanOrEqual(1);
 
