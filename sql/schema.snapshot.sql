@@ -645,9 +645,10 @@ CREATE TABLE aries.steps (
     compensation_error jsonb,
     compensated_at timestamp with time zone,
     CONSTRAINT steps_attempt_check CHECK ((attempt >= 1)),
-    CONSTRAINT steps_check CHECK (((status = 'COMPLETED'::text) = ((output_lsn IS NOT NULL) AND (completed_at IS NOT NULL)))),
     CONSTRAINT steps_compensated_check CHECK (((compensation_status IS NULL) OR (status = 'COMPLETED'::text))),
     CONSTRAINT steps_compensation_status_check CHECK ((compensation_status = ANY (ARRAY['RUNNING'::text, 'COMPLETED'::text, 'FAILED'::text, 'RETRYING'::text]))),
+    CONSTRAINT steps_completed_at_check CHECK (((status = 'COMPLETED'::text) = (completed_at IS NOT NULL))),
+    CONSTRAINT steps_output_check CHECK (((status = 'COMPLETED'::text) = (output_lsn IS NOT NULL))),
     CONSTRAINT steps_seq_check CHECK ((seq >= 0)),
     CONSTRAINT steps_status_check CHECK ((status = ANY (ARRAY['RUNNING'::text, 'COMPLETED'::text, 'FAILED'::text, 'RETRYING'::text, 'ROLLED_BACK'::text]))),
     CONSTRAINT steps_step_key_check CHECK ((step_key <> ''::text))
@@ -1041,6 +1042,19 @@ BEGIN
 END $$;
 
 --
+-- Name: refuse_execution_born_running(); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.refuse_execution_born_running() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  RAISE EXCEPTION 'an execution is created PENDING, not % (its other statuses are reached by transitions)', NEW.status
+    USING ERRCODE = 'AR003';
+END $$;
+
+--
 -- Name: refuse_journal_change(); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -1053,6 +1067,35 @@ BEGIN
     RETURN OLD;
   END IF;
   RAISE EXCEPTION 'the journal is append-only (% of lsn %)', pg_catalog.lower(TG_OP), OLD.lsn USING ERRCODE = 'AR008';
+END $$;
+
+--
+-- Name: refuse_journal_truncate(); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.refuse_journal_truncate() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  RAISE EXCEPTION 'the journal is append-only (truncate)' USING ERRCODE = 'AR008';
+END $$;
+
+--
+-- Name: refuse_step_undone(); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.refuse_step_undone() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  IF OLD.status = 'COMPLETED' AND NEW.status NOT IN ('COMPLETED', 'ROLLED_BACK') THEN
+    RAISE EXCEPTION 'step "%" of execution % is COMPLETED: it cannot become % (only a rollback voids it)',
+      OLD.step_key, OLD.execution_id, NEW.status USING ERRCODE = 'AR003';
+  END IF;
+  RAISE EXCEPTION 'the compensation of step "%" of execution % completed: it cannot become %', OLD.step_key,
+    OLD.execution_id, coalesce(NEW.compensation_status, 'NULL') USING ERRCODE = 'AR003';
 END $$;
 
 --
@@ -1335,7 +1378,8 @@ CREATE TABLE aries.journal (
     created_at timestamp with time zone DEFAULT aries.now() NOT NULL,
     CONSTRAINT journal_check CHECK (((prev_lsn IS NULL) OR (prev_lsn < lsn))),
     CONSTRAINT journal_kind_check CHECK ((kind = ANY (ARRAY['execution_started'::text, 'step_started'::text, 'step_completed'::text, 'step_failed'::text, 'step_retrying'::text, 'execution_completed'::text, 'execution_failed'::text, 'execution_released'::text, 'execution_rolled_back'::text, 'execution_recovered'::text, 'execution_compensating'::text, 'compensation_started'::text, 'compensation_completed'::text, 'compensation_failed'::text, 'compensation_retrying'::text, 'execution_compensated'::text]))),
-    CONSTRAINT journal_step_fields_check CHECK ((((kind ~~ 'step_%'::text) OR (kind ~~ 'compensation_%'::text)) = ((step_key IS NOT NULL) AND (seq IS NOT NULL) AND (attempt IS NOT NULL))))
+    CONSTRAINT journal_step_fields_check CHECK ((((kind ~~ 'step_%'::text) OR (kind ~~ 'compensation_%'::text)) = ((step_key IS NOT NULL) AND (seq IS NOT NULL) AND (attempt IS NOT NULL)))),
+    CONSTRAINT journal_step_fields_whole_check CHECK ((num_nulls(step_key, seq, attempt) = ANY (ARRAY[0, 3])))
 );
 
 --
@@ -1510,6 +1554,12 @@ CREATE INDEX failures_unrecovered_idx ON aries.failures USING btree (failure_tim
 CREATE INDEX journal_execution_idx ON aries.journal USING btree (execution_id, lsn);
 
 --
+-- Name: executions executions_born_pending; Type: TRIGGER; Schema: aries; Owner: -
+--
+
+CREATE TRIGGER executions_born_pending BEFORE INSERT ON aries.executions FOR EACH ROW WHEN ((new.status <> 'PENDING'::text)) EXECUTE FUNCTION aries.refuse_execution_born_running();
+
+--
 -- Name: executions executions_transition_guard; Type: TRIGGER; Schema: aries; Owner: -
 --
 
@@ -1520,6 +1570,18 @@ CREATE TRIGGER executions_transition_guard BEFORE UPDATE OF status ON aries.exec
 --
 
 CREATE TRIGGER journal_append_only BEFORE DELETE OR UPDATE ON aries.journal FOR EACH ROW EXECUTE FUNCTION aries.refuse_journal_change();
+
+--
+-- Name: journal journal_no_truncate; Type: TRIGGER; Schema: aries; Owner: -
+--
+
+CREATE TRIGGER journal_no_truncate BEFORE TRUNCATE ON aries.journal FOR EACH STATEMENT EXECUTE FUNCTION aries.refuse_journal_truncate();
+
+--
+-- Name: steps steps_completed_guard; Type: TRIGGER; Schema: aries; Owner: -
+--
+
+CREATE TRIGGER steps_completed_guard BEFORE UPDATE OF status, compensation_status ON aries.steps FOR EACH ROW WHEN ((((old.status = 'COMPLETED'::text) AND (new.status <> ALL (ARRAY['COMPLETED'::text, 'ROLLED_BACK'::text]))) OR ((old.compensation_status = 'COMPLETED'::text) AND (new.compensation_status IS DISTINCT FROM 'COMPLETED'::text) AND (new.status <> 'ROLLED_BACK'::text)))) EXECUTE FUNCTION aries.refuse_step_undone();
 
 --
 -- Name: checkpoints checkpoints_execution_id_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -

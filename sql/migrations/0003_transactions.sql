@@ -12,6 +12,11 @@
 --                     level, fenced by the lease token, so its effect on the application's own tables happens
 --                     exactly once. It uses record_steps (0001) inside that transaction.
 --
+--   invariants      more of them kept by the schema itself (an execution is born PENDING, a completed step
+--                   or compensation is never undone except by a rollback, a step's output record and
+--                   completion time exist exactly when it is COMPLETED, journal records name a whole step
+--                   or none, the journal cannot be truncated).
+--
 -- The classes in order of strength (for a batch's strongest): off < local < remote_write < on < remote_apply.
 
 CREATE FUNCTION aries.durability_rank(p_class text) RETURNS integer
@@ -49,3 +54,55 @@ LANGUAGE sql STABLE SET search_path = '' AS $$
   SELECT pg_catalog.current_setting('fsync'), pg_catalog.current_setting('full_page_writes'),
          pg_catalog.current_setting('synchronous_commit')
 $$;
+
+-- ---- invariants the schema keeps by itself --------------------------------------------------------
+-- (found missing by test/sql/schema-invariants.test.ts, which tries each with raw SQL)
+
+-- An execution is born PENDING: every other status is reached through execution_transitions. The WHEN
+-- clause keeps the hot path's upserts (which propose PENDING rows) from calling the function.
+CREATE FUNCTION aries.refuse_execution_born_running() RETURNS trigger
+LANGUAGE plpgsql SET search_path = '' AS $$
+BEGIN
+  RAISE EXCEPTION 'an execution is created PENDING, not % (its other statuses are reached by transitions)', NEW.status
+    USING ERRCODE = 'AR003';
+END $$;
+CREATE TRIGGER executions_born_pending BEFORE INSERT ON aries.executions
+  FOR EACH ROW WHEN (NEW.status <> 'PENDING') EXECUTE FUNCTION aries.refuse_execution_born_running();
+
+-- A step's output record and completion time exist exactly when it is COMPLETED (each on its own).
+ALTER TABLE aries.steps DROP CONSTRAINT steps_check;
+ALTER TABLE aries.steps
+  ADD CONSTRAINT steps_output_check CHECK ((status = 'COMPLETED') = (output_lsn IS NOT NULL)),
+  ADD CONSTRAINT steps_completed_at_check CHECK ((status = 'COMPLETED') = (completed_at IS NOT NULL));
+
+-- A completed step never becomes runnable again, except by a rollback to a checkpoint (ROLLED_BACK); a
+-- completed compensation never runs again, except when its step is rolled back with it.
+CREATE FUNCTION aries.refuse_step_undone() RETURNS trigger
+LANGUAGE plpgsql SET search_path = '' AS $$
+BEGIN
+  IF OLD.status = 'COMPLETED' AND NEW.status NOT IN ('COMPLETED', 'ROLLED_BACK') THEN
+    RAISE EXCEPTION 'step "%" of execution % is COMPLETED: it cannot become % (only a rollback voids it)',
+      OLD.step_key, OLD.execution_id, NEW.status USING ERRCODE = 'AR003';
+  END IF;
+  RAISE EXCEPTION 'the compensation of step "%" of execution % completed: it cannot become %', OLD.step_key,
+    OLD.execution_id, coalesce(NEW.compensation_status, 'NULL') USING ERRCODE = 'AR003';
+END $$;
+CREATE TRIGGER steps_completed_guard BEFORE UPDATE OF status, compensation_status ON aries.steps
+  FOR EACH ROW WHEN ((OLD.status = 'COMPLETED' AND NEW.status NOT IN ('COMPLETED', 'ROLLED_BACK'))
+                     OR (OLD.compensation_status = 'COMPLETED' AND NEW.compensation_status IS DISTINCT FROM 'COMPLETED'
+                         AND NEW.status <> 'ROLLED_BACK'))
+  EXECUTE FUNCTION aries.refuse_step_undone();
+
+-- A journal record names a whole step (key, position, attempt) or none of it.
+ALTER TABLE aries.journal
+  ADD CONSTRAINT journal_step_fields_whole_check CHECK (pg_catalog.num_nulls(step_key, seq, attempt) IN (0, 3));
+
+-- TRUNCATE fires no row trigger: refuse it for the journal by a statement trigger (deleting executions
+-- removes their journal by cascade; a TRUNCATE of the journal would orphan every step's output).
+CREATE FUNCTION aries.refuse_journal_truncate() RETURNS trigger
+LANGUAGE plpgsql SET search_path = '' AS $$
+BEGIN
+  RAISE EXCEPTION 'the journal is append-only (truncate)' USING ERRCODE = 'AR008';
+END $$;
+CREATE TRIGGER journal_no_truncate BEFORE TRUNCATE ON aries.journal
+  FOR EACH STATEMENT EXECUTE FUNCTION aries.refuse_journal_truncate();
