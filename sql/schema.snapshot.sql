@@ -126,12 +126,14 @@ BEGIN
                           WHERE e.same_key IS NULL AND p.kind IS NOT NULL AND s.execution_id = p.id
                             AND s.step_key = p.key
                           LIMIT 1) k ON true
-      CROSS JOIN LATERAL (SELECT coalesce(p.earlier_seqs[e.same_key], k.seq) AS seq,
+      -- A ROLLED_BACK row (voided by a rollback, parked by recovery) holds no position: the step may run
+      -- again anywhere, as the next attempt.
+      CROSS JOIN LATERAL (SELECT coalesce(p.earlier_seqs[e.same_key], CASE WHEN k.status <> 'ROLLED_BACK' THEN k.seq END) AS seq,
                                  CASE WHEN e.same_key IS NOT NULL THEN 'COMPLETED' ELSE k.status END AS status,
                                  coalesce(p.earlier_attempts[e.same_key], k.attempt) AS attempt) prior
       LEFT JOIN LATERAL (SELECT true AS taken FROM aries.steps s
-                          WHERE prior.status IS NULL AND p.kind IS NOT NULL AND s.execution_id = p.id
-                            AND s.seq = p.seq
+                          WHERE (prior.status IS NULL OR prior.status = 'ROLLED_BACK') AND p.kind IS NOT NULL
+                            AND s.execution_id = p.id AND s.seq = p.seq AND s.step_key <> p.key
                           LIMIT 1) t ON true
       CROSS JOIN LATERAL (SELECT CASE
         WHEN p.lease_token IS NULL THEN 'not_found'
@@ -144,7 +146,7 @@ BEGIN
         -- Not something a worker sends: written as it is, it fails on the tables' own constraints.
         WHEN p.key IS NULL OR p.key = '' OR p.seq IS NULL OR p.seq < 0
              OR (p.kind = 'step_completed' AND (p.attempt IS NULL OR p.attempt < 1)) THEN 'malformed'
-        WHEN prior.status IS NULL AND (e.key_there <> p.key OR t.taken) THEN 'position_taken'
+        WHEN (prior.status IS NULL OR prior.status = 'ROLLED_BACK') AND (e.key_there <> p.key OR t.taken) THEN 'position_taken'
         ELSE 'write' END AS verdict) v
   ), decided AS (
     -- A request is refused by its first row that stops it (a malformed one lets it through: its write
@@ -179,7 +181,7 @@ BEGIN
            CASE c.kind WHEN 'step_completed' THEN c.lsn END, v_now, CASE c.kind WHEN 'step_completed' THEN v_now END
       FROM chained c
     ON CONFLICT ON CONSTRAINT steps_pkey DO UPDATE
-       SET status = excluded.status, attempt = excluded.attempt, output_lsn = excluded.output_lsn,
+       SET status = excluded.status, seq = excluded.seq, attempt = excluded.attempt, output_lsn = excluded.output_lsn,
            completed_at = excluded.completed_at, error = NULL,
            started_at = CASE excluded.status WHEN 'RUNNING' THEN excluded.started_at ELSE s.started_at END
   ), checkpointed AS (
@@ -227,23 +229,26 @@ CREATE FUNCTION aries.auto_recover_failures(p_max_age interval DEFAULT '01:00:00
     SET search_path TO ''
     AS $$
 DECLARE
-  v_failure record;
+  v_execution record;
   v_recovered bigint := 0;
 BEGIN
-  FOR v_failure IN
-    SELECT f.failure_id, f.execution_id, f.failure_type FROM aries.failures f
-     WHERE NOT f.recovered AND f.retries_exhausted AND f.failure_timestamp >= aries.now() - p_max_age
-       AND EXISTS (SELECT 1 FROM aries.executions e WHERE e.id = f.execution_id AND e.status = 'FAILED')
-       AND (SELECT pg_catalog.count(*) FROM aries.failures g
-             WHERE g.execution_id = f.execution_id AND g.recovered_by = 'sweep') < p_max_per_execution
-     ORDER BY f.failure_timestamp
-       FOR UPDATE SKIP LOCKED
+  FOR v_execution IN
+    SELECT e.id, newest.failure_type FROM aries.executions e
+     CROSS JOIN LATERAL (SELECT f.failure_type, f.retries_exhausted, f.failure_timestamp FROM aries.failures f
+                          WHERE f.execution_id = e.id AND NOT f.recovered
+                          ORDER BY f.failure_timestamp DESC, f.failure_id LIMIT 1) newest
+     WHERE e.status = 'FAILED' AND newest.retries_exhausted AND newest.failure_timestamp >= aries.now() - p_max_age
+       AND (SELECT pg_catalog.count(*) FROM aries.journal j
+             WHERE j.execution_id = e.id AND j.kind = 'execution_recovered' AND j.payload ->> 'by' = 'sweep')
+           < p_max_per_execution
+     ORDER BY newest.failure_timestamp
+       FOR UPDATE OF e SKIP LOCKED
   LOOP
     BEGIN
-      PERFORM aries.recover_from_failure(v_failure.execution_id, v_failure.failure_type, 'sweep');
+      PERFORM aries.recover_from_failure(v_execution.id, v_execution.failure_type, 'sweep');
       v_recovered := v_recovered + 1;
     EXCEPTION WHEN SQLSTATE 'AR009' OR SQLSTATE 'AR010' THEN
-      NULL; -- recovered meanwhile by another failure of the same execution, or by an operator
+      NULL; -- recovered meanwhile by an operator
     END;
   END LOOP;
   RETURN v_recovered;
@@ -326,9 +331,12 @@ BEGIN
      ORDER BY e.available_at LIMIT p_limit
        FOR UPDATE SKIP LOCKED
   ), due AS (
+    -- Not one the worker is still running: a retry due at once, or a hand-back, can become PENDING
+    -- before the run that wrote it has returned.
     SELECT e.id FROM aries.executions e
      WHERE e.status = 'PENDING' AND e.available_at <= v_now
        AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+       AND NOT (e.id = ANY (p_running))
      ORDER BY e.available_at LIMIT p_limit
        FOR UPDATE SKIP LOCKED
   ), chosen AS (
@@ -649,7 +657,7 @@ CREATE TABLE aries.steps (
     CONSTRAINT steps_compensation_status_check CHECK ((compensation_status = ANY (ARRAY['RUNNING'::text, 'COMPLETED'::text, 'FAILED'::text, 'RETRYING'::text]))),
     CONSTRAINT steps_completed_at_check CHECK (((status = 'COMPLETED'::text) = (completed_at IS NOT NULL))),
     CONSTRAINT steps_output_check CHECK (((status = 'COMPLETED'::text) = (output_lsn IS NOT NULL))),
-    CONSTRAINT steps_seq_check CHECK ((seq >= 0)),
+    CONSTRAINT steps_seq_check CHECK (((seq >= 0) OR (status = 'ROLLED_BACK'::text))),
     CONSTRAINT steps_status_check CHECK ((status = ANY (ARRAY['RUNNING'::text, 'COMPLETED'::text, 'FAILED'::text, 'RETRYING'::text, 'ROLLED_BACK'::text]))),
     CONSTRAINT steps_step_key_check CHECK ((step_key <> ''::text))
 );
@@ -988,6 +996,12 @@ BEGIN
   ELSIF v.status = 'FAILED' THEN
     UPDATE aries.steps s SET attempt_base = s.attempt
      WHERE s.execution_id = p_execution_id AND s.status <> 'COMPLETED';
+    -- Voided steps give up their positions (parked below every position already parked): the resumed run
+    -- may reach them elsewhere, or not at all.
+    UPDATE aries.steps s
+       SET seq = -1 - s.seq - coalesce((SELECT pg_catalog.max(-x.seq) FROM aries.steps x
+                                         WHERE x.execution_id = p_execution_id AND x.seq < 0), 0)
+     WHERE s.execution_id = p_execution_id AND s.status = 'ROLLED_BACK' AND s.seq >= 0;
   END IF;
   UPDATE aries.executions e
      SET status = CASE WHEN v.status = 'FAILED' AND v_failure.recovery_strategy = 'compensate' THEN 'COMPENSATING'
@@ -995,8 +1009,9 @@ BEGIN
          error = CASE WHEN v.status = 'FAILED' AND v_failure.recovery_strategy <> 'compensate' THEN NULL ELSE e.error END,
          available_at = aries.now(), last_lsn = v_lsn, updated_at = aries.now()
    WHERE e.id = p_execution_id;
+  -- A FAILED execution's failures are all settled by its recovery; a waiting retry's, only the TRANSIENT ones.
   UPDATE aries.failures f SET recovered = true, recovered_at = aries.now(), recovered_by = p_recovered_by
-   WHERE f.execution_id = p_execution_id AND NOT f.recovered;
+   WHERE f.execution_id = p_execution_id AND NOT f.recovered AND (v.status = 'FAILED' OR f.failure_type = 'TRANSIENT');
   PERFORM pg_catalog.pg_notify('aries_wakeup', v.workflow_name);
   RETURN v_resumed_from;
 END $$;
@@ -1241,7 +1256,13 @@ BEGIN
     UPDATE aries.steps s
        SET status = 'ROLLED_BACK', output_lsn = NULL, completed_at = NULL, compensation_status = NULL
      WHERE s.execution_id = p_execution_id AND s.status <> 'ROLLED_BACK'
-       AND (s.status <> 'COMPLETED' OR v_checkpoint.lsn IS NULL OR s.output_lsn > v_checkpoint.lsn)
+       AND (v_checkpoint.lsn IS NULL
+            OR s.status IN ('RUNNING', 'RETRYING')
+            OR (s.status = 'COMPLETED' AND s.output_lsn > v_checkpoint.lsn)
+            -- a failure the workflow caught before the checkpoint is part of its state; a later one is not
+            OR (s.status = 'FAILED' AND EXISTS (SELECT 1 FROM aries.journal j
+                                                 WHERE j.execution_id = s.execution_id AND j.lsn > v_checkpoint.lsn
+                                                   AND j.kind = 'step_failed' AND j.step_key = s.step_key)))
     RETURNING s.step_key, s.seq
   )
   SELECT coalesce(pg_catalog.jsonb_agg(voided.step_key ORDER BY voided.seq), '[]'::jsonb) INTO v_keys FROM voided;

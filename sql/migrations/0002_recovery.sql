@@ -74,6 +74,177 @@ ALTER TABLE aries.failures
   ADD CONSTRAINT failures_recovered_check CHECK (recovered = (recovered_at IS NOT NULL));
 CREATE INDEX failures_unrecovered_execution_idx ON aries.failures (execution_id) WHERE NOT recovered;
 
+-- As in 0001, and a step whose row was ROLLED_BACK runs again at whatever position the workflow now reaches
+-- it (its output was voided, so the path may differ), as its next attempt; recovery parks such rows at
+-- negative positions (steps_seq_check allows that for ROLLED_BACK rows only), so they hold no position.
+ALTER TABLE aries.steps DROP CONSTRAINT steps_seq_check;
+ALTER TABLE aries.steps ADD CONSTRAINT steps_seq_check CHECK (seq >= 0 OR status = 'ROLLED_BACK');
+
+CREATE OR REPLACE FUNCTION aries.apply_step_requests(p_requests jsonb, OUT execution_ids uuid[], OUT attempts integer[],
+                                          OUT error_codes text[], OUT error_messages text[], OUT recorded integer,
+                                          OUT started boolean)
+-- jit off: the statement below is a few index probes per request, but estimated (jsonb arrays count as
+-- 100 elements each) far above jit_above_cost, and compiling it would take longer than running it.
+LANGUAGE plpgsql SET search_path = '' SET jit = off AS $$
+DECLARE
+  v_now timestamptz := aries.now();
+BEGIN
+  WITH step_row AS (
+    -- A row per completion of a request that holds its lease, then a last row (ord NULL): its start, or
+    -- (kind NULL) a row that only carries the request's verdict.
+    SELECT q.id, q.token, q.has_start, x.lease_token, x.status AS execution_status, x.last_lsn, x.step_count,
+           w.ord, w.kind, w.seq, w.key, w.attempt, w.output, w.checkpoint
+      FROM (SELECT (a.r ->> 'execution_id')::uuid AS id, (a.r ->> 'token')::bigint AS token,
+                   a.r ? 'start_key' AS has_start, a.r
+              FROM pg_catalog.jsonb_array_elements(p_requests) a (r)) q
+      -- LATERAL … LIMIT 1, here and below: every lookup stays an index probe, whatever the table sizes
+      -- were when this statement's plan was cached.
+      LEFT JOIN LATERAL (SELECT e.lease_token, e.status, e.last_lsn, e.step_count FROM aries.executions e
+                          WHERE e.id = q.id LIMIT 1) x ON true
+      CROSS JOIN LATERAL (
+        SELECT c.ord, 'step_completed' AS kind, (c.item ->> 'seq')::integer AS seq, c.item ->> 'key' AS key,
+               (c.item ->> 'attempt')::integer AS attempt, c.item -> 'output' AS output,
+               coalesce((c.item ->> 'checkpoint')::boolean, false) AS checkpoint
+          FROM pg_catalog.jsonb_array_elements(coalesce(q.r -> 'completed', '[]'::jsonb))
+               WITH ORDINALITY c (item, ord)
+         WHERE x.lease_token = q.token AND x.status = 'RUNNING'
+        UNION ALL
+        SELECT NULL, CASE WHEN x.lease_token = q.token AND x.status = 'RUNNING' AND q.r ->> 'start_key' IS NOT NULL
+                          THEN 'step_started' END,
+               (q.r ->> 'start_seq')::integer, q.r ->> 'start_key', NULL, NULL, false) w
+  ), placed AS (
+    -- Each row with the keys, positions and attempts of the completions before it in its request.
+    SELECT r.*, pg_catalog.array_agg(r.key) OVER earlier AS earlier_keys,
+           pg_catalog.array_agg(r.seq) OVER earlier AS earlier_seqs,
+           pg_catalog.array_agg(r.attempt) OVER earlier AS earlier_attempts
+      FROM step_row r
+    WINDOW earlier AS (PARTITION BY r.id ORDER BY r.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+  ), judged AS (
+    -- A row finds its step as the first earlier completion with its key left it (recorded), or else as
+    -- its steps row is; its position is taken if an earlier completion or a steps row holds another key
+    -- there.
+    SELECT p.id, p.ord, p.kind, p.seq, p.key, p.output, p.checkpoint, p.has_start, p.last_lsn, p.step_count,
+           CASE WHEN p.kind = 'step_started' THEN coalesce(prior.attempt + 1, 1) ELSE p.attempt END AS attempt,
+           v.verdict, coalesce(v.verdict NOT IN ('write', 'skip'), false) AS stops,
+           CASE v.verdict WHEN 'not_found' THEN 'AR001' WHEN 'lease_lost' THEN 'AR002'
+                          WHEN 'key_reused' THEN 'AR005' WHEN 'completed' THEN 'AR005'
+                          WHEN 'start_completed' THEN 'AR005' WHEN 'position_taken' THEN 'AR006' END AS code,
+           CASE v.verdict
+             WHEN 'not_found' THEN pg_catalog.format('execution %s not found', coalesce(p.id::text, '<NULL>'))
+             WHEN 'lease_lost' THEN pg_catalog.format(
+               'lease on execution %s lost: fencing token %s is not current (current token %s, status %s)',
+               p.id, coalesce(p.token::text, '<NULL>'), p.lease_token, p.execution_status)
+             WHEN 'key_reused' THEN pg_catalog.format(
+               'step key "%s" is used twice in execution %s (at positions %s and %s); step keys must be unique within an execution',
+               p.key, p.id, prior.seq, p.seq)
+             WHEN 'completed' THEN pg_catalog.format('step "%s" of execution %s is already completed (attempt %s)',
+                                                     p.key, p.id, prior.attempt)
+             WHEN 'start_completed' THEN pg_catalog.format('step "%s" of execution %s is already completed', p.key, p.id)
+             WHEN 'position_taken' THEN pg_catalog.format(
+               'execution %s recorded a different step at position %s than "%s"; the workflow code no longer matches its journal',
+               p.id, p.seq, p.key)
+           END AS message
+      FROM placed p
+      CROSS JOIN LATERAL (SELECT pg_catalog.array_position(p.earlier_keys, p.key) AS same_key,
+                                 p.earlier_keys[pg_catalog.array_position(p.earlier_seqs, p.seq)] AS key_there) e
+      LEFT JOIN LATERAL (SELECT s.seq, s.status, s.attempt FROM aries.steps s
+                          WHERE e.same_key IS NULL AND p.kind IS NOT NULL AND s.execution_id = p.id
+                            AND s.step_key = p.key
+                          LIMIT 1) k ON true
+      -- A ROLLED_BACK row (voided by a rollback, parked by recovery) holds no position: the step may run
+      -- again anywhere, as the next attempt.
+      CROSS JOIN LATERAL (SELECT coalesce(p.earlier_seqs[e.same_key], CASE WHEN k.status <> 'ROLLED_BACK' THEN k.seq END) AS seq,
+                                 CASE WHEN e.same_key IS NOT NULL THEN 'COMPLETED' ELSE k.status END AS status,
+                                 coalesce(p.earlier_attempts[e.same_key], k.attempt) AS attempt) prior
+      LEFT JOIN LATERAL (SELECT true AS taken FROM aries.steps s
+                          WHERE (prior.status IS NULL OR prior.status = 'ROLLED_BACK') AND p.kind IS NOT NULL
+                            AND s.execution_id = p.id AND s.seq = p.seq AND s.step_key <> p.key
+                          LIMIT 1) t ON true
+      CROSS JOIN LATERAL (SELECT CASE
+        WHEN p.lease_token IS NULL THEN 'not_found'
+        WHEN p.lease_token IS DISTINCT FROM p.token OR p.execution_status <> 'RUNNING' THEN 'lease_lost'
+        WHEN p.kind IS NULL THEN NULL
+        WHEN prior.seq <> p.seq THEN 'key_reused'
+        WHEN prior.status = 'COMPLETED' AND p.kind = 'step_started' THEN 'start_completed'
+        WHEN prior.status = 'COMPLETED' AND prior.attempt = p.attempt THEN 'skip'
+        WHEN prior.status = 'COMPLETED' THEN 'completed'
+        -- Not something a worker sends: written as it is, it fails on the tables' own constraints.
+        WHEN p.key IS NULL OR p.key = '' OR p.seq IS NULL OR p.seq < 0
+             OR (p.kind = 'step_completed' AND (p.attempt IS NULL OR p.attempt < 1)) THEN 'malformed'
+        WHEN (prior.status IS NULL OR prior.status = 'ROLLED_BACK') AND (e.key_there <> p.key OR t.taken) THEN 'position_taken'
+        ELSE 'write' END AS verdict) v
+  ), decided AS (
+    -- A request is refused by its first row that stops it (a malformed one lets it through: its write
+    -- fails, and the caller isolates it).
+    SELECT j.*, pg_catalog.first_value(j.code) OVER request AS request_code,
+           pg_catalog.first_value(j.message) OVER request AS request_message,
+           pg_catalog.count(*) FILTER (WHERE j.kind = 'step_completed' AND j.verdict = 'write') OVER request
+             AS completions
+      FROM judged j
+    WINDOW request AS (PARTITION BY j.id ORDER BY j.stops DESC, j.ord
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+  ), record AS (
+    -- What the accepted requests journal, each with its LSN, drawn from the sequence in the order
+    -- (execution id, completions in order, start): PostgreSQL computes output expressions after ORDER BY.
+    SELECT d.id, d.ord, d.kind, d.seq, d.key, d.attempt, d.output, d.checkpoint, d.last_lsn, d.step_count,
+           pg_catalog.nextval('aries.journal_lsn_seq') AS lsn
+      FROM decided d
+     WHERE d.request_code IS NULL AND d.verdict IN ('write', 'malformed')
+     ORDER BY d.id, d.ord
+  ), chained AS (
+    SELECT r.*, pg_catalog.lag(r.lsn, 1, r.last_lsn) OVER same_execution AS prev_lsn,
+           r.step_count + pg_catalog.count(*) FILTER (WHERE r.kind = 'step_completed') OVER same_execution
+             AS completed_steps,
+           pg_catalog.lead(r.lsn) OVER same_execution IS NULL AS last_of_execution
+      FROM record r
+    WINDOW same_execution AS (PARTITION BY r.id ORDER BY r.lsn)
+  ), stepped AS (
+    -- A completion's intent can be missing (a server crash may drop an asynchronously committed one):
+    -- its row is then created COMPLETED.
+    INSERT INTO aries.steps AS s (execution_id, step_key, seq, status, attempt, output_lsn, started_at, completed_at)
+    SELECT c.id, c.key, c.seq, CASE c.kind WHEN 'step_completed' THEN 'COMPLETED' ELSE 'RUNNING' END, c.attempt,
+           CASE c.kind WHEN 'step_completed' THEN c.lsn END, v_now, CASE c.kind WHEN 'step_completed' THEN v_now END
+      FROM chained c
+    ON CONFLICT ON CONSTRAINT steps_pkey DO UPDATE
+       SET status = excluded.status, seq = excluded.seq, attempt = excluded.attempt, output_lsn = excluded.output_lsn,
+           completed_at = excluded.completed_at, error = NULL,
+           started_at = CASE excluded.status WHEN 'RUNNING' THEN excluded.started_at ELSE s.started_at END
+  ), checkpointed AS (
+    INSERT INTO aries.checkpoints (execution_id, lsn, state_data, step_progress, checksum, checkpoint_time, created_at)
+    SELECT c.id, c.lsn, st.state, pg_catalog.jsonb_build_object('completed', c.completed_steps),
+           pg_catalog.md5(c.id::text || ':' || c.lsn::text || ':' || st.state::text), v_now, v_now
+      FROM chained c
+     CROSS JOIN LATERAL (SELECT pg_catalog.jsonb_build_object('completed_steps', c.completed_steps, 'last_seq', c.seq,
+                                                              'last_step_key', c.key) AS state) st
+     WHERE c.checkpoint
+  ), advanced AS (
+    -- An upsert finds each execution row by its primary key whatever the plan, where an UPDATE … FROM is
+    -- a join that a plan cached while the table was small would run as a scan of all of it. Every row
+    -- exists (its lock is held), so nothing is inserted; were one missing, the row proposed here would
+    -- fail on its foreign key, as no workflow has an empty name.
+    INSERT INTO aries.executions AS e (id, workflow_name, workflow_version, last_lsn, step_count)
+    SELECT c.id, '', '', c.lsn, c.completed_steps FROM chained c WHERE c.last_of_execution
+    ON CONFLICT ON CONSTRAINT executions_pkey DO UPDATE
+       SET last_lsn = excluded.last_lsn, step_count = excluded.step_count, updated_at = v_now
+  ), journaled AS (
+    -- Listed last: PostgreSQL runs the writes no query reads last first, so a malformed record meets the
+    -- journal's checks before the other tables', as when each record was written by its own statement.
+    INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, seq, step_key, attempt, payload, checksum, created_at)
+    SELECT c.lsn, c.id, c.prev_lsn, c.kind, c.seq, c.key, c.attempt, c.output,
+           aries.journal_checksum(c.id, c.prev_lsn, c.kind, c.seq, c.key, c.attempt, c.output), v_now
+      FROM chained c
+  )
+  -- One row per request: its last one.
+  SELECT pg_catalog.array_agg(d.id ORDER BY d.id),
+         pg_catalog.array_agg(CASE WHEN d.request_code IS NULL THEN d.attempt END ORDER BY d.id),
+         pg_catalog.array_agg(d.request_code ORDER BY d.id), pg_catalog.array_agg(d.request_message ORDER BY d.id),
+         coalesce(pg_catalog.sum(d.completions) FILTER (WHERE d.request_code IS NULL), 0),
+         coalesce(pg_catalog.bool_or(d.has_start AND d.request_code IS NULL), false)
+    INTO execution_ids, attempts, error_codes, error_messages, recorded, started
+    FROM decided d
+   WHERE d.ord IS NULL;
+END $$;
+
 -- Records a failure from a stored error (its message, class and stack); returns its id.
 CREATE FUNCTION aries.record_failure(p_execution_id uuid, p_failure_type text, p_strategy text, p_source text,
                                      p_error jsonb, p_step_key text DEFAULT NULL, p_attempt integer DEFAULT NULL,
@@ -223,9 +394,12 @@ BEGIN
      ORDER BY e.available_at LIMIT p_limit
        FOR UPDATE SKIP LOCKED
   ), due AS (
+    -- Not one the worker is still running: a retry due at once, or a hand-back, can become PENDING
+    -- before the run that wrote it has returned.
     SELECT e.id FROM aries.executions e
      WHERE e.status = 'PENDING' AND e.available_at <= v_now
        AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+       AND NOT (e.id = ANY (p_running))
      ORDER BY e.available_at LIMIT p_limit
        FOR UPDATE SKIP LOCKED
   ), chosen AS (
@@ -347,7 +521,13 @@ BEGIN
     UPDATE aries.steps s
        SET status = 'ROLLED_BACK', output_lsn = NULL, completed_at = NULL, compensation_status = NULL
      WHERE s.execution_id = p_execution_id AND s.status <> 'ROLLED_BACK'
-       AND (s.status <> 'COMPLETED' OR v_checkpoint.lsn IS NULL OR s.output_lsn > v_checkpoint.lsn)
+       AND (v_checkpoint.lsn IS NULL
+            OR s.status IN ('RUNNING', 'RETRYING')
+            OR (s.status = 'COMPLETED' AND s.output_lsn > v_checkpoint.lsn)
+            -- a failure the workflow caught before the checkpoint is part of its state; a later one is not
+            OR (s.status = 'FAILED' AND EXISTS (SELECT 1 FROM aries.journal j
+                                                 WHERE j.execution_id = s.execution_id AND j.lsn > v_checkpoint.lsn
+                                                   AND j.kind = 'step_failed' AND j.step_key = s.step_key)))
     RETURNING s.step_key, s.seq
   )
   SELECT coalesce(pg_catalog.jsonb_agg(voided.step_key ORDER BY voided.seq), '[]'::jsonb) INTO v_keys FROM voided;
@@ -536,7 +716,8 @@ END $$;
 --   FAILED in compensation (PARTIAL)     → COMPENSATING: the remaining compensations run again (completed
 --                                          ones are not)
 --   waiting for a retry (TRANSIENT)      → due now
--- Every unrecovered failure of the execution is then marked recovered. AR009 when there is none.
+-- The failures it settles are then marked recovered (all of a FAILED execution's; a waiting retry's
+-- TRANSIENT ones). AR009 when there is none.
 CREATE FUNCTION aries.recover_from_failure(p_execution_id uuid, p_failure_type text DEFAULT NULL,
                                            p_recovered_by text DEFAULT 'operator')
 RETURNS uuid LANGUAGE plpgsql SET search_path = '' AS $$
@@ -582,6 +763,12 @@ BEGIN
   ELSIF v.status = 'FAILED' THEN
     UPDATE aries.steps s SET attempt_base = s.attempt
      WHERE s.execution_id = p_execution_id AND s.status <> 'COMPLETED';
+    -- Voided steps give up their positions (parked below every position already parked): the resumed run
+    -- may reach them elsewhere, or not at all.
+    UPDATE aries.steps s
+       SET seq = -1 - s.seq - coalesce((SELECT pg_catalog.max(-x.seq) FROM aries.steps x
+                                         WHERE x.execution_id = p_execution_id AND x.seq < 0), 0)
+     WHERE s.execution_id = p_execution_id AND s.status = 'ROLLED_BACK' AND s.seq >= 0;
   END IF;
   UPDATE aries.executions e
      SET status = CASE WHEN v.status = 'FAILED' AND v_failure.recovery_strategy = 'compensate' THEN 'COMPENSATING'
@@ -589,39 +776,45 @@ BEGIN
          error = CASE WHEN v.status = 'FAILED' AND v_failure.recovery_strategy <> 'compensate' THEN NULL ELSE e.error END,
          available_at = aries.now(), last_lsn = v_lsn, updated_at = aries.now()
    WHERE e.id = p_execution_id;
+  -- A FAILED execution's failures are all settled by its recovery; a waiting retry's, only the TRANSIENT ones.
   UPDATE aries.failures f SET recovered = true, recovered_at = aries.now(), recovered_by = p_recovered_by
-   WHERE f.execution_id = p_execution_id AND NOT f.recovered;
+   WHERE f.execution_id = p_execution_id AND NOT f.recovered AND (v.status = 'FAILED' OR f.failure_type = 'TRANSIENT');
   PERFORM pg_catalog.pg_notify('aries_wakeup', v.workflow_name);
   RETURN v_resumed_from;
 END $$;
 
--- The automatic recovery sweep (workers run it on a schedule; pg_cron can too). It claims unrecovered
--- failures younger than p_max_age with FOR UPDATE SKIP LOCKED, so concurrent sweeps share the work, and
--- recovers the FAILED executions whose failure was TRANSIENT until its retries ran out: the infrastructure
--- may be back. A PERMANENT verdict (a PermanentError, the user's classifier, corrupt data) waits for an
--- operator. Each execution is recovered automatically at most p_max_per_execution times. Returns how many
+-- The automatic recovery sweep (workers run it on a schedule; pg_cron can too). It claims, with FOR UPDATE
+-- SKIP LOCKED, the FAILED executions whose newest unrecovered failure is younger than p_max_age and was
+-- TRANSIENT until its retries ran out (the infrastructure may be back), and recovers them. A PERMANENT
+-- verdict (a PermanentError, the user's classifier, corrupt data, a compensation that failed for good)
+-- waits for an operator. Each execution is recovered by the sweep at most p_max_per_execution times
+-- (counted in its journal). Concurrent sweeps share the work; an execution is locked before its failures,
+-- in the same order as recover_from_failure, so a sweep and an operator never deadlock. Returns how many
 -- executions it recovered.
 CREATE FUNCTION aries.auto_recover_failures(p_max_age interval DEFAULT interval '1 hour',
                                             p_max_per_execution integer DEFAULT 3)
 RETURNS bigint LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
-  v_failure record;
+  v_execution record;
   v_recovered bigint := 0;
 BEGIN
-  FOR v_failure IN
-    SELECT f.failure_id, f.execution_id, f.failure_type FROM aries.failures f
-     WHERE NOT f.recovered AND f.retries_exhausted AND f.failure_timestamp >= aries.now() - p_max_age
-       AND EXISTS (SELECT 1 FROM aries.executions e WHERE e.id = f.execution_id AND e.status = 'FAILED')
-       AND (SELECT pg_catalog.count(*) FROM aries.failures g
-             WHERE g.execution_id = f.execution_id AND g.recovered_by = 'sweep') < p_max_per_execution
-     ORDER BY f.failure_timestamp
-       FOR UPDATE SKIP LOCKED
+  FOR v_execution IN
+    SELECT e.id, newest.failure_type FROM aries.executions e
+     CROSS JOIN LATERAL (SELECT f.failure_type, f.retries_exhausted, f.failure_timestamp FROM aries.failures f
+                          WHERE f.execution_id = e.id AND NOT f.recovered
+                          ORDER BY f.failure_timestamp DESC, f.failure_id LIMIT 1) newest
+     WHERE e.status = 'FAILED' AND newest.retries_exhausted AND newest.failure_timestamp >= aries.now() - p_max_age
+       AND (SELECT pg_catalog.count(*) FROM aries.journal j
+             WHERE j.execution_id = e.id AND j.kind = 'execution_recovered' AND j.payload ->> 'by' = 'sweep')
+           < p_max_per_execution
+     ORDER BY newest.failure_timestamp
+       FOR UPDATE OF e SKIP LOCKED
   LOOP
     BEGIN
-      PERFORM aries.recover_from_failure(v_failure.execution_id, v_failure.failure_type, 'sweep');
+      PERFORM aries.recover_from_failure(v_execution.id, v_execution.failure_type, 'sweep');
       v_recovered := v_recovered + 1;
     EXCEPTION WHEN SQLSTATE 'AR009' OR SQLSTATE 'AR010' THEN
-      NULL; -- recovered meanwhile by another failure of the same execution, or by an operator
+      NULL; -- recovered meanwhile by an operator
     END;
   END LOOP;
   RETURN v_recovered;

@@ -14,6 +14,7 @@ import { finishCompensation, recordCompensation, retryCompensation, stepAttempts
 import { failExecution, type Lease } from '../db/sql-functions.js';
 import type { Workflow } from '../sdk/define-workflow.js';
 import { crashPoint } from './crash-points.js';
+import { withRetries } from './write-retries.js';
 import { storedFailure, type CompensableStep } from './workflow-context.js';
 
 export type UndoOutcome = 'compensated' | 'failed' | 'retry-scheduled' | 'yield' | 'lease-lost';
@@ -64,27 +65,19 @@ async function compensationFailed(deps: UndoDeps, step: CompensableStep, attempt
     const used = (await stepAttemptsUsed(deps.db, deps.lease.executionId, step.stepKey)).compensation;
     if (hasAttemptsLeft(step.policy, used)) {
       const errorJson = JSON.stringify(storedFailure(error, 'TRANSIENT', source, false));
-      await retryCompensation(deps.db, deps.lease, {
-        stepKey: step.stepKey,
-        attempt,
-        errorJson,
-        delayMs: retryDelayMs(step.policy, used),
-        source,
-      });
+      const delayMs = retryDelayMs(step.policy, used);
+      await withRetries(() => retryCompensation(deps.db, deps.lease, { stepKey: step.stepKey, attempt, errorJson, delayMs, source }));
       crashPoint('during-retry-wait', step.stepKey);
       return 'retry-scheduled';
     }
     exhausted = true;
   }
   const errorJson = JSON.stringify(storedFailure(error, 'PARTIAL', source, exhausted));
-  await recordCompensation(deps.db, deps.lease, { stepKey: step.stepKey, event: 'failed', attempt, payloadJson: errorJson });
-  await failExecution(deps.db, deps.lease, {
-    errorJson,
-    failureType: 'PARTIAL',
-    source,
-    stepKey: step.stepKey,
-    attempt,
-    retriesExhausted: exhausted,
-  });
+  // Two idempotent writes, each retried in place: were the execution handed back between them, the
+  // compensation that failed for good would run again.
+  await withRetries(() => recordCompensation(deps.db, deps.lease, { stepKey: step.stepKey, event: 'failed', attempt, payloadJson: errorJson }));
+  await withRetries(() =>
+    failExecution(deps.db, deps.lease, { errorJson, failureType: 'PARTIAL', source, stepKey: step.stepKey, attempt, retriesExhausted: exhausted }),
+  );
   return 'failed';
 }

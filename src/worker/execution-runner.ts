@@ -30,6 +30,7 @@ import { JournalCorruptError, LeaseLostError } from '../errors.js';
 import type { Workflow } from '../sdk/define-workflow.js';
 import { runCompensations } from './compensation-runner.js';
 import { crashPoint } from './crash-points.js';
+import { FLUSH_RETRY_DELAYS_MS, withRetries } from './write-retries.js';
 import { CompensationUnwind, RetrySignal, YieldSignal } from './engine-signals.js';
 import { analyzeExecution, emptyReplayLog, type ReplayLog } from './replay-log.js';
 import type { StepWriter } from './step-write-batcher.js';
@@ -50,7 +51,6 @@ export interface RunDeps {
   onAnalysis?: (replay: ReplayLog) => void;
 }
 
-const FLUSH_RETRY_DELAYS_MS = [100, 400, 1_600];
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function isLeaseLoss(err: unknown, deps: RunDeps): boolean {
@@ -105,7 +105,7 @@ export async function runExecution(deps: RunDeps, claimed: ClaimedExecution, wor
     try {
       outputJson = encodeStored(outcome.output, `result of workflow "${workflow.name}"`, deps.maxPayloadBytes);
     } catch (err) {
-      return await fail(deps, lease, ctx, err, false);
+      return await failOrCompensate(deps, lease, ctx, workflow, err); // completed compensable steps are undone
     }
     try {
       await ctx.finish(outputJson);
@@ -186,14 +186,10 @@ async function scheduleRetry(deps: RunDeps, lease: Lease, ctx: WorkflowContextIm
     return 'retry';
   }
   const { seq, stepKey, attempt, error, delayMs, source } = signal.retry;
-  await retryStep(deps.db, lease, {
-    seq,
-    stepKey,
-    attempt,
-    errorJson: JSON.stringify(storedFailure(error, 'TRANSIENT', source, false)),
-    delayMs,
-    source,
-  });
+  const errorJson = JSON.stringify(storedFailure(error, 'TRANSIENT', source, false));
+  // Retried in place (retry_step is idempotent under the token): handing the execution back instead would
+  // make it due at once, skipping the backoff and the failure's record.
+  await withRetries(() => retryStep(deps.db, lease, { seq, stepKey, attempt, errorJson, delayMs, source }));
   crashPoint('during-retry-wait', stepKey);
   return 'retry-scheduled';
 }

@@ -227,7 +227,9 @@ export class Worker {
       // which is no longer renewed once it leaves `running`, so it expires and the execution is resumed.
       (err) => this.events.onError?.(err, `execution ${claimed.executionId}`),
     ).finally(() => {
-      this.running.delete(claimed.executionId);
+      // Only our own entry: the claim never hands a worker an execution it is still running (p_running),
+      // but an entry of a later run must never be dropped by an earlier one's end.
+      if (this.running.get(claimed.executionId) === entry) this.running.delete(claimed.executionId);
       this.poke();
     });
   }

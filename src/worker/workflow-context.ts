@@ -472,7 +472,17 @@ export class WorkflowContextImpl implements WorkflowContext {
     try {
       return await write();
     } catch (err) {
-      if (isTransientError(err) || err instanceof LeaseLostError || err instanceof JournalCorruptError) this.interrupted(err);
+      // A refusal of the database's own checks is not the workflow's to catch either: a changed workflow
+      // (NondeterminismError, DuplicateStepKeyError from the journal's positions) fails the execution.
+      if (
+        isTransientError(err) ||
+        err instanceof LeaseLostError ||
+        err instanceof JournalCorruptError ||
+        err instanceof NondeterminismError ||
+        err instanceof DuplicateStepKeyError
+      ) {
+        this.interrupted(err);
+      }
       throw err;
     }
   }

@@ -204,6 +204,86 @@ describeBackends('failure model', (b) => {
     expect(journal).toContain('compensation_retrying:reserve:1');
   });
 
+  async function resume(wf: Workflow<never, unknown>, id: string) {
+    const w = b.engine.worker({ workflows: [wf as Workflow<unknown, unknown>], pollIntervalMs: 20, recoverySweepMs: 0 });
+    await w.start();
+    const outcome = await b.engine.handle(id).result({ timeoutMs: 20_000 }).then((o) => o, (e: unknown) => e);
+    await w.stop();
+    return outcome;
+  }
+
+  test('a step failure the workflow caught before the checkpoint is kept by a rollback; recover does not run it again', async () => {
+    const runs = { a: 0, c: 0 };
+    let broken = true;
+    const wf = defineWorkflow('fm-caught', { retry: fast }, async (ctx) => {
+      let r: string;
+      try {
+        r = await ctx.step('a', () => {
+          runs.a++;
+          throw new PermanentError('a is down');
+        });
+      } catch {
+        r = await ctx.step('fallback', () => 'fb');
+      }
+      await ctx.step('c', () => {
+        runs.c++;
+        if (broken) throw new PermanentError('c is down');
+      });
+      return r;
+    });
+    const first = await run(wf, {});
+    expect(first.error).toBeInstanceOf(ExecutionFailedError);
+    broken = false;
+    await b.engine.recover(first.id);
+    expect(await resume(wf as Workflow<never, unknown>, first.id)).toBe('fb');
+    expect(runs).toEqual({ a: 1, c: 2 });
+  });
+
+  test('after a rollback, a re-run step may send the workflow down another path: the voided steps hold no position', async () => {
+    let flag = true;
+    const ran: string[] = [];
+    const wf = defineWorkflow('fm-branch', { retry: fast, checkpoint: 'marked' }, async (ctx) => {
+      const f = await ctx.step('check', () => flag); // not checkpointed: voided by the rollback
+      if (f) {
+        await ctx.step('x', () => {
+          ran.push('x');
+          throw new PermanentError('x refused');
+        });
+      } else {
+        await ctx.step('y', () => ran.push('y'));
+      }
+      return f ? 'x' : 'y';
+    });
+    const first = await run(wf, {});
+    expect(first.error).toBeInstanceOf(ExecutionFailedError);
+    flag = false; // the world changed; "check" runs again and answers differently
+    await b.engine.recover(first.id);
+    expect(await resume(wf as Workflow<never, unknown>, first.id)).toBe('y');
+    expect(ran).toEqual(['x', 'y']);
+    const { steps } = (await b.engine.getExecution(first.id))!;
+    expect(steps.filter((s) => s.status === 'COMPLETED').map((s) => [s.seq, s.key])).toEqual([[0, 'check'], [1, 'y']]);
+  });
+
+  test('the sweep leaves alone an execution whose compensation failed PERMANENTLY, even after an exhausted TRANSIENT step failure', async () => {
+    let compensations = 0;
+    const wf = defineWorkflow('fm-sweep-partial', { retry: { ...fast, maxAttempts: 2 } }, async (ctx) => {
+      await ctx.step('reserve', () => 'r', {
+        compensate: () => {
+          compensations++;
+          throw new PermanentError('refund refused: account closed');
+        },
+      });
+      await ctx.step('flaky', () => {
+        throw new Error('service down');
+      });
+    });
+    const first = await run(wf, {});
+    expect((await b.engine.getExecution(first.id))!.execution.status).toBe('FAILED');
+    await b.engine.autoRecoverFailures();
+    expect((await b.engine.getExecution(first.id))!.execution.status).toBe('FAILED');
+    expect(compensations).toBe(1);
+  });
+
   test('data fault: a corrupt checkpoint is skipped for the previous valid one; the execution carries on and the fault is recorded', async () => {
     // The first worker "dies" inside "wait": the step never returns there, and its lease is expired by hand.
     let dead = true;

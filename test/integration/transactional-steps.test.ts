@@ -23,8 +23,8 @@ describeBackends('transactional steps', (b) => {
       ctx.transaction('move', async (tx) => {
         await tx.query(`UPDATE tx_accounts SET balance = balance - $1 WHERE id = 'a'`, [amount]);
         await tx.query(`UPDATE tx_accounts SET balance = balance + $1 WHERE id = 'b'`, [amount]);
-        const [{ level }] = await tx.query<{ level: string }>('SELECT current_setting($1) AS level', ['transaction_isolation']);
-        return { moved: amount, level, attempt: tx.attempt, key: tx.idempotencyKey };
+        const [row] = await tx.query<{ level: string }>('SELECT current_setting($1) AS level', ['transaction_isolation']);
+        return { moved: amount, level: row!.level, attempt: tx.attempt, key: tx.idempotencyKey };
       }, { isolation: 'serializable' }),
     );
     const { handles, outcomes } = await run(wf, [30]);
@@ -57,25 +57,25 @@ describeBackends('transactional steps', (b) => {
     const applied: string[] = [];
     const wf = defineWorkflow('tx-increment', { retry: { maxAttempts: 20, initialDelayMs: 5, maxDelayMs: 50 } }, async (ctx) =>
       ctx.transaction('increment', async (tx) => {
-        const [{ n }] = await tx.query<{ n: number }>('SELECT n FROM tx_counter WHERE id = 1');
+        const [row] = await tx.query<{ n: number }>('SELECT n FROM tx_counter WHERE id = 1');
         await new Promise((r) => setTimeout(r, 5)); // widen the race between the read and the write
-        await tx.query('UPDATE tx_counter SET n = $1 WHERE id = 1', [n + 1]);
+        await tx.query('UPDATE tx_counter SET n = $1 WHERE id = 1', [row!.n + 1]);
         applied.push(tx.idempotencyKey);
-        return n + 1;
+        return row!.n + 1;
       }, { isolation: 'serializable' }),
     );
     const { outcomes } = await run(wf, Array.from({ length: 8 }, () => null), 8);
     expect(outcomes.every((o) => o.ok)).toBe(true);
-    const [{ n }] = await b.engine.db.query<{ n: number }>('SELECT n FROM tx_counter WHERE id = 1');
-    expect(n).toBe(8); // no lost update
+    const [counter] = await b.engine.db.query<{ n: number }>('SELECT n FROM tx_counter WHERE id = 1');
+    expect(counter!.n).toBe(8); // no lost update
     expect(new Set(outcomes.map((o) => (o as { o: number }).o)).size).toBe(8);
-    const [{ max }] = await b.engine.db.query<{ max: number }>(
+    const [top] = await b.engine.db.query<{ max: number }>(
       `SELECT max(s.attempt) AS max FROM aries.steps s JOIN aries.executions e ON e.id = s.execution_id WHERE e.workflow_name = 'tx-increment'`,
     );
     // On the server the transactions ran concurrently and some lost the race (40001) and ran again; on
     // PGlite one connection runs them one after another, so none had to.
-    if (b.name === 'postgres') expect(max).toBeGreaterThan(1);
-    else expect(max).toBe(1);
+    if (b.name === 'postgres') expect(top!.max).toBeGreaterThan(1);
+    else expect(top!.max).toBe(1);
   });
 
   test("the workflow's durability class is the transaction's synchronous_commit", async () => {
