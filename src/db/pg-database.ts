@@ -76,6 +76,13 @@ export class PgDatabase implements Database {
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
+    // A checked-out client has no pool listener: a connection that drops while the transaction waits on
+    // the caller (between statements) would emit an unhandled 'error' and end the process. The next
+    // statement fails instead, and the client is not returned to the pool.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn({
@@ -95,6 +102,7 @@ export class PgDatabase implements Database {
       }
       throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -256,6 +256,36 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
     });
   }
 
+  test('the connection of a transactional step dropped between its statements: nothing half-applied, the step commits once', async () => {
+    await direct().db.exec('CREATE TABLE IF NOT EXISTS net_tx_effects (execution_id uuid, n int)');
+    const inside = latch();
+    const release = latch();
+    let first = true;
+    const wf = defineWorkflow('net-tx', async (ctx) =>
+      ctx.transaction('write', async (tx) => {
+        await tx.query('INSERT INTO net_tx_effects VALUES ($1, 1)', [tx.executionId]);
+        if (first) {
+          first = false;
+          inside.open();
+          await release.promise; // the connection is cut here, between two statements
+        }
+        await tx.query('INSERT INTO net_tx_effects VALUES ($1, 2)', [tx.executionId]);
+        return 'written';
+      }),
+    );
+    const { proxy, worker } = await workerBehindProxy([wf]);
+    await worker.start();
+    const handle = await direct().start(wf, {});
+    await inside.promise;
+    expect(proxy.cutAll()).toBeGreaterThan(0); // the process must survive the 'error' of the checked-out client
+    release.open();
+    expect(await handle.result({ timeoutMs: 20_000 })).toBe('written');
+    const rows = await direct().db.query<{ n: number }>('SELECT n FROM net_tx_effects WHERE execution_id = $1 ORDER BY n', [handle.id]);
+    expect(rows.map((r) => r.n)).toEqual([1, 2]); // the cut attempt's first statement rolled back with it
+    const completions = (await direct().readJournal(handle.id)).filter((r) => r.kind === 'step_completed');
+    expect(completions).toHaveLength(1);
+  });
+
   test('the network goes down while the worker is idle: once it is back, the worker picks up new work', async () => {
     const runs = new Map<string, number>();
     const wf = threeSteps('net-idle', runs);
