@@ -1,31 +1,15 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { serverEnabled } from '../helpers/backends.js';
+import { runExample } from '../helpers/run-example.js';
 import { createTestDatabase } from '../helpers/server.js';
 
 /** examples/bank-transfer/main.ts runs as a user would run it (npx tsx …), on both backends. */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = resolve(ROOT, 'examples/bank-transfer/main.ts');
 
-function runExample(env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN], {
-      cwd,
-      env: { ...process.env, DATABASE_URL: '', BANK_TRANSFERS: '120', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const runBank = (env: Record<string, string>, cwd: string) =>
+  runExample('examples/bank-transfer/main.ts', { BANK_TRANSFERS: '120', ...env }, cwd);
 
 function expectBalancedBank(out: { code: number | null; stdout: string; stderr: string }): void {
   expect(out.code, `${out.stdout}\n${out.stderr}`).toBe(0);
@@ -47,18 +31,18 @@ describe('examples/bank-transfer/main.ts', () => {
   afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
   test('on the embedded backend (data dir .aries-bank, recreated): total unchanged, nothing negative, overdrafts rejected', async () => {
-    expectBalancedBank(await runExample({}, cwd));
+    expectBalancedBank(await runBank({}, cwd));
     expect(existsSync(join(cwd, '.aries-bank'))).toBe(true);
-    expectBalancedBank(await runExample({}, cwd)); // a second run starts over
+    expectBalancedBank(await runBank({}, cwd)); // a second run starts over
   }, 90_000);
 
   test.skipIf(!serverEnabled())('on a PostgreSQL server (DATABASE_URL), twice on the same database', async () => {
     const db = await createTestDatabase('example_bank');
     try {
-      const first = await runExample({ DATABASE_URL: db.url }, cwd);
+      const first = await runBank({ DATABASE_URL: db.url }, cwd);
       expectBalancedBank(first);
       expect(first.stdout).toMatch(/^ {2}attempts beyond the first: \d+ \(serialization failures retried\)$/m);
-      expectBalancedBank(await runExample({ DATABASE_URL: db.url }, cwd)); // its bank tables are reset
+      expectBalancedBank(await runBank({ DATABASE_URL: db.url }, cwd)); // its bank tables are reset
     } finally {
       await db.drop();
     }

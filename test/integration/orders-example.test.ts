@@ -1,30 +1,14 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { serverEnabled } from '../helpers/backends.js';
+import { runExample } from '../helpers/run-example.js';
 import { createTestDatabase } from '../helpers/server.js';
 
 /** examples/orders/main.ts runs as a user would run it, on both backends. */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-function runMain(env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), resolve(ROOT, 'examples/orders/main.ts')], {
-      cwd,
-      env: { ...process.env, DATABASE_URL: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const runMain = (env: Record<string, string>, cwd: string) => runExample('examples/orders/main.ts', env, cwd);
 
 function expectOrdersShipped(out: { code: number | null; stdout: string; stderr: string }): void {
   expect(out.code, `${out.stdout}\n${out.stderr}`).toBe(0);
