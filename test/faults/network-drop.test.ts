@@ -154,15 +154,15 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
   });
 
   for (const moment of MOMENTS) {
-    test(`a connection cut ${moment} a step write (record_steps_batch): its outcome is resolved, each step runs once`, async () => {
+    test(`a connection cut ${moment} a step write (record_steps_durably): its outcome is resolved, each step runs once`, async () => {
       const runs = new Map<string, number>();
       const wf = threeSteps(`net-step-write-${moment}`, runs);
       const { proxy, worker } = await workerBehindProxy([wf]);
       // The first write that carries a completion: "reserve" completed, with the intent of "charge".
-      const cut = proxy.cutWhen((q) => isWrite('record_steps_batch')(q) && q.includes('"completed"'), moment);
+      const cut = proxy.cutWhen((q) => isWrite('record_steps_durably')(q) && q.includes('"completed"'), moment);
       const sendsOfReserve: string[] = [];
       proxy.onRequest((q) => {
-        if (isWrite('record_steps_batch')(q) && q.includes('"key":"reserve","attempt":1')) sendsOfReserve.push(q);
+        if (isWrite('record_steps_durably')(q) && q.includes('"key":"reserve","attempt":1')) sendsOfReserve.push(q);
       });
       await worker.start();
       const handle = await direct().start(wf, {});
@@ -204,7 +204,7 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
     // A write of two in flight goes alone; the others queue behind them and go together, as one batch.
     // The first batch with several executions' completions in it is cut after its commit.
     const cut = proxy.cutWhen(
-      (q) => isWrite('record_steps_batch')(q) && q.includes('"completed"') && q.split('"execution_id"').length > 2,
+      (q) => isWrite('record_steps_durably')(q) && q.includes('"completed"') && q.split('"execution_id"').length > 2,
       'after-response',
     );
     await worker.start();

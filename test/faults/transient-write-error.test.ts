@@ -24,7 +24,7 @@ function failingOnce(db: Database, fn: string): Database {
 }
 
 describeBackends('a transient storage error during a write', (b) => {
-  for (const fn of ['complete_execution', 'record_steps_batch']) {
+  for (const fn of ['complete_execution', 'record_steps_durably']) {
     test(`on ${fn}: the execution completes and no completed step runs again`, async () => {
       const runs: string[] = [];
       const wf = defineWorkflow(`transient-${fn.replace(/_/g, '-')}`, async (ctx) => {
