@@ -1162,14 +1162,20 @@ CREATE FUNCTION aries.renew_leases(p_worker text, p_ids uuid[], p_tokens bigint[
       JOIN ROWS FROM (pg_catalog.unnest(p_ids), pg_catalog.unnest(p_tokens)) AS h(id, token) ON e.id = h.id
      WHERE e.id = ANY (p_ids) AND e.lease_token = h.token AND e.lease_owner = p_worker
        AND e.status IN ('RUNNING', 'COMPENSATING')
+  ), lockable AS (
+    SELECT e.id FROM aries.executions e
+     WHERE e.id IN (SELECT held.id FROM held)
      ORDER BY e.id
-       FOR UPDATE OF e
+       FOR UPDATE OF e SKIP LOCKED
+  ), renewed AS (
+    UPDATE aries.executions e
+       SET lease_expires_at = aries.now() + p_lease_ms * interval '1 millisecond'
+      FROM lockable
+     WHERE e.id = lockable.id
+       AND e.lease_owner = p_worker AND e.status IN ('RUNNING', 'COMPENSATING')
+    RETURNING e.id
   )
-  UPDATE aries.executions e
-     SET lease_expires_at = aries.now() + p_lease_ms * interval '1 millisecond'
-    FROM held
-   WHERE e.id = held.id
-  RETURNING e.id
+  SELECT held.id FROM held
 $$;
 
 --

@@ -236,11 +236,23 @@ export class Worker {
 
   private lastRenewal = Date.now();
 
+  private renewing = false;
+
   private async renew(): Promise<void> {
     if (this.running.size === 0) {
       this.lastRenewal = Date.now();
       return;
     }
+    if (this.renewing) return; // a slow renewal is not stacked on (each would hold a connection)
+    this.renewing = true;
+    try {
+      await this.renewOnce();
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private async renewOnce(): Promise<void> {
     const held = [...this.running.values()].map((r) => ({ executionId: r.claimed.executionId, token: r.claimed.token }));
     try {
       const owned = await renewLeases(this.db, this.id, held, this.leaseMs);

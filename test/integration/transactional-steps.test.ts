@@ -89,6 +89,34 @@ describeBackends('transactional steps', (b) => {
     expect((await run(strict, [null])).outcomes[0]).toMatchObject({ ok: true, o: 'on' });
   });
 
+  test('a transactional step open longer than the lease does not stall the heartbeat or lose the lease', async () => {
+    const wf = defineWorkflow('tx-long', async (ctx) => {
+      await ctx.step('before', () => 1);
+      return ctx.transaction('slow', async (tx) => {
+        await tx.query('SELECT 1');
+        await new Promise((r) => setTimeout(r, 1_500)); // longer than the lease below
+        return 'done';
+      }, { isolation: 'repeatable read' });
+    });
+    // A second execution runs beside it, so the heartbeat has a lease to renew that no step holds.
+    const other = defineWorkflow('tx-long-other', async (ctx) => {
+      for (let i = 0; i < 30; i++) await ctx.step(`s${i}`, () => new Promise((r) => setTimeout(r, 50)));
+      return 'other';
+    });
+    const w = b.engine.worker({ workflows: [wf, other], leaseMs: 600, pollIntervalMs: 20, recoverySweepMs: 0 });
+    await w.start();
+    try {
+      const [h1, h2] = [await b.engine.start(wf, null), await b.engine.start(other, null)];
+      expect(await h1.result({ timeoutMs: 20_000 })).toBe('done');
+      expect(await h2.result({ timeoutMs: 20_000 })).toBe('other');
+      if (b.name === 'postgres') expect(w.stats.leaseLost).toBe(0); // PGlite: one connection, everything waits for the step
+      const steps = (await b.engine.getExecution(h1.id))!.steps;
+      expect(steps.find((s) => s.key === 'slow')?.attempt).toBe(1); // no 40001 from a heartbeat meeting the fence
+    } finally {
+      await w.stop();
+    }
+  });
+
   test('a worker whose lease was taken over never commits its statements (fencing)', async () => {
     await b.engine.db.exec('CREATE TABLE IF NOT EXISTS tx_fenced (v text)');
     let seen: unknown;
