@@ -20,6 +20,7 @@
  * yet written are written: re-sending one is harmless (a repeat of the same attempt is skipped), losing one
  * would run a completed step again.
  */
+import type { Span } from '@opentelemetry/api';
 import type { FailureType, FaultSource } from '../core/failure-classification.js';
 import { encodeStored } from '../core/json-value.js';
 import { isTransientError } from '../core/transient-errors.js';
@@ -30,6 +31,7 @@ import { JournalCorruptError, LeaseLostError } from '../errors.js';
 import type { Workflow } from '../sdk/define-workflow.js';
 import { runCompensations } from './compensation-runner.js';
 import { crashPoint } from './crash-points.js';
+import { endExecutionSpan, startExecutionSpan } from './tracing.js';
 import { FLUSH_RETRY_DELAYS_MS, withRetries } from './write-retries.js';
 import { CompensationUnwind, RetrySignal, YieldSignal } from './engine-signals.js';
 import { analyzeExecution, emptyReplayLog, type ReplayLog } from './replay-log.js';
@@ -58,6 +60,28 @@ function isLeaseLoss(err: unknown, deps: RunDeps): boolean {
 }
 
 export async function runExecution(deps: RunDeps, claimed: ClaimedExecution, workflow: Workflow): Promise<RunOutcome> {
+  const span = startExecutionSpan({
+    workflow: workflow.name,
+    version: workflow.version,
+    executionId: claimed.executionId,
+    claimCount: claimed.claimCount,
+  });
+  let ran = { run: 0, replayed: 0 };
+  let outcome = 'error'; // a write failed unexpectedly: the lease will expire and another run resumes it
+  try {
+    outcome = await run(
+      { ...deps, onStepsRun: (r, p) => ((ran = { run: r, replayed: p }), deps.onStepsRun?.(r, p)) },
+      claimed,
+      workflow,
+      span,
+    );
+    return outcome as RunOutcome;
+  } finally {
+    endExecutionSpan(span, outcome, ran.replayed, ran.run);
+  }
+}
+
+async function run(deps: RunDeps, claimed: ClaimedExecution, workflow: Workflow, span: Span): Promise<RunOutcome> {
   const lease: Lease = { executionId: claimed.executionId, token: claimed.token };
   let ctx: WorkflowContextImpl;
   try {
@@ -76,6 +100,7 @@ export async function runExecution(deps: RunDeps, claimed: ClaimedExecution, wor
       shouldYield: deps.shouldYield,
       maxPayloadBytes: deps.maxPayloadBytes,
       writer: deps.writer,
+      span,
     });
   } catch (err) {
     if (isTransientError(err)) return handBack(deps, lease, undefined, err);

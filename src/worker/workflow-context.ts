@@ -15,6 +15,7 @@ import { hasAttemptsLeft, resolveRetryPolicy, retryDelayMs, type RetryOptions, t
 import { toStoredError, type StoredError } from '../core/stored-error.js';
 import { isNetworkError, isTransientError } from '../core/transient-errors.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../core/durability.js';
+import type { Span } from '@opentelemetry/api';
 import type { Database } from '../db/database.js';
 import { stepAttemptsUsed } from '../db/recovery-functions.js';
 import type { CompensationStatus } from '../db/rows.js';
@@ -23,6 +24,7 @@ import { translateDatabaseError } from '../db/sqlstate-errors.js';
 import { DuplicateStepKeyError, InvalidDefinitionError, JournalCorruptError, LeaseLostError, NondeterminismError, StepFailedError } from '../errors.js';
 import type { Workflow } from '../sdk/define-workflow.js';
 import { crashPoint } from './crash-points.js';
+import { endStepSpan, startStepSpan } from './tracing.js';
 import { CompensationUnwind, RetrySignal, YieldSignal } from './engine-signals.js';
 import type { RecordedOutcome, ReplayLog } from './replay-log.js';
 import type { StepWriter } from './step-write-batcher.js';
@@ -123,6 +125,8 @@ export interface ContextDeps {
   writer: StepWriter;
   /** A completion waits at most this long for the next transition before it is written on its own. */
   flushDelayMs?: number;
+  /** The execution's span: each step run gets a child span. */
+  span?: Span;
 }
 
 /** The error a failed step's record stores: the error itself and how it was classified. */
@@ -181,6 +185,7 @@ export class WorkflowContextImpl implements WorkflowContext {
     crashPoint('before-step', key);
     let output: T;
     let outputJson: string | null;
+    const span = this.stepSpan(key, attempt, false);
     const running = Promise.resolve().then(() =>
       fn({ idempotencyKey: `${this.executionId}:${key}`, attempt, executionId: this.executionId, stepKey: key, signal: this.deps.signal }),
     );
@@ -189,11 +194,15 @@ export class WorkflowContextImpl implements WorkflowContext {
       output = await running;
       outputJson = encodeStored(output, `output of step "${key}"`, this.deps.maxPayloadBytes);
     } catch (error) {
-      if (this.deps.signal.aborted) throw this.interrupted(this.deps.signal.reason); // the lease is gone: record nothing
-      return this.failed(key, seq, attempt, error, options, policy);
+      if (this.deps.signal.aborted) {
+        span.end();
+        throw this.interrupted(this.deps.signal.reason); // the lease is gone: record nothing
+      }
+      return this.failed(key, seq, attempt, error, options, policy, span);
     } finally {
       this.running.delete(running);
     }
+    endStepSpan(span);
     this.stepsRun++;
     crashPoint('after-step-effect', key);
     this.pending.push({ seq, stepKey: key, attempt, outputJson, checkpoint: this.takesCheckpoint(seq, options) });
@@ -257,9 +266,13 @@ export class WorkflowContextImpl implements WorkflowContext {
       const attempt = (await this.write({ seq, stepKey: key }))!;
       crashPoint('before-step', key);
       let output: T;
+      const span = this.stepSpan(key, attempt, true);
       try {
         output = await this.runTransaction(key, seq, attempt, fn, isolation, options);
       } catch (error) {
+        if (this.deps.signal.aborted || isNetworkError(error) || error instanceof LeaseLostError || isSerializationFailure(error)) {
+          span.end();
+        }
         if (this.deps.signal.aborted) throw this.interrupted(this.deps.signal.reason);
         // The connection failed: whether the COMMIT happened is unknown here. The journal knows: the
         // execution is handed back, and its resumption finds the step completed or runs it again.
@@ -271,8 +284,9 @@ export class WorkflowContextImpl implements WorkflowContext {
             continue; // the whole step again, as the next attempt
           }
         }
-        return this.failed(key, seq, attempt, error, options, policy);
+        return this.failed(key, seq, attempt, error, options, policy, isSerializationFailure(error) ? undefined : span);
       }
+      endStepSpan(span);
       this.stepsRun++;
       crashPoint('after-step-commit', key);
       if (options.compensate) this.addCompensable(key, seq, output, options, policy, null, undefined);
@@ -325,6 +339,10 @@ export class WorkflowContextImpl implements WorkflowContext {
     });
     if (workflow.durability !== 'off') await db.flushToDisk?.();
     return output;
+  }
+
+  private stepSpan(stepKey: string, attempt: number, transactional: boolean): Span {
+    return startStepSpan(this.deps.span, { workflow: this.workflow, executionId: this.executionId, stepKey, attempt, transactional });
   }
 
   /** Completed steps with compensations, in completion order (replayed ones by LSN, then this run's). */
@@ -380,8 +398,37 @@ export class WorkflowContextImpl implements WorkflowContext {
   }
 
   /** A step's function threw: schedule a retry, or record the failure and hand the error to the workflow. */
-  private async failed(key: string, seq: number, attempt: number, error: unknown, options: StepOptions<never>, policy: RetryPolicy): Promise<never> {
+  private async failed(
+    key: string,
+    seq: number,
+    attempt: number,
+    error: unknown,
+    options: StepOptions<never>,
+    policy: RetryPolicy,
+    span?: Span,
+  ): Promise<never> {
     const { type, source } = classifyError(error, [options.classify, this.deps.workflow.classify], policy.nonRetryable);
+    try {
+      return await this.recordFailure(key, seq, attempt, error, type, source, policy);
+    } catch (thrown) {
+      if (span) {
+        const retrying = thrown instanceof RetrySignal;
+        const recorded = this.lastStepFailure?.error === error ? this.lastStepFailure : undefined;
+        endStepSpan(span, { error, type: retrying ? 'TRANSIENT' : (recorded?.type ?? type), retrying });
+      }
+      throw thrown;
+    }
+  }
+
+  private async recordFailure(
+    key: string,
+    seq: number,
+    attempt: number,
+    error: unknown,
+    type: FailureType,
+    source: FaultSource,
+    policy: RetryPolicy,
+  ): Promise<never> {
     let failureType = type;
     let exhausted = false;
     if (type === 'TRANSIENT') {
