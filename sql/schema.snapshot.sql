@@ -633,6 +633,23 @@ CREATE FUNCTION aries.list_failures(p_execution_id uuid DEFAULT NULL::uuid, p_un
 $$;
 
 --
+-- Name: list_workers(); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.list_workers() RETURNS TABLE(worker text, executions bigint, compensating bigint, earliest_lease_expiry timestamp with time zone, latest_lease_expiry timestamp with time zone, expired bigint)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT e.lease_owner, pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE e.status = 'COMPENSATING'),
+         pg_catalog.min(e.lease_expires_at), pg_catalog.max(e.lease_expires_at),
+         pg_catalog.count(*) FILTER (WHERE e.lease_expires_at < aries.now())
+    FROM aries.executions e
+   WHERE e.lease_owner IS NOT NULL
+   GROUP BY e.lease_owner
+   ORDER BY e.lease_owner
+$$;
+
+--
 -- Name: steps; Type: TABLE; Schema: aries; Owner: -
 --
 

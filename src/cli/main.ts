@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   failures: { summary: 'list recorded failures', load: () => import('./commands/failures.js') },
   recover: { summary: 'recover a failed execution from its last valid checkpoint', load: () => import('./commands/recover.js') },
   retry: { summary: 'run a failed or waiting execution again now', load: () => import('./commands/retry.js') },
+  workers: { summary: 'list the workers holding leases', load: () => import('./commands/workers.js') },
   verify: { summary: 'crash a workflow at every boundary and check each recovery', load: () => import('./commands/verify.js') },
   migrate: { summary: 'apply the schema migrations', load: () => import('./commands/migrate.js') },
 };

@@ -184,3 +184,35 @@ export async function listFailures(
   );
   return rows.map(toFailure);
 }
+
+export interface WorkerLeases {
+  worker: string;
+  executions: number;
+  compensating: number;
+  earliestLeaseExpiry: Date;
+  latestLeaseExpiry: Date;
+  /** Leases past their expiry: the worker is presumed dead, and another will resume these executions. */
+  expired: number;
+}
+
+/** The workers holding leases now (aries.list_workers). */
+export async function listWorkers(db: Queryable): Promise<WorkerLeases[]> {
+  const rows = await translated(
+    db.query<{
+      worker: string;
+      executions: number | string;
+      compensating: number | string;
+      earliest_lease_expiry: Date | string;
+      latest_lease_expiry: Date | string;
+      expired: number | string;
+    }>('SELECT * FROM aries.list_workers()'),
+  );
+  return rows.map((r) => ({
+    worker: r.worker,
+    executions: Number(r.executions),
+    compensating: Number(r.compensating),
+    earliestLeaseExpiry: new Date(r.earliest_lease_expiry),
+    latestLeaseExpiry: new Date(r.latest_lease_expiry),
+    expired: Number(r.expired),
+  }));
+}

@@ -22,7 +22,7 @@ import {
 } from '../db/sql-functions.js';
 import { EngineClosedError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
 import type { FailureType } from '../core/failure-classification.js';
-import { autoRecoverFailures, listFailures, recoverFromFailure } from '../db/recovery-functions.js';
+import { autoRecoverFailures, listFailures, listWorkers, recoverFromFailure, type WorkerLeases } from '../db/recovery-functions.js';
 import type { Failure } from '../db/rows.js';
 import { startEmbeddedMaintenance } from '../worker/embedded-maintenance.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
@@ -175,6 +175,12 @@ export class Engine {
     const checkpointId = await recoverFromFailure(this.db, id, failureType ?? null);
     for (const w of this.workers) w.poke();
     return { checkpointId };
+  }
+
+  /** The workers holding leases now, with their executions and lease expiries. */
+  async listWorkers(): Promise<WorkerLeases[]> {
+    this.assertOpen();
+    return listWorkers(this.db);
   }
 
   /** The automatic recovery sweep, once (workers run it on a schedule). Returns how many it recovered. */

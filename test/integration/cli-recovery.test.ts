@@ -278,7 +278,18 @@ for (const backend of BACKENDS) {
       expect(retried.stderr).toMatch(new RegExp(`^aries: EXECUTION_BUSY: execution ${id} is RUNNING`));
       const recovered = await cli(['recover', id]);
       expect(recovered.code).toBe(1);
-      expect(recovered.stderr).toMatch(/^aries: (NO_FAILURE_TO_RECOVER|EXECUTION_BUSY): /);
+      expect(recovered.stderr).toMatch(/^aries: EXECUTION_BUSY: /);
+
+      // aries workers shows the worker process holding the lease (its id as it announced itself).
+      const workerId = /^aries worker (\S+) running workflows /m.exec(worker.stdout + worker.stderr)?.[1];
+      expect(workerId).toBeDefined();
+      const listed = await cli(['workers', '--json']);
+      expect(listed.code, listed.stderr).toBe(0);
+      const holder = json<Array<{ worker: string; executions: number; expired: number }>>(listed.stdout).find((w) => w.worker === workerId);
+      expect(holder).toMatchObject({ executions: 1, expired: 0 });
+      const table = await cli(['workers']);
+      expect(table.stdout).toMatch(new RegExp(`^WORKER\\s+EXECUTIONS\\s+COMPENSATING\\s+EXPIRED\\s+LEASES END$`, 'm'));
+      expect(table.stdout).toContain(workerId!);
 
       writeFileSync(join(dir, 'release'), '');
       await waitForStatus(id, 'COMPLETED');
