@@ -32,7 +32,7 @@ import type { Workflow } from '../sdk/define-workflow.js';
 import { runCompensations } from './compensation-runner.js';
 import { crashPoint } from './crash-points.js';
 import { endExecutionSpan, startExecutionSpan } from './tracing.js';
-import { FLUSH_RETRY_DELAYS_MS, withRetries } from './write-retries.js';
+import { withRetries } from './write-retries.js';
 import { CompensationUnwind, RetrySignal, YieldSignal } from './engine-signals.js';
 import { analyzeExecution, emptyReplayLog, type ReplayLog } from './replay-log.js';
 import type { StepWriter } from './step-write-batcher.js';
@@ -53,7 +53,6 @@ export interface RunDeps {
   onAnalysis?: (replay: ReplayLog) => void;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function isLeaseLoss(err: unknown, deps: RunDeps): boolean {
   return err instanceof LeaseLostError || (deps.signal.aborted && err === deps.signal.reason);
@@ -160,28 +159,16 @@ function lost(ctx: WorkflowContextImpl): RunOutcome {
  * told, in which case the lease expires and a worker resumes from the journal, which is as safe).
  */
 async function committedAnyway(deps: RunDeps, lease: Lease, status: string): Promise<boolean> {
-  for (let i = 0; ; i++) {
-    try {
-      const now = await readLeaseState(deps.db, lease.executionId);
-      return now !== undefined && now.status === status && now.token === lease.token;
-    } catch (err) {
-      if (!isTransientError(err) || i >= FLUSH_RETRY_DELAYS_MS.length) return false;
-      await sleep(FLUSH_RETRY_DELAYS_MS[i]!);
-    }
-  }
+  const now = await withRetries(() => readLeaseState(deps.db, lease.executionId)).catch(() => undefined);
+  return now !== undefined && now.status === status && now.token === lease.token;
 }
 
 /** Writes what is pending, retrying a transient failure a few times; true once nothing is pending. */
 async function flushWithRetries(ctx: WorkflowContextImpl): Promise<boolean> {
-  for (let i = 0; ; i++) {
-    try {
-      await ctx.flush();
-      return true;
-    } catch (err) {
-      if (!isTransientError(err) || i >= FLUSH_RETRY_DELAYS_MS.length) return false;
-      await sleep(FLUSH_RETRY_DELAYS_MS[i]!);
-    }
-  }
+  return withRetries(() => ctx.flush()).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**

@@ -6,7 +6,7 @@
 import { isTransientError } from '../core/transient-errors.js';
 
 /** The waits between tries; after the last, the error is the caller's. */
-export const FLUSH_RETRY_DELAYS_MS = [100, 400, 1_600];
+const RETRY_DELAYS_MS = [100, 400, 1_600];
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -15,8 +15,8 @@ export async function withRetries<T>(write: () => Promise<T>): Promise<T> {
     try {
       return await write();
     } catch (err) {
-      if (!isTransientError(err) || i >= FLUSH_RETRY_DELAYS_MS.length) throw err;
-      await sleep(FLUSH_RETRY_DELAYS_MS[i]!);
+      if (!isTransientError(err) || i >= RETRY_DELAYS_MS.length) throw err;
+      await sleep(RETRY_DELAYS_MS[i]!);
     }
   }
 }
