@@ -32,8 +32,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkShop, halfApplied, orderWorkflow, ORDER_STEPS, setUpShop, type OrderInput } from '../examples/orders/order-workflow.js';
 import type { PGliteDatabase } from '../src/db/pglite-database.js';
-import { createEngine, type Durability, type Engine, type Worker } from '../src/index.js';
+import { createEngine, type Durability, type Engine } from '../src/index.js';
 import { cpuSince, cpuSnapshot, waitForQuiet, type CpuUse } from './cpu-usage.js';
+import { finished, pool } from './execution-driver.js';
 import { codeInfo, machineInfo } from './machine.js';
 import { describeCode, describeMachine, fmt, markdownTable, textTable, type Table } from './report.js';
 import { adminQuery, createServerDatabase } from './server-database.js';
@@ -87,35 +88,7 @@ interface Run {
   fsyncsPerStep?: number;
 }
 
-/** Runs `fn(i)` for i in [0, n) with at most `parallel` calls in flight. */
-async function pool(n: number, parallel: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < n) await fn(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, n) }, lane));
-}
 
-/** Resolves when the worker has finished `n` executions; rejects after 60 s without progress. */
-function finished(worker: Worker, n: number): Promise<void> {
-  const count = () => worker.stats.completed + worker.stats.failed + worker.stats.leaseLost;
-  let last = -1;
-  let lastChange = performance.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const c = count();
-      if (c >= n) return resolve();
-      if (c !== last) {
-        last = c;
-        lastChange = performance.now();
-      } else if (performance.now() - lastChange > 60_000) {
-        return reject(new Error(`no order finished for 60 s (${c} of ${n}); worker stats ${JSON.stringify(worker.stats)}`));
-      }
-      setTimeout(tick, 1);
-    };
-    tick();
-  });
-}
 
 const order = (i: number, prefix: string): OrderInput => ({
   orderId: `${prefix}-${i}`,

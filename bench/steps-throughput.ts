@@ -4,8 +4,9 @@
  * starters), so the start cost is measured on its own; then the worker starts and the run is timed from
  * worker.start() to the last completion. A short warm-up of the same shape precedes both.
  */
-import { defineWorkflow, type Engine, type Worker } from '../src/index.js';
+import { defineWorkflow, type Engine } from '../src/index.js';
 import { cpuSince, cpuSnapshot, type CpuUse } from './cpu-usage.js';
+import { finished, pool } from './execution-driver.js';
 
 export interface ThroughputOptions {
   executions: number;
@@ -38,35 +39,7 @@ export function stepsWorkflow(steps: number) {
   });
 }
 
-/** Runs `fn(i)` for i in [0, n) with at most `parallel` calls in flight. */
-async function pool(n: number, parallel: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < n) await fn(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, n) }, lane));
-}
 
-/** Resolves when the worker has finished `n` executions (completed or otherwise); rejects after 60 s without progress. */
-function finished(worker: Worker, n: number): Promise<void> {
-  const count = () => worker.stats.completed + worker.stats.failed + worker.stats.leaseLost;
-  let last = -1;
-  let lastChange = performance.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const c = count();
-      if (c >= n) return resolve();
-      if (c !== last) {
-        last = c;
-        lastChange = performance.now();
-      } else if (performance.now() - lastChange > 60_000) {
-        return reject(new Error(`no execution finished for 60 s (${c} of ${n}); worker stats ${JSON.stringify(worker.stats)}`));
-      }
-      setTimeout(tick, 1);
-    };
-    tick();
-  });
-}
 
 /** Completed executions of the benchmark workflow and their steps, as the database has them. */
 async function completedCounts(engine: Engine): Promise<{ completed: number; steps: number }> {
