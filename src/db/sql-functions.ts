@@ -283,22 +283,6 @@ export async function listSteps(db: Queryable, executionId: string): Promise<Ste
   return rows.map(toStep);
 }
 
-export interface ListExecutionsFilter {
-  status?: ExecutionStatus | undefined;
-  workflow?: string | undefined;
-  limit?: number | undefined;
-}
-
-export async function listExecutions(db: Queryable, filter: ListExecutionsFilter = {}): Promise<Execution[]> {
-  const rows = await db.query<ExecutionRow>(
-    `SELECT ${EXECUTION_COLUMNS} FROM aries.executions
-      WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR workflow_name = $2)
-      ORDER BY created_at DESC, id DESC LIMIT $3`,
-    [filter.status ?? null, filter.workflow ?? null, filter.limit ?? 100],
-  );
-  return rows.map(toExecution);
-}
-
 export function isUuid(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }

@@ -160,7 +160,7 @@ async function main(): Promise<void> {
   client = await connectThrough(second);
   try {
     await watchEffects(firstPid, seen, async () => {
-      const executions = await client.listExecutions({ workflow: workflow.name });
+      const { executions } = await client.listExecutions({ workflow: workflow.name, limit: 1_000 });
       return executions.length === EXECUTIONS && executions.every((e) => e.status === 'COMPLETED' || e.status === 'FAILED');
     });
     const executions: DemoExecution[] = [];

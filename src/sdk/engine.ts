@@ -13,14 +13,37 @@ import type { Execution, JournalRecord, Step } from '../db/rows.js';
 import {
   getExecution,
   isUuid,
-  listExecutions,
   listSteps,
   readJournal,
   registerWorkflow,
   startExecution,
-  type ListExecutionsFilter,
 } from '../db/sql-functions.js';
-import { EngineClosedError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
+import { listExecutionPage, type ExecutionPage, type ExecutionPageFilter } from '../db/execution-pages.js';
+import {
+  activeCounts,
+  cancelExecution,
+  executionStats,
+  listCheckpoints,
+  listFailurePage,
+  listWorkflows,
+  summarizeFailures,
+  type ActiveCounts,
+  type Checkpoint,
+  type FailureGroup,
+  type FailurePageFilter,
+  type FailureWithWorkflow,
+  type RegisteredWorkflow,
+  type StatsBucket,
+} from '../db/operator-functions.js';
+import {
+  EngineClosedError,
+  ExecutionBusyError,
+  ExecutionNotFoundError,
+  IllegalTransitionError,
+  InvalidDefinitionError,
+  InvalidInputError,
+} from '../errors.js';
+import { TERMINAL_STATUSES, type ExecutionStatus } from '../core/execution-states.js';
 import type { FailureType } from '../core/failure-classification.js';
 import { autoRecoverFailures, listFailures, listWorkers, recoverFromFailure, type WorkerLeases } from '../db/recovery-functions.js';
 import type { Failure } from '../db/rows.js';
@@ -148,9 +171,81 @@ export class Engine {
     return { execution, steps: await listSteps(this.db, id) };
   }
 
-  async listExecutions(filter?: ListExecutionsFilter): Promise<Execution[]> {
+  /** Executions newest first, one page at a time (pass nextCursor back for the next, older page). */
+  async listExecutions(filter?: ExecutionPageFilter): Promise<ExecutionPage> {
     this.assertOpen();
-    return listExecutions(this.db, filter);
+    return listExecutionPage(this.db, filter);
+  }
+
+  /** An execution's checkpoints, newest first, each with whether recovery may start from it. */
+  async listCheckpoints(id: string): Promise<Checkpoint[]> {
+    this.assertOpen();
+    return isUuid(id) ? listCheckpoints(this.db, id) : [];
+  }
+
+  /** Failures of every execution, newest first, one page at a time, each with its workflow. */
+  async listFailurePage(filter?: FailurePageFilter): Promise<{ failures: FailureWithWorkflow[]; nextCursor: string | null }> {
+    this.assertOpen();
+    return listFailurePage(this.db, filter);
+  }
+
+  /** Failures since `since`, grouped by workflow and type. */
+  async summarizeFailures(since: Date): Promise<FailureGroup[]> {
+    this.assertOpen();
+    return summarizeFailures(this.db, since);
+  }
+
+  /** The workflows workers have registered (name and version). */
+  async listWorkflows(): Promise<RegisteredWorkflow[]> {
+    this.assertOpen();
+    return listWorkflows(this.db);
+  }
+
+  /** Executions started, finished and failed per time bucket (the overview's charts). */
+  async executionStats(options: { from: Date; to: Date; bucketSeconds: number }): Promise<StatsBucket[]> {
+    this.assertOpen();
+    return executionStats(this.db, options.from, options.to, options.bucketSeconds);
+  }
+
+  /** How many executions are in each unfinished status, and how many are due now (the queue depth). */
+  async activeCounts(): Promise<ActiveCounts> {
+    this.assertOpen();
+    return activeCounts(this.db);
+  }
+
+  /**
+   * Cancels an execution that is not finished: no step starts after this returns. A worker running it
+   * is fenced off (its next write is refused; its heartbeat aborts the run). Compensations do not run.
+   * Returns the status it had. ExecutionNotFoundError, or IllegalTransitionError when it is finished.
+   */
+  async cancel(id: string, reason?: string): Promise<{ previousStatus: ExecutionStatus }> {
+    this.assertOpen();
+    if (!isUuid(id)) throw new ExecutionNotFoundError(`execution ${id} not found: it is not an execution id (a UUID)`);
+    if (reason !== undefined && typeof reason !== 'string') throw new InvalidInputError('reason must be a string');
+    const previousStatus = await cancelExecution(this.db, id, reason ?? null);
+    return { previousStatus };
+  }
+
+  /**
+   * Runs a failed or waiting execution again now (recover from its newest failure of any type): an
+   * execution waiting for a retry timer becomes due, a FAILED one resumes from its last valid checkpoint.
+   * IllegalTransitionError when it is finished, ExecutionBusyError while a worker runs it.
+   */
+  async retry(id: string): Promise<{ checkpointId: string | null; previousStatus: ExecutionStatus }> {
+    this.assertOpen();
+    const execution = isUuid(id) ? await getExecution(this.db, id) : undefined;
+    if (!execution) throw new ExecutionNotFoundError(`execution ${id} not found in ${this.db.description}`);
+    const { status } = execution;
+    if (TERMINAL_STATUSES.has(status)) {
+      throw new IllegalTransitionError(`execution ${id} is ${status}: it is finished, there is nothing to retry`);
+    }
+    // recover_from_failure refuses a leased execution too, but reports a missing failure first, which
+    // reads as the wrong reason for one that is simply running.
+    if (status === 'RUNNING') {
+      throw new ExecutionBusyError(`execution ${id} is RUNNING under a worker's lease: it is being run, there is nothing to retry now`);
+    }
+    const { checkpointId } = await this.recover(id);
+    return { checkpointId, previousStatus: status };
   }
 
   async readJournal(id: string): Promise<JournalRecord[]> {

@@ -21,6 +21,7 @@
  * would run a completed step again.
  */
 import type { Span } from '@opentelemetry/api';
+import type { WorkflowSeries } from '../core/aries-metrics.js';
 import type { FailureType, FaultSource } from '../core/failure-classification.js';
 import { encodeStored } from '../core/json-value.js';
 import { isTransientError } from '../core/transient-errors.js';
@@ -51,6 +52,8 @@ export interface RunDeps {
   onStepsRun?: (run: number, replayed: number) => void;
   onStorageFault?: (err: unknown) => void;
   onAnalysis?: (replay: ReplayLog) => void;
+  /** The workflow's metric series: step attempts, failures and durations are counted there. */
+  metrics?: WorkflowSeries;
 }
 
 
@@ -100,6 +103,7 @@ async function run(deps: RunDeps, claimed: ClaimedExecution, workflow: Workflow,
       maxPayloadBytes: deps.maxPayloadBytes,
       writer: deps.writer,
       span,
+      metrics: deps.metrics,
     });
   } catch (err) {
     if (isTransientError(err)) return handBack(deps, lease, undefined, err);

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { AriesMetrics } from '../core/aries-metrics.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
 import type { Database } from '../db/database.js';
 import { claimExecutions, registerWorkflow, renewLeases, type ClaimedExecution } from '../db/sql-functions.js';
@@ -41,12 +42,16 @@ export interface WorkerEvents {
   onFinished?: (executionId: string, outcome: RunOutcome) => void;
   onError?: (err: unknown, context: string) => void;
   maxPayloadBytes?: number;
+  /** Where claims, runs and steps are counted (the engine's; default: a registry of this worker's own). */
+  metrics?: AriesMetrics;
 }
 
 interface Running {
   claimed: ClaimedExecution;
   abort: AbortController;
   done: Promise<void>;
+  /** Aborted by stop() after its timeout, not by a lost lease. */
+  stopped?: boolean;
 }
 
 export interface WorkerStats {
@@ -84,6 +89,7 @@ export class Worker {
   private stopSweep: (() => Promise<void>) | undefined;
   private unlisten: (() => Promise<void>) | undefined;
   private readonly writer: StepWriteBatcher;
+  private readonly metrics: AriesMetrics;
 
   constructor(
     private readonly db: Database,
@@ -108,6 +114,7 @@ export class Worker {
     // PGlite runs one query at a time, so one batch in flight. A server is CPU-bound long before it is
     // flush-bound, and a step costs less in a larger batch, so two in flight: one filling while one commits.
     this.writer = new StepWriteBatcher(db, db.kind === 'pglite' ? 1 : 2);
+    this.metrics = events.metrics ?? new AriesMetrics();
   }
 
   get activeExecutions(): number {
@@ -129,7 +136,10 @@ export class Worker {
     this.heartbeat = setInterval(() => void this.renew(), heartbeatMs);
     if (this.recoverySweepMs > 0) {
       this.stopSweep = startRecoverySweep(this.db, this.recoverySweepMs, {
-        onRecovered: () => this.poke(),
+        onRecovered: (count) => {
+          this.metrics.recoveries.labels('sweep').inc(count);
+          this.poke();
+        },
         onError: (err) => this.events.onError?.(err, 'recovery sweep'),
       });
     }
@@ -152,6 +162,7 @@ export class Worker {
       const free = this.concurrency - this.running.size;
       if (free > 0) {
         let claimed: ClaimedExecution[];
+        const claimStarted = performance.now();
         try {
           claimed = await claimExecutions(this.db, {
             worker: this.id,
@@ -162,11 +173,13 @@ export class Worker {
           });
           errorDelay = 100;
         } catch (err) {
+          this.metrics.claimDuration.observe((performance.now() - claimStarted) / 1000);
           this.events.onError?.(err, 'claim');
           await sleep(errorDelay);
           errorDelay = Math.min(errorDelay * 2, 5_000);
           continue;
         }
+        this.countClaims(claimed, claimStarted);
         for (const c of claimed) this.launch(c);
         if (claimed.length === free && this.state === 'running') continue; // there may be more
       }
@@ -189,6 +202,13 @@ export class Worker {
     });
   }
 
+  private countClaims(claimed: ClaimedExecution[], started: number): void {
+    this.metrics.claimDuration.observe((performance.now() - started) / 1000);
+    this.metrics.claimedExecutions.inc(claimed.length);
+    // resumed: its lease had expired under another worker (the claim recorded a node fault for it).
+    for (const c of claimed) if (c.resumed) this.metrics.leaseExpiries.inc();
+  }
+
   private launch(claimed: ClaimedExecution): void {
     const workflow = this.workflows.get(`${claimed.workflow}@${claimed.version}`);
     if (!workflow) return; // cannot happen: the claim filters by our keys
@@ -196,6 +216,8 @@ export class Worker {
     const abort = new AbortController();
     const entry: Running = { claimed, abort, done: Promise.resolve() };
     this.running.set(claimed.executionId, entry);
+    const series = this.metrics.forWorkflow(claimed.workflow);
+    this.metrics.activeExecutions.inc();
     entry.done = runExecution(
       {
         db: this.db,
@@ -204,6 +226,7 @@ export class Worker {
         shouldYield: () => this.state !== 'running',
         signal: abort.signal,
         settleTimeoutMs: this.shutdownTimeoutMs,
+        metrics: series,
         onStorageFault: (err) => this.events.onError?.(err, `storage write of execution ${claimed.executionId}; it will be resumed`),
         onStepsRun: (run, replayed) => {
           this.stats.stepsRun += run;
@@ -221,12 +244,17 @@ export class Worker {
         else if (outcome === 'retry-scheduled') this.stats.retriesScheduled++;
         else if (outcome === 'compensated') this.stats.compensated++;
         else this.stats.leaseLost++;
+        if (outcome === 'completed') series.completed.inc();
+        else if (outcome === 'failed') series.failed.inc();
+        else if (outcome === 'compensated') series.compensated.inc();
+        else if (outcome === 'lease-lost' && !entry.stopped) this.metrics.leasesLost.inc();
         this.events.onFinished?.(claimed.executionId, outcome);
       },
       // A write failed (the database is unreachable, say): the execution stays RUNNING under our lease,
       // which is no longer renewed once it leaves `running`, so it expires and the execution is resumed.
       (err) => this.events.onError?.(err, `execution ${claimed.executionId}`),
     ).finally(() => {
+      this.metrics.activeExecutions.dec();
       // Only our own entry: the claim never hands a worker an execution it is still running (p_running),
       // but an entry of a later run must never be dropped by an earlier one's end.
       if (this.running.get(claimed.executionId) === entry) this.running.delete(claimed.executionId);
@@ -296,7 +324,10 @@ export class Worker {
     clearInterval(this.heartbeat);
     await this.stopSweep?.();
     // Whatever still runs keeps its lease until it expires; then another worker resumes it.
-    for (const entry of this.running.values()) entry.abort.abort(new LeaseLostError(`worker ${this.id} stopped`));
+    for (const entry of this.running.values()) {
+      entry.stopped = true;
+      entry.abort.abort(new LeaseLostError(`worker ${this.id} stopped`));
+    }
     await this.unlisten?.().catch(() => {});
     this.state = 'stopped';
   }

@@ -16,6 +16,7 @@ import { toStoredError, type StoredError } from '../core/stored-error.js';
 import { isNetworkError, isTransientError } from '../core/transient-errors.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../core/durability.js';
 import type { Span } from '@opentelemetry/api';
+import type { WorkflowSeries } from '../core/aries-metrics.js';
 import type { Database } from '../db/database.js';
 import { stepAttemptsUsed } from '../db/recovery-functions.js';
 import type { CompensationStatus } from '../db/rows.js';
@@ -127,6 +128,8 @@ export interface ContextDeps {
   flushDelayMs?: number;
   /** The execution's span: each step run gets a child span. */
   span?: Span;
+  /** The workflow's metric series: each attempt run here is counted and timed (replays are not). */
+  metrics?: WorkflowSeries;
 }
 
 /** The error a failed step's record stores: the error itself and how it was classified. */
@@ -186,6 +189,8 @@ export class WorkflowContextImpl implements WorkflowContext {
     let output: T;
     let outputJson: string | null;
     const span = this.stepSpan(key, attempt, false);
+    this.deps.metrics?.stepAttempts.inc();
+    const started = performance.now();
     const running = Promise.resolve().then(() =>
       fn({ idempotencyKey: `${this.executionId}:${key}`, attempt, executionId: this.executionId, stepKey: key, signal: this.deps.signal }),
     );
@@ -194,6 +199,7 @@ export class WorkflowContextImpl implements WorkflowContext {
       output = await running;
       outputJson = encodeStored(output, `output of step "${key}"`, this.deps.maxPayloadBytes);
     } catch (error) {
+      this.attemptEnded(started);
       if (this.deps.signal.aborted) {
         span.end();
         throw this.interrupted(this.deps.signal.reason); // the lease is gone: record nothing
@@ -202,6 +208,7 @@ export class WorkflowContextImpl implements WorkflowContext {
     } finally {
       this.running.delete(running);
     }
+    this.attemptEnded(started);
     endStepSpan(span);
     this.stepsRun++;
     crashPoint('after-step-effect', key);
@@ -267,9 +274,12 @@ export class WorkflowContextImpl implements WorkflowContext {
       crashPoint('before-step', key);
       let output: T;
       const span = this.stepSpan(key, attempt, true);
+      this.deps.metrics?.transactionAttempts.inc();
+      const started = performance.now();
       try {
         output = await this.runTransaction(key, seq, attempt, fn, isolation, options);
       } catch (error) {
+        this.attemptEnded(started);
         if (this.deps.signal.aborted || isNetworkError(error) || error instanceof LeaseLostError || isSerializationFailure(error)) {
           span.end();
         }
@@ -280,12 +290,14 @@ export class WorkflowContextImpl implements WorkflowContext {
         if (isSerializationFailure(error)) {
           const used = (await this.storage(() => stepAttemptsUsed(this.deps.db, this.executionId, key))).step;
           if (hasAttemptsLeft(policy, used)) {
+            this.deps.metrics?.stepFailures.TRANSIENT.inc();
             await sleep(retryDelayMs(policy, used));
             continue; // the whole step again, as the next attempt
           }
         }
         return this.failed(key, seq, attempt, error, options, policy, isSerializationFailure(error) ? undefined : span);
       }
+      this.attemptEnded(started);
       endStepSpan(span);
       this.stepsRun++;
       crashPoint('after-step-commit', key);
@@ -339,6 +351,11 @@ export class WorkflowContextImpl implements WorkflowContext {
     });
     if (workflow.durability !== 'off') await db.flushToDisk?.();
     return output;
+  }
+
+  /** An attempt's function settled (or its transaction ended): its duration, in seconds. */
+  private attemptEnded(started: number): void {
+    this.deps.metrics?.stepDuration.observe((performance.now() - started) / 1000);
   }
 
   private stepSpan(stepKey: string, attempt: number, transactional: boolean): Span {
@@ -411,11 +428,13 @@ export class WorkflowContextImpl implements WorkflowContext {
     try {
       return await this.recordFailure(key, seq, attempt, error, type, source, policy);
     } catch (thrown) {
-      if (span) {
-        const retrying = thrown instanceof RetrySignal;
-        const recorded = this.lastStepFailure?.error === error ? this.lastStepFailure : undefined;
-        endStepSpan(span, { error, type: retrying ? 'TRANSIENT' : (recorded?.type ?? type), retrying });
-      }
+      const retrying = thrown instanceof RetrySignal;
+      const recorded = this.lastStepFailure?.error === error ? this.lastStepFailure : undefined;
+      if (span) endStepSpan(span, { error, type: retrying ? 'TRANSIENT' : (recorded?.type ?? type), retrying });
+      // Counted once the failure is recorded (a retry scheduled, or the failure written), not when the
+      // write itself failed: then the attempt's outcome is left to the resumed run.
+      if (retrying) this.deps.metrics?.stepFailures.TRANSIENT.inc();
+      else if (recorded) this.deps.metrics?.stepFailures[recorded.type].inc();
       throw thrown;
     }
   }

@@ -154,7 +154,7 @@ describe('embedded data dir', () => {
     }
     // Released on close: it opens again, with its data.
     const again = await createEngine({ dataDir });
-    expect((await again.listExecutions({ workflow: 'held-a' })).length).toBe(2);
+    expect((await again.listExecutions({ workflow: 'held-a' })).executions.length).toBe(2);
     await again.close();
   });
 

@@ -185,7 +185,7 @@ describeBackends('failure model', (b) => {
     const r = await run(wf, {});
     expect(r.error).toBeInstanceOf(ExecutionFailedError);
     expect((await b.engine.getExecution(r.id))!.execution.status).toBe('FAILED');
-    const failed = await b.engine.listExecutions({ status: 'FAILED', workflow: 'fm-comp-fail' });
+    const { executions: failed } = await b.engine.listExecutions({ status: 'FAILED', workflow: 'fm-comp-fail' });
     expect(failed.map((e) => e.id)).toEqual([r.id]);
     const [f] = await b.engine.listFailures({ executionId: r.id, unrecoveredOnly: true });
     expect(f).toMatchObject({ type: 'PARTIAL', recoveryStrategy: 'compensate', stepKey: 'charge', recovered: false });

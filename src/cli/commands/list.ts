@@ -43,7 +43,7 @@ export async function run(argv: string[]): Promise<number> {
   const limit = positiveInt(values.limit, 'limit');
   const engine = await openEngine(connectionFrom(values), 'connect');
   try {
-    const executions = await engine.listExecutions({ status, workflow: values.workflow, limit });
+    const { executions } = await engine.listExecutions({ status, workflow: values.workflow, limit });
     if (values.json) {
       process.stdout.write(`${JSON.stringify(executions, null, 2)}\n`);
     } else if (executions.length === 0) {

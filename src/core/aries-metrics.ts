@@ -1,0 +1,127 @@
+/**
+ * The metrics Aries exports, by name, with their help text and labels: the one place they are defined.
+ *
+ * Model
+ *   in-process  counters and histograms of what this process did (the engine's starts and recoveries, its
+ *               workers' claims, runs and steps). Per process, as Prometheus expects: scrape every process
+ *               and aggregate with sum(rate(...)). They start at 0 when the engine is created.
+ *   database    gauges read from the database at scrape time (queue depth, executions by unfinished
+ *               status, expired leases): the same in every process, so aggregate them with max(), not sum().
+ *
+ * Labels stay low-cardinality: a workflow's name (never its version, never an execution or step key), a
+ * step type, a failure type, who recovered. Hot paths take a WorkflowSeries once per workflow and increment
+ * its fields, so a step costs a few additions and no string is built.
+ */
+import type { FailureType } from './failure-classification.js';
+import {
+  MetricsRegistry,
+  type Counter,
+  type CounterSeries,
+  type Gauge,
+  type Histogram,
+  type HistogramSeries,
+} from './metrics-registry.js';
+
+/** Step durations run from milliseconds (a database write) to minutes (a call to a slow service). */
+export const STEP_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+/** A claim is one short statement. */
+export const CLAIM_DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** The series of one workflow, resolved once and kept by the code that increments them. */
+export interface WorkflowSeries {
+  completed: CounterSeries;
+  failed: CounterSeries;
+  compensated: CounterSeries;
+  stepAttempts: CounterSeries;
+  transactionAttempts: CounterSeries;
+  stepFailures: Record<FailureType, CounterSeries>;
+  stepDuration: HistogramSeries;
+}
+
+export class AriesMetrics {
+  readonly registry: MetricsRegistry;
+  readonly executionsStarted: Counter;
+  readonly executionsCompleted: Counter;
+  readonly executionsFailed: Counter;
+  readonly executionsCompensated: Counter;
+  readonly stepAttempts: Counter;
+  readonly stepFailures: Counter;
+  readonly stepDuration: Histogram;
+  readonly claimDuration: Histogram;
+  readonly claimedExecutions: Counter;
+  readonly leaseExpiries: Counter;
+  readonly leasesLost: Counter;
+  readonly recoveries: Counter;
+  readonly activeExecutions: Gauge;
+  private readonly workflows = new Map<string, WorkflowSeries>();
+
+  constructor(registry: MetricsRegistry = new MetricsRegistry()) {
+    this.registry = registry;
+    const r = registry;
+    this.executionsStarted = r.counter('aries_executions_started_total', 'Executions created by engine.start in this process (an idempotent repeat is not counted).', ['workflow']);
+    this.executionsCompleted = r.counter('aries_executions_completed_total', "Executions this process's workers ended COMPLETED.", ['workflow']);
+    this.executionsFailed = r.counter('aries_executions_failed_total', "Executions this process's workers ended FAILED (a PERMANENT failure, or a compensation that failed).", ['workflow']);
+    this.executionsCompensated = r.counter('aries_executions_compensated_total', "Executions this process's workers ended COMPENSATED.", ['workflow']);
+    this.stepAttempts = r.counter('aries_step_attempts_total', "Step attempts run by this process's workers (replayed steps are not run and not counted).", ['workflow', 'step_type']);
+    this.stepFailures = r.counter('aries_step_failures_total', "Step attempts that failed, by failure type (TRANSIENT: a retry was scheduled).", ['workflow', 'failure_type']);
+    this.stepDuration = r.histogram('aries_step_duration_seconds', "How long step attempts run by this process's workers took, successful or not.", ['workflow'], STEP_DURATION_BUCKETS);
+    this.claimDuration = r.histogram('aries_claim_duration_seconds', 'Latency of the claim_executions call of this process\'s workers.', [], CLAIM_DURATION_BUCKETS);
+    this.claimedExecutions = r.counter('aries_claimed_executions_total', "Executions claimed by this process's workers.");
+    this.leaseExpiries = r.counter('aries_lease_expiries_total', "Executions this process's workers claimed from another worker whose lease had expired (it died or stalled).");
+    this.leasesLost = r.counter('aries_leases_lost_total', "Runs of this process's workers that ended because their lease was taken over.");
+    this.recoveries = r.counter('aries_recoveries_total', 'Failures recovered from, by an operator (engine.recover) or the recovery sweep.', ['by']);
+    this.activeExecutions = r.gauge('aries_worker_active_executions', "Executions this process's workers are running now.");
+  }
+
+  /** The series of a workflow, created (at 0) on first use and cached. */
+  forWorkflow(workflow: string): WorkflowSeries {
+    let s = this.workflows.get(workflow);
+    if (!s) {
+      s = {
+        completed: this.executionsCompleted.labels(workflow),
+        failed: this.executionsFailed.labels(workflow),
+        compensated: this.executionsCompensated.labels(workflow),
+        stepAttempts: this.stepAttempts.labels(workflow, 'step'),
+        transactionAttempts: this.stepAttempts.labels(workflow, 'transaction'),
+        stepFailures: {
+          TRANSIENT: this.stepFailures.labels(workflow, 'TRANSIENT'),
+          PERMANENT: this.stepFailures.labels(workflow, 'PERMANENT'),
+          PARTIAL: this.stepFailures.labels(workflow, 'PARTIAL'),
+        },
+        stepDuration: this.stepDuration.labels(workflow),
+      };
+      this.workflows.set(workflow, s);
+    }
+    return s;
+  }
+
+  render(): string {
+    return this.registry.render();
+  }
+}
+
+/** Unfinished statuses whose executions are counted at scrape time (finished ones only grow). */
+export const GAUGED_STATUSES = ['PENDING', 'RUNNING', 'COMPENSATING', 'FAILED'] as const;
+export type GaugedStatus = (typeof GAUGED_STATUSES)[number];
+
+/** What the database says at scrape time. */
+export interface DatabaseGauges {
+  /** PENDING executions due now (available_at reached): the claimable backlog. */
+  queueDepth: number;
+  executions: Record<GaugedStatus, number>;
+  /** RUNNING executions whose lease expired: a worker died or stalled; another worker will resume them. */
+  expiredLeases: number;
+}
+
+/** The database gauges as exposition text; `undefined` when they could not be read (database down). */
+export function renderDatabaseGauges(gauges: DatabaseGauges | undefined): string {
+  const r = new MetricsRegistry();
+  r.gauge('aries_database_up', 'Whether the database gauges below could be read at this scrape (1) or not (0).').set(gauges ? 1 : 0);
+  if (gauges) {
+    r.gauge('aries_queue_depth', 'PENDING executions due now, waiting for a worker.').set(gauges.queueDepth);
+    const byStatus = r.gauge('aries_executions', 'Executions in each unfinished status, now.', ['status']);
+    for (const status of GAUGED_STATUSES) byStatus.labels(status).set(gauges.executions[status]);
+    r.gauge('aries_expired_leases', 'RUNNING executions whose lease expired (their worker died or stalled), now.').set(gauges.expiredLeases);
+  }
+  return r.render();
+}
