@@ -29,7 +29,13 @@ export type ErrorCode =
   | 'LEASE_LOST'
   | 'ILLEGAL_TRANSITION'
   | 'ENGINE_CLOSED'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'MALFORMED_REQUEST'
+  | 'INTERNAL';
 
 export class AriesError extends Error {
   readonly code: ErrorCode;
@@ -231,5 +237,17 @@ export class EngineClosedError extends AriesError {
 export class TimeoutError extends AriesError {
   constructor(message: string) {
     super('TIMEOUT', message);
+  }
+}
+
+// ---- the caller of the HTTP API must act ---------------------------------------------------------
+
+/**
+ * A request the HTTP API refuses before it reaches the engine: no or a wrong token (UNAUTHORIZED), a
+ * cross-site write (FORBIDDEN), an unknown path (NOT_FOUND) or method, a body that is not JSON.
+ */
+export class RequestRefusedError extends AriesError {
+  constructor(code: 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'METHOD_NOT_ALLOWED' | 'MALFORMED_REQUEST', message: string) {
+    super(code, message);
   }
 }

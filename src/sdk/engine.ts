@@ -3,9 +3,11 @@
  * schema (refusing a schema newer than this code), starts executions, reads them, and creates workers.
  * On the embedded backend it also runs the maintenance PGlite lacks (VACUUM, CHECKPOINT).
  */
+import { AriesMetrics, renderDatabaseGauges, type DatabaseGauges } from '../core/aries-metrics.js';
 import { encodeStored, DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
 import type { Database } from '../db/database.js';
 import { durabilityWarnings } from '../db/durability-check.js';
+import { readDatabaseGauges } from '../db/metrics-queries.js';
 import { checkSchema, migrate, type MigrationResult } from '../db/migrate.js';
 import { openDatabase, type ConnectionOptions } from '../db/open-database.js';
 import { RemoteDatabase } from '../db/remote-database.js';
@@ -79,6 +81,11 @@ export interface ExecutionDetail {
 
 export class Engine {
   readonly db: Database;
+  /**
+   * This engine's metrics (engine.renderMetrics() renders them): what this process's engine and workers
+   * did. Register your own in metrics.registry and they are rendered with them.
+   */
+  readonly metrics = new AriesMetrics();
   private readonly closeDb: () => Promise<void>;
   private readonly maxPayloadBytes: number;
   private readonly onError: (err: unknown, context: string) => void;
@@ -156,6 +163,7 @@ export class Engine {
     }
     const inputJson = encodeStored(input === undefined ? null : input, 'input', this.maxPayloadBytes);
     const started = await startExecution(this.db, { workflow: name, version, inputJson, idempotencyKey: key ?? null });
+    if (started.created) this.metrics.executionsStarted.labels(name).inc();
     for (const w of this.workers) w.poke();
     return this.handle<Output>(started.executionId, started.created);
   }
@@ -248,9 +256,10 @@ export class Engine {
     return { checkpointId, previousStatus: status };
   }
 
-  async readJournal(id: string): Promise<JournalRecord[]> {
+  /** The journal of an execution in LSN order (after `afterLsn`, if given). */
+  async readJournal(id: string, afterLsn: number | null = null): Promise<JournalRecord[]> {
     this.assertOpen();
-    return readJournal(this.db, id);
+    return readJournal(this.db, id, afterLsn);
   }
 
   /** Failures, newest first (of one execution, or all; only those not yet recovered if asked). */
@@ -268,6 +277,7 @@ export class Engine {
     this.assertOpen();
     if (!isUuid(id)) throw new InvalidInputError(`"${id}" is not an execution id (a UUID)`);
     const checkpointId = await recoverFromFailure(this.db, id, failureType ?? null);
+    this.metrics.recoveries.labels('operator').inc();
     for (const w of this.workers) w.poke();
     return { checkpointId };
   }
@@ -282,6 +292,7 @@ export class Engine {
   async autoRecoverFailures(options?: { maxAgeMs?: number; maxPerExecution?: number }): Promise<number> {
     this.assertOpen();
     const count = await autoRecoverFailures(this.db, options);
+    this.metrics.recoveries.labels('sweep').inc(count);
     if (count > 0) for (const w of this.workers) w.poke();
     return count;
   }
@@ -297,6 +308,7 @@ export class Engine {
       maxPayloadBytes: this.maxPayloadBytes,
       onError: this.onError,
       onFinished: (id) => this.notifySettled(id),
+      metrics: this.metrics,
     });
     this.workers.add(worker);
     return worker;
@@ -314,6 +326,22 @@ export class Engine {
 
   private notifySettled(id: string): void {
     for (const fn of [...(this.waiters.get(id) ?? [])]) fn();
+  }
+
+  /**
+   * The Prometheus text exposition (format 0.0.4, METRICS_CONTENT_TYPE) of this process's counters and
+   * histograms and of the database gauges read now. When the database cannot be read, the counters are
+   * still rendered, with aries_database_up 0 and no database gauges.
+   */
+  async renderMetrics(): Promise<string> {
+    this.assertOpen();
+    let gauges: DatabaseGauges | undefined;
+    try {
+      gauges = await readDatabaseGauges(this.db);
+    } catch (err) {
+      this.onError(err, 'metrics');
+    }
+    return this.metrics.render() + renderDatabaseGauges(gauges);
   }
 
   /** Stops this engine's workers (gracefully) and closes the database. */

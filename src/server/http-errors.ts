@@ -1,0 +1,52 @@
+/**
+ * The one map from errors to HTTP statuses, and the JSON body every error response has:
+ * `{ "error": { "code", "message", "details"? } }`. The code is the stable string of AriesError; a lost or
+ * refused database connection is DATABASE_UNREACHABLE (503); anything else is INTERNAL (500), its message
+ * kept out of the response and handed to the server's onError.
+ */
+import { isNetworkError } from '../core/transient-errors.js';
+import { AriesError, type ErrorCode } from '../errors.js';
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  MALFORMED_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  EXECUTION_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  ILLEGAL_TRANSITION: 409,
+  NO_FAILURE_TO_RECOVER: 409,
+  EXECUTION_BUSY: 409,
+  IDEMPOTENCY_CONFLICT: 409,
+  LEASE_LOST: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  INVALID_INPUT: 422,
+  INVALID_DEFINITION: 422,
+  NOT_JSON_SERIALIZABLE: 422,
+  UNKNOWN_WORKFLOW: 422,
+  DATABASE_UNREACHABLE: 503,
+  ENGINE_CLOSED: 503,
+  TIMEOUT: 504,
+};
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: Record<string, unknown> };
+}
+
+export function errorResponse(err: unknown): { status: number; body: ErrorBody; internal: boolean } {
+  if (err instanceof AriesError) {
+    const status = STATUS[err.code] ?? 500;
+    const body: ErrorBody = { error: { code: err.code, message: err.message } };
+    if (err.details !== undefined) body.error.details = err.details;
+    return { status, body, internal: status === 500 };
+  }
+  // The database dropped the connection, is restarting or refuses connections: say so, and that it passes.
+  if (isNetworkError(err)) {
+    return {
+      status: 503,
+      body: { error: { code: 'DATABASE_UNREACHABLE', message: `the database did not answer: ${(err as Error).message}; try again` } },
+      internal: false,
+    };
+  }
+  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error (see the server log)' } }, internal: true };
+}

@@ -1,0 +1,330 @@
+/**
+ * The OpenAPI 3.1 document of the HTTP API, served at /openapi.json. A test holds it to the routes (every
+ * route documented, nothing documented that is not served) and validates real responses against its
+ * schemas, so it cannot drift from what the server answers.
+ */
+import { EXECUTION_STATUSES, STEP_STATUSES } from '../core/execution-states.js';
+import { FAILURE_TYPES } from '../core/failure-classification.js';
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const time = { type: 'string', format: 'date-time' };
+const nullable = (schema: Schema): Schema => ({ oneOf: [schema, { type: 'null' }] });
+const object = (properties: Record<string, Schema>, required = Object.keys(properties)): Schema => ({
+  type: 'object',
+  properties,
+  required,
+});
+
+const storedError = nullable({ type: 'object', properties: { name: { type: 'string' }, message: { type: 'string' } } });
+/** A payload as stored (any JSON), or the marker that replaces one larger than 16 KiB unless full=true. */
+const payload: Schema = { description: 'Any JSON value, or a TruncatedPayload when it is larger than 16 KiB and full=true was not asked.' };
+
+const executionSummaryProperties: Record<string, Schema> = {
+  id: { type: 'string', format: 'uuid' },
+  workflow: { type: 'string' },
+  version: { type: 'string' },
+  status: { enum: [...EXECUTION_STATUSES] },
+  error: storedError,
+  idempotencyKey: nullable({ type: 'string' }),
+  leaseOwner: nullable({ type: 'string' }),
+  leaseExpiresAt: nullable(time),
+  claimCount: { type: 'integer' },
+  stepCount: { type: 'integer' },
+  createdAt: time,
+  updatedAt: time,
+  startedAt: nullable(time),
+  finishedAt: nullable(time),
+};
+
+const failureProperties: Record<string, Schema> = {
+  id: { type: 'string', format: 'uuid' },
+  executionId: { type: 'string', format: 'uuid' },
+  workflow: { type: 'string' },
+  type: { enum: [...FAILURE_TYPES] },
+  message: { type: 'string' },
+  at: time,
+  recoveryStrategy: { enum: ['retry', 'rollback', 'compensate', 'none'] },
+  recovered: { type: 'boolean' },
+  source: { enum: ['node', 'network', 'data', 'step'] },
+  stepKey: nullable({ type: 'string' }),
+  attempt: nullable({ type: 'integer' }),
+  errorClass: nullable({ type: 'string' }),
+  stack: nullable({ type: 'string' }),
+  details: {},
+  retriesExhausted: { type: 'boolean' },
+  checkpointId: nullable({ type: 'string', format: 'uuid' }),
+  recoveredAt: nullable(time),
+  recoveredBy: nullable({ enum: ['worker', 'operator', 'sweep'] }),
+};
+
+const schemas: Record<string, Schema> = {
+  Error: object({
+    error: object(
+      { code: { type: 'string', description: 'Stable: EXECUTION_NOT_FOUND, ILLEGAL_TRANSITION, INVALID_INPUT, UNAUTHORIZED, …' }, message: { type: 'string' }, details: { type: 'object' } },
+      ['code', 'message'],
+    ),
+  }),
+  TruncatedPayload: object({ $truncated: { const: true }, bytes: { type: 'integer' }, preview: { type: 'string' } }),
+  ExecutionSummary: object(executionSummaryProperties),
+  Execution: object({ ...executionSummaryProperties, input: payload, output: payload }, [...Object.keys(executionSummaryProperties)]),
+  Step: object(
+    {
+      key: { type: 'string' },
+      seq: { type: 'integer' },
+      status: { enum: [...STEP_STATUSES] },
+      attempt: { type: 'integer' },
+      output: payload,
+      error: storedError,
+      startedAt: time,
+      completedAt: nullable(time),
+      compensationStatus: nullable({ enum: ['RUNNING', 'COMPLETED', 'FAILED', 'RETRYING'] }),
+    },
+    ['key', 'seq', 'status', 'attempt', 'error', 'startedAt', 'completedAt', 'compensationStatus'],
+  ),
+  JournalRecord: object(
+    {
+      lsn: { type: 'integer' },
+      prevLsn: nullable({ type: 'integer' }),
+      kind: { type: 'string' },
+      seq: nullable({ type: 'integer' }),
+      stepKey: nullable({ type: 'string' }),
+      attempt: nullable({ type: 'integer' }),
+      payload,
+      checksumOk: { type: 'boolean', description: 'The record still matches its checksum.' },
+      createdAt: time,
+    },
+    ['lsn', 'prevLsn', 'kind', 'seq', 'stepKey', 'attempt', 'checksumOk', 'createdAt'],
+  ),
+  JournalPage: object({ records: { type: 'array', items: ref('JournalRecord') }, nextAfterLsn: nullable({ type: 'integer' }) }),
+  Checkpoint: object(
+    { id: { type: 'string', format: 'uuid' }, lsn: { type: 'integer' }, at: time, valid: { type: 'boolean' }, stepProgress: {} },
+    ['id', 'lsn', 'at', 'valid'],
+  ),
+  Failure: object(failureProperties, Object.keys(failureProperties).filter((k) => k !== 'details')),
+  ExecutionDetail: object({
+    execution: ref('Execution'),
+    steps: { type: 'array', items: ref('Step') },
+    checkpoints: { type: 'array', items: ref('Checkpoint') },
+    failures: { type: 'array', items: ref('Failure') },
+    journal: ref('JournalPage'),
+  }),
+  ExecutionPage: object({ executions: { type: 'array', items: ref('ExecutionSummary') }, nextCursor: nullable({ type: 'string' }) }),
+  FailurePage: object({ failures: { type: 'array', items: ref('Failure') }, nextCursor: nullable({ type: 'string' }) }),
+  FailureSummary: object({
+    since: time,
+    groups: {
+      type: 'array',
+      items: object({ workflow: { type: 'string' }, type: { enum: [...FAILURE_TYPES] }, count: { type: 'integer' }, unrecovered: { type: 'integer' }, lastAt: time }),
+    },
+  }),
+  Workers: object({
+    workers: {
+      type: 'array',
+      items: object({
+        workerId: { type: 'string' },
+        executions: { type: 'integer' },
+        compensating: { type: 'integer' },
+        expired: { type: 'integer', description: 'Leases past their expiry: the worker is presumed dead.' },
+        earliestLeaseExpiry: time,
+        leaseExpiresAt: time,
+      }),
+    },
+  }),
+  Workflows: object({
+    workflows: { type: 'array', items: object({ name: { type: 'string' }, version: { type: 'string' }, registeredAt: time, lastSeenAt: time }) },
+  }),
+  Stats: object({
+    from: time,
+    to: time,
+    bucketSeconds: { type: 'integer' },
+    buckets: {
+      type: 'array',
+      items: object({
+        at: time,
+        started: { type: 'integer' },
+        completed: { type: 'integer' },
+        failed: { type: 'integer' },
+        compensated: { type: 'integer' },
+        cancelled: { type: 'integer' },
+        failures: object(Object.fromEntries(FAILURE_TYPES.map((t) => [t, { type: 'integer' }]))),
+      }),
+    },
+    statusCounts: { type: 'object', additionalProperties: { type: 'integer' } },
+    queueDepth: { type: 'integer' },
+  }),
+  Health: object({ ok: { const: true }, backend: { enum: ['pglite', 'postgres'] }, version: { type: 'string' }, auth: { type: 'boolean' } }),
+  ActionResult: object(
+    {
+      execution: ref('Execution'),
+      checkpointId: nullable({ type: 'string', format: 'uuid' }),
+      previousStatus: { enum: [...EXECUTION_STATUSES] },
+    },
+    ['execution'],
+  ),
+  Started: object({ id: { type: 'string', format: 'uuid' }, created: { type: 'boolean' }, execution: ref('Execution') }),
+};
+
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ref('Error') } } });
+const ok = (schema: string, description = 'OK') => ({ description, content: { 'application/json': { schema: ref(schema) } } });
+const query = (name: string, schema: Schema, description: string) => ({ name, in: 'query', required: false, schema, description });
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'The execution id (a UUID).' };
+const jsonBody = (schema: Schema, required = false) => ({ required, content: { 'application/json': { schema } } });
+const common = { '401': errorResponse('No bearer token, or not this server\'s'), '422': errorResponse('Bad input (names the parameter)') };
+const forWrites = { ...common, '403': errorResponse('Not JSON, or from another origin') };
+const limit = query('limit', { type: 'integer', minimum: 1, maximum: 1000 }, 'Rows per page (default 50).');
+const cursor = query('cursor', { type: 'string' }, 'nextCursor of the previous page.');
+const full = query('full', { type: 'boolean' }, 'Send payloads larger than 16 KiB whole instead of truncated.');
+
+const paths: Record<string, Record<string, Schema>> = {
+  '/api/executions': {
+    get: {
+      summary: 'List executions, newest first, by pages (keyset: every page costs the same at any table size)',
+      operationId: 'listExecutions',
+      parameters: [
+        query('workflow', { type: 'string' }, 'Only this workflow (by name).'),
+        query('status', { enum: [...EXECUTION_STATUSES] }, 'Only this status.'),
+        query('createdAfter', time, 'Created at or after.'),
+        query('createdBefore', time, 'Created before.'),
+        query('search', { type: 'string' }, 'An execution id or an exact idempotency key.'),
+        limit,
+        cursor,
+      ],
+      responses: { '200': ok('ExecutionPage'), ...common },
+    },
+    post: {
+      summary: 'Start an execution of a registered workflow',
+      operationId: 'startExecution',
+      requestBody: jsonBody(
+        object({ workflow: { type: 'string' }, input: {}, version: { type: 'string' }, idempotencyKey: { type: 'string' } }, ['workflow']),
+        true,
+      ),
+      responses: {
+        '201': ok('Started', 'Started'),
+        '200': ok('Started', 'The idempotency key matched an execution started earlier'),
+        '409': errorResponse('The idempotency key belongs to another workflow'),
+        '413': errorResponse('Input too large'),
+        ...forWrites,
+      },
+    },
+  },
+  '/api/executions/{id}': {
+    get: {
+      summary: 'One execution with its steps, checkpoints, failures and the first page of its journal',
+      operationId: 'getExecution',
+      parameters: [idParam, full],
+      responses: { '200': ok('ExecutionDetail'), '404': errorResponse('Unknown execution'), ...common },
+    },
+  },
+  '/api/executions/{id}/journal': {
+    get: {
+      summary: 'The journal of an execution by pages, each record with whether its checksum still matches',
+      operationId: 'readJournal',
+      parameters: [
+        idParam,
+        query('afterLsn', { type: 'integer', minimum: 0 }, 'nextAfterLsn of the previous page.'),
+        query('limit', { type: 'integer', minimum: 1, maximum: 1000 }, 'Records per page (default 200).'),
+        full,
+      ],
+      responses: { '200': ok('JournalPage'), '404': errorResponse('Unknown execution'), ...common },
+    },
+  },
+  '/api/executions/{id}/cancel': {
+    post: {
+      summary: 'Cancel an execution that is not finished: no step starts afterwards; compensations do not run',
+      operationId: 'cancelExecution',
+      parameters: [idParam],
+      requestBody: jsonBody(object({ reason: { type: 'string' } }, [])),
+      responses: { '200': ok('ActionResult'), '404': errorResponse('Unknown execution'), '409': errorResponse('Already finished (ILLEGAL_TRANSITION)'), ...forWrites },
+    },
+  },
+  '/api/executions/{id}/recover': {
+    post: {
+      summary: 'Recover from the newest unrecovered failure: resume from the last valid checkpoint, or compensate again',
+      operationId: 'recoverExecution',
+      parameters: [idParam],
+      requestBody: jsonBody(object({ type: { enum: [...FAILURE_TYPES] } }, [])),
+      responses: {
+        '200': ok('ActionResult'),
+        '404': errorResponse('Unknown execution'),
+        '409': errorResponse('No failure to recover (NO_FAILURE_TO_RECOVER) or a worker holds it (EXECUTION_BUSY)'),
+        ...forWrites,
+      },
+    },
+  },
+  '/api/executions/{id}/retry': {
+    post: {
+      summary: 'Run a failed or waiting execution again now',
+      operationId: 'retryExecution',
+      parameters: [idParam],
+      requestBody: jsonBody(object({}, [])),
+      responses: {
+        '200': ok('ActionResult'),
+        '404': errorResponse('Unknown execution'),
+        '409': errorResponse('Finished (ILLEGAL_TRANSITION), running (EXECUTION_BUSY) or nothing to retry'),
+        ...forWrites,
+      },
+    },
+  },
+  '/api/failures': {
+    get: {
+      summary: 'Recorded failures of every execution, newest first, by pages',
+      operationId: 'listFailures',
+      parameters: [
+        query('type', { enum: [...FAILURE_TYPES] }, 'Only this type.'),
+        query('workflow', { type: 'string' }, 'Only failures of this workflow.'),
+        query('unrecovered', { type: 'boolean' }, 'Only those not yet recovered.'),
+        limit,
+        cursor,
+      ],
+      responses: { '200': ok('FailurePage'), ...common },
+    },
+  },
+  '/api/failures/summary': {
+    get: {
+      summary: 'Failures grouped by workflow and type',
+      operationId: 'summarizeFailures',
+      parameters: [query('sinceSeconds', { type: 'integer', minimum: 60 }, 'How far back (default 7 days).')],
+      responses: { '200': ok('FailureSummary'), ...common },
+    },
+  },
+  '/api/workers': {
+    get: { summary: 'Workers holding leases, with their executions and lease expiries', operationId: 'listWorkers', responses: { '200': ok('Workers'), ...common } },
+  },
+  '/api/workflows': {
+    get: { summary: 'Registered workflows (name and version)', operationId: 'listWorkflows', responses: { '200': ok('Workflows'), ...common } },
+  },
+  '/api/stats': {
+    get: {
+      summary: 'Executions started, finished and failed per time bucket; unfinished executions by status; queue depth',
+      operationId: 'getStats',
+      parameters: [
+        query('windowSeconds', { type: 'integer', minimum: 60 }, 'How far back (default 3600).'),
+        query('buckets', { type: 'integer', minimum: 1, maximum: 240 }, 'How many buckets (default 60).'),
+      ],
+      responses: { '200': ok('Stats'), ...common },
+    },
+  },
+  '/api/health': {
+    get: { summary: 'The server and its database answer', operationId: 'getHealth', responses: { '200': ok('Health'), ...common, '503': errorResponse('The database does not answer') } },
+  },
+};
+
+export function openApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Aries API',
+      version: '1',
+      description:
+        'Operate a durable workflow engine: executions, their journals, checkpoints and failures, and the actions an operator takes ' +
+        '(cancel, recover, retry). Every call needs `Authorization: Bearer <token>` unless the server runs with --no-auth on loopback. ' +
+        'Errors are `{ "error": { "code", "message", "details"? } }`. Prometheus metrics are at /metrics (same token).',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    paths,
+    components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+  };
+}

@@ -1,0 +1,53 @@
+/** Reading query parameters, each refusal naming the parameter and what it must be (422 INVALID_INPUT). */
+import { InvalidInputError } from '../errors.js';
+
+export function optionalString(query: URLSearchParams, name: string): string | undefined {
+  const value = query.get(name);
+  return value === null || value === '' ? undefined : value;
+}
+
+export function optionalInt(query: URLSearchParams, name: string, min: number, max: number): number | undefined {
+  const raw = optionalString(query, name);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^-?\d+$/.test(raw) || n < min || n > max) {
+    throw new InvalidInputError(`query parameter ${name} must be an integer from ${min} to ${max}; got "${raw}"`, { parameter: name });
+  }
+  return n;
+}
+
+export function optionalDate(query: URLSearchParams, name: string): Date | undefined {
+  const raw = optionalString(query, name);
+  if (raw === undefined) return undefined;
+  const date = new Date(raw);
+  if (Number.isNaN(date.getTime())) {
+    throw new InvalidInputError(`query parameter ${name} must be an ISO-8601 time; got "${raw}"`, { parameter: name });
+  }
+  return date;
+}
+
+export function optionalEnum<T extends string>(query: URLSearchParams, name: string, allowed: readonly T[]): T | undefined {
+  const raw = optionalString(query, name);
+  if (raw === undefined) return undefined;
+  const upper = raw.toUpperCase();
+  if (!(allowed as readonly string[]).includes(upper)) {
+    throw new InvalidInputError(`query parameter ${name} must be one of ${allowed.join(', ')}; got "${raw}"`, { parameter: name });
+  }
+  return upper as T;
+}
+
+export function optionalBoolean(query: URLSearchParams, name: string): boolean | undefined {
+  const raw = optionalString(query, name);
+  if (raw === undefined) return undefined;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new InvalidInputError(`query parameter ${name} must be true or false; got "${raw}"`, { parameter: name });
+}
+
+/** A body field that must be a string when present. */
+export function bodyString(body: Record<string, unknown>, name: string): string | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new InvalidInputError(`${name} must be a string`, { field: name });
+  return value;
+}

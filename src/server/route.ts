@@ -1,0 +1,27 @@
+/** What a route is: a method, a path pattern with `{name}` parameters, and a handler over the engine. */
+import type { Engine } from '../sdk/engine.js';
+
+export interface RouteContext {
+  engine: Engine;
+  /** The path's `{name}` parameters, decoded. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** The JSON body of a POST (an empty object when none was sent). */
+  body: Record<string, unknown>;
+  /** Whether this server asks for a bearer token. */
+  authRequired: boolean;
+}
+
+export interface RouteResult {
+  status?: number;
+  body: unknown;
+  /** Sent as is with this content type instead of JSON. */
+  text?: { contentType: string; content: string };
+}
+
+export interface Route {
+  method: 'GET' | 'POST';
+  /** As in the OpenAPI document, e.g. /api/executions/{id}/cancel. */
+  path: string;
+  handle: (ctx: RouteContext) => Promise<RouteResult>;
+}

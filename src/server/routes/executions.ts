@@ -1,0 +1,133 @@
+/** /api/executions: list by pages, start, read one (with its steps, journal, checkpoints, failures), act on one. */
+import { EXECUTION_STATUSES } from '../../core/execution-states.js';
+import { FAILURE_TYPES, type FailureType } from '../../core/failure-classification.js';
+import type { Execution, JournalRecord } from '../../db/rows.js';
+import { ExecutionNotFoundError, InvalidInputError } from '../../errors.js';
+import type { Engine } from '../../sdk/engine.js';
+import { truncatePayload } from '../payload-truncation.js';
+import { bodyString, optionalBoolean, optionalDate, optionalEnum, optionalInt, optionalString } from '../query-params.js';
+import type { Route } from '../route.js';
+
+const JOURNAL_PAGE = 200;
+
+/** An execution as listed: without input and output. */
+function summary(e: Execution): Omit<Execution, 'input' | 'output'> {
+  const { input: _input, output: _output, ...rest } = e;
+  return rest;
+}
+
+function withPayloads(e: Execution, full: boolean): Execution {
+  return full ? e : { ...e, input: truncatePayload(e.input), output: truncatePayload(e.output) };
+}
+
+async function readExecution(engine: Engine, id: string): Promise<Execution> {
+  const detail = await engine.getExecution(id);
+  if (!detail) throw new ExecutionNotFoundError(`execution ${id} not found`);
+  return detail.execution;
+}
+
+async function journalPage(engine: Engine, id: string, afterLsn: number | null, limit: number, full: boolean) {
+  const records = await engine.readJournal(id, afterLsn);
+  const page = records.slice(0, limit);
+  return {
+    records: page.map(({ executionLastLsn: _last, ...r }): Omit<JournalRecord, 'executionLastLsn'> =>
+      full ? r : { ...r, payload: truncatePayload(r.payload) },
+    ),
+    nextAfterLsn: records.length > limit ? page[page.length - 1]!.lsn : null,
+  };
+}
+
+export const executionRoutes: Route[] = [
+  {
+    method: 'GET',
+    path: '/api/executions',
+    async handle({ engine, query }) {
+      const page = await engine.listExecutions({
+        workflow: optionalString(query, 'workflow'),
+        status: optionalEnum(query, 'status', EXECUTION_STATUSES),
+        createdAfter: optionalDate(query, 'createdAfter'),
+        createdBefore: optionalDate(query, 'createdBefore'),
+        search: optionalString(query, 'search')?.trim(),
+        limit: optionalInt(query, 'limit', 1, 1_000),
+        cursor: optionalString(query, 'cursor'),
+      });
+      return { body: { executions: page.executions.map(summary), nextCursor: page.nextCursor } };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/executions',
+    async handle({ engine, body }) {
+      const workflow = bodyString(body, 'workflow');
+      if (workflow === undefined || workflow === '') throw new InvalidInputError('workflow (a registered workflow name) is required', { field: 'workflow' });
+      const handle = await engine.start(workflow, body.input, {
+        version: bodyString(body, 'version'),
+        idempotencyKey: bodyString(body, 'idempotencyKey'),
+      });
+      const execution = await readExecution(engine, handle.id);
+      return { status: handle.created ? 201 : 200, body: { id: handle.id, created: handle.created, execution: withPayloads(execution, false) } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/executions/{id}',
+    async handle({ engine, params, query }) {
+      const full = optionalBoolean(query, 'full') ?? false;
+      const detail = await engine.getExecution(params.id!);
+      if (!detail) throw new ExecutionNotFoundError(`execution ${params.id} not found`);
+      const [checkpoints, failures, journal] = await Promise.all([
+        engine.listCheckpoints(params.id!),
+        engine.listFailures({ executionId: params.id!, limit: 200 }),
+        journalPage(engine, params.id!, null, JOURNAL_PAGE, full),
+      ]);
+      return {
+        body: {
+          execution: withPayloads(detail.execution, full),
+          steps: detail.steps.map((s) => (full ? s : { ...s, output: truncatePayload(s.output) })),
+          checkpoints,
+          failures: failures.map((f) => ({ ...f, workflow: detail.execution.workflow })),
+          journal,
+        },
+      };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/executions/{id}/journal',
+    async handle({ engine, params, query }) {
+      await readExecution(engine, params.id!);
+      const afterLsn = optionalInt(query, 'afterLsn', 0, Number.MAX_SAFE_INTEGER) ?? null;
+      const limit = optionalInt(query, 'limit', 1, 1_000) ?? JOURNAL_PAGE;
+      return { body: await journalPage(engine, params.id!, afterLsn, limit, optionalBoolean(query, 'full') ?? false) };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/executions/{id}/cancel',
+    async handle({ engine, params, body }) {
+      const { previousStatus } = await engine.cancel(params.id!, bodyString(body, 'reason'));
+      return { body: { previousStatus, execution: withPayloads(await readExecution(engine, params.id!), false) } };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/executions/{id}/recover',
+    async handle({ engine, params, body }) {
+      const type = bodyString(body, 'type')?.toUpperCase();
+      if (type !== undefined && !(FAILURE_TYPES as readonly string[]).includes(type)) {
+        throw new InvalidInputError(`type must be one of ${FAILURE_TYPES.join(', ')}; got "${type}"`, { field: 'type' });
+      }
+      await readExecution(engine, params.id!);
+      const { checkpointId } = await engine.recover(params.id!, type as FailureType | undefined);
+      return { body: { checkpointId, execution: withPayloads(await readExecution(engine, params.id!), false) } };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/executions/{id}/retry',
+    async handle({ engine, params }) {
+      const { checkpointId, previousStatus } = await engine.retry(params.id!);
+      return { body: { checkpointId, previousStatus, execution: withPayloads(await readExecution(engine, params.id!), false) } };
+    },
+  },
+];

@@ -1,0 +1,299 @@
+import Ajv2020 from 'ajv/dist/2020.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { defineWorkflow, PermanentError } from '../../src/index.js';
+import { API_ROUTES, startApiServer, type ApiServer } from '../../src/server/api-server.js';
+import { openApiDocument } from '../../src/server/openapi.js';
+import { describeBackends } from '../helpers/backends.js';
+import { latch } from '../helpers/latch.js';
+
+/**
+ * The HTTP API over a real server on loopback, on both backends: auth, the error scheme (404 unknown id,
+ * 409 illegal transition, 422 bad input), every answer validated against the OpenAPI document, and the
+ * operator's actions (cancel, recover, retry) doing what they say to executions a real worker runs.
+ */
+const TOKEN = 'test-token-0123456789abcdef';
+const doc = openApiDocument() as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, object> } };
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+ajv.addSchema({ $id: 'aries', components: doc.components });
+ajv.addFormat('uuid', /^[0-9a-f-]{36}$/i).addFormat('date-time', (s: string) => !Number.isNaN(Date.parse(s)));
+
+function expectSchema(name: string, value: unknown): void {
+  const validate = ajv.getSchema(`aries#/components/schemas/${name}`)!;
+  if (!validate(value)) throw new Error(`${name} does not match the OpenAPI document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 500)}`);
+}
+
+describeBackends('HTTP API', (b) => {
+  let server: ApiServer;
+  let failOnce = true;
+  const gate = { current: latch(), entered: latch() };
+
+  const flaky = defineWorkflow('api-flaky', async (ctx, input: { big?: string }) => {
+    await ctx.step('prepare', () => ({ big: input.big ?? null }));
+    await ctx.step('charge', () => {
+      if (failOnce) throw new PermanentError('card declined');
+      return 'charged';
+    });
+    return 'done';
+  });
+  const gated = defineWorkflow('api-gated', async (ctx) => {
+    await ctx.step('first', async () => {
+      gate.entered.open();
+      await gate.current.promise;
+      return 1;
+    });
+    await ctx.step('second', () => 2);
+    return 'finished';
+  });
+
+  async function call(method: string, path: string, options: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {}) {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token !== null) headers.authorization = `Bearer ${options.token ?? TOKEN}`;
+    if (options.body !== undefined) headers['content-type'] ??= 'application/json';
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = text;
+    }
+    return { status: res.status, json, headers: res.headers };
+  }
+
+  beforeAll(async () => {
+    server = await startApiServer({ engine: b.engine, port: 0, token: TOKEN, dashboardDir: false, onError: () => {} });
+    await b.engine.worker({ workflows: [flaky, gated], pollIntervalMs: 20, recoverySweepMs: 0, leaseMs: 3_000 }).start();
+  });
+  afterAll(async () => {
+    gate.current.open();
+    await server?.close();
+  });
+
+  test('every route is in the OpenAPI document, and the document names no route the server lacks', async () => {
+    const served = API_ROUTES.map((r) => `${r.method} ${r.path}`).sort();
+    const documented = Object.entries(doc.paths)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
+    expect(documented).toEqual(served);
+    const res = await call('GET', '/openapi.json', { token: null });
+    expect(res.status).toBe(200);
+    expect(res.json.openapi).toBe('3.1.0');
+  });
+
+  test('without the bearer token every call is refused with 401, reads and writes alike; /metrics too', async () => {
+    for (const [method, path] of [
+      ['GET', '/api/executions'],
+      ['GET', '/api/health'],
+      ['POST', '/api/executions'],
+      ['POST', '/api/executions/00000000-0000-4000-8000-000000000000/cancel'],
+      ['GET', '/metrics'],
+    ] as const) {
+      const none = await call(method, path, { token: null, body: method === 'POST' ? {} : undefined });
+      expect(none.status, `${method} ${path}`).toBe(401);
+      expect(none.json.error.code).toBe('UNAUTHORIZED');
+      const wrong = await call(method, path, { token: 'x'.repeat(30), body: method === 'POST' ? {} : undefined });
+      expect(wrong.status, `${method} ${path}`).toBe(401);
+    }
+    const health = await call('GET', '/api/health');
+    expect(health.status).toBe(200);
+    expectSchema('Health', health.json);
+    expect(health.json).toMatchObject({ ok: true, backend: b.name, auth: true });
+  });
+
+  test('a server refuses to start without a token unless --no-auth, and --no-auth off loopback', async () => {
+    const saved = process.env.ARIES_API_TOKEN;
+    delete process.env.ARIES_API_TOKEN;
+    try {
+      await expect(startApiServer({ engine: b.engine, port: 0 })).rejects.toThrow(/needs a token/);
+      await expect(startApiServer({ engine: b.engine, port: 0, host: '0.0.0.0', noAuth: true })).rejects.toThrow(/loopback address only/);
+      await expect(startApiServer({ engine: b.engine, port: 0, token: 'short' })).rejects.toThrow(/at least 16 characters/);
+    } finally {
+      if (saved !== undefined) process.env.ARIES_API_TOKEN = saved;
+    }
+  });
+
+  test('with --no-auth on loopback, reads are open, but a write must be JSON, same-origin and addressed to loopback', async () => {
+    const open = await startApiServer({ engine: b.engine, port: 0, noAuth: true, dashboardDir: false });
+    try {
+      const id = '00000000-0000-4000-8000-000000000000';
+      const get = await fetch(`${open.url}/api/executions?limit=1`);
+      expect(get.status).toBe(200);
+      const form = await fetch(`${open.url}/api/executions/${id}/cancel`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+      expect(form.status).toBe(403);
+      const crossSite = await fetch(`${open.url}/api/executions/${id}/cancel`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'http://evil.example' },
+        body: '{}',
+      });
+      expect(crossSite.status).toBe(403);
+      expect(((await crossSite.json()) as any).error.message).toContain('http://evil.example');
+      const sameOrigin = await fetch(`${open.url}/api/executions/${id}/cancel`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: open.url },
+        body: '{}',
+      });
+      expect(sameOrigin.status).toBe(404); // it got through to the engine: no such execution
+    } finally {
+      await open.close();
+    }
+  });
+
+  test('start: 201 with a new execution, 200 for the same idempotency key, 422 for bad input, 400 for a body that is not JSON', async () => {
+    const first = await call('POST', '/api/executions', { body: { workflow: 'api-gated', input: { n: 1 }, idempotencyKey: `k-${b.name}` } });
+    expect(first.status).toBe(201);
+    expectSchema('Started', first.json);
+    const again = await call('POST', '/api/executions', { body: { workflow: 'api-gated', input: { n: 1 }, idempotencyKey: `k-${b.name}` } });
+    expect(again.status).toBe(200);
+    expect(again.json).toMatchObject({ id: first.json.id, created: false });
+    gate.current.open();
+    await b.engine.handle(first.json.id).result({ timeoutMs: 20_000 });
+
+    const unknown = await call('POST', '/api/executions', { body: { workflow: 'no-such-workflow' } });
+    expect(unknown.status).toBe(422);
+    expect(unknown.json.error.code).toBe('UNKNOWN_WORKFLOW');
+    const missing = await call('POST', '/api/executions', { body: { input: 1 } });
+    expect(missing.status).toBe(422);
+    expect(missing.json.error.message).toContain('workflow');
+    const notJson = await call('POST', '/api/executions', { body: undefined, headers: { 'content-type': 'application/json' } });
+    expect(notJson.status).toBe(422); // an empty body is {}, which lacks the workflow
+    const broken = await fetch(`${server.url}/api/executions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: '{"workflow": ',
+    });
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as any).error.code).toBe('MALFORMED_REQUEST');
+  });
+
+  test('list: cursor pages newest first, filters, and 422 naming a bad parameter', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await b.engine.start(flaky, {}, { idempotencyKey: `page-${b.name}-${i}` })).id);
+    await Promise.all(ids.map((id) => b.engine.handle(id).result({ timeoutMs: 20_000 }).catch(() => {})));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await call('GET', `/api/executions?workflow=api-flaky&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      expectSchema('ExecutionPage', res.json);
+      expect(res.json.executions.length).toBeLessThanOrEqual(2);
+      seen.push(...res.json.executions.map((e: { id: string }) => e.id));
+      cursor = res.json.nextCursor;
+    } while (cursor);
+    expect(seen.slice(0, 5)).toEqual([...ids].reverse());
+    const byKey = await call('GET', `/api/executions?search=page-${b.name}-3`);
+    expect(byKey.json.executions.map((e: { id: string }) => e.id)).toEqual([ids[3]]);
+    const failed = await call('GET', '/api/executions?status=failed&workflow=api-flaky&limit=1000');
+    expect(failed.json.executions.every((e: { status: string }) => e.status === 'FAILED')).toBe(true);
+    for (const [query, name] of [
+      ['status=SLEEPY', 'status'],
+      ['limit=0', 'limit'],
+      ['createdAfter=yesterday', 'createdAfter'],
+    ]) {
+      const bad = await call('GET', `/api/executions?${query}`);
+      expect(bad.status, query).toBe(422);
+      expect(bad.json.error).toMatchObject({ code: 'INVALID_INPUT', details: { parameter: name } });
+    }
+    const badCursor = await call('GET', '/api/executions?cursor=abc');
+    expect(badCursor.status).toBe(422);
+    expect(badCursor.json.error.message).toContain('cursor');
+  });
+
+  test('a failed execution: its page shows steps, journal with checksums, checkpoints and a PERMANENT failure; recover completes it', async () => {
+    failOnce = true;
+    const big = 'x'.repeat(40_000);
+    const h = await b.engine.start(flaky, { big });
+    await h.result({ timeoutMs: 20_000 }).catch(() => {});
+    const detail = await call('GET', `/api/executions/${h.id}`);
+    expect(detail.status).toBe(200);
+    expectSchema('ExecutionDetail', detail.json);
+    expect(detail.json.execution.status).toBe('FAILED');
+    expect(detail.json.execution.input).toMatchObject({ $truncated: true, bytes: expect.any(Number) });
+    expect(detail.json.execution.input.preview.length).toBeLessThanOrEqual(2048);
+    expect(detail.json.steps.find((s: { key: string }) => s.key === 'prepare').output).toMatchObject({ $truncated: true });
+    expect(detail.json.failures[0]).toMatchObject({ type: 'PERMANENT', recoveryStrategy: 'rollback', stepKey: 'charge', workflow: 'api-flaky', recovered: false });
+    expect(detail.json.journal.records.length).toBeGreaterThan(3);
+    expect(detail.json.journal.records.every((r: { checksumOk: boolean }) => r.checksumOk)).toBe(true);
+    expect(detail.json.checkpoints.length).toBeGreaterThan(0);
+    const whole = await call('GET', `/api/executions/${h.id}?full=true`);
+    expect(whole.json.execution.input).toEqual({ big });
+    const journal = await call('GET', `/api/executions/${h.id}/journal?limit=2`);
+    expectSchema('JournalPage', journal.json);
+    expect(journal.json.records).toHaveLength(2);
+    const rest = await call('GET', `/api/executions/${h.id}/journal?afterLsn=${journal.json.nextAfterLsn}`);
+    expect(rest.json.records[0].lsn).toBeGreaterThan(journal.json.records[1].lsn);
+
+    const failures = await call('GET', '/api/failures?type=PERMANENT&unrecovered=true&workflow=api-flaky');
+    expectSchema('FailurePage', failures.json);
+    expect(failures.json.failures.map((f: { executionId: string }) => f.executionId)).toContain(h.id);
+    const summary = await call('GET', '/api/failures/summary');
+    expectSchema('FailureSummary', summary.json);
+    expect(summary.json.groups).toContainEqual(expect.objectContaining({ workflow: 'api-flaky', type: 'PERMANENT' }));
+
+    failOnce = false;
+    const recovered = await call('POST', `/api/executions/${h.id}/recover`, { body: {} });
+    expect(recovered.status).toBe(200);
+    expectSchema('ActionResult', recovered.json);
+    expect(await h.result({ timeoutMs: 20_000 })).toBe('done');
+    const twice = await call('POST', `/api/executions/${h.id}/recover`, { body: {} });
+    expect(twice.status).toBe(409);
+    expect(twice.json.error.code).toBe('NO_FAILURE_TO_RECOVER');
+    const retryDone = await call('POST', `/api/executions/${h.id}/retry`, { body: {} });
+    expect(retryDone.status).toBe(409);
+    expect(retryDone.json.error.code).toBe('ILLEGAL_TRANSITION');
+  });
+
+  test('unknown ids are 404 with EXECUTION_NOT_FOUND; unknown paths 404; a wrong method 405', async () => {
+    for (const path of ['/api/executions/00000000-0000-4000-8000-000000000000', '/api/executions/not-a-uuid', '/api/executions/not-a-uuid/journal']) {
+      const res = await call('GET', path);
+      expect(res.status, path).toBe(404);
+      expect(res.json.error.code).toBe('EXECUTION_NOT_FOUND');
+    }
+    for (const action of ['cancel', 'recover', 'retry']) {
+      const res = await call('POST', `/api/executions/00000000-0000-4000-8000-000000000000/${action}`, { body: {} });
+      expect(res.status, action).toBe(404);
+    }
+    expect((await call('GET', '/api/nothing-here')).status).toBe(404);
+    const wrong = await call('DELETE', '/api/executions');
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('GET, POST');
+  });
+
+  test('cancel of a running execution: the step in flight finishes, no later step starts, and it stays CANCELLED', async () => {
+    gate.current = latch();
+    gate.entered = latch();
+    const h = await b.engine.start(gated, {});
+    await gate.entered.promise;
+    const res = await call('POST', `/api/executions/${h.id}/cancel`, { body: { reason: 'stuck at 3 a.m.' } });
+    expect(res.status).toBe(200);
+    expectSchema('ActionResult', res.json);
+    expect(res.json).toMatchObject({ previousStatus: 'RUNNING', execution: { status: 'CANCELLED', error: { message: 'stuck at 3 a.m.' } } });
+    gate.current.open();
+    await new Promise((r) => setTimeout(r, 300));
+    const detail = await call('GET', `/api/executions/${h.id}`);
+    expect(detail.json.execution.status).toBe('CANCELLED');
+    expect(detail.json.steps.map((s: { key: string }) => s.key)).not.toContain('second');
+    expect(detail.json.journal.records.at(-1).kind).toBe('execution_cancelled');
+    const again = await call('POST', `/api/executions/${h.id}/cancel`, { body: {} });
+    expect(again.status).toBe(409);
+    expect(again.json.error.code).toBe('ILLEGAL_TRANSITION');
+  });
+
+  test('overview figures: stats buckets, unfinished counts and queue depth, workers, workflows', async () => {
+    const stats = await call('GET', '/api/stats?windowSeconds=600&buckets=10');
+    expect(stats.status).toBe(200);
+    expectSchema('Stats', stats.json);
+    expect(stats.json.buckets).toHaveLength(10);
+    expect(stats.json.buckets.reduce((n: number, x: { started: number }) => n + x.started, 0)).toBeGreaterThan(0);
+    const workflows = await call('GET', '/api/workflows');
+    expectSchema('Workflows', workflows.json);
+    expect(workflows.json.workflows.map((w: { name: string }) => w.name)).toEqual(expect.arrayContaining(['api-flaky', 'api-gated']));
+    const workers = await call('GET', '/api/workers');
+    expectSchema('Workers', workers.json);
+    const badWindow = await call('GET', '/api/stats?buckets=1000');
+    expect(badWindow.status).toBe(422);
+  });
+});
