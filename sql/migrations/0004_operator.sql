@@ -117,16 +117,21 @@ LANGUAGE sql STABLE SET search_path = '' AS $$
 $$;
 
 -- How many executions are in each status that is not final, and how many PENDING ones are due now (the
--- queue depth). Index-only counts: their cost follows the number of unfinished executions, not the table.
+-- queue depth). Index-only scans of executions_status_idx and executions_runnable_idx: their cost follows
+-- the number of unfinished executions, not the size of the table.
 CREATE FUNCTION aries.active_counts()
 RETURNS TABLE (status text, executions bigint, due bigint)
 LANGUAGE sql STABLE SET search_path = '' AS $$
-  SELECT s.status,
-         (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = s.status),
+  WITH counted AS (
+    SELECT e.status, pg_catalog.count(*) AS n FROM aries.executions e
+     WHERE e.status IN ('PENDING', 'RUNNING', 'SLEEPING', 'WAITING', 'FAILED', 'COMPENSATING')
+     GROUP BY e.status
+  )
+  SELECT s.status, coalesce(c.n, 0),
          CASE WHEN s.status = 'PENDING'
               THEN (SELECT pg_catalog.count(*) FROM aries.executions e
                      WHERE e.status = 'PENDING' AND e.available_at <= aries.now()) END
-    FROM aries.execution_statuses s
+    FROM aries.execution_statuses s LEFT JOIN counted c ON c.status = s.status
    WHERE NOT s.terminal
    ORDER BY s.status
 $$;
