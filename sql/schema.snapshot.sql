@@ -20,6 +20,28 @@ SET row_security = off;
 CREATE SCHEMA aries;
 
 --
+-- Name: active_counts(); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.active_counts() RETURNS TABLE(status text, executions bigint, due bigint)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  WITH counted AS (
+    SELECT e.status, pg_catalog.count(*) AS n FROM aries.executions e
+     WHERE e.status IN ('PENDING', 'RUNNING', 'SLEEPING', 'WAITING', 'FAILED', 'COMPENSATING')
+     GROUP BY e.status
+  )
+  SELECT s.status, coalesce(c.n, 0),
+         CASE WHEN s.status = 'PENDING'
+              THEN (SELECT pg_catalog.count(*) FROM aries.executions e
+                     WHERE e.status = 'PENDING' AND e.available_at <= aries.now()) END
+    FROM aries.execution_statuses s LEFT JOIN counted c ON c.status = s.status
+   WHERE NOT s.terminal
+   ORDER BY s.status
+$$;
+
+--
 -- Name: append_journal(uuid, bigint, text, integer, text, integer, jsonb); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -294,6 +316,37 @@ CREATE FUNCTION aries.begin_step(p_execution_id uuid, p_token bigint, p_seq inte
 $$;
 
 --
+-- Name: cancel_execution(uuid, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.cancel_execution(p_execution_id uuid, p_reason text DEFAULT NULL::text) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions;
+  v_lsn bigint;
+BEGIN
+  SELECT * INTO v FROM aries.executions e WHERE e.id = p_execution_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'execution % not found', p_execution_id USING ERRCODE = 'AR001';
+  END IF;
+  IF v.status IN ('COMPLETED', 'COMPENSATED', 'CANCELLED') THEN
+    RAISE EXCEPTION 'execution % is % and cannot be cancelled: it is finished', p_execution_id, v.status
+      USING ERRCODE = 'AR003';
+  END IF;
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_cancelled', NULL, NULL, NULL,
+                                pg_catalog.jsonb_build_object('reason', p_reason, 'previousStatus', v.status));
+  UPDATE aries.executions e
+     SET status = 'CANCELLED', lease_owner = NULL, lease_expires_at = NULL, lease_token = e.lease_token + 1,
+         error = pg_catalog.jsonb_build_object('name', 'CancelledError',
+                                              'message', coalesce(p_reason, 'cancelled by an operator')),
+         last_lsn = v_lsn, finished_at = aries.now(), updated_at = aries.now()
+   WHERE e.id = p_execution_id;
+  RETURN v.status;
+END $$;
+
+--
 -- Name: checkpoint_checksum(uuid, bigint, jsonb); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -455,6 +508,54 @@ CREATE FUNCTION aries.durability_settings() RETURNS TABLE(fsync text, full_page_
     AS $$
   SELECT pg_catalog.current_setting('fsync'), pg_catalog.current_setting('full_page_writes'),
          pg_catalog.current_setting('synchronous_commit')
+$$;
+
+--
+-- Name: execution_stats(timestamp with time zone, timestamp with time zone, integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.execution_stats(p_from timestamp with time zone, p_to timestamp with time zone, p_bucket_seconds integer) RETURNS TABLE(bucket_at timestamp with time zone, started bigint, completed bigint, failed bigint, compensated bigint, cancelled bigint, transient_failures bigint, permanent_failures bigint, partial_failures bigint)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  WITH buckets AS (
+    SELECT b AS bucket_at FROM pg_catalog.generate_series(p_from, p_to - pg_catalog.make_interval(secs => 1e-6),
+                                                        pg_catalog.make_interval(secs => p_bucket_seconds)) b
+  ),
+  started AS (
+    SELECT pg_catalog.floor(extract(epoch FROM e.created_at - p_from) / p_bucket_seconds)::integer AS n,
+           pg_catalog.count(*) AS c
+      FROM aries.executions e WHERE e.created_at >= p_from AND e.created_at < p_to GROUP BY 1
+  ),
+  finished AS (
+    SELECT pg_catalog.floor(extract(epoch FROM e.finished_at - p_from) / p_bucket_seconds)::integer AS n,
+           pg_catalog.count(*) FILTER (WHERE e.status = 'COMPLETED') AS completed,
+           pg_catalog.count(*) FILTER (WHERE e.status = 'COMPENSATED') AS compensated,
+           pg_catalog.count(*) FILTER (WHERE e.status = 'CANCELLED') AS cancelled
+      FROM aries.executions e
+     WHERE e.finished_at IS NOT NULL AND e.finished_at >= p_from AND e.finished_at < p_to GROUP BY 1
+  ),
+  failed AS (
+    SELECT pg_catalog.floor(extract(epoch FROM e.updated_at - p_from) / p_bucket_seconds)::integer AS n,
+           pg_catalog.count(*) AS c
+      FROM aries.executions e
+     WHERE e.status = 'FAILED' AND e.updated_at >= p_from AND e.updated_at < p_to GROUP BY 1
+  ),
+  failures AS (
+    SELECT pg_catalog.floor(extract(epoch FROM f.failure_timestamp - p_from) / p_bucket_seconds)::integer AS n,
+           pg_catalog.count(*) FILTER (WHERE f.failure_type = 'TRANSIENT') AS transient,
+           pg_catalog.count(*) FILTER (WHERE f.failure_type = 'PERMANENT') AS permanent,
+           pg_catalog.count(*) FILTER (WHERE f.failure_type = 'PARTIAL') AS partial
+      FROM aries.failures f WHERE f.failure_timestamp >= p_from AND f.failure_timestamp < p_to GROUP BY 1
+  )
+  SELECT b.bucket_at, coalesce(s.c, 0), coalesce(fi.completed, 0), coalesce(fa.c, 0), coalesce(fi.compensated, 0),
+         coalesce(fi.cancelled, 0), coalesce(fl.transient, 0), coalesce(fl.permanent, 0), coalesce(fl.partial, 0)
+    FROM buckets b
+    LEFT JOIN started s ON s.n = pg_catalog.floor(extract(epoch FROM b.bucket_at - p_from) / p_bucket_seconds)::integer
+    LEFT JOIN finished fi ON fi.n = pg_catalog.floor(extract(epoch FROM b.bucket_at - p_from) / p_bucket_seconds)::integer
+    LEFT JOIN failed fa ON fa.n = pg_catalog.floor(extract(epoch FROM b.bucket_at - p_from) / p_bucket_seconds)::integer
+    LEFT JOIN failures fl ON fl.n = pg_catalog.floor(extract(epoch FROM b.bucket_at - p_from) / p_bucket_seconds)::integer
+   ORDER BY b.bucket_at
 $$;
 
 --
@@ -1421,7 +1522,7 @@ CREATE TABLE aries.journal (
     checksum text NOT NULL,
     created_at timestamp with time zone DEFAULT aries.now() NOT NULL,
     CONSTRAINT journal_check CHECK (((prev_lsn IS NULL) OR (prev_lsn < lsn))),
-    CONSTRAINT journal_kind_check CHECK ((kind = ANY (ARRAY['execution_started'::text, 'step_started'::text, 'step_completed'::text, 'step_failed'::text, 'step_retrying'::text, 'execution_completed'::text, 'execution_failed'::text, 'execution_released'::text, 'execution_rolled_back'::text, 'execution_recovered'::text, 'execution_compensating'::text, 'compensation_started'::text, 'compensation_completed'::text, 'compensation_failed'::text, 'compensation_retrying'::text, 'execution_compensated'::text]))),
+    CONSTRAINT journal_kind_check CHECK ((kind = ANY (ARRAY['execution_started'::text, 'step_started'::text, 'step_completed'::text, 'step_failed'::text, 'step_retrying'::text, 'execution_completed'::text, 'execution_failed'::text, 'execution_released'::text, 'execution_rolled_back'::text, 'execution_recovered'::text, 'execution_compensating'::text, 'compensation_started'::text, 'compensation_completed'::text, 'compensation_failed'::text, 'compensation_retrying'::text, 'execution_compensated'::text, 'execution_cancelled'::text]))),
     CONSTRAINT journal_step_fields_check CHECK ((((kind ~~ 'step_%'::text) OR (kind ~~ 'compensation_%'::text)) = ((step_key IS NOT NULL) AND (seq IS NOT NULL) AND (attempt IS NOT NULL)))),
     CONSTRAINT journal_step_fields_whole_check CHECK ((num_nulls(step_key, seq, attempt) = ANY (ARRAY[0, 3])))
 );
@@ -1550,6 +1651,12 @@ CREATE INDEX checkpoints_execution_idx ON aries.checkpoints USING btree (executi
 CREATE INDEX executions_compensating_idx ON aries.executions USING btree (available_at) WHERE (status = 'COMPENSATING'::text);
 
 --
+-- Name: executions_finished_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_finished_idx ON aries.executions USING btree (finished_at) WHERE (finished_at IS NOT NULL);
+
+--
 -- Name: executions_lease_idx; Type: INDEX; Schema: aries; Owner: -
 --
 
@@ -1571,13 +1678,25 @@ CREATE INDEX executions_runnable_idx ON aries.executions USING btree (available_
 -- Name: executions_status_idx; Type: INDEX; Schema: aries; Owner: -
 --
 
-CREATE INDEX executions_status_idx ON aries.executions USING btree (status, created_at DESC);
+CREATE INDEX executions_status_idx ON aries.executions USING btree (status, created_at DESC, id DESC);
+
+--
+-- Name: executions_workflow_status_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_workflow_status_idx ON aries.executions USING btree (workflow_name, status, created_at DESC, id DESC);
 
 --
 -- Name: failures_execution_idx; Type: INDEX; Schema: aries; Owner: -
 --
 
 CREATE INDEX failures_execution_idx ON aries.failures USING btree (execution_id, failure_timestamp DESC);
+
+--
+-- Name: failures_time_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX failures_time_idx ON aries.failures USING btree (failure_timestamp DESC, failure_id DESC);
 
 --
 -- Name: failures_unrecovered_execution_idx; Type: INDEX; Schema: aries; Owner: -
