@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'EXECUTION_NOT_FOUND'
   | 'EXECUTION_FAILED'
   | 'EXECUTION_COMPENSATED'
+  | 'EXECUTION_CANCELLED'
   | 'PERMANENT_FAILURE'
   | 'NO_FAILURE_TO_RECOVER'
   | 'EXECUTION_BUSY'
@@ -134,6 +135,17 @@ export class ExecutionCompensatedError extends AriesError {
       `execution ${executionId} was compensated after it failed: ${stored?.name ?? 'Error'}: ${stored?.message ?? ''}`,
       { details: { executionId, error: stored } },
     );
+    this.executionId = executionId;
+  }
+}
+
+/** What `handle.result()` throws for an execution an operator cancelled; `reason` is theirs. */
+export class ExecutionCancelledError extends AriesError {
+  readonly executionId: string;
+  constructor(executionId: string, stored: { message?: string } | null) {
+    super('EXECUTION_CANCELLED', `execution ${executionId} was cancelled: ${stored?.message ?? 'cancelled by an operator'}`, {
+      details: { executionId, reason: stored?.message ?? null },
+    });
     this.executionId = executionId;
   }
 }

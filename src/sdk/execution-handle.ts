@@ -2,7 +2,7 @@
 import type { Database } from '../db/database.js';
 import type { Execution } from '../db/rows.js';
 import { getExecution } from '../db/sql-functions.js';
-import { ExecutionCompensatedError, ExecutionFailedError, ExecutionNotFoundError, TimeoutError } from '../errors.js';
+import { ExecutionCancelledError, ExecutionCompensatedError, ExecutionFailedError, ExecutionNotFoundError, TimeoutError } from '../errors.js';
 
 /** Statuses at which result() stops waiting. FAILED can still be recovered, but it is an answer. */
 const SETTLED = new Set(['COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED']);
@@ -30,7 +30,7 @@ export class ExecutionHandle<Output = unknown> {
 
   /**
    * Waits until the execution settles: its output if COMPLETED, an ExecutionCompensatedError if it was
-   * compensated, else an ExecutionFailedError.
+   * compensated, an ExecutionCancelledError if an operator cancelled it, else an ExecutionFailedError.
    */
   async result(options: ResultOptions = {}): Promise<Output> {
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
@@ -48,6 +48,7 @@ export class ExecutionHandle<Output = unknown> {
         if (SETTLED.has(execution.status)) {
           if (execution.status === 'COMPLETED') return execution.output as Output;
           if (execution.status === 'COMPENSATED') throw new ExecutionCompensatedError(this.id, execution.error);
+          if (execution.status === 'CANCELLED') throw new ExecutionCancelledError(this.id, execution.error);
           throw new ExecutionFailedError(
             this.id,
             execution.error ?? { name: execution.status, message: `execution ended ${execution.status}` },

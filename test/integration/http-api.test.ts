@@ -1,6 +1,6 @@
 import Ajv2020 from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { defineWorkflow, PermanentError } from '../../src/index.js';
+import { defineWorkflow, ExecutionCancelledError, PermanentError } from '../../src/index.js';
 import { API_ROUTES, startApiServer, type ApiServer } from '../../src/server/api-server.js';
 import { openApiDocument } from '../../src/server/openapi.js';
 import { describeBackends } from '../helpers/backends.js';
@@ -277,6 +277,9 @@ describeBackends('HTTP API', (b) => {
     expect(detail.json.execution.status).toBe('CANCELLED');
     expect(detail.json.steps.map((s: { key: string }) => s.key)).not.toContain('second');
     expect(detail.json.journal.records.at(-1).kind).toBe('execution_cancelled');
+    const error = await h.result({ timeoutMs: 5_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExecutionCancelledError);
+    expect((error as Error).message).toContain('stuck at 3 a.m.');
     const again = await call('POST', `/api/executions/${h.id}/cancel`, { body: {} });
     expect(again.status).toBe(409);
     expect(again.json.error.code).toBe('ILLEGAL_TRANSITION');
