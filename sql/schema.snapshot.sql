@@ -319,7 +319,7 @@ $$;
 -- Name: cancel_execution(uuid, text); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.cancel_execution(p_execution_id uuid, p_reason text DEFAULT NULL::text) RETURNS text
+CREATE FUNCTION aries.cancel_execution(p_execution_id uuid, p_reason text DEFAULT NULL::text) RETURNS TABLE(previous_status text, workflow_name text)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -343,7 +343,7 @@ BEGIN
                                               'message', coalesce(p_reason, 'cancelled by an operator')),
          last_lsn = v_lsn, finished_at = aries.now(), updated_at = aries.now()
    WHERE e.id = p_execution_id;
-  RETURN v.status;
+  RETURN QUERY SELECT v.status, v.workflow_name;
 END $$;
 
 --

@@ -25,5 +25,8 @@ export { DEFAULT_RETRY_POLICY, retryDelayMs } from './core/retry-policy.js';
 export type { ExecutionStatus } from './core/execution-states.js';
 export { EXECUTION_STATUSES, EXECUTION_TRANSITIONS } from './core/execution-states.js';
 export type { StoredError } from './core/stored-error.js';
+export { METRICS_CONTENT_TYPE, MetricsRegistry } from './core/metrics-registry.js';
+export type { Counter, Gauge, Histogram } from './core/metrics-registry.js';
+export type { AriesMetrics } from './core/aries-metrics.js';
 export type { JsonValue } from './core/json-value.js';
 export * from './errors.js';

@@ -30,11 +30,11 @@ ALTER TABLE aries.journal
     'execution_recovered', 'execution_compensating', 'compensation_started', 'compensation_completed',
     'compensation_failed', 'compensation_retrying', 'execution_compensated', 'execution_cancelled'));
 
--- Cancels an execution that is not finished and returns its previous status. AR001 unknown id, AR003 an
+-- Cancels an execution that is not finished and returns its previous status and its workflow. AR001 unknown id, AR003 an
 -- execution already COMPLETED, COMPENSATED or CANCELLED. Waits for the row lock a worker's write holds
 -- (those transactions are short), never for a lease.
 CREATE FUNCTION aries.cancel_execution(p_execution_id uuid, p_reason text DEFAULT NULL)
-RETURNS text LANGUAGE plpgsql SET search_path = '' AS $$
+RETURNS TABLE (previous_status text, workflow_name text) LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   v aries.executions;
   v_lsn bigint;
@@ -55,7 +55,7 @@ BEGIN
                                               'message', coalesce(p_reason, 'cancelled by an operator')),
          last_lsn = v_lsn, finished_at = aries.now(), updated_at = aries.now()
    WHERE e.id = p_execution_id;
-  RETURN v.status;
+  RETURN QUERY SELECT v.status, v.workflow_name;
 END $$;
 
 -- ---- listing -----------------------------------------------------------------------------------------

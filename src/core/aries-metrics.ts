@@ -44,6 +44,7 @@ export class AriesMetrics {
   readonly executionsCompleted: Counter;
   readonly executionsFailed: Counter;
   readonly executionsCompensated: Counter;
+  readonly executionsCancelled: Counter;
   readonly stepAttempts: Counter;
   readonly stepFailures: Counter;
   readonly stepDuration: Histogram;
@@ -62,6 +63,7 @@ export class AriesMetrics {
     this.executionsCompleted = r.counter('aries_executions_completed_total', "Executions this process's workers ended COMPLETED.", ['workflow']);
     this.executionsFailed = r.counter('aries_executions_failed_total', "Executions this process's workers ended FAILED (a PERMANENT failure, or a compensation that failed).", ['workflow']);
     this.executionsCompensated = r.counter('aries_executions_compensated_total', "Executions this process's workers ended COMPENSATED.", ['workflow']);
+    this.executionsCancelled = r.counter('aries_executions_cancelled_total', 'Executions cancelled through this process (engine.cancel: the API, the CLI).', ['workflow']);
     this.stepAttempts = r.counter('aries_step_attempts_total', "Step attempts run by this process's workers (replayed steps are not run and not counted).", ['workflow', 'step_type']);
     this.stepFailures = r.counter('aries_step_failures_total', "Step attempts that failed, by failure type (TRANSIENT: a retry was scheduled).", ['workflow', 'failure_type']);
     this.stepDuration = r.histogram('aries_step_duration_seconds', "How long step attempts run by this process's workers took, successful or not.", ['workflow'], STEP_DURATION_BUCKETS);
@@ -116,7 +118,7 @@ export interface DatabaseGauges {
 /** The database gauges as exposition text; `undefined` when they could not be read (database down). */
 export function renderDatabaseGauges(gauges: DatabaseGauges | undefined): string {
   const r = new MetricsRegistry();
-  r.gauge('aries_database_up', 'Whether the database gauges below could be read at this scrape (1) or not (0).').set(gauges ? 1 : 0);
+  r.gauge('aries_database_up', 'Whether this scrape could read the database gauges (1) or not (0).').set(gauges ? 1 : 0);
   if (gauges) {
     r.gauge('aries_queue_depth', 'PENDING executions due now, waiting for a worker.').set(gauges.queueDepth);
     const byStatus = r.gauge('aries_executions', 'Executions in each unfinished status, now.', ['status']);

@@ -14,15 +14,19 @@ import { translated } from './sqlstate-errors.js';
 
 const toDate = (v: Date | string): Date => (v instanceof Date ? v : new Date(v));
 
-/** Cancels an execution that is not finished; returns the status it had. */
-export async function cancelExecution(db: Queryable, executionId: string, reason: string | null): Promise<ExecutionStatus> {
+/** Cancels an execution that is not finished; returns the status it had and its workflow. */
+export async function cancelExecution(
+  db: Queryable,
+  executionId: string,
+  reason: string | null,
+): Promise<{ previousStatus: ExecutionStatus; workflow: string }> {
   const [row] = await translated(
-    db.query<{ previous: ExecutionStatus }>(
-      'SELECT aries.cancel_execution(p_execution_id => $1, p_reason => $2) AS previous',
+    db.query<{ previous_status: ExecutionStatus; workflow_name: string }>(
+      'SELECT * FROM aries.cancel_execution(p_execution_id => $1, p_reason => $2)',
       [executionId, reason],
     ),
   );
-  return row!.previous;
+  return { previousStatus: row!.previous_status, workflow: row!.workflow_name };
 }
 
 export interface Checkpoint {

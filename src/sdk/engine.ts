@@ -230,7 +230,8 @@ export class Engine {
     this.assertOpen();
     if (!isUuid(id)) throw new ExecutionNotFoundError(`execution ${id} not found: it is not an execution id (a UUID)`);
     if (reason !== undefined && typeof reason !== 'string') throw new InvalidInputError('reason must be a string');
-    const previousStatus = await cancelExecution(this.db, id, reason ?? null);
+    const { previousStatus, workflow } = await cancelExecution(this.db, id, reason ?? null);
+    this.metrics.executionsCancelled.labels(workflow).inc();
     return { previousStatus };
   }
 

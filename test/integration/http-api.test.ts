@@ -1,4 +1,4 @@
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { defineWorkflow, ExecutionCancelledError, PermanentError } from '../../src/index.js';
 import { API_ROUTES, startApiServer, type ApiServer } from '../../src/server/api-server.js';
@@ -280,6 +280,10 @@ describeBackends('HTTP API', (b) => {
     const error = await h.result({ timeoutMs: 5_000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExecutionCancelledError);
     expect((error as Error).message).toContain('stuck at 3 a.m.');
+    const metrics = await call('GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+    expect(metrics.json).toMatch(/^aries_executions_cancelled_total\{workflow="api-gated"\} 1$/m);
     const again = await call('POST', `/api/executions/${h.id}/cancel`, { body: {} });
     expect(again.status).toBe(409);
     expect(again.json.error.code).toBe('ILLEGAL_TRANSITION');

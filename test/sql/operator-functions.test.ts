@@ -7,8 +7,8 @@ describeBackends('operator SQL functions', (b) => {
   test('cancel_execution fences the worker running it: its next write is refused, and the journal says why', async () => {
     const db = b.engine.db;
     const { id, token } = await sqlStartClaimed(db, 'op-cancel-running');
-    const [r] = await db.query<{ previous: string }>(`SELECT aries.cancel_execution($1, 'operator said so') AS previous`, [id]);
-    expect(r!.previous).toBe('RUNNING');
+    const [r] = await db.query<{ previous_status: string; workflow_name: string }>(`SELECT * FROM aries.cancel_execution($1, 'operator said so')`, [id]);
+    expect(r).toEqual({ previous_status: 'RUNNING', workflow_name: 'op-cancel-running' });
     const [e] = await db.query<{ status: string; lease_owner: string | null; finished_at: Date | null; error: { message: string } }>(
       'SELECT status, lease_owner, finished_at, error FROM aries.executions WHERE id = $1',
       [id],

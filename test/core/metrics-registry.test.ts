@@ -1,0 +1,152 @@
+import { describe, expect, test } from 'vitest';
+import { AriesMetrics, renderDatabaseGauges } from '../../src/core/aries-metrics.js';
+import { escapeLabelValue, formatValue, MetricsRegistry } from '../../src/core/metrics-registry.js';
+import { parseExposition } from '../helpers/exposition.js';
+
+describe('metrics registry', () => {
+  test('renders counters and gauges in the exposition format, exactly', () => {
+    const r = new MetricsRegistry();
+    const c = r.counter('aries_things_total', 'Things done.', ['workflow', 'kind']);
+    c.labels('order', 'a').inc();
+    c.labels('order', 'a').inc(2);
+    c.labels('refund', 'b').inc();
+    r.counter('aries_plain_total', 'No labels.');
+    r.gauge('aries_level', 'A level.').set(-1.5);
+    expect(r.render()).toBe(
+      [
+        '# HELP aries_things_total Things done.',
+        '# TYPE aries_things_total counter',
+        'aries_things_total{workflow="order",kind="a"} 3',
+        'aries_things_total{workflow="refund",kind="b"} 1',
+        '# HELP aries_plain_total No labels.',
+        '# TYPE aries_plain_total counter',
+        'aries_plain_total 0',
+        '# HELP aries_level A level.',
+        '# TYPE aries_level gauge',
+        'aries_level -1.5',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('a labelled family nothing used yet renders nothing; an empty registry renders the empty string', () => {
+    const r = new MetricsRegistry();
+    r.counter('aries_unused_total', 'Unused.', ['workflow']);
+    expect(r.render()).toBe('');
+  });
+
+  test('label values escape backslash, double quote and newline; help text escapes backslash and newline', () => {
+    const r = new MetricsRegistry();
+    r.counter('aries_odd_total', 'Help with a \\ backslash,\na newline and a "quote".', ['workflow']).labels('a\\b"c\nd').inc();
+    expect(r.render()).toBe(
+      [
+        '# HELP aries_odd_total Help with a \\\\ backslash,\\na newline and a "quote".',
+        '# TYPE aries_odd_total counter',
+        'aries_odd_total{workflow="a\\\\b\\"c\\nd"} 1',
+        '',
+      ].join('\n'),
+    );
+    expect(escapeLabelValue('plain')).toBe('plain');
+    expect(parseExposition(r.render()).samples[0]!.labels.workflow).toBe('a\\b"c\nd'); // round trip
+  });
+
+  test('histogram buckets are cumulative, end in +Inf, and _count and _sum follow', () => {
+    const r = new MetricsRegistry();
+    const h = r.histogram('aries_wait_seconds', 'Waits.', ['workflow'], [0.125, 1, 10]);
+    const s = h.labels('order');
+    for (const v of [0.0625, 0.125, 0.5, 2, 20, 32]) s.observe(v); // 0.125 is in the le="0.125" bucket (v <= bound)
+    expect(r.render()).toBe(
+      [
+        '# HELP aries_wait_seconds Waits.',
+        '# TYPE aries_wait_seconds histogram',
+        'aries_wait_seconds_bucket{workflow="order",le="0.125"} 2',
+        'aries_wait_seconds_bucket{workflow="order",le="1"} 3',
+        'aries_wait_seconds_bucket{workflow="order",le="10"} 4',
+        'aries_wait_seconds_bucket{workflow="order",le="+Inf"} 6',
+        'aries_wait_seconds_sum{workflow="order"} 54.6875',
+        'aries_wait_seconds_count{workflow="order"} 6',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('a histogram without labels renders its empty buckets at once', () => {
+    const r = new MetricsRegistry();
+    r.histogram('aries_claim_seconds', 'Claims.', [], [0.5]);
+    expect(r.render()).toBe(
+      [
+        '# HELP aries_claim_seconds Claims.',
+        '# TYPE aries_claim_seconds histogram',
+        'aries_claim_seconds_bucket{le="0.5"} 0',
+        'aries_claim_seconds_bucket{le="+Inf"} 0',
+        'aries_claim_seconds_sum 0',
+        'aries_claim_seconds_count 0',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('special values: +Inf, -Inf, NaN', () => {
+    expect([Infinity, -Infinity, NaN, 0, 1e-7, 12].map(formatValue)).toEqual(['+Inf', '-Inf', 'NaN', '0', '1e-7', '12']);
+  });
+
+  test('refuses what would render an invalid exposition', () => {
+    const r = new MetricsRegistry();
+    expect(() => r.counter('aries_no_suffix', 'x')).toThrow(/_total/);
+    expect(() => r.gauge('aries-bad', 'x')).toThrow(/invalid metric name/);
+    expect(() => r.gauge('aries_g', 'x', ['bad-label'])).toThrow(/invalid label name/);
+    expect(() => r.gauge('aries_g2', 'x', ['__reserved'])).toThrow(/invalid label name/);
+    expect(() => r.histogram('aries_h', 'x', ['le'])).toThrow(/reserved/);
+    expect(() => r.histogram('aries_h2', 'x', [], [1, 1])).toThrow(/strictly increasing/);
+    r.gauge('aries_once', 'x');
+    expect(() => r.gauge('aries_once', 'x')).toThrow(/twice/);
+    const c = r.counter('aries_c_total', 'x', ['a']);
+    expect(() => c.labels()).toThrow(/1 label value/);
+    expect(() => c.labels('x').inc(-1)).toThrow(/only goes up/);
+    expect(() => c.inc()).toThrow(/has labels/);
+  });
+
+  test('a series is created once and cached: the same object for the same label values', () => {
+    const r = new MetricsRegistry();
+    const c = r.counter('aries_c_total', 'x', ['a', 'b']);
+    expect(c.labels('1', '2')).toBe(c.labels('1', '2'));
+    expect(c.labels('1,2', '')).not.toBe(c.labels('1', '2,'));
+  });
+
+  test("Aries's metrics and the database gauges render as one valid exposition, each family once", () => {
+    const m = new AriesMetrics();
+    const s = m.forWorkflow('order');
+    s.completed.inc();
+    s.stepAttempts.inc();
+    s.stepDuration.observe(0.02);
+    m.claimDuration.observe(0.003);
+    const text =
+      m.render() +
+      renderDatabaseGauges({ queueDepth: 3, executions: { PENDING: 4, RUNNING: 1, COMPENSATING: 0, FAILED: 2 }, expiredLeases: 0 });
+    const parsed = parseExposition(text);
+    expect(parsed.value('aries_executions_completed_total', { workflow: 'order' })).toBe(1);
+    expect(parsed.value('aries_executions_failed_total', { workflow: 'order' })).toBe(0);
+    expect(parsed.value('aries_executions', { status: 'FAILED' })).toBe(2);
+    expect(parsed.value('aries_queue_depth')).toBe(3);
+    expect(parsed.value('aries_database_up')).toBe(1);
+    expect(parsed.types.get('aries_step_duration_seconds')).toBe('histogram');
+    const down = parseExposition(m.render() + renderDatabaseGauges(undefined));
+    expect(down.value('aries_database_up')).toBe(0);
+    expect(down.types.has('aries_queue_depth')).toBe(false);
+  });
+
+  test('the test parser refuses what Prometheus would refuse', () => {
+    const bad: Record<string, [string, RegExp]> = {
+      'no final newline': ['a 1', /newline/],
+      'bad escape': ['# TYPE a gauge\na{x="\\t"} 1\n', /bad escape/],
+      'second TYPE': ['# TYPE a gauge\n# TYPE a gauge\na 1\n', /second TYPE/],
+      'split family': ['# TYPE a gauge\na{x="1"} 1\n# TYPE b gauge\nb 1\na{x="2"} 1\n', /split/],
+      'repeated series': ['a{x="1"} 1\na{x="1"} 2\n', /repeated/],
+      'negative counter': ['# TYPE a_total counter\na_total -1\n', /negative/],
+      'buckets not cumulative': ['# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n', /not cumulative/],
+      'no +Inf bucket': ['# TYPE h histogram\nh_bucket{le="1"} 1\nh_sum 1\nh_count 1\n', /no \+Inf/],
+      '+Inf bucket is not _count': ['# TYPE h histogram\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 2\n', /is not _count/],
+    };
+    for (const [why, [text, message]] of Object.entries(bad)) expect(() => parseExposition(text), why).toThrow(message);
+  });
+});
