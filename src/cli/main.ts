@@ -5,17 +5,20 @@
  * code; errors are reported in one place (report-error.ts).
  */
 import { readFileSync } from 'node:fs';
-import type { CommandModule } from './command.js';
+import type { Command } from './command.js';
 import { UsageError } from './cli-error.js';
 import { reportError } from './report-error.js';
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
+  dev: { summary: 'run a worker and the API and dashboard in one process', load: () => import('./commands/dev.js') },
   worker: { summary: 'run the workflows a module exports', load: () => import('./commands/worker.js') },
+  serve: { summary: 'serve the HTTP API and the dashboard', load: () => import('./commands/serve.js') },
   start: { summary: 'start an execution of a workflow', load: () => import('./commands/start.js') },
   status: { summary: 'show an execution and its steps', load: () => import('./commands/status.js') },
-  list: { summary: 'list executions', load: () => import('./commands/list.js') },
+  list: { summary: 'list executions, a page at a time', load: () => import('./commands/list.js') },
+  cancel: { summary: 'cancel an execution that is not finished', load: () => import('./commands/cancel.js') },
   failures: { summary: 'list recorded failures', load: () => import('./commands/failures.js') },
-  recover: { summary: 'recover a failed execution from its last valid checkpoint', load: () => import('./commands/recover.js') },
+  recover: { summary: 'recover a failed execution (or all) from the last valid checkpoint', load: () => import('./commands/recover.js') },
   retry: { summary: 'run a failed or waiting execution again now', load: () => import('./commands/retry.js') },
   workers: { summary: 'list the workers holding leases', load: () => import('./commands/workers.js') },
   verify: { summary: 'crash a workflow at every boundary and check each recovery', load: () => import('./commands/verify.js') },
@@ -30,7 +33,8 @@ ${Object.entries(COMMANDS)
   .join('\n')}
 
 Run "aries <command> --help" for a command's options. Every command takes --database-url URL
-(default: $DATABASE_URL) or --data-dir DIR (the embedded PGlite data dir, default .aries).
+(default: $DATABASE_URL) or --data-dir DIR (the embedded PGlite data dir, default .aries). Commands
+that print results take --json for scripts and print readable tables otherwise.
 
 Options:
   -h, --help      show this help
@@ -55,12 +59,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (first === 'help') {
     const topic = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
-    process.stdout.write(topic ? (await topic.load()).usage : USAGE);
+    process.stdout.write(topic ? (await topic.load()).default.usage : USAGE);
     return 0;
   }
   const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
   if (!command) throw new UsageError(`unknown command "${first}"`, USAGE);
-  return (await command.load()).run(rest);
+  return (await command.load()).default.run(rest);
 }
 
 /** Resolves once `stream` has handed everything written so far to the OS (pipes may be asynchronous). */

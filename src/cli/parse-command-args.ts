@@ -6,17 +6,19 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './cli-error.js';
 import { CONNECTION_OPTIONS } from './connection-args.js';
 
-type OptionSpecs = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+export type OptionSpecs = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
 /** The parsed values of a spec: strings and booleans, each absent when not given. */
 export type OptionValues<T extends OptionSpecs> = {
   [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string;
 };
 
-const SHARED_OPTIONS = {
+export const SHARED_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   ...CONNECTION_OPTIONS,
 } as const satisfies OptionSpecs;
+
+export type SharedOptions = typeof SHARED_OPTIONS;
 
 export function parseCommandArgs<const T extends OptionSpecs>(
   argv: string[],
@@ -40,6 +42,15 @@ export function positiveInt(value: string | undefined, flag: string): number | u
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
     throw new UsageError(`--${flag} must be a positive integer, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/** A TCP port: 0 (any free port) to 65535. */
+export function portNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > 65_535) {
+    throw new UsageError(`--${flag} must be a port number from 0 to 65535 (0: any free port), got "${value}"`);
   }
   return Number(value);
 }

@@ -186,7 +186,7 @@ for (const backend of BACKENDS) {
       expect(hasStackTrace(again.stderr)).toBe(false);
       const retried = await cli(['retry', id]);
       expect(retried.code).toBe(1);
-      expect(retried.stderr).toMatch(new RegExp(`^aries: INVALID_INPUT: execution ${id} is COMPLETED: `));
+      expect(retried.stderr).toMatch(new RegExp(`^aries: ILLEGAL_TRANSITION: execution ${id} is COMPLETED: `));
     });
 
     test('retry of a FAILED execution recovers it (--json); it fails again until the fix, then recover --type --json completes it', async () => {

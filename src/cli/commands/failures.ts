@@ -1,11 +1,12 @@
 /** `aries failures`: recorded failures, newest first, optionally of one execution or only unrecovered ones. */
 import type { Failure } from '../../db/rows.js';
 import { ExecutionNotFoundError } from '../../errors.js';
-import { CONNECTION_USAGE, connectionFrom, openEngine } from '../connection-args.js';
+import { CONNECTION_USAGE } from '../connection-args.js';
 import { formatTable, formatTime, truncate } from '../format-table.js';
-import { expectPositionals, parseCommandArgs, positiveInt } from '../parse-command-args.js';
+import { positiveInt } from '../parse-command-args.js';
+import { defineCommand } from '../run-command.js';
 
-export const usage = `Usage: aries failures [options]
+const usage = `Usage: aries failures [options]
 
 Lists recorded failures, newest first: each error classified TRANSIENT, PERMANENT or PARTIAL, where it
 came from (node, network, data, step), how it is recovered (retry, rollback, compensate, none) and
@@ -43,21 +44,13 @@ function formatFailures(failures: Failure[]): string {
   return table + legend;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    argv,
-    { execution: { type: 'string' }, unrecovered: { type: 'boolean' }, limit: { type: 'string' }, json: { type: 'boolean' } },
-    usage,
-  );
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  expectPositionals(positionals, [], usage);
-  const limit = positiveInt(values.limit, 'limit');
-  const executionId = values.execution;
-  const engine = await openEngine(connectionFrom(values), 'connect');
-  try {
+export default defineCommand({
+  usage,
+  options: { execution: { type: 'string' }, unrecovered: { type: 'boolean' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+  async run({ values, openEngine }) {
+    const limit = positiveInt(values.limit, 'limit');
+    const executionId = values.execution;
+    const engine = await openEngine();
     // An execution that does not exist is an error, not an empty list that reads as "nothing failed".
     if (executionId !== undefined && !(await engine.getExecution(executionId))) {
       throw new ExecutionNotFoundError(`execution ${executionId} not found in ${engine.db.description}`);
@@ -70,8 +63,5 @@ export async function run(argv: string[]): Promise<number> {
     } else {
       process.stdout.write(formatFailures(failures));
     }
-    return 0;
-  } finally {
-    await engine.close();
-  }
-}
+  },
+});

@@ -7,12 +7,13 @@
 import { migrate, type MigrationResult } from '../../db/migrate.js';
 import { openDatabase } from '../../db/open-database.js';
 import { RemoteDatabase } from '../../db/remote-database.js';
-import { CONNECTION_USAGE, connectionFrom } from '../connection-args.js';
-import { expectPositionals, parseCommandArgs } from '../parse-command-args.js';
+import { CONNECTION_USAGE } from '../connection-args.js';
+import { defineCommand } from '../run-command.js';
 
-export const usage = `Usage: aries migrate [options]
+const usage = `Usage: aries migrate [options]
 
 Applies the pending schema migrations (forward-only, in one transaction) and prints the schema version.
+Each migration is printed as it starts ("applying 0004_operator (4/4)").
 
 Options:
   --json       print {applied, schemaVersion} as JSON
@@ -23,18 +24,15 @@ ${CONNECTION_USAGE}
 
 const migrationName = (m: { version: number; name: string }) => `${String(m.version).padStart(4, '0')}_${m.name}`;
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, usage);
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  expectPositionals(positionals, [], usage);
-  const say = (line: string) => {
-    if (!values.json) process.stdout.write(`${line}\n`);
-  };
-  const opened = await openDatabase({ ...connectionFrom(values), ifDataDirHeld: 'connect' });
-  try {
+export default defineCommand({
+  usage,
+  options: { json: { type: 'boolean' } },
+  async run({ values, connection, defer }) {
+    const say = (line: string) => {
+      if (!values.json) process.stdout.write(`${line}\n`);
+    };
+    const opened = await openDatabase({ ...connection(), ifDataDirHeld: 'connect' });
+    defer(() => opened.close());
     const { db } = opened;
     say(`migrating ${db.kind === 'postgres' ? `PostgreSQL at ${db.description}` : db.description}`);
     let result: MigrationResult;
@@ -52,8 +50,5 @@ export async function run(argv: string[]): Promise<number> {
     } else {
       say(`applied ${result.applied.length} migration(s); schema version ${result.schemaVersion}`);
     }
-    return 0;
-  } finally {
-    await opened.close();
-  }
-}
+  },
+});

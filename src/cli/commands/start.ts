@@ -7,10 +7,11 @@ import { resolve } from 'node:path';
 import { liveHolder } from '../../db/data-dir-lock.js';
 import { InvalidInputError } from '../../errors.js';
 import { CliError, UsageError } from '../cli-error.js';
-import { CONNECTION_USAGE, connectionFrom, openEngine } from '../connection-args.js';
-import { expectPositionals, parseCommandArgs, positiveInt } from '../parse-command-args.js';
+import { CONNECTION_USAGE } from '../connection-args.js';
+import { positiveInt } from '../parse-command-args.js';
+import { defineCommand } from '../run-command.js';
 
-export const usage = `Usage: aries start <workflow>[@version] [options]
+const usage = `Usage: aries start <workflow>[@version] [options]
 
 Starts an execution of a workflow registered by a worker, and prints its id.
 
@@ -42,36 +43,29 @@ function splitWorkflow(spec: string, version: string | undefined): { name: strin
   return { name: spec.slice(0, at), version: spec.slice(at + 1) };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    argv,
-    {
-      input: { type: 'string' },
-      'idempotency-key': { type: 'string' },
-      version: { type: 'string' },
-      wait: { type: 'boolean' },
-      'timeout-ms': { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    usage,
-  );
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const [spec] = expectPositionals(positionals, ['workflow'], usage) as [string];
-  const workflow = splitWorkflow(spec, values.version);
-  const timeoutMs = positiveInt(values['timeout-ms'], 'timeout-ms');
-  if (timeoutMs !== undefined && !values.wait) throw new UsageError('--timeout-ms needs --wait', usage);
-  const input = parseInput(values.input);
-  const connection = connectionFrom(values);
-  // Only the process holding an embedded data dir can run its executions. With no holder, this command
-  // would become the holder and wait for a worker that could never start: fail now instead.
-  const noWorker = (dir: string) =>
-    new CliError(`--wait: no worker is running on PGlite at ${resolve(dir)}; start \`aries worker <module>\` first`);
-  if (values.wait && connection.dataDir !== undefined && !liveHolder(connection.dataDir)) throw noWorker(connection.dataDir);
-  const engine = await openEngine(connection, 'connect');
-  try {
+export default defineCommand({
+  usage,
+  options: {
+    input: { type: 'string' },
+    'idempotency-key': { type: 'string' },
+    version: { type: 'string' },
+    wait: { type: 'boolean' },
+    'timeout-ms': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  positionals: ['workflow'],
+  async run({ values, positionals: [spec], connection: connectionOf, openEngine }) {
+    const workflow = splitWorkflow(spec, values.version);
+    const timeoutMs = positiveInt(values['timeout-ms'], 'timeout-ms');
+    if (timeoutMs !== undefined && !values.wait) throw new UsageError('--timeout-ms needs --wait', usage);
+    const input = parseInput(values.input);
+    const connection = connectionOf();
+    // Only the process holding an embedded data dir can run its executions. With no holder, this command
+    // would become the holder and wait for a worker that could never start: fail now instead.
+    const noWorker = (dir: string) =>
+      new CliError(`--wait: no worker is running on PGlite at ${resolve(dir)}; start \`aries worker <module>\` first`);
+    if (values.wait && connection.dataDir !== undefined && !liveHolder(connection.dataDir)) throw noWorker(connection.dataDir);
+    const engine = await openEngine();
     if (values.wait && engine.backend === 'pglite') throw noWorker(connection.dataDir!); // its worker just exited
     const handle = await engine.start(workflow.name, input, {
       idempotencyKey: values['idempotency-key'],
@@ -82,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (!values.wait) {
       process.stdout.write(values.json ? `${JSON.stringify({ id: handle.id, created: handle.created })}\n` : `${handle.id}\n`);
-      return 0;
+      return;
     }
     // With --wait, stdout holds only the result (so it can be piped); the id goes to stderr.
     if (!values.json) process.stderr.write(`aries: execution ${handle.id} started; waiting for its result\n`);
@@ -92,8 +86,5 @@ export async function run(argv: string[]): Promise<number> {
         ? `${JSON.stringify({ id: handle.id, created: handle.created, status: 'COMPLETED', output: output ?? null })}\n`
         : `${JSON.stringify(output ?? null)}\n`,
     );
-    return 0;
-  } finally {
-    await engine.close();
-  }
-}
+  },
+});

@@ -1,11 +1,11 @@
 /** `aries status <execution-id>`: one execution and its steps. */
 import type { Execution, Step } from '../../db/rows.js';
 import { ExecutionNotFoundError } from '../../errors.js';
-import { CONNECTION_USAGE, connectionFrom, openEngine } from '../connection-args.js';
+import { CONNECTION_USAGE } from '../connection-args.js';
 import { formatFields, formatTable, formatTime, formatValue, truncate } from '../format-table.js';
-import { expectPositionals, parseCommandArgs } from '../parse-command-args.js';
+import { defineCommand } from '../run-command.js';
 
-export const usage = `Usage: aries status <execution-id> [options]
+const usage = `Usage: aries status <execution-id> [options]
 
 Shows an execution (workflow, status, timestamps, output or error) and its steps.
 
@@ -53,15 +53,12 @@ function formatSteps(steps: Step[]): string {
   );
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, usage);
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const [id] = expectPositionals(positionals, ['execution-id'], usage) as [string];
-  const engine = await openEngine(connectionFrom(values), 'connect');
-  try {
+export default defineCommand({
+  usage,
+  options: { json: { type: 'boolean' } },
+  positionals: ['execution-id'],
+  async run({ values, positionals: [id], openEngine }) {
+    const engine = await openEngine();
     const detail = await engine.getExecution(id);
     if (!detail) throw new ExecutionNotFoundError(`execution ${id} not found in ${engine.db.description}`);
     process.stdout.write(
@@ -69,8 +66,5 @@ export async function run(argv: string[]): Promise<number> {
         ? `${JSON.stringify(detail, null, 2)}\n`
         : `${formatExecution(detail.execution)}\n${formatSteps(detail.steps)}`,
     );
-    return 0;
-  } finally {
-    await engine.close();
-  }
-}
+  },
+});

@@ -16,9 +16,10 @@ import { describeReference, describeRow, formatResult, resultJson } from '../../
 import { killWorkers } from '../../verify/worker-process.js';
 import { CliError, UsageError } from '../cli-error.js';
 import { loadWorkflowModules } from '../load-workflow-modules.js';
-import { expectPositionals, parseCommandArgs, positiveInt } from '../parse-command-args.js';
+import { positiveInt } from '../parse-command-args.js';
+import { defineCommand } from '../run-command.js';
 
-export const usage = `Usage: aries verify <module> <workflow>[@version] [options]
+const usage = `Usage: aries verify <module> <workflow>[@version] [options]
 
 Crashes a workflow at every crash point it reaches and checks that each crash is recovered correctly.
 First a reference run without a crash records which steps run, which are retried or compensated, and
@@ -88,66 +89,60 @@ function interruptible(): { signal: AbortSignal; dispose: () => void } {
   };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    argv,
-    {
-      input: { type: 'string' },
-      points: { type: 'string' },
-      steps: { type: 'string' },
-      parallel: { type: 'string' },
-      'timeout-ms': { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    usage,
-  );
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const [module, workflowSpec] = expectPositionals(positionals, ['module', 'workflow'], usage) as [string, string];
-  const points = values.points === undefined ? undefined : parsePoints(values.points);
-  if (typeof points === 'string') throw new UsageError(points, usage);
-  const steps = splitList(values.steps);
-  const parallel = positiveInt(values.parallel, 'parallel') ?? 2;
-  const timeoutMs = positiveInt(values['timeout-ms'], 'timeout-ms') ?? 60_000;
-  if (values['database-url'] !== undefined && values['data-dir'] !== undefined) {
-    throw new UsageError('--database-url and --data-dir name two different stores; give one of them', usage);
-  }
-  const input = parseInput(values.input);
-  const databaseUrl = values['database-url'] ?? (values['data-dir'] === undefined ? process.env.DATABASE_URL || undefined : undefined);
+export default defineCommand({
+  usage,
+  options: {
+    input: { type: 'string' },
+    points: { type: 'string' },
+    steps: { type: 'string' },
+    parallel: { type: 'string' },
+    'timeout-ms': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  positionals: ['module', 'workflow'],
+  async run({ values, positionals: [module, workflowSpec], defer }) {
+    const points = values.points === undefined ? undefined : parsePoints(values.points);
+    if (typeof points === 'string') throw new UsageError(points, usage);
+    const steps = splitList(values.steps);
+    const parallel = positiveInt(values.parallel, 'parallel') ?? 2;
+    const timeoutMs = positiveInt(values['timeout-ms'], 'timeout-ms') ?? 60_000;
+    if (values['database-url'] !== undefined && values['data-dir'] !== undefined) {
+      throw new UsageError('--database-url and --data-dir name two different stores; give one of them', usage);
+    }
+    const input = parseInput(values.input);
+    const databaseUrl = values['database-url'] ?? (values['data-dir'] === undefined ? process.env.DATABASE_URL || undefined : undefined);
 
-  // The module first: a wrong name costs nothing, and the workers load it exactly as this does.
-  const modulePath = resolve(module);
-  const workflow = findWorkflow(await loadWorkflowModules([module]), workflowSpec, module);
+    // The module first: a wrong name costs nothing, and the workers load it exactly as this does.
+    const modulePath = resolve(module);
+    const workflow = findWorkflow(await loadWorkflowModules([module]), workflowSpec, module);
 
-  const say = (line: string) => process.stderr.write(`aries: ${line}\n`);
-  const interrupt = interruptible();
-  let stores: StoreFactory | undefined;
-  try {
-    stores = databaseUrl !== undefined ? await serverStores(databaseUrl) : await embeddedStores(values['data-dir'] ?? tmpdir());
-    say(`verifying ${workflow.key} with ${stores.description}`);
-    const result = await runVerify({
-      modulePath,
-      workflow: workflow.key,
-      input,
-      stores,
-      points,
-      steps,
-      parallel,
-      timeoutMs,
-      signal: interrupt.signal,
-      onReference: (reference, cases) => say(`${describeReference(workflow.key, reference)}; ${cases} crash cases to run`),
-      onCase: (row, done, total) => say(`[${done}/${total}] ${describeRow(row)}`),
-    });
-    process.stdout.write(values.json ? resultJson(workflow.key, result) : formatResult(workflow.key, result));
-    return result.valid ? 0 : 1;
-  } catch (err) {
-    if (interrupt.signal.aborted) throw new CliError(`interrupted by ${String(interrupt.signal.reason)}`, { exitCode: 130 });
-    if (err instanceof VerifyError) throw new CliError(err.message);
-    throw err;
-  } finally {
-    interrupt.dispose();
-    await stores?.cleanup();
-  }
-}
+    const say = (line: string) => process.stderr.write(`aries: ${line}\n`);
+    const interrupt = interruptible();
+    defer(interrupt.dispose);
+    try {
+      const stores: StoreFactory =
+        databaseUrl !== undefined ? await serverStores(databaseUrl) : await embeddedStores(values['data-dir'] ?? tmpdir());
+      defer(() => stores.cleanup());
+      say(`verifying ${workflow.key} with ${stores.description}`);
+      const result = await runVerify({
+        modulePath,
+        workflow: workflow.key,
+        input,
+        stores,
+        points,
+        steps,
+        parallel,
+        timeoutMs,
+        signal: interrupt.signal,
+        onReference: (reference, cases) => say(`${describeReference(workflow.key, reference)}; ${cases} crash cases to run`),
+        onCase: (row, done, total) => say(`[${done}/${total}] ${describeRow(row)}`),
+      });
+      process.stdout.write(values.json ? resultJson(workflow.key, result) : formatResult(workflow.key, result));
+      return result.valid ? 0 : 1;
+    } catch (err) {
+      if (interrupt.signal.aborted) throw new CliError(`interrupted by ${String(interrupt.signal.reason)}`, { exitCode: 130 });
+      if (err instanceof VerifyError) throw new CliError(err.message);
+      throw err;
+    }
+  },
+});

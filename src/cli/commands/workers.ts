@@ -1,9 +1,9 @@
 /** `aries workers`: the workers holding leases now, what they hold and when their leases end. */
-import { CONNECTION_USAGE, connectionFrom, openEngine } from '../connection-args.js';
+import { CONNECTION_USAGE } from '../connection-args.js';
 import { formatTable, formatTime } from '../format-table.js';
-import { expectPositionals, parseCommandArgs } from '../parse-command-args.js';
+import { defineCommand } from '../run-command.js';
 
-export const usage = `Usage: aries workers [options]
+const usage = `Usage: aries workers [options]
 
 Lists the workers holding leases on executions now: how many each holds (and how many of those are
 compensating), and when their leases end. A lease past its end belongs to a worker presumed dead: another
@@ -16,15 +16,11 @@ Options:
 ${CONNECTION_USAGE}
 `;
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, usage);
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  expectPositionals(positionals, [], usage);
-  const engine = await openEngine(connectionFrom(values), 'connect');
-  try {
+export default defineCommand({
+  usage,
+  options: { json: { type: 'boolean' } },
+  async run({ values, openEngine }) {
+    const engine = await openEngine();
     const workers = await engine.listWorkers();
     if (values.json) {
       process.stdout.write(`${JSON.stringify(workers, null, 2)}\n`);
@@ -44,8 +40,5 @@ export async function run(argv: string[]): Promise<number> {
         ),
       );
     }
-    return 0;
-  } finally {
-    await engine.close();
-  }
-}
+  },
+});
