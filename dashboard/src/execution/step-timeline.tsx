@@ -1,0 +1,142 @@
+/**
+ * Steps as a timeline: one bar per step from startedAt to completedAt (a running step reaches "now"),
+ * with its attempts and retries; a row opens to show the step's output or error. Compensations are
+ * listed in the order they run: the reverse of the steps' completion.
+ */
+import { useState } from 'react';
+import type { Execution, Failure, Step } from '../api/types';
+import { StatusBadge } from '../components/badges';
+import { formatDuration, formatTime } from '../components/format';
+import { ErrorView } from '../components/error-view';
+import { JsonView } from '../components/json-view';
+
+const ms = (iso: string | null | undefined) => (iso ? new Date(iso).getTime() : undefined);
+
+interface Props {
+  execution: Execution;
+  steps: Step[];
+  /** Drawn as markers on their step's row: the attempts that failed before the one the bar shows. */
+  failures: Failure[];
+  onShowAll: () => void;
+}
+
+export function StepTimeline({ execution, steps, failures, onShowAll }: Props) {
+  const [open, setOpen] = useState<string | null>(null);
+  const now = Date.now();
+  const live = !execution.finishedAt;
+  const lastFailure = (key: string) => Math.max(-Infinity, ...failures.filter((f) => f.stepKey === key).map((f) => ms(f.at) ?? -Infinity));
+  const starts = steps.map((s) => ms(s.startedAt) ?? now);
+  // A step still running reaches "now"; one that failed ends at its failure (or its start, if unrecorded).
+  const running = (s: Step) => live && (s.status === 'RUNNING' || s.status === 'RETRYING');
+  const ends = steps.map((s, i) => ms(s.completedAt) ?? (running(s) ? now : Math.max(starts[i]!, lastFailure(s.key))));
+  const failureTimes = failures.filter((f) => f.stepKey !== null).map((f) => ms(f.at) ?? now);
+  const t0 = Math.min(ms(execution.startedAt) ?? Infinity, ...starts, ...failureTimes);
+  const t1 = Math.max(ms(execution.finishedAt) ?? -Infinity, ...ends, ...failureTimes);
+  const span = Math.max(1, t1 - t0);
+  const compensations = steps
+    .filter((s) => s.compensationStatus !== null)
+    .sort((a, b) => (ms(b.completedAt) ?? 0) - (ms(a.completedAt) ?? 0) || b.seq - a.seq);
+
+  const withTimes = compensations.some((s) => s.compensatedAt !== undefined);
+
+  if (steps.length === 0) return <p className="muted">No steps yet.</p>;
+  return (
+    <>
+      <div className="timeline" data-testid="step-timeline">
+        <div className="timeline-scale muted small">
+          <span>{formatTime(new Date(t0).toISOString())}</span>
+          <span>{formatDuration(span)}</span>
+        </div>
+        {steps.map((s, i) => {
+          const left = ((starts[i]! - t0) / span) * 100;
+          const width = Math.max(0.6, ((ends[i]! - starts[i]!) / span) * 100);
+          const retries = Math.max(0, s.attempt - 1);
+          return (
+            <div key={s.key} className="timeline-item">
+              <button
+                type="button"
+                className="timeline-row"
+                onClick={() => setOpen(open === s.key ? null : s.key)}
+                data-testid="step-row"
+                data-step={s.key}
+                data-status={s.status}
+                aria-expanded={open === s.key}
+              >
+                <span className="timeline-label">
+                  <span className="muted">{s.seq}.</span> <span className="mono">{s.key}</span>
+                </span>
+                <span className="timeline-meta">
+                  <StatusBadge status={s.status} />
+                  <span className="muted small" data-testid="step-attempts">
+                    attempt {s.attempt}
+                    {retries > 0 && ` · ${retries} ${retries === 1 ? 'retry' : 'retries'}`}
+                  </span>
+                </span>
+                <span className="timeline-track">
+                  <span
+                    className={`timeline-bar bar-${s.status.toLowerCase()}`}
+                    style={{ left: `${Math.min(left, 99.4)}%`, width: `${Math.min(width, 100 - Math.min(left, 99.4))}%` }}
+                    title={`${formatTime(s.startedAt)} → ${formatTime(s.completedAt)}`}
+                  />
+                  {failures
+                    .filter((f) => f.stepKey === s.key)
+                    .map((f) => (
+                      <span
+                        key={f.id}
+                        className={`timeline-failure failure-mark-${f.type.toLowerCase()}`}
+                        style={{ left: `${(((ms(f.at) ?? now) - t0) / span) * 100}%` }}
+                        title={`attempt ${f.attempt ?? '?'} failed ${f.type} at ${formatTime(f.at)}: ${f.message}`}
+                        data-testid="step-failure-marker"
+                      />
+                    ))}
+                </span>
+                <span className="timeline-duration muted small">{running(s) && !s.completedAt ? 'running' : formatDuration(ends[i]! - starts[i]!)}</span>
+              </button>
+              {open === s.key && (
+                <div className="timeline-detail">
+                  {s.error && (
+                    <>
+                      <h4>Error</h4>
+                      <ErrorView error={s.error} />
+                    </>
+                  )}
+                  <h4>Output</h4>
+                  <JsonView value={s.output} onShowAll={onShowAll} compact testId={`step-output-${s.key}`} />
+                </div>
+              )}
+            </div>
+          );
+        })}
+      </div>
+      {compensations.length > 0 && (
+        <div className="compensations" data-testid="compensations">
+          <h3>Compensations</h3>
+          <table className="table table-compact">
+            <thead>
+              <tr>
+                <th>#</th>
+                <th>Step</th>
+                <th>Status</th>
+                <th>Step completed</th>
+                {withTimes && <th>Compensated</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {compensations.map((s, i) => (
+                <tr key={s.key} data-testid="compensation-row" data-step={s.key}>
+                  <td>{i + 1}</td>
+                  <td className="mono">{s.key}</td>
+                  <td>
+                    <StatusBadge status={s.compensationStatus ?? ''} />
+                  </td>
+                  <td>{formatTime(s.completedAt)}</td>
+                  {withTimes && <td>{formatTime(s.compensatedAt ?? null)}</td>}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}

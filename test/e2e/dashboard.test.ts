@@ -1,0 +1,339 @@
+/**
+ * The dashboard end to end, on both backends: an engine, a worker and the API server in this process,
+ * Debian's Chromium driving the built dashboard. An operator finds a FAILED execution (list, failures
+ * view), recovers it from its page and sees it complete; cancels a pending one; searches, filters, reads
+ * the charts, expands a truncated payload; and the token gate refuses a wrong token.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { defineWorkflow, PermanentError, type ExecutionHandle } from '../../src/index.js';
+import { startApiServer, type ApiServer } from '../../src/server/api-server.js';
+import { describeBackends } from '../helpers/backends.js';
+import { CHROMIUM_PATH, INSTALL_HINT, chromiumAvailability, launchChromium } from './helpers/chromium.js';
+import { dashboardDir } from './helpers/dashboard-build.js';
+import { screenshot, updateDocsScreenshot } from './helpers/screenshots.js';
+
+const TOKEN = 'e2e-dashboard-token-0123456789';
+const WAIT = { timeout: 15_000 };
+
+/** Polls `check` until it holds (the dashboard refreshes every 2 s), failing after WAIT.timeout. */
+async function until(check: () => Promise<boolean>, what = 'the condition'): Promise<void> {
+  const deadline = Date.now() + WAIT.timeout;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The charge step fails PERMANENT on an execution's first run only: "the cause was fixed" before recovery. */
+const failedOnce = new Set<string>();
+
+const payment = defineWorkflow('e2e-payment', async (ctx, input: { order: number }) => {
+  const reservation = await ctx.step('reserve', () => ({ reserved: input.order }));
+  const charge = await ctx.step('charge', () => {
+    if (!failedOnce.has(ctx.executionId)) {
+      failedOnce.add(ctx.executionId);
+      throw new PermanentError('card processor rejected the request: merchant account not configured');
+    }
+    return { charged: 42.5, currency: 'EUR' };
+  });
+  const shipment = await ctx.step('ship', () => ({ carrier: 'DHL', tracking: `TRK-${input.order}` }));
+  return { reservation, charge, shipment };
+});
+
+const greeting = defineWorkflow('e2e-greeting', async (ctx, input: { name: string }) => {
+  const text = await ctx.step('compose', () => `Hello, ${input.name}`);
+  return ctx.step('send', () => ({ sent: text }));
+});
+
+/** An output far above the API's 16 KiB truncation limit, its end marked so "Show all" is observable. */
+const report = defineWorkflow('e2e-report', async (ctx) =>
+  ctx.step('render', () => ({
+    rows: Array.from({ length: 1500 }, (_, i) => ({ line: i, text: `report line ${i} of the monthly statement` })),
+    footer: 'END-OF-REPORT',
+  })),
+);
+
+/** A saga: shipping fails after two compensable steps, which are undone in reverse order (PARTIAL). */
+const saga = defineWorkflow('e2e-saga', async (ctx) => {
+  await ctx.step('hold-seat', () => ({ seat: '14C' }), { compensate: () => undefined });
+  await ctx.step('take-payment', () => ({ paid: 120 }), { compensate: () => undefined });
+  await ctx.step('issue-ticket', () => {
+    throw new PermanentError('ticketing system refused the booking');
+  });
+});
+
+/** 120 steps: a journal longer than the API's first page (200 records), so the page offers "Load more". */
+const batch = defineWorkflow('e2e-batch', async (ctx) => {
+  let total = 0;
+  for (let i = 0; i < 120; i++) total += await ctx.step(`item-${i}`, () => i);
+  return total;
+});
+
+/** Registered by no worker: it stays PENDING until cancelled. */
+const parked = defineWorkflow('e2e-parked', async (ctx) => ctx.step('never', () => 1));
+
+const availability = chromiumAvailability();
+
+if (availability === 'missing-in-ci') {
+  test('the dashboard e2e test needs Chromium', () => {
+    throw new Error(`Chromium not found at ${CHROMIUM_PATH}; CI must install it (${INSTALL_HINT})`);
+  });
+}
+
+const suite = availability === 'available' ? describe : describe.skip;
+
+suite('dashboard', () => {
+  let browser: Browser;
+  let dir: string;
+  beforeAll(async () => {
+    dir = dashboardDir();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  describeBackends('dashboard', (b) => {
+    let server: ApiServer;
+    let stopWorker: () => Promise<void>;
+    let context: BrowserContext;
+    let page: Page;
+    const ids = { payment: '', report: '', parked: '', batch: '', saga: '' };
+    const keys = { payment: '', parked: '' };
+
+    const settle = (h: ExecutionHandle<unknown>) => h.result({ timeoutMs: 20_000 }).catch(() => undefined);
+    const goto = async (route: string) => {
+      await page.goto(`${server.url}/#${route}`);
+    };
+    const testId = (id: string) => page.getByTestId(id);
+
+    beforeAll(async () => {
+      const worker = b.engine.worker({ workflows: [payment, greeting, report, batch, saga], pollIntervalMs: 25, recoverySweepMs: 0 });
+      await worker.start();
+      stopWorker = () => worker.stop();
+      server = await startApiServer({ engine: b.engine, port: 0, token: TOKEN, dashboardDir: dir, onError: () => {} });
+
+      keys.payment = `order-${b.name}-1042`;
+      keys.parked = `parked-${b.name}-7`;
+      const greetings = await Promise.all(['Ada', 'Grace', 'Linus'].map((name) => b.engine.start(greeting, { name })));
+      const pay = await b.engine.start(payment, { order: 1042 }, { idempotencyKey: keys.payment });
+      const rep = await b.engine.start(report, {});
+      const park = await b.engine.start(parked, {}, { idempotencyKey: keys.parked });
+      const bat = await b.engine.start(batch, {});
+      const sag = await b.engine.start(saga, {});
+      ids.batch = bat.id;
+      ids.saga = sag.id;
+      ids.payment = pay.id;
+      ids.report = rep.id;
+      ids.parked = park.id;
+      await Promise.all([...greetings, pay, rep, bat, sag].map(settle));
+
+      context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+      page = await context.newPage();
+      // The token arrives in the fragment, is kept for the tab and leaves the address bar.
+      await page.goto(`${server.url}/#token=${TOKEN}`);
+      await testId('overview-page').waitFor(WAIT);
+      expect(page.url()).not.toContain(TOKEN);
+    });
+
+    afterAll(async () => {
+      await context?.close();
+      await server?.close();
+      await stopWorker?.();
+    });
+
+    test('without a token the dashboard asks for one and refuses a wrong one', async () => {
+      const fresh = await browser.newContext();
+      try {
+        const p = await fresh.newPage();
+        await p.goto(`${server.url}/`);
+        await p.getByTestId('token-form').waitFor(WAIT);
+        await p.getByTestId('token-input').fill('not-the-right-token-at-all');
+        await p.getByTestId('token-submit').click();
+        await p.getByTestId('token-error').waitFor(WAIT);
+        expect(await p.getByTestId('token-error').textContent()).toContain('Wrong token');
+
+        await p.getByTestId('token-input').fill(TOKEN);
+        await p.getByTestId('token-submit').click();
+        await p.getByTestId('overview-page').waitFor(WAIT);
+
+        // A wrong token in the fragment: the form says the token was rejected.
+        const other = await fresh.newPage();
+        await other.goto(`${server.url}/#token=wrong-token-from-a-stale-link`);
+        await other.getByTestId('token-error').waitFor(WAIT);
+        expect(await other.getByTestId('token-error').textContent()).toContain('rejected');
+      } finally {
+        await fresh.close();
+      }
+    });
+
+    test('the overview charts throughput and failures from the stats', async () => {
+      await goto('/');
+      const throughput = testId('throughput-chart');
+      await until(async () => Number(await throughput.getAttribute('data-completed')) >= 4);
+      expect(Number(await throughput.getAttribute('data-started'))).toBeGreaterThanOrEqual(6);
+      expect(await throughput.locator('path[data-series=started]').getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+L/);
+      expect(await throughput.locator('circle[data-point=completed]').count()).toBeGreaterThan(0);
+
+      const failures = testId('failure-chart');
+      expect(Number(await failures.getAttribute('data-failures'))).toBeGreaterThanOrEqual(1);
+      expect(await failures.locator('rect[data-failure-type=PERMANENT]').count()).toBeGreaterThan(0);
+      expect(Number(await testId('count-PENDING').locator('.card-value').textContent())).toBeGreaterThanOrEqual(1);
+      expect(Number(await testId('count-FAILED').locator('.card-value').textContent())).toBeGreaterThanOrEqual(1);
+      await screenshot(page, b.name, 'overview');
+    });
+
+    test('the executions list is live, filters, and finds an execution by id or idempotency key', async () => {
+      await goto('/executions');
+      await page.locator(`[data-testid=execution-row][data-id="${ids.payment}"][data-status=FAILED]`).waitFor(WAIT);
+      await screenshot(page, b.name, 'executions');
+
+      // Live: an execution started now appears, completed, without a reload.
+      const late = await b.engine.start(greeting, { name: 'Margaret' });
+      await page.locator(`[data-testid=execution-row][data-id="${late.id}"][data-status=COMPLETED]`).waitFor(WAIT);
+
+      const rows = page.getByTestId('execution-row');
+      await testId('filter-status').selectOption('FAILED');
+      await until(async () => (await rows.evaluateAll((rs) => rs.map((r) => r.getAttribute('data-id')))).join() === ids.payment);
+
+      await testId('filter-status').selectOption('');
+      await testId('filter-workflow').selectOption('e2e-greeting');
+      await until(async () => {
+        const texts = await rows.evaluateAll((rs) => rs.map((r) => r.textContent ?? ''));
+        return texts.length === 4 && texts.every((t) => t.includes('e2e-greeting'));
+      }, 'the four greetings');
+
+      await testId('filter-workflow').selectOption('');
+      await testId('filter-created-after').fill('2099-01-01T00:00:00');
+      await testId('executions-empty').waitFor(WAIT);
+      await testId('filter-clear').click();
+
+      // Cursor pages: 10 rows, then the older rest, then back (12 executions by now).
+      await Promise.all(['Alan', 'Barbara', 'Edsger'].map((name) => b.engine.start(greeting, { name })));
+      await testId('page-size').selectOption('10');
+      await until(async () => (await rows.count()) === 10, 'a page of 10');
+      const firstPage = await rows.evaluateAll((rs) => rs.map((r) => r.getAttribute('data-id')));
+      await testId('pager-older').click();
+      await until(async () => (await rows.count()) > 0 && (await rows.first().getAttribute('data-id')) !== firstPage[0], 'the older page');
+      const olderPage = await rows.evaluateAll((rs) => rs.map((r) => r.getAttribute('data-id')));
+      expect(olderPage.filter((id) => firstPage.includes(id))).toEqual([]);
+      await testId('pager-newer').click();
+      await until(async () => (await rows.first().getAttribute('data-id')) === firstPage[0], 'the first page again');
+      await testId('page-size').selectOption('25');
+
+      for (const term of [ids.parked, keys.payment]) {
+        await testId('search-input').fill(term);
+        await testId('search-button').click();
+        await until(async () => (await rows.evaluateAll((rs) => rs.map((r) => r.getAttribute('data-id')))).join() === (term === ids.parked ? ids.parked : ids.payment));
+      }
+      expect(await rows.first().getAttribute('data-id')).toBe(ids.payment);
+      expect(await rows.first().textContent()).toContain(keys.payment);
+    });
+
+    test('the failures view groups failures and links to the execution', async () => {
+      await goto('/failures');
+      const group = page.locator('[data-testid=failure-group][data-workflow=e2e-payment][data-type=PERMANENT]');
+      await group.waitFor(WAIT);
+      expect(await group.getByTestId('group-unrecovered').textContent()).toBe('1');
+      const row = page.locator(`[data-testid=failures-table] [data-testid=failure-row][data-execution="${ids.payment}"]`);
+      await row.waitFor(WAIT);
+      expect(await row.textContent()).toContain('merchant account not configured');
+      await screenshot(page, b.name, 'failures');
+      await row.getByTestId('failure-execution-link').click();
+      await page.locator(`[data-testid=execution-page][data-status=FAILED]`).waitFor(WAIT);
+    });
+
+    test('the operator recovers the FAILED execution from its page and it completes', async () => {
+      await goto(`/executions/${ids.payment}`);
+      await testId('execution-status').and(page.locator('[data-status=FAILED]')).waitFor(WAIT);
+      expect(await testId('idempotency-key').textContent()).toBe(keys.payment);
+      const charge = page.locator('[data-testid=step-row][data-step=charge]');
+      expect(await charge.getAttribute('data-status')).toBe('ROLLED_BACK');
+      expect(await charge.getByTestId('step-failure-marker').count()).toBe(1);
+
+      await testId('action-recover').click();
+      await testId('confirm-dialog').waitFor(WAIT);
+      await testId('confirm-button').click();
+      await page.locator('[data-testid=action-result][data-kind=ok]').waitFor(WAIT);
+      await testId('execution-status').and(page.locator('[data-status=COMPLETED]')).waitFor(WAIT);
+
+      await page.locator('[data-testid=step-row][data-step=ship][data-status=COMPLETED]').waitFor(WAIT);
+      await page.locator('[data-testid=execution-failures] [data-testid=failure-recovered][data-recovered=true]').waitFor(WAIT);
+      const kinds = await page.getByTestId('journal-row').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-kind')));
+      expect(kinds[0]).toBe('execution_started');
+      expect(kinds).toContain('step_failed');
+      expect(kinds[kinds.length - 1]).toBe('execution_completed');
+      expect(await page.locator('[data-testid=journal-table] .flag-bad').count()).toBe(0);
+      expect(await testId('execution-output').textContent()).toContain('TRK-1042');
+
+      const shot = await screenshot(page, b.name, 'execution');
+      if (b.name === 'pglite') updateDocsScreenshot(await screenshot(page, b.name, 'execution-viewport', { fullPage: false }));
+      expect(shot).toBeTruthy();
+    });
+
+    test('an action the server refuses shows its error code; cancel asks first, then cancels', async () => {
+      await goto(`/executions/${ids.parked}`);
+      await testId('execution-status').and(page.locator('[data-status=PENDING]')).waitFor(WAIT);
+
+      await testId('action-recover').click();
+      await testId('confirm-button').click();
+      const refused = page.locator('[data-testid=action-result][data-kind=error]');
+      await refused.waitFor(WAIT);
+      expect(await refused.getAttribute('data-code')).toMatch(/^[A-Z_]+$/);
+
+      await testId('action-cancel').click();
+      await testId('confirm-dialog').waitFor(WAIT);
+      await testId('confirm-dismiss').click(); // going back does nothing
+      expect(await testId('confirm-dialog').count()).toBe(0);
+      expect(await testId('execution-status').getAttribute('data-status')).toBe('PENDING');
+
+      await testId('action-cancel').click();
+      await testId('cancel-reason').fill('customer withdrew the order');
+      await testId('confirm-button').click();
+      await page.locator('[data-testid=action-result][data-kind=ok]').waitFor(WAIT);
+      await testId('execution-status').and(page.locator('[data-status=CANCELLED]')).waitFor(WAIT);
+      expect(await testId('action-cancel').isDisabled()).toBe(true);
+    });
+
+    test('a large payload arrives truncated and "Show all" fetches it whole', async () => {
+      await goto(`/executions/${ids.report}`);
+      const output = testId('execution-output');
+      await output.and(page.locator('[data-truncated=true]')).waitFor(WAIT);
+      expect(await output.textContent()).not.toContain('END-OF-REPORT');
+      await output.getByTestId('show-all').click();
+      await output.and(page.locator('[data-truncated=false]')).waitFor(WAIT);
+      expect(await output.textContent()).toContain('END-OF-REPORT');
+      expect(page.url()).toContain('full=true');
+    });
+
+    test('a compensated execution lists its compensations in the order they ran', async () => {
+      await goto(`/executions/${ids.saga}`);
+      await testId('execution-status').and(page.locator('[data-status=COMPENSATED]')).waitFor(WAIT);
+      const order = await page.getByTestId('compensation-row').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-step')));
+      expect(order).toEqual(['take-payment', 'hold-seat']);
+      expect(await page.locator('[data-testid=compensation-row] [data-status=COMPLETED]').count()).toBe(2);
+      expect(await page.locator('[data-testid=execution-failures] [data-failure-type=PARTIAL]').count()).toBe(1);
+      await screenshot(page, b.name, 'execution-compensated');
+    });
+
+    test('a journal longer than one page loads more', async () => {
+      await goto(`/executions/${ids.batch}`);
+      const rows = page.getByTestId('journal-row');
+      await testId('journal-load-more').waitFor(WAIT);
+      const first = await rows.count();
+      expect(first).toBe(200);
+      await testId('journal-load-more').click();
+      await until(async () => (await rows.count()) > first, 'the next journal page');
+      expect(await rows.last().getAttribute('data-kind')).toBe('execution_completed');
+      expect(await testId('journal-load-more').count()).toBe(0);
+    });
+
+    test('the workers view lists leases', async () => {
+      await goto('/workers');
+      await testId('workers-table').waitFor(WAIT);
+      await page.getByTestId('nav-overview').click();
+      await testId('overview-page').waitFor(WAIT);
+    });
+  });
+});
