@@ -337,6 +337,12 @@ BEGIN
   END IF;
   v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_cancelled', NULL, NULL, NULL,
                                 pg_catalog.jsonb_build_object('reason', p_reason, 'previousStatus', v.status));
+  UPDATE aries.steps s
+     SET status = 'FAILED',
+         error = pg_catalog.jsonb_build_object('name', 'CancelledError', 'message', coalesce(p_reason, 'cancelled by an operator'))
+   WHERE s.execution_id = p_execution_id AND s.status IN ('RUNNING', 'RETRYING');
+  UPDATE aries.failures f SET recovered = true, recovered_at = aries.now(), recovered_by = 'cancel'
+   WHERE f.execution_id = p_execution_id AND NOT f.recovered;
   UPDATE aries.executions e
      SET status = 'CANCELLED', lease_owner = NULL, lease_expires_at = NULL, lease_token = e.lease_token + 1,
          error = pg_catalog.jsonb_build_object('name', 'CancelledError',
@@ -713,7 +719,7 @@ CREATE TABLE aries.failures (
     recovered_at timestamp with time zone,
     recovered_by text,
     CONSTRAINT failures_failure_type_check CHECK ((failure_type = ANY (ARRAY['TRANSIENT'::text, 'PERMANENT'::text, 'PARTIAL'::text]))),
-    CONSTRAINT failures_recovered_by_check CHECK ((recovered_by = ANY (ARRAY['worker'::text, 'operator'::text, 'sweep'::text]))),
+    CONSTRAINT failures_recovered_by_check CHECK ((recovered_by = ANY (ARRAY['worker'::text, 'operator'::text, 'sweep'::text, 'cancel'::text]))),
     CONSTRAINT failures_recovered_check CHECK ((recovered = (recovered_at IS NOT NULL))),
     CONSTRAINT failures_recovery_strategy_check CHECK ((recovery_strategy = ANY (ARRAY['retry'::text, 'rollback'::text, 'compensate'::text, 'none'::text]))),
     CONSTRAINT failures_source_check CHECK ((source = ANY (ARRAY['node'::text, 'network'::text, 'data'::text, 'step'::text])))
@@ -731,6 +737,21 @@ CREATE FUNCTION aries.list_failures(p_execution_id uuid DEFAULT NULL::uuid, p_un
    WHERE (p_execution_id IS NULL OR f.execution_id = p_execution_id) AND (NOT p_unrecovered_only OR NOT f.recovered)
    ORDER BY f.failure_timestamp DESC, f.failure_id
    LIMIT p_limit
+$$;
+
+--
+-- Name: list_step_previews(uuid, integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.list_step_previews(p_execution_id uuid, p_truncate_above integer DEFAULT NULL::integer) RETURNS TABLE(execution_id uuid, step_key text, seq integer, status text, attempt integer, output jsonb, output_is_null boolean, error jsonb, started_at timestamp with time zone, completed_at timestamp with time zone, compensation_status text)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT s.execution_id, s.step_key, s.seq, s.status, s.attempt, aries.payload_preview(j.payload, p_truncate_above),
+         j.lsn IS NOT NULL AND j.payload IS NULL, s.error, s.started_at, s.completed_at, s.compensation_status
+    FROM aries.steps s LEFT JOIN aries.journal j ON j.lsn = s.output_lsn
+   WHERE s.execution_id = p_execution_id
+   ORDER BY s.seq
 $$;
 
 --
@@ -860,6 +881,19 @@ BEGIN
 END $$;
 
 --
+-- Name: payload_preview(jsonb, integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.payload_preview(p_payload jsonb, p_limit integer) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    AS $_$
+  SELECT CASE WHEN p_limit IS NULL OR p_payload IS NULL OR pg_catalog.octet_length(p_payload::text) <= p_limit
+              THEN p_payload
+              ELSE pg_catalog.jsonb_build_object('$truncated', true, 'bytes', pg_catalog.octet_length(p_payload::text),
+                                                 'preview', pg_catalog.left(p_payload::text, 2048)) END
+$_$;
+
+--
 -- Name: read_journal(uuid, bigint); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -875,6 +909,24 @@ CREATE FUNCTION aries.read_journal(p_execution_id uuid, p_after_lsn bigint DEFAU
     FROM aries.journal j
    WHERE j.execution_id = p_execution_id AND (p_after_lsn IS NULL OR j.lsn > p_after_lsn)
    ORDER BY j.lsn
+$$;
+
+--
+-- Name: read_journal_page(uuid, bigint, integer, integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.read_journal_page(p_execution_id uuid, p_after_lsn bigint, p_limit integer, p_truncate_above integer DEFAULT NULL::integer) RETURNS TABLE(lsn bigint, prev_lsn bigint, kind text, seq integer, step_key text, attempt integer, payload jsonb, payload_is_null boolean, checksum_ok boolean, created_at timestamp with time zone, execution_last_lsn bigint)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT j.lsn, j.prev_lsn, j.kind, j.seq, j.step_key, j.attempt, aries.payload_preview(j.payload, p_truncate_above),
+         j.payload IS NULL,
+         j.checksum = aries.journal_checksum(j.execution_id, j.prev_lsn, j.kind, j.seq, j.step_key, j.attempt, j.payload),
+         j.created_at, NULL::bigint
+    FROM aries.journal j
+   WHERE j.execution_id = p_execution_id AND j.lsn > coalesce(p_after_lsn, 0)
+   ORDER BY j.lsn
+   LIMIT p_limit
 $$;
 
 --

@@ -8,7 +8,9 @@
 --                 no step starts after the cancel commits. A step already running may finish its own side
 --                 effect, but its result is not recorded. Compensations are not run by a cancel (cancelling
 --                 a COMPENSATING execution leaves the remaining ones undone; recover it instead to finish
---                 them). The journal records execution_cancelled with the reason.
+--                 them). The journal records execution_cancelled with the reason. A step left RUNNING or
+--                 RETRYING becomes FAILED with the cancel as its error, and the execution's open failures
+--                 are settled (recovered_by 'cancel': nobody will recover them now).
 --   listing       keyset pages ordered by (created_at DESC, id DESC): the cursor is the last row's key, so
 --                 page n costs what page 1 costs. Each filter has an index that yields rows in that order:
 --                 none → executions_list_idx, status → executions_status_idx, workflow and status →
@@ -30,6 +32,10 @@ ALTER TABLE aries.journal
     'execution_recovered', 'execution_compensating', 'compensation_started', 'compensation_completed',
     'compensation_failed', 'compensation_retrying', 'execution_compensated', 'execution_cancelled'));
 
+ALTER TABLE aries.failures DROP CONSTRAINT failures_recovered_by_check;
+ALTER TABLE aries.failures
+  ADD CONSTRAINT failures_recovered_by_check CHECK (recovered_by IN ('worker', 'operator', 'sweep', 'cancel'));
+
 -- Cancels an execution that is not finished and returns its previous status and its workflow. AR001 unknown id, AR003 an
 -- execution already COMPLETED, COMPENSATED or CANCELLED. Waits for the row lock a worker's write holds
 -- (those transactions are short), never for a lease.
@@ -49,6 +55,12 @@ BEGIN
   END IF;
   v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_cancelled', NULL, NULL, NULL,
                                 pg_catalog.jsonb_build_object('reason', p_reason, 'previousStatus', v.status));
+  UPDATE aries.steps s
+     SET status = 'FAILED',
+         error = pg_catalog.jsonb_build_object('name', 'CancelledError', 'message', coalesce(p_reason, 'cancelled by an operator'))
+   WHERE s.execution_id = p_execution_id AND s.status IN ('RUNNING', 'RETRYING');
+  UPDATE aries.failures f SET recovered = true, recovered_at = aries.now(), recovered_by = 'cancel'
+   WHERE f.execution_id = p_execution_id AND NOT f.recovered;
   UPDATE aries.executions e
      SET status = 'CANCELLED', lease_owner = NULL, lease_expires_at = NULL, lease_token = e.lease_token + 1,
          error = pg_catalog.jsonb_build_object('name', 'CancelledError',
@@ -134,4 +146,48 @@ LANGUAGE sql STABLE SET search_path = '' AS $$
     FROM aries.execution_statuses s LEFT JOIN counted c ON c.status = s.status
    WHERE NOT s.terminal
    ORDER BY s.status
+$$;
+
+-- ---- reading one execution without its megabytes ------------------------------------------------------
+
+-- A payload as the execution page shows it: itself when its JSON text is at most p_limit bytes (or p_limit
+-- is NULL), else {"$truncated": true, "bytes": n, "preview": its first 2,048 characters}. Computed here so
+-- a large payload never leaves the database whole unless asked for.
+CREATE FUNCTION aries.payload_preview(p_payload jsonb, p_limit integer) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN p_limit IS NULL OR p_payload IS NULL OR pg_catalog.octet_length(p_payload::text) <= p_limit
+              THEN p_payload
+              ELSE pg_catalog.jsonb_build_object('$truncated', true, 'bytes', pg_catalog.octet_length(p_payload::text),
+                                                 'preview', pg_catalog.left(p_payload::text, 2048)) END
+$$;
+
+-- One page of an execution's journal (read_journal reads all of it): at most p_limit records after
+-- p_after_lsn, each payload through payload_preview, each checksum verified against the stored payload.
+CREATE FUNCTION aries.read_journal_page(p_execution_id uuid, p_after_lsn bigint, p_limit integer,
+                                        p_truncate_above integer DEFAULT NULL)
+RETURNS TABLE (lsn bigint, prev_lsn bigint, kind text, seq integer, step_key text, attempt integer,
+               payload jsonb, payload_is_null boolean, checksum_ok boolean, created_at timestamptz,
+               execution_last_lsn bigint)
+LANGUAGE sql STABLE SET search_path = '' AS $$
+  SELECT j.lsn, j.prev_lsn, j.kind, j.seq, j.step_key, j.attempt, aries.payload_preview(j.payload, p_truncate_above),
+         j.payload IS NULL,
+         j.checksum = aries.journal_checksum(j.execution_id, j.prev_lsn, j.kind, j.seq, j.step_key, j.attempt, j.payload),
+         j.created_at, NULL::bigint
+    FROM aries.journal j
+   WHERE j.execution_id = p_execution_id AND j.lsn > coalesce(p_after_lsn, 0)
+   ORDER BY j.lsn
+   LIMIT p_limit
+$$;
+
+-- An execution's steps with their outputs through payload_preview.
+CREATE FUNCTION aries.list_step_previews(p_execution_id uuid, p_truncate_above integer DEFAULT NULL)
+RETURNS TABLE (execution_id uuid, step_key text, seq integer, status text, attempt integer, output jsonb,
+               output_is_null boolean, error jsonb, started_at timestamptz, completed_at timestamptz,
+               compensation_status text)
+LANGUAGE sql STABLE SET search_path = '' AS $$
+  SELECT s.execution_id, s.step_key, s.seq, s.status, s.attempt, aries.payload_preview(j.payload, p_truncate_above),
+         j.lsn IS NOT NULL AND j.payload IS NULL, s.error, s.started_at, s.completed_at, s.compensation_status
+    FROM aries.steps s LEFT JOIN aries.journal j ON j.lsn = s.output_lsn
+   WHERE s.execution_id = p_execution_id
+   ORDER BY s.seq
 $$;

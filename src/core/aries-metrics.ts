@@ -70,7 +70,7 @@ export class AriesMetrics {
     this.claimDuration = r.histogram('aries_claim_duration_seconds', 'Latency of the claim_executions call of this process\'s workers.', [], CLAIM_DURATION_BUCKETS);
     this.claimedExecutions = r.counter('aries_claimed_executions_total', "Executions claimed by this process's workers.");
     this.leaseExpiries = r.counter('aries_lease_expiries_total', "Executions this process's workers claimed from another worker whose lease had expired (it died or stalled).");
-    this.leasesLost = r.counter('aries_leases_lost_total', "Runs of this process's workers that ended because their lease was taken over.");
+    this.leasesLost = r.counter('aries_leases_lost_total', "Runs of this process's workers that ended because their lease was taken over (not counting executions an operator cancelled).");
     this.recoveries = r.counter('aries_recoveries_total', 'Failures recovered from, by an operator (engine.recover) or the recovery sweep.', ['by']);
     this.activeExecutions = r.gauge('aries_worker_active_executions', "Executions this process's workers are running now.");
   }

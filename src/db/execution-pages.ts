@@ -44,6 +44,13 @@ interface PageRow extends ExecutionRow {
   cursor_created_at: string;
 }
 
+/** A time as cursors carry it (UTC, microseconds), and a real one: 2024-13-45 has the shape but is not. */
+export function isCursorTime(value: string): boolean {
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(value)) return false;
+  const ms = Date.parse(value);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) === value.slice(0, 19);
+}
+
 export function encodeCursor(createdAt: string, id: string): string {
   return Buffer.from(JSON.stringify([createdAt, id]), 'utf8').toString('base64url');
 }
@@ -61,7 +68,7 @@ export function decodeCursor(cursor: string): { createdAt: string; id: string } 
     typeof parsed[0] !== 'string' ||
     typeof parsed[1] !== 'string' ||
     !isUuid(parsed[1]) ||
-    !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(parsed[0])
+    !isCursorTime(parsed[0])
   ) {
     throw new InvalidInputError('cursor is not one this server issued (pass nextCursor back unchanged)', { cursor });
   }

@@ -7,8 +7,18 @@ import type { ExecutionStatus } from '../core/execution-states.js';
 import type { FailureType } from '../core/failure-classification.js';
 import { InvalidInputError } from '../errors.js';
 import type { Queryable } from './database.js';
-import { pageLimit } from './execution-pages.js';
-import { toFailure, type Failure, type FailureRow } from './rows.js';
+import { isCursorTime, pageLimit } from './execution-pages.js';
+import {
+  toFailure,
+  toJournalRecord,
+  toStep,
+  type Failure,
+  type FailureRow,
+  type JournalRecord,
+  type JournalRow,
+  type Step,
+  type StepRow,
+} from './rows.js';
 import { isUuid } from './sql-functions.js';
 import { translated } from './sqlstate-errors.js';
 
@@ -70,7 +80,7 @@ export interface FailurePageFilter {
 
 function decodeFailureCursor(cursor: string): { at: string; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (at === undefined || id === undefined || !isUuid(id) || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(at)) {
+  if (at === undefined || id === undefined || !isUuid(id) || !isCursorTime(at)) {
     throw new InvalidInputError('cursor is not one this server issued (pass nextCursor back unchanged)', { cursor });
   }
   return { at, id };
@@ -187,4 +197,34 @@ export async function activeCounts(db: Queryable): Promise<ActiveCounts> {
     if (r.due !== null) queueDepth = Number(r.due);
   }
   return { statusCounts, queueDepth };
+}
+
+/**
+ * One page of an execution's journal (at most `limit` records after `afterLsn`); payloads whose JSON
+ * exceeds `truncateAboveBytes` come back as a preview marker (aries.payload_preview).
+ */
+export async function readJournalPage(
+  db: Queryable,
+  executionId: string,
+  options: { afterLsn?: number | null; limit: number; truncateAboveBytes?: number | null },
+): Promise<JournalRecord[]> {
+  const rows = await translated(
+    db.query<JournalRow>(
+      `SELECT * FROM aries.read_journal_page(p_execution_id => $1, p_after_lsn => $2, p_limit => $3,
+                                             p_truncate_above => $4)`,
+      [executionId, options.afterLsn ?? null, options.limit, options.truncateAboveBytes ?? null],
+    ),
+  );
+  return rows.map(toJournalRecord);
+}
+
+/** An execution's steps, outputs above `truncateAboveBytes` as a preview marker. */
+export async function listStepPreviews(db: Queryable, executionId: string, truncateAboveBytes: number | null): Promise<Step[]> {
+  const rows = await translated(
+    db.query<StepRow>('SELECT * FROM aries.list_step_previews(p_execution_id => $1, p_truncate_above => $2)', [
+      executionId,
+      truncateAboveBytes,
+    ]),
+  );
+  return rows.map(toStep);
 }

@@ -61,7 +61,7 @@ export interface FailureRow {
   retries_exhausted: boolean;
   checkpoint_id: string | null;
   recovered_at: Date | string | null;
-  recovered_by: 'worker' | 'operator' | 'sweep' | null;
+  recovered_by: 'worker' | 'operator' | 'sweep' | 'cancel' | null;
 }
 
 /** A recorded, classified failure (the source model's orchestration_failures). */

@@ -27,6 +27,8 @@ import {
   executionStats,
   listCheckpoints,
   listFailurePage,
+  listStepPreviews,
+  readJournalPage,
   listWorkflows,
   summarizeFailures,
   type ActiveCounts,
@@ -66,6 +68,9 @@ export interface EngineOptions extends ConnectionOptions {
   /** Where start-up warnings go, such as a server running with fsync=off (default: process.emitWarning). */
   onWarning?: (message: string) => void;
 }
+
+/** Longer keys would not fit the unique index that makes them idempotent (and no caller needs one). */
+export const MAX_IDEMPOTENCY_KEY_BYTES = 512;
 
 export interface StartOptions {
   /** The same key returns the execution it first started, never a second one. */
@@ -161,6 +166,9 @@ export class Engine {
     if (key !== undefined && (typeof key !== 'string' || key === '')) {
       throw new InvalidInputError('idempotencyKey must be a non-empty string');
     }
+    if (key !== undefined && Buffer.byteLength(key, 'utf8') > MAX_IDEMPOTENCY_KEY_BYTES) {
+      throw new InvalidInputError(`idempotencyKey is ${Buffer.byteLength(key, 'utf8')} bytes; the limit is ${MAX_IDEMPOTENCY_KEY_BYTES}`);
+    }
     const inputJson = encodeStored(input === undefined ? null : input, 'input', this.maxPayloadBytes);
     const started = await startExecution(this.db, { workflow: name, version, inputJson, idempotencyKey: key ?? null });
     if (started.created) this.metrics.executionsStarted.labels(name).inc();
@@ -172,11 +180,27 @@ export class Engine {
     return new ExecutionHandle<Output>(id, created, this.db, (eid, fn) => this.onSettledHere(eid, fn));
   }
 
-  async getExecution(id: string): Promise<ExecutionDetail | undefined> {
+  /**
+   * One execution and its steps. With `truncateAboveBytes`, step outputs larger than that (as JSON) come
+   * back as `{ $truncated: true, bytes, preview }`, cut in the database (the execution's own input and
+   * output are whole).
+   */
+  async getExecution(id: string, options: { truncateAboveBytes?: number } = {}): Promise<ExecutionDetail | undefined> {
     this.assertOpen();
     const execution = await getExecution(this.db, id);
     if (!execution) return undefined;
-    return { execution, steps: await listSteps(this.db, id) };
+    const steps =
+      options.truncateAboveBytes === undefined ? await listSteps(this.db, id) : await listStepPreviews(this.db, id, options.truncateAboveBytes);
+    return { execution, steps };
+  }
+
+  /** A page of an execution's journal: at most `limit` records after `afterLsn` (payloads optionally truncated). */
+  async readJournalPage(
+    id: string,
+    options: { afterLsn?: number | null; limit: number; truncateAboveBytes?: number },
+  ): Promise<JournalRecord[]> {
+    this.assertOpen();
+    return isUuid(id) ? readJournalPage(this.db, id, options) : [];
   }
 
   /** Executions newest first, one page at a time (pass nextCursor back for the next, older page). */
@@ -232,6 +256,7 @@ export class Engine {
     if (reason !== undefined && typeof reason !== 'string') throw new InvalidInputError('reason must be a string');
     const { previousStatus, workflow } = await cancelExecution(this.db, id, reason ?? null);
     this.metrics.executionsCancelled.labels(workflow).inc();
+    this.notifySettled(id); // result() waiters in this process answer now, not at their next poll
     return { previousStatus };
   }
 
@@ -277,6 +302,10 @@ export class Engine {
   async recover(id: string, failureType?: FailureType): Promise<{ checkpointId: string | null }> {
     this.assertOpen();
     if (!isUuid(id)) throw new InvalidInputError(`"${id}" is not an execution id (a UUID)`);
+    const status = (await getExecution(this.db, id))?.status;
+    if (status !== undefined && TERMINAL_STATUSES.has(status)) {
+      throw new IllegalTransitionError(`execution ${id} is ${status}: it is finished, there is nothing to recover`);
+    }
     const checkpointId = await recoverFromFailure(this.db, id, failureType ?? null);
     this.metrics.recoveries.labels('operator').inc();
     for (const w of this.workers) w.poke();

@@ -69,6 +69,14 @@ const SECURITY_HEADERS = {
 
 const DASHBOARD_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
 
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new RequestRefusedError('MALFORMED_REQUEST', `"${segment}" in the path is not valid percent-encoding`);
+  }
+}
+
 function send(res: ServerResponse, status: number, result: RouteResult | { body: unknown }): void {
   const text = 'text' in result ? result.text : undefined;
   const content = text ? text.content : JSON.stringify(result.body);
@@ -92,7 +100,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const { engine } = options;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      throw new RequestRefusedError('MALFORMED_REQUEST', 'the request target is not a valid URL path');
+    }
     const method = req.method ?? 'GET';
     const path = url.pathname;
     if (path === '/openapi.json' && method === 'GET') return send(res, 200, { body: openApiDocument() });
@@ -112,7 +125,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const mutating = found.r.method !== 'GET';
       authorize(req, auth, mutating);
       const params: Record<string, string> = {};
-      found.r.names.forEach((name, i) => (params[name] = decodeURIComponent(found.m![i + 1]!)));
+      found.r.names.forEach((name, i) => (params[name] = decodePathSegment(found.m![i + 1]!)));
       const body = mutating ? await readJsonBody(req, maxBodyBytes) : {};
       const result = await found.r.handle({ engine, params, query: url.searchParams, body, authRequired: !auth.noAuth });
       return send(res, result.status ?? 200, result);

@@ -40,6 +40,12 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
     if (err.details !== undefined) body.error.details = err.details;
     return { status, body, internal: status === 500 };
   }
+  // The database refused a value (class 22: data exception, e.g. a date out of range; 54000: too long
+  // for an index): the caller's input, which the checks before it did not catch.
+  const sqlstate = (err as { code?: unknown } | null)?.code;
+  if (typeof sqlstate === 'string' && (/^22[0-9A-Z]{3}$/.test(sqlstate) || sqlstate === '54000')) {
+    return { status: 422, body: { error: { code: 'INVALID_INPUT', message: `the database refused a value: ${(err as Error).message}` } }, internal: false };
+  }
   // The database dropped the connection, is restarting or refuses connections: say so, and that it passes.
   if (isNetworkError(err)) {
     return {

@@ -56,7 +56,7 @@ const failureProperties: Record<string, Schema> = {
   retriesExhausted: { type: 'boolean' },
   checkpointId: nullable({ type: 'string', format: 'uuid' }),
   recoveredAt: nullable(time),
-  recoveredBy: nullable({ enum: ['worker', 'operator', 'sweep'] }),
+  recoveredBy: nullable({ enum: ['worker', 'operator', 'sweep', 'cancel'] }),
 };
 
 const schemas: Record<string, Schema> = {

@@ -1,9 +1,15 @@
 /** Reading query parameters, each refusal naming the parameter and what it must be (422 INVALID_INPUT). */
 import { InvalidInputError } from '../errors.js';
 
+/** PostgreSQL text cannot hold U+0000: refuse it here, naming where, rather than fail in the database. */
+function refuseNul(value: string, where: string, details: Record<string, unknown>): string {
+  if (value.includes('\u0000')) throw new InvalidInputError(`${where} contains a NUL character (U+0000), which cannot be stored`, details);
+  return value;
+}
+
 export function optionalString(query: URLSearchParams, name: string): string | undefined {
   const value = query.get(name);
-  return value === null || value === '' ? undefined : value;
+  return value === null || value === '' ? undefined : refuseNul(value, `query parameter ${name}`, { parameter: name });
 }
 
 export function optionalInt(query: URLSearchParams, name: string, min: number, max: number): number | undefined {
@@ -20,7 +26,8 @@ export function optionalDate(query: URLSearchParams, name: string): Date | undef
   const raw = optionalString(query, name);
   if (raw === undefined) return undefined;
   const date = new Date(raw);
-  if (Number.isNaN(date.getTime())) {
+  const year = date.getUTCFullYear();
+  if (Number.isNaN(date.getTime()) || year < 1 || year > 9999) {
     throw new InvalidInputError(`query parameter ${name} must be an ISO-8601 time; got "${raw}"`, { parameter: name });
   }
   return date;
@@ -49,5 +56,5 @@ export function bodyString(body: Record<string, unknown>, name: string): string 
   const value = body[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new InvalidInputError(`${name} must be a string`, { field: name });
-  return value;
+  return refuseNul(value, name, { field: name });
 }

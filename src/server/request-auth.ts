@@ -3,8 +3,8 @@
  * `Authorization: Bearer <token>` (compared in constant time). Without one the server runs only when told
  * so explicitly (noAuth) and only on a loopback address. Either way a write must be JSON
  * (`Content-Type: application/json`, which a cross-site form cannot send without a CORS preflight this
- * server never grants) and, if the browser names an Origin, come from the server's own origin; with noAuth
- * the Host header must name a loopback address too, so a DNS-rebinding page cannot reach it.
+ * server never grants); with noAuth it must also come from the origin it addressed (same-origin), and every
+ * request's Host header must name a loopback address, so a DNS-rebinding page cannot reach it.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -35,6 +35,7 @@ export function checkAuthConfig(host: string, options: AuthOptions): void {
     throw new InvalidInputError('the API needs a token: set ARIES_API_TOKEN (or pass --token), or start it with --no-auth on loopback');
   }
   if (options.token.length < 16) throw new InvalidInputError('the API token must be at least 16 characters');
+  if (/\s/.test(options.token)) throw new InvalidInputError('the API token must not contain whitespace (it travels in an Authorization header)');
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -64,8 +65,11 @@ export function authorize(req: IncomingMessage, options: AuthOptions, mutating: 
     if (type !== 'application/json') {
       throw new RequestRefusedError('FORBIDDEN', 'a request that changes something must send Content-Type: application/json');
     }
+    // With a token, a cross-site page cannot write anyway (a browser never adds our Authorization header
+    // to its requests), and a dashboard behind an HTTPS proxy sends an https:// Origin: check it only
+    // when there is no token.
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) {
+    if (options.noAuth && origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) {
       throw new RequestRefusedError('FORBIDDEN', `a request from ${origin} may not change anything here`);
     }
   }

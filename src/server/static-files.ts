@@ -35,7 +35,8 @@ export interface StaticFile {
   immutable: boolean;
 }
 
-export async function readStaticFile(root: string, urlPath: string): Promise<StaticFile | undefined> {
+export async function readStaticFile(dir: string, urlPath: string): Promise<StaticFile | undefined> {
+  const root = resolve(dir);
   let relative: string;
   try {
     relative = normalize(decodeURIComponent(urlPath)).replace(/^([/\\])+/, '');

@@ -16,6 +16,7 @@ import { AriesMetrics } from '../core/aries-metrics.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
 import type { Database } from '../db/database.js';
 import { claimExecutions, registerWorkflow, renewLeases, type ClaimedExecution } from '../db/sql-functions.js';
+import { readLeaseState } from '../db/recovery-functions.js';
 import { InvalidDefinitionError, LeaseLostError } from '../errors.js';
 import { isWorkflow, type Workflow } from '../sdk/define-workflow.js';
 import { runExecution, type RunOutcome } from './execution-runner.js';
@@ -247,7 +248,7 @@ export class Worker {
         if (outcome === 'completed') series.completed.inc();
         else if (outcome === 'failed') series.failed.inc();
         else if (outcome === 'compensated') series.compensated.inc();
-        else if (outcome === 'lease-lost' && !entry.stopped) this.metrics.leasesLost.inc();
+        else if (outcome === 'lease-lost' && !entry.stopped) void this.countLeaseLoss(claimed.executionId);
         this.events.onFinished?.(claimed.executionId, outcome);
       },
       // A write failed (the database is unreachable, say): the execution stays RUNNING under our lease,
@@ -330,6 +331,12 @@ export class Worker {
     }
     await this.unlisten?.().catch(() => {});
     this.state = 'stopped';
+  }
+
+  /** A lost lease is a takeover unless an operator cancelled the execution (which ends its lease too). */
+  private async countLeaseLoss(executionId: string): Promise<void> {
+    const state = await readLeaseState(this.db, executionId).catch(() => undefined);
+    if (state?.status !== 'CANCELLED') this.metrics.leasesLost.inc();
   }
 }
 

@@ -182,7 +182,7 @@ for (const backend of BACKENDS) {
       const again = await cli(['recover', id]);
       expect(again.code).toBe(1);
       expect(again.stdout).toBe('');
-      expect(again.stderr).toMatch(new RegExp(`^aries: NO_FAILURE_TO_RECOVER: execution ${id} has no unrecovered failure`));
+      expect(again.stderr).toMatch(new RegExp(`^aries: ILLEGAL_TRANSITION: execution ${id} is COMPLETED: it is finished, there is nothing to recover`));
       expect(hasStackTrace(again.stderr)).toBe(false);
       const retried = await cli(['retry', id]);
       expect(retried.code).toBe(1);

@@ -1,6 +1,10 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { defineWorkflow, ExecutionCancelledError, PermanentError } from '../../src/index.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { defineWorkflow, ExecutionCancelledError, PermanentError, type Worker } from '../../src/index.js';
 import { API_ROUTES, startApiServer, type ApiServer } from '../../src/server/api-server.js';
 import { openApiDocument } from '../../src/server/openapi.js';
 import { describeBackends } from '../helpers/backends.js';
@@ -64,9 +68,13 @@ describeBackends('HTTP API', (b) => {
     return { status: res.status, json, headers: res.headers };
   }
 
+  let worker: Worker;
+  const internalErrors: unknown[] = [];
+
   beforeAll(async () => {
-    server = await startApiServer({ engine: b.engine, port: 0, token: TOKEN, dashboardDir: false, onError: () => {} });
-    await b.engine.worker({ workflows: [flaky, gated], pollIntervalMs: 20, recoverySweepMs: 0, leaseMs: 3_000 }).start();
+    server = await startApiServer({ engine: b.engine, port: 0, token: TOKEN, dashboardDir: false, onError: (err) => internalErrors.push(err) });
+    worker = b.engine.worker({ workflows: [flaky, gated], pollIntervalMs: 20, recoverySweepMs: 0, leaseMs: 3_000 });
+    await worker.start();
   });
   afterAll(async () => {
     gate.current.open();
@@ -218,6 +226,9 @@ describeBackends('HTTP API', (b) => {
     expect(detail.json.journal.records.length).toBeGreaterThan(3);
     expect(detail.json.journal.records.every((r: { checksumOk: boolean }) => r.checksumOk)).toBe(true);
     expect(detail.json.checkpoints.length).toBeGreaterThan(0);
+    const prepared = detail.json.journal.records.find((r: { kind: string; stepKey: string }) => r.kind === 'step_completed' && r.stepKey === 'prepare');
+    expect(prepared.payload).toMatchObject({ $truncated: true });
+    expect(prepared.checksumOk).toBe(true); // verified against the whole payload, in the database
     const whole = await call('GET', `/api/executions/${h.id}?full=true`);
     expect(whole.json.execution.input).toEqual({ big });
     const journal = await call('GET', `/api/executions/${h.id}/journal?limit=2`);
@@ -240,7 +251,7 @@ describeBackends('HTTP API', (b) => {
     expect(await h.result({ timeoutMs: 20_000 })).toBe('done');
     const twice = await call('POST', `/api/executions/${h.id}/recover`, { body: {} });
     expect(twice.status).toBe(409);
-    expect(twice.json.error.code).toBe('NO_FAILURE_TO_RECOVER');
+    expect(twice.json.error.code).toBe('ILLEGAL_TRANSITION'); // it is COMPLETED: finished
     const retryDone = await call('POST', `/api/executions/${h.id}/retry`, { body: {} });
     expect(retryDone.status).toBe(409);
     expect(retryDone.json.error.code).toBe('ILLEGAL_TRANSITION');
@@ -275,12 +286,16 @@ describeBackends('HTTP API', (b) => {
     await new Promise((r) => setTimeout(r, 300));
     const detail = await call('GET', `/api/executions/${h.id}`);
     expect(detail.json.execution.status).toBe('CANCELLED');
-    expect(detail.json.steps.map((s: { key: string }) => s.key)).not.toContain('second');
+    expect(detail.json.steps.map((s: { key: string; status: string }) => [s.key, s.status])).toEqual([['first', 'FAILED']]);
     expect(detail.json.journal.records.at(-1).kind).toBe('execution_cancelled');
     const error = await h.result({ timeoutMs: 5_000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExecutionCancelledError);
     expect((error as Error).message).toContain('stuck at 3 a.m.');
+    // The worker's run ended with its lease gone; a cancel is not counted as a takeover.
+    await expect.poll(() => worker.stats.leaseLost, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 200));
     const metrics = await call('GET', '/metrics');
+    expect(metrics.json).toMatch(/^aries_leases_lost_total 0$/m);
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toContain('text/plain; version=0.0.4');
     expect(metrics.json).toMatch(/^aries_executions_cancelled_total\{workflow="api-gated"\} 1$/m);
@@ -302,5 +317,69 @@ describeBackends('HTTP API', (b) => {
     expectSchema('Workers', workers.json);
     const badWindow = await call('GET', '/api/stats?buckets=1000');
     expect(badWindow.status).toBe(422);
+  });
+
+  test('bad input is a 4xx naming what is wrong, never a 500: escapes, NUL characters, huge keys, impossible dates and cursors', async () => {
+    const cases: [string, string, unknown, number][] = [
+      ['GET', '/api/executions/%ZZ', undefined, 400],
+      ['POST', '/api/executions/%ZZ/cancel', {}, 400],
+      ['GET', '/api/executions?workflow=%00', undefined, 422],
+      ['GET', '/api/executions?search=a%00b', undefined, 422],
+      ['GET', '/api/failures?workflow=%00', undefined, 422],
+      ['POST', '/api/executions', { workflow: 'api-flaky\u0000' }, 422],
+      ['POST', '/api/executions', { workflow: 'api-flaky', idempotencyKey: 'k'.repeat(6_000) }, 422],
+      ['GET', '/api/executions?createdAfter=99999-01-01T00:00:00Z', undefined, 422],
+      ['GET', `/api/executions?cursor=${Buffer.from(JSON.stringify(['2024-13-45T99:99:99.999999Z', '00000000-0000-4000-8000-000000000000'])).toString('base64url')}`, undefined, 422],
+      ['GET', `/api/failures?cursor=${Buffer.from('2024-13-45T99:99:99.999999Z|00000000-0000-4000-8000-000000000000').toString('base64url')}`, undefined, 422],
+      ['POST', '/api/executions/00000000-0000-4000-8000-000000000000/cancel', { reason: 'a\u0000b' }, 422],
+    ];
+    for (const [method, path, body, status] of cases) {
+      const res = await call(method, path, { body });
+      expect(res.status, `${method} ${path}`).toBe(status);
+      expect(res.json.error.code, `${method} ${path}`).toMatch(/MALFORMED_REQUEST|INVALID_INPUT/);
+    }
+    // A request line no URL parser accepts.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(server.port, '127.0.0.1', () => socket.end('GET http://[::1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+      let answer = '';
+      socket.on('data', (d) => (answer += d.toString()));
+      socket.on('end', () => resolve(answer));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 (400|401)/);
+    expect(internalErrors).toEqual([]);
+  });
+
+  test('cancelling a FAILED execution settles its failures; recovering a finished execution is an illegal transition', async () => {
+    failOnce = true;
+    const h = await b.engine.start(flaky, {});
+    await h.result({ timeoutMs: 20_000 }).catch(() => {});
+    expect((await call('POST', `/api/executions/${h.id}/cancel`, { body: { reason: 'giving up' } })).status).toBe(200);
+    const failures = await call('GET', `/api/executions/${h.id}`);
+    expect(failures.json.failures.map((f: { recovered: boolean; recoveredBy: string }) => [f.recovered, f.recoveredBy])).toEqual([[true, 'cancel']]);
+    const open = await call('GET', '/api/failures?unrecovered=true&workflow=api-flaky&limit=1000');
+    expect(open.json.failures.map((f: { executionId: string }) => f.executionId)).not.toContain(h.id);
+    const recover = await call('POST', `/api/executions/${h.id}/recover`, { body: {} });
+    expect(recover.status).toBe(409);
+    expect(recover.json.error.code).toBe('ILLEGAL_TRANSITION');
+  });
+
+  test('a dashboard dir given as a relative path is served, index.html for unknown paths, nothing outside it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aries-dash-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>dash</title>');
+    const site = await startApiServer({ engine: b.engine, port: 0, noAuth: true, dashboardDir: `${relative(process.cwd(), dir)}/` });
+    try {
+      for (const path of ['/', '/executions/abc']) {
+        const res = await fetch(`${site.url}${path}`);
+        expect(res.status, path).toBe(200);
+        expect(await res.text()).toContain('<title>dash</title>');
+        expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+      }
+      const escape = await fetch(`${site.url}/..%2f..%2f..%2fetc%2fpasswd`);
+      expect(await escape.text()).not.toContain('root:');
+    } finally {
+      await site.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

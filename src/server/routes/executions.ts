@@ -4,7 +4,7 @@ import { FAILURE_TYPES, type FailureType } from '../../core/failure-classificati
 import type { Execution, JournalRecord } from '../../db/rows.js';
 import { ExecutionNotFoundError, InvalidInputError } from '../../errors.js';
 import type { Engine } from '../../sdk/engine.js';
-import { truncatePayload } from '../payload-truncation.js';
+import { TRUNCATE_ABOVE_BYTES, truncatePayload } from '../payload-truncation.js';
 import { bodyString, optionalBoolean, optionalDate, optionalEnum, optionalInt, optionalString } from '../query-params.js';
 import type { Route } from '../route.js';
 
@@ -26,13 +26,16 @@ async function readExecution(engine: Engine, id: string): Promise<Execution> {
   return detail.execution;
 }
 
+/** At most `limit` records after `afterLsn`, read as one page in the database (never the whole journal). */
 async function journalPage(engine: Engine, id: string, afterLsn: number | null, limit: number, full: boolean) {
-  const records = await engine.readJournal(id, afterLsn);
+  const records = await engine.readJournalPage(id, {
+    afterLsn,
+    limit: limit + 1,
+    truncateAboveBytes: full ? undefined : TRUNCATE_ABOVE_BYTES,
+  });
   const page = records.slice(0, limit);
   return {
-    records: page.map(({ executionLastLsn: _last, ...r }): Omit<JournalRecord, 'executionLastLsn'> =>
-      full ? r : { ...r, payload: truncatePayload(r.payload) },
-    ),
+    records: page.map(({ executionLastLsn: _last, ...r }): Omit<JournalRecord, 'executionLastLsn'> => r),
     nextAfterLsn: records.length > limit ? page[page.length - 1]!.lsn : null,
   };
 }
@@ -73,7 +76,7 @@ export const executionRoutes: Route[] = [
     path: '/api/executions/{id}',
     async handle({ engine, params, query }) {
       const full = optionalBoolean(query, 'full') ?? false;
-      const detail = await engine.getExecution(params.id!);
+      const detail = await engine.getExecution(params.id!, full ? {} : { truncateAboveBytes: TRUNCATE_ABOVE_BYTES });
       if (!detail) throw new ExecutionNotFoundError(`execution ${params.id} not found`);
       const [checkpoints, failures, journal] = await Promise.all([
         engine.listCheckpoints(params.id!),
@@ -83,7 +86,7 @@ export const executionRoutes: Route[] = [
       return {
         body: {
           execution: withPayloads(detail.execution, full),
-          steps: detail.steps.map((s) => (full ? s : { ...s, output: truncatePayload(s.output) })),
+          steps: detail.steps,
           checkpoints,
           failures: failures.map((f) => ({ ...f, workflow: detail.execution.workflow })),
           journal,
