@@ -49,17 +49,31 @@ async function createDataDirAtomically(dir: string): Promise<void> {
   renameSync(scratch, dir);
 }
 
+/** How long a connecting process waits for a holder that is still opening the data dir (initdb, first open). */
+const HOLDER_OPENING_WAIT_MS = 30_000;
+
+const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 async function openEmbedded(dataDir: string, ifHeld: 'error' | 'connect'): Promise<OpenedDatabase> {
   const dir = resolve(dataDir);
   let lock: DataDirLock;
-  try {
-    lock = DataDirLock.acquire(dir);
-  } catch (err) {
-    if (!(err instanceof DataDirLockedError) || ifHeld !== 'connect') throw err;
-    const holder = liveHolder(dir);
-    if (!holder?.control) throw err;
-    const db = new RemoteDatabase({ ...holder.control, description: `PGlite at ${dir} (via process ${holder.pid})` });
-    return { db, close: () => db.close() };
+  const deadline = Date.now() + HOLDER_OPENING_WAIT_MS;
+  for (;;) {
+    try {
+      lock = DataDirLock.acquire(dir);
+      break;
+    } catch (err) {
+      if (!(err instanceof DataDirLockedError) || ifHeld !== 'connect') throw err;
+      const holder = liveHolder(dir);
+      if (holder?.control) {
+        const db = new RemoteDatabase({ ...holder.control, description: `PGlite at ${dir} (via process ${holder.pid})` });
+        return { db, close: () => db.close() };
+      }
+      // The holder took the lock but has not published its control server yet: it is still opening the
+      // data dir (a first start runs initdb, seconds). Wait for it, or for the lock to be free (it died).
+      if (Date.now() >= deadline) throw err;
+      await pause(100);
+    }
   }
   try {
     if (!existsSync(resolve(dir, 'PG_VERSION'))) {
