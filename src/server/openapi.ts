@@ -31,7 +31,7 @@ const executionSummaryProperties: Record<string, Schema> = {
   leaseOwner: nullable({ type: 'string' }),
   leaseExpiresAt: nullable(time),
   claimCount: { type: 'integer' },
-  stepCount: { type: 'integer' },
+  stepCount: { type: 'integer', description: 'Steps completed so far.' },
   createdAt: time,
   updatedAt: time,
   startedAt: nullable(time),

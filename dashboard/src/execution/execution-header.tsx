@@ -13,7 +13,7 @@ export function ExecutionHeader({ execution: e }: { execution: Execution }) {
     ['Lease owner', e.leaseOwner ?? '—', 'lease-owner'],
     ['Lease expires', e.leaseExpiresAt ? `${formatTime(e.leaseExpiresAt)}${leaseExpired ? ' (expired)' : ''}` : '—'],
     ['Claims', String(e.claimCount), 'claim-count'],
-    ['Steps', String(e.stepCount)],
+    ['Steps completed', String(e.stepCount)],
     ['Created', formatTime(e.createdAt)],
     ['Started', formatTime(e.startedAt)],
     ['Finished', formatTime(e.finishedAt)],

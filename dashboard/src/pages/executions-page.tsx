@@ -63,7 +63,7 @@ export function ExecutionsPage({ route }: { route: Route }) {
               <th>Workflow</th>
               <th>Status</th>
               <th>Idempotency key</th>
-              <th className="num">Steps</th>
+              <th className="num" title="Steps completed">Steps done</th>
               <th className="num">Claims</th>
               <th>Lease owner</th>
               <th>Created</th>
