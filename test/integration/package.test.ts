@@ -56,7 +56,15 @@ describe('the packed package', () => {
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   test('holds the built code, the CLI and the migrations, and not the sources or tests', () => {
-    for (const file of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'sql/migrations/0001_core.sql']) {
+    for (const file of [
+      'package.json',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli/main.js',
+      'dist/server/api-server.js',
+      'dist/dashboard/index.html',
+      'sql/migrations/0001_core.sql',
+    ]) {
       expect(packedFiles).toContain(file);
     }
     expect(packedFiles.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([]);
@@ -77,6 +85,25 @@ await engine.close();
     const result = await runCli(['hello.mjs'], { command: [process.execPath], cwd: project, env: cleanEnv() });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toBe('"hello, package"\n');
+  });
+
+  test('aries/server serves the API and the packaged dashboard from an installed package', async () => {
+    writeFileSync(
+      join(project, 'serve.mjs'),
+      `import { createEngine } from 'aries';
+import { startApiServer } from 'aries/server';
+const engine = await createEngine({ inMemory: true });
+const server = await startApiServer({ engine, port: 0, noAuth: true });
+const health = await (await fetch(server.url + '/api/health')).json();
+const page = await (await fetch(server.url + '/')).text();
+console.log(JSON.stringify({ backend: health.backend, dashboard: page.includes('<div id="root">') }));
+await server.close();
+await engine.close();
+`,
+    );
+    const result = await runCli(['serve.mjs'], { command: [process.execPath], cwd: project, env: cleanEnv() });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ backend: 'pglite', dashboard: true });
   });
 
   test('npx aries --help works', async () => {
