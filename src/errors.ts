@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'PERMANENT_FAILURE'
   | 'NO_FAILURE_TO_RECOVER'
   | 'EXECUTION_BUSY'
+  | 'STEP_ATTEMPTS_EXHAUSTED'
   | 'STEP_FAILED'
   | 'INVALID_DATABASE_URL'
   | 'DATABASE_UNREACHABLE'
@@ -157,6 +158,16 @@ export class ExecutionCancelledError extends AriesError {
 export class PermanentError extends AriesError {
   constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
     super('PERMANENT_FAILURE', message, options);
+  }
+}
+
+/**
+ * A step's worker died during each of its attempts until its retry policy's maxAttempts were spent (a crash
+ * loop): it is not started again, and fails as if its retries had run out.
+ */
+export class StepAttemptsExhaustedError extends AriesError {
+  constructor(message: string) {
+    super('STEP_ATTEMPTS_EXHAUSTED', message);
   }
 }
 

@@ -22,7 +22,15 @@ import { stepAttemptsUsed } from '../db/recovery-functions.js';
 import type { CompensationStatus } from '../db/rows.js';
 import { completeExecution, failStep, type Lease, type StepCompletion } from '../db/sql-functions.js';
 import { translateDatabaseError } from '../db/sqlstate-errors.js';
-import { DuplicateStepKeyError, InvalidDefinitionError, JournalCorruptError, LeaseLostError, NondeterminismError, StepFailedError } from '../errors.js';
+import {
+  DuplicateStepKeyError,
+  InvalidDefinitionError,
+  JournalCorruptError,
+  LeaseLostError,
+  NondeterminismError,
+  StepAttemptsExhaustedError,
+  StepFailedError,
+} from '../errors.js';
 import type { Workflow } from '../sdk/define-workflow.js';
 import { crashPoint } from './crash-points.js';
 import { endStepSpan, startStepSpan } from './tracing.js';
@@ -185,6 +193,8 @@ export class WorkflowContextImpl implements WorkflowContext {
     const { seq, policy } = entered;
 
     const attempt = (await this.write({ seq, stepKey: key }))!;
+    const worn = await this.attemptsWornOut(key, attempt, policy);
+    if (worn) return this.failed(key, seq, attempt, worn, options, policy);
     crashPoint('before-step', key);
     let output: T;
     let outputJson: string | null;
@@ -271,6 +281,8 @@ export class WorkflowContextImpl implements WorkflowContext {
       // The intent (with any pending completions) first: it numbers the attempt and lets a failure be
       // recorded; the statements and the completion then commit together, or not at all.
       const attempt = (await this.write({ seq, stepKey: key }))!;
+      const worn = await this.attemptsWornOut(key, attempt, policy);
+      if (worn) return this.failed(key, seq, attempt, worn, options, policy);
       crashPoint('before-step', key);
       let output: T;
       const span = this.stepSpan(key, attempt, true);
@@ -356,6 +368,21 @@ export class WorkflowContextImpl implements WorkflowContext {
   /** An attempt's function settled (or its transaction ended): its duration, in seconds. */
   private attemptEnded(started: number): void {
     this.deps.metrics?.stepDuration.observe((performance.now() - started) / 1000);
+  }
+
+  /**
+   * A step about to start an attempt beyond its policy's maxAttempts has had its worker die under it every
+   * time (a crash loop: attempts are counted when they start, and only a throw is checked otherwise). It is
+   * not run again: the error goes through the failure path, where the spent budget makes it PERMANENT.
+   */
+  private async attemptsWornOut(stepKey: string, attempt: number, policy: RetryPolicy): Promise<Error | undefined> {
+    if (attempt <= policy.maxAttempts) return undefined; // attempt - attempt_base ≤ attempt: nothing to read
+    const used = (await this.storage(() => stepAttemptsUsed(this.deps.db, this.executionId, stepKey))).step;
+    if (used <= policy.maxAttempts) return undefined;
+    return new StepAttemptsExhaustedError(
+      `step "${stepKey}" of execution ${this.executionId} was started ${used - 1} times (maxAttempts ${policy.maxAttempts}) and its ` +
+        'worker stopped during every one of them (killed, out of memory?); it is not started again',
+    );
   }
 
   private stepSpan(stepKey: string, attempt: number, transactional: boolean): Span {

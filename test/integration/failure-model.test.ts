@@ -284,6 +284,30 @@ describeBackends('failure model', (b) => {
     expect(compensations).toBe(1);
   });
 
+  test('a step whose worker dies during every attempt is not started again once its attempts are spent (a crash loop)', async () => {
+    let starts = 0;
+    const wf = defineWorkflow('fm-crash-loop', { retry: { ...fast, maxAttempts: 2 } }, async (ctx) => {
+      await ctx.step('a', () => 'ok');
+      // Each attempt "kills its worker": it never returns, the worker is stopped and its lease expired.
+      await ctx.step('doomed', () => {
+        starts++;
+        return new Promise<void>(() => {});
+      });
+    });
+    const h = await b.engine.start(wf, {});
+    for (let run = 1; run <= 3; run++) {
+      const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, shutdownTimeoutMs: 10, recoverySweepMs: 0 });
+      await w.start();
+      await waitFor(async () => starts === run || (await b.engine.getExecution(h.id))!.execution.status === 'FAILED');
+      await w.stop();
+      await b.engine.db.query(`UPDATE aries.executions SET lease_expires_at = now() - interval '1 s' WHERE id = $1 AND status = 'RUNNING'`, [h.id]);
+    }
+    expect(starts).toBe(2); // the third attempt was refused before the step ran
+    expect((await b.engine.getExecution(h.id))!.execution.status).toBe('FAILED');
+    const [f] = await b.engine.listFailures({ executionId: h.id, unrecoveredOnly: true });
+    expect(f).toMatchObject({ type: 'PERMANENT', retriesExhausted: true, stepKey: 'doomed', attempt: 3, errorClass: 'StepAttemptsExhaustedError' });
+  });
+
   test('data fault: a corrupt checkpoint is skipped for the previous valid one; the execution carries on and the fault is recorded', async () => {
     // The first worker "dies" inside "wait": the step never returns there, and its lease is expired by hand.
     let dead = true;
