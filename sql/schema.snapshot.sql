@@ -1525,6 +1525,22 @@ CREATE FUNCTION aries.step_attempts_used(p_execution_id uuid, p_step_key text, O
 $$;
 
 --
+-- Name: step_crash_streak(uuid, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.step_crash_streak(p_execution_id uuid, p_step_key text) RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT pg_catalog.count(*)::integer FROM aries.journal j
+   WHERE j.execution_id = p_execution_id AND j.step_key = p_step_key AND j.kind = 'step_started'
+     AND j.lsn > coalesce((SELECT pg_catalog.max(r.lsn) FROM aries.journal r
+                            WHERE r.execution_id = p_execution_id
+                              AND ((r.step_key = p_step_key AND r.kind IN ('step_retrying', 'step_failed', 'step_completed'))
+                                   OR r.kind IN ('execution_recovered', 'execution_rolled_back'))), 0)
+$$;
+
+--
 -- Name: checkpoints; Type: TABLE; Schema: aries; Owner: -
 --
 

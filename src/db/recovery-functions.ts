@@ -50,6 +50,14 @@ export async function stepAttemptsUsed(
   return { step: row?.step_attempts ?? 0, compensation: row?.compensation_attempts ?? 0 };
 }
 
+/** Attempts of a step started in a row with no outcome, the one starting now included (a crash loop). */
+export async function stepCrashStreak(db: Queryable, executionId: string, stepKey: string): Promise<number> {
+  const [row] = await translated(
+    db.query<{ streak: number }>('SELECT aries.step_crash_streak(p_execution_id => $1, p_step_key => $2) AS streak', [executionId, stepKey]),
+  );
+  return row?.streak ?? 0;
+}
+
 export async function beginCompensation(
   db: Queryable,
   lease: Lease,

@@ -18,7 +18,7 @@ import { ISOLATION_LEVELS, type IsolationLevel } from '../core/durability.js';
 import type { Span } from '@opentelemetry/api';
 import type { WorkflowSeries } from '../core/aries-metrics.js';
 import type { Database } from '../db/database.js';
-import { stepAttemptsUsed } from '../db/recovery-functions.js';
+import { stepAttemptsUsed, stepCrashStreak } from '../db/recovery-functions.js';
 import type { CompensationStatus } from '../db/rows.js';
 import { completeExecution, failStep, type Lease, type StepCompletion } from '../db/sql-functions.js';
 import { translateDatabaseError } from '../db/sqlstate-errors.js';
@@ -371,17 +371,19 @@ export class WorkflowContextImpl implements WorkflowContext {
   }
 
   /**
-   * A step about to start an attempt beyond its policy's maxAttempts has had its worker die under it every
-   * time (a crash loop: attempts are counted when they start, and only a throw is checked otherwise). It is
-   * not run again: the error goes through the failure path, where the spent budget makes it PERMANENT.
+   * A crash loop: the step's last maxAttempts attempts all started and none ended (no completion, no
+   * recorded failure): its worker died during each (killed, out of memory). It is not started again: the
+   * error goes through the failure path, PERMANENT with its retries exhausted. A single crash, even after
+   * attempts that failed and were retried, is re-run as always (its effect may have happened: the re-run
+   * with the same idempotency key is what records it).
    */
   private async attemptsWornOut(stepKey: string, attempt: number, policy: RetryPolicy): Promise<Error | undefined> {
-    if (attempt <= policy.maxAttempts) return undefined; // attempt - attempt_base ≤ attempt: nothing to read
-    const used = (await this.storage(() => stepAttemptsUsed(this.deps.db, this.executionId, stepKey))).step;
-    if (used <= policy.maxAttempts) return undefined;
+    if (attempt <= policy.maxAttempts) return undefined; // the streak is at most the attempt number: nothing to read
+    const streak = await this.storage(() => stepCrashStreak(this.deps.db, this.executionId, stepKey));
+    if (streak <= policy.maxAttempts) return undefined;
     return new StepAttemptsExhaustedError(
-      `step "${stepKey}" of execution ${this.executionId} was started ${used - 1} times (maxAttempts ${policy.maxAttempts}) and its ` +
-        'worker stopped during every one of them (killed, out of memory?); it is not started again',
+      `step "${stepKey}" of execution ${this.executionId} was started ${streak - 1} times in a row (maxAttempts ${policy.maxAttempts}) ` +
+        'and its worker stopped during every one of them (killed, out of memory?); it is not started again',
     );
   }
 

@@ -308,6 +308,29 @@ describeBackends('failure model', (b) => {
     expect(f).toMatchObject({ type: 'PERMANENT', retriesExhausted: true, stepKey: 'doomed', attempt: 3, errorClass: 'StepAttemptsExhaustedError' });
   });
 
+  test('one crash after retried failures is not a crash loop: the step runs again past maxAttempts and completes', async () => {
+    let starts = 0;
+    const wf = defineWorkflow('fm-crash-after-retries', { retry: { ...fast, maxAttempts: 2 } }, async (ctx) => {
+      return ctx.step('flaky', ({ attempt }) => {
+        starts++;
+        if (attempt === 1) throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+        if (attempt === 2) return new Promise<string>(() => {}); // its worker "dies" during the last allowed attempt
+        return 'ok';
+      });
+    });
+    const h = await b.engine.start(wf, {});
+    const first = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, shutdownTimeoutMs: 10, recoverySweepMs: 0 });
+    await first.start();
+    await waitFor(async () => starts === 2);
+    await first.stop();
+    await b.engine.db.query(`UPDATE aries.executions SET lease_expires_at = now() - interval '1 s' WHERE id = $1 AND status = 'RUNNING'`, [h.id]);
+    const second = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, recoverySweepMs: 0 });
+    await second.start();
+    expect(await h.result({ timeoutMs: 10_000 })).toBe('ok');
+    await second.stop();
+    expect(starts).toBe(3); // attempt 3 > maxAttempts 2, but only one attempt in a row ended without an outcome
+  });
+
   test('data fault: a corrupt checkpoint is skipped for the previous valid one; the execution carries on and the fault is recorded', async () => {
     // The first worker "dies" inside "wait": the step never returns there, and its lease is expired by hand.
     let dead = true;
