@@ -10,6 +10,9 @@
  *                PERMANENT error) the step fails. A crash re-runs the step (after-effect: its effect twice,
  *                with the same idempotency key); a crash after the commit re-runs nothing, and one after a
  *                failure changes nothing (the retry, or the recorded failure, follows as it would have).
+ *                A crash re-runs the step even past maxAttempts: the engine refuses only a crash loop
+ *                (maxAttempts attempts in a row that all ended in a crash), which the generator never makes
+ *                (test/integration/failure-model.test.ts covers it).
  *   step failure after a compensable step completed → PARTIAL: compensate. Otherwise PERMANENT: roll back
  *                to the last checkpoint (the completed steps after it, and the failed step, are voided and run
  *                again after recovery) and end FAILED.
