@@ -382,4 +382,25 @@ describeBackends('HTTP API', (b) => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('corrupt data is shown, not hidden: a journal record or checkpoint altered in place reads as broken', async () => {
+    failOnce = false;
+    const h = await b.engine.start(flaky, {});
+    await h.result({ timeoutMs: 20_000 });
+    const db = b.engine.db;
+    await db.exec('ALTER TABLE aries.journal DISABLE TRIGGER journal_append_only');
+    try {
+      await db.query(`UPDATE aries.journal SET payload = '"forged"' WHERE execution_id = $1 AND kind = 'step_completed' AND step_key = 'charge'`, [h.id]);
+    } finally {
+      await db.exec('ALTER TABLE aries.journal ENABLE TRIGGER journal_append_only');
+    }
+    await db.query(`UPDATE aries.checkpoints SET state_data = '{"forged": true}' WHERE checkpoint_id = (SELECT checkpoint_id FROM aries.checkpoints WHERE execution_id = $1 ORDER BY lsn DESC LIMIT 1)`, [h.id]);
+    const detail = await call('GET', `/api/executions/${h.id}`);
+    expect(detail.status).toBe(200);
+    expectSchema('ExecutionDetail', detail.json);
+    const broken = detail.json.journal.records.filter((r: { checksumOk: boolean }) => !r.checksumOk);
+    expect(broken.map((r: { kind: string; stepKey: string; payload: unknown }) => [r.kind, r.stepKey, r.payload])).toEqual([['step_completed', 'charge', 'forged']]);
+    expect(detail.json.checkpoints[0].valid).toBe(false);
+    expect(detail.json.checkpoints.slice(1).every((k: { valid: boolean }) => k.valid)).toBe(true);
+  });
 });
