@@ -16,7 +16,7 @@
  * Prints tables and a Markdown section to paste into bench/RESULTS.md.
  */
 import { createEngine, type Engine, type EngineOptions } from '../src/index.js';
-import type { ExecutionPageFilter } from '../src/db/execution-pages.js';
+import { cursorTimeSql, encodeCursor, type ExecutionPageFilter } from '../src/db/execution-pages.js';
 import { startApiServer } from '../src/server/api-server.js';
 import { codeInfo, machineInfo } from './machine.js';
 import { describeCode, describeMachine, fmt, markdownTable, textTable, type Table } from './report.js';
@@ -80,12 +80,12 @@ async function median(fn: () => Promise<unknown>): Promise<number> {
 /** The cursor of the row at `offset` in a case's order: the page a user reaches after offset/50 clicks. */
 async function cursorAt(engine: Engine, c: Case, offset: number): Promise<string | undefined> {
   const rows = await engine.db.query<{ id: string; at: string }>(
-    `SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at FROM aries.executions ${c.where}
+    `SELECT id, ${cursorTimeSql('created_at')} AS at FROM aries.executions ${c.where}
       ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT 1`,
     [offset],
   );
   const row = rows[0];
-  return row ? Buffer.from(JSON.stringify([row.at, row.id]), 'utf8').toString('base64url') : undefined;
+  return row ? encodeCursor(row.at, row.id) : undefined;
 }
 
 async function measure(backend: BackendName): Promise<{ pages: Table; overview: Table; seedSeconds: number }> {

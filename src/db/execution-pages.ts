@@ -3,7 +3,8 @@
  * the cursor is the last row's key, so every page is a range scan of an index that already yields rows in
  * that order (0004_operator.sql lists which index serves which filter) and page 10,000 costs what page 1
  * costs. The cursor carries created_at as PostgreSQL's own text (microseconds; a JS Date keeps only
- * milliseconds, which would skip or repeat rows created in the same millisecond).
+ * milliseconds, which would skip or repeat rows created in the same millisecond). Failure pages use the same
+ * cursor over (failure_timestamp, failure_id).
  */
 import { EXECUTION_STATUSES, type ExecutionStatus } from '../core/execution-states.js';
 import { InvalidInputError } from '../errors.js';
@@ -24,19 +25,25 @@ export interface ExecutionPageFilter {
   cursor?: string | undefined;
 }
 
+/** An execution as pages list it: without input and output (they can be megabytes each). */
+export type ExecutionSummary = Omit<Execution, 'input' | 'output'>;
+
 export interface ExecutionPage {
-  /** Listed without input and output (they can be megabytes each); read one execution for those. */
-  executions: Execution[];
+  /** Read one execution for its input and output. */
+  executions: ExecutionSummary[];
   /** Pass it back for the next (older) page; null on the last page. */
   nextCursor: string | null;
 }
 
 export const MAX_PAGE_SIZE = 1_000;
 
-// Input and output are left out of pages (NULL): a page of 1,000 executions stays small.
+/** A timestamp column as a cursor carries it: UTC, to the microsecond. */
+export const cursorTimeSql = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+// Input and output are not read (NULL): a page of 1,000 executions stays small.
 const SUMMARY_COLUMNS = `id, workflow_name, workflow_version, status, NULL::jsonb AS input, NULL::jsonb AS output, error,
   idempotency_key, lease_owner, lease_token, lease_expires_at, claim_count, step_count, created_at, updated_at,
-  started_at, finished_at, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_created_at`;
+  started_at, finished_at, ${cursorTimeSql('created_at')} AS cursor_created_at`;
 
 const ORDER = 'ORDER BY created_at DESC, id DESC';
 
@@ -51,11 +58,12 @@ export function isCursorTime(value: string): boolean {
   return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) === value.slice(0, 19);
 }
 
-export function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id]), 'utf8').toString('base64url');
+/** The cursor after the row keyed (time, id): time as cursorTimeSql gives it. */
+export function encodeCursor(time: string, id: string): string {
+  return Buffer.from(JSON.stringify([time, id]), 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string): { createdAt: string; id: string } {
+export function decodeCursor(cursor: string): { time: string; id: string } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -72,7 +80,7 @@ export function decodeCursor(cursor: string): { createdAt: string; id: string } 
   ) {
     throw new InvalidInputError('cursor is not one this server issued (pass nextCursor back unchanged)', { cursor });
   }
-  return { createdAt: parsed[0], id: parsed[1] };
+  return { time: parsed[0], id: parsed[1] };
 }
 
 export function pageLimit(limit: number | undefined): number {
@@ -94,8 +102,8 @@ function pageStatement(filter: ExecutionPageFilter, limit: number): { sql: strin
   if (filter.createdAfter) where.push(`created_at >= ${param(filter.createdAfter)}::timestamptz`);
   if (filter.createdBefore) where.push(`created_at < ${param(filter.createdBefore)}::timestamptz`);
   if (filter.cursor !== undefined) {
-    const { createdAt, id } = decodeCursor(filter.cursor);
-    where.push(`(created_at, id) < (${param(createdAt)}::timestamptz, ${param(id)}::uuid)`);
+    const { time, id } = decodeCursor(filter.cursor);
+    where.push(`(created_at, id) < (${param(time)}::timestamptz, ${param(id)}::uuid)`);
   }
   if (filter.search !== undefined) {
     where.push(
@@ -135,7 +143,10 @@ export async function listExecutionPage(db: Queryable, filter: ExecutionPageFilt
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
-    executions: page.map(toExecution),
+    executions: page.map((row) => {
+      const { input: _input, output: _output, ...summary } = toExecution(row);
+      return summary;
+    }),
     nextCursor: rows.length > limit && last ? encodeCursor(last.cursor_created_at, last.id) : null,
   };
 }

@@ -5,10 +5,10 @@
  */
 import type { ExecutionStatus } from '../core/execution-states.js';
 import type { FailureType } from '../core/failure-classification.js';
-import { InvalidInputError } from '../errors.js';
 import type { Queryable } from './database.js';
-import { isCursorTime, pageLimit } from './execution-pages.js';
+import { cursorTimeSql, decodeCursor, encodeCursor, pageLimit } from './execution-pages.js';
 import {
+  toDate,
   toFailure,
   toJournalRecord,
   toStep,
@@ -19,10 +19,7 @@ import {
   type Step,
   type StepRow,
 } from './rows.js';
-import { isUuid } from './sql-functions.js';
 import { translated } from './sqlstate-errors.js';
-
-const toDate = (v: Date | string): Date => (v instanceof Date ? v : new Date(v));
 
 /** Cancels an execution that is not finished; returns the status it had and its workflow. */
 export async function cancelExecution(
@@ -78,35 +75,27 @@ export interface FailurePageFilter {
   cursor?: string | undefined;
 }
 
-function decodeFailureCursor(cursor: string): { at: string; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (at === undefined || id === undefined || !isUuid(id) || !isCursorTime(at)) {
-    throw new InvalidInputError('cursor is not one this server issued (pass nextCursor back unchanged)', { cursor });
-  }
-  return { at, id };
-}
-
 /** Failures newest first, by pages (keyset on failures_time_idx), each with its execution's workflow. */
 export async function listFailurePage(
   db: Queryable,
   filter: FailurePageFilter = {},
 ): Promise<{ failures: FailureWithWorkflow[]; nextCursor: string | null }> {
   const limit = pageLimit(filter.limit);
-  const after = filter.cursor === undefined ? undefined : decodeFailureCursor(filter.cursor);
+  const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
   const rows = await db.query<FailureRow & { workflow_name: string; cursor_at: string }>(
-    `SELECT f.*, e.workflow_name, to_char(f.failure_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+    `SELECT f.*, e.workflow_name, ${cursorTimeSql('f.failure_timestamp')} AS cursor_at
        FROM aries.failures f JOIN aries.executions e ON e.id = f.execution_id
       WHERE ($1::text IS NULL OR f.failure_type = $1) AND ($2::text IS NULL OR e.workflow_name = $2)
         AND (NOT $3::boolean OR NOT f.recovered)
         AND ($4::timestamptz IS NULL OR (f.failure_timestamp, f.failure_id) < ($4::timestamptz, $5::uuid))
       ORDER BY f.failure_timestamp DESC, f.failure_id DESC LIMIT $6`,
-    [filter.type ?? null, filter.workflow ?? null, filter.unrecoveredOnly ?? false, after?.at ?? null, after?.id ?? null, limit + 1],
+    [filter.type ?? null, filter.workflow ?? null, filter.unrecoveredOnly ?? false, after?.time ?? null, after?.id ?? null, limit + 1],
   );
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
     failures: page.map((r) => ({ ...toFailure(r), workflow: r.workflow_name })),
-    nextCursor: rows.length > limit && last ? Buffer.from(`${last.cursor_at}|${last.failure_id}`, 'utf8').toString('base64url') : null,
+    nextCursor: rows.length > limit && last ? encodeCursor(last.cursor_at, last.failure_id) : null,
   };
 }
 

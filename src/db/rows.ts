@@ -147,7 +147,7 @@ export interface JournalRecord {
   executionLastLsn: number | null;
 }
 
-const toDate = (v: Date | string): Date => (v instanceof Date ? v : new Date(v));
+export const toDate = (v: Date | string): Date => (v instanceof Date ? v : new Date(v));
 const toDateOrNull = (v: Date | string | null): Date | null => (v === null ? null : toDate(v));
 
 export function toExecution(row: ExecutionRow): Execution {

@@ -330,7 +330,7 @@ describeBackends('HTTP API', (b) => {
       ['POST', '/api/executions', { workflow: 'api-flaky', idempotencyKey: 'k'.repeat(6_000) }, 422],
       ['GET', '/api/executions?createdAfter=99999-01-01T00:00:00Z', undefined, 422],
       ['GET', `/api/executions?cursor=${Buffer.from(JSON.stringify(['2024-13-45T99:99:99.999999Z', '00000000-0000-4000-8000-000000000000'])).toString('base64url')}`, undefined, 422],
-      ['GET', `/api/failures?cursor=${Buffer.from('2024-13-45T99:99:99.999999Z|00000000-0000-4000-8000-000000000000').toString('base64url')}`, undefined, 422],
+      ['GET', `/api/failures?cursor=${Buffer.from(JSON.stringify(['2024-13-45T99:99:99.999999Z', '00000000-0000-4000-8000-000000000000'])).toString('base64url')}`, undefined, 422],
       ['POST', '/api/executions/00000000-0000-4000-8000-000000000000/cancel', { reason: 'a\u0000b' }, 422],
     ];
     for (const [method, path, body, status] of cases) {

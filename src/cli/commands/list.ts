@@ -5,7 +5,6 @@
  */
 import { EXECUTION_STATUSES, isExecutionStatus, type ExecutionStatus } from '../../core/execution-states.js';
 import { MAX_PAGE_SIZE } from '../../db/execution-pages.js';
-import type { Execution } from '../../db/rows.js';
 import { UsageError } from '../cli-error.js';
 import { CONNECTION_USAGE } from '../connection-args.js';
 import { formatTable, formatTime } from '../format-table.js';
@@ -68,12 +67,6 @@ function printableUrl(url: string): string {
   }
 }
 
-/** Pages leave out input and output (stored as null there): say so by leaving them out here too. */
-function summary(e: Execution): Omit<Execution, 'input' | 'output'> {
-  const { input: _input, output: _output, ...rest } = e;
-  return rest;
-}
-
 export default defineCommand({
   usage,
   options: {
@@ -106,7 +99,7 @@ export default defineCommand({
       cursor: values.cursor,
     });
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ executions: executions.map(summary), nextCursor }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ executions, nextCursor }, null, 2)}\n`);
       return;
     }
     if (executions.length === 0) {

@@ -10,12 +10,6 @@ import type { Route } from '../route.js';
 
 const JOURNAL_PAGE = 200;
 
-/** An execution as listed: without input and output. */
-function summary(e: Execution): Omit<Execution, 'input' | 'output'> {
-  const { input: _input, output: _output, ...rest } = e;
-  return rest;
-}
-
 function withPayloads(e: Execution, full: boolean): Execution {
   return full ? e : { ...e, input: truncatePayload(e.input), output: truncatePayload(e.output) };
 }
@@ -54,7 +48,7 @@ export const executionRoutes: Route[] = [
         limit: optionalInt(query, 'limit', 1, 1_000),
         cursor: optionalString(query, 'cursor'),
       });
-      return { body: { executions: page.executions.map(summary), nextCursor: page.nextCursor } };
+      return { body: page };
     },
   },
   {
