@@ -261,13 +261,18 @@ export async function readJournal(db: Queryable, executionId: string, afterLsn: 
 
 // ---- reads for clients, the CLI and tests ------------------------------------------------------------
 
-const EXECUTION_COLUMNS = `id, workflow_name, workflow_version, status, input, output, error, idempotency_key,
-  lease_owner, lease_token, lease_expires_at, claim_count, step_count, created_at, updated_at, started_at,
-  finished_at`;
+// Input and output through aries.payload_preview: whole unless a limit ($2) is given.
+const EXECUTION_COLUMNS = `id, workflow_name, workflow_version, status, aries.payload_preview(input, $2) AS input,
+  aries.payload_preview(output, $2) AS output, error, idempotency_key, lease_owner, lease_token, lease_expires_at,
+  claim_count, step_count, created_at, updated_at, started_at, finished_at`;
 
-export async function getExecution(db: Queryable, id: string): Promise<Execution | undefined> {
+/**
+ * One execution. With `truncateAboveBytes`, an input or output larger than that (as JSON) comes back as
+ * `{ $truncated: true, bytes, preview }`, cut in the database.
+ */
+export async function getExecution(db: Queryable, id: string, truncateAboveBytes: number | null = null): Promise<Execution | undefined> {
   if (!isUuid(id)) return undefined;
-  const [row] = await db.query<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM aries.executions WHERE id = $1`, [id]);
+  const [row] = await db.query<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM aries.executions WHERE id = $1`, [id, truncateAboveBytes]);
   return row ? toExecution(row) : undefined;
 }
 

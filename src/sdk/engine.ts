@@ -181,17 +181,21 @@ export class Engine {
   }
 
   /**
-   * One execution and its steps. With `truncateAboveBytes`, step outputs larger than that (as JSON) come
-   * back as `{ $truncated: true, bytes, preview }`, cut in the database (the execution's own input and
-   * output are whole).
+   * One execution and its steps. With `truncateAboveBytes`, payloads larger than that (as JSON: input,
+   * output, step outputs) come back as `{ $truncated: true, bytes, preview }`, cut in the database.
    */
   async getExecution(id: string, options: { truncateAboveBytes?: number } = {}): Promise<ExecutionDetail | undefined> {
-    this.assertOpen();
-    const execution = await getExecution(this.db, id);
+    const execution = await this.readExecution(id, options);
     if (!execution) return undefined;
     const steps =
       options.truncateAboveBytes === undefined ? await listSteps(this.db, id) : await listStepPreviews(this.db, id, options.truncateAboveBytes);
     return { execution, steps };
+  }
+
+  /** One execution without its steps (payloads truncated as getExecution's are, if asked). */
+  async readExecution(id: string, options: { truncateAboveBytes?: number } = {}): Promise<Execution | undefined> {
+    this.assertOpen();
+    return getExecution(this.db, id, options.truncateAboveBytes ?? null);
   }
 
   /** A page of an execution's journal: at most `limit` records after `afterLsn` (payloads optionally truncated). */
@@ -278,7 +282,7 @@ export class Engine {
     if (status === 'RUNNING') {
       throw new ExecutionBusyError(`execution ${id} is RUNNING under a worker's lease: it is being run, there is nothing to retry now`);
     }
-    const { checkpointId } = await this.recover(id);
+    const { checkpointId } = await this.recoverUnfinished(id, undefined);
     return { checkpointId, previousStatus: status };
   }
 
@@ -306,6 +310,11 @@ export class Engine {
     if (status !== undefined && TERMINAL_STATUSES.has(status)) {
       throw new IllegalTransitionError(`execution ${id} is ${status}: it is finished, there is nothing to recover`);
     }
+    return this.recoverUnfinished(id, failureType);
+  }
+
+  /** recover() once the execution is known not to be finished (retry() has read it already). */
+  private async recoverUnfinished(id: string, failureType: FailureType | undefined): Promise<{ checkpointId: string | null }> {
     const checkpointId = await recoverFromFailure(this.db, id, failureType ?? null);
     this.metrics.recoveries.labels('operator').inc();
     for (const w of this.workers) w.poke();

@@ -4,20 +4,20 @@ import { FAILURE_TYPES, type FailureType } from '../../core/failure-classificati
 import type { Execution, JournalRecord } from '../../db/rows.js';
 import { ExecutionNotFoundError, InvalidInputError } from '../../errors.js';
 import type { Engine } from '../../sdk/engine.js';
-import { TRUNCATE_ABOVE_BYTES, truncatePayload } from '../payload-truncation.js';
+import { TRUNCATE_ABOVE_BYTES } from '../payload-truncation.js';
 import { bodyString, optionalBoolean, optionalDate, optionalEnum, optionalInt, optionalString } from '../query-params.js';
 import type { Route } from '../route.js';
 
 const JOURNAL_PAGE = 200;
 
-function withPayloads(e: Execution, full: boolean): Execution {
-  return full ? e : { ...e, input: truncatePayload(e.input), output: truncatePayload(e.output) };
-}
+/** How payloads are sent: whole when asked (`?full=true`), else truncated above the limit, in the database. */
+const truncation = (full: boolean) => (full ? {} : { truncateAboveBytes: TRUNCATE_ABOVE_BYTES });
 
+/** The execution row alone (no steps), payloads truncated: what the actions answer with. */
 async function readExecution(engine: Engine, id: string): Promise<Execution> {
-  const detail = await engine.getExecution(id);
-  if (!detail) throw new ExecutionNotFoundError(`execution ${id} not found`);
-  return detail.execution;
+  const execution = await engine.readExecution(id, truncation(false));
+  if (!execution) throw new ExecutionNotFoundError(`execution ${id} not found`);
+  return execution;
 }
 
 /** At most `limit` records after `afterLsn`, read as one page in the database (never the whole journal). */
@@ -25,7 +25,7 @@ async function journalPage(engine: Engine, id: string, afterLsn: number | null, 
   const records = await engine.readJournalPage(id, {
     afterLsn,
     limit: limit + 1,
-    truncateAboveBytes: full ? undefined : TRUNCATE_ABOVE_BYTES,
+    ...truncation(full),
   });
   const page = records.slice(0, limit);
   return {
@@ -62,7 +62,7 @@ export const executionRoutes: Route[] = [
         idempotencyKey: bodyString(body, 'idempotencyKey'),
       });
       const execution = await readExecution(engine, handle.id);
-      return { status: handle.created ? 201 : 200, body: { id: handle.id, created: handle.created, execution: withPayloads(execution, false) } };
+      return { status: handle.created ? 201 : 200, body: { id: handle.id, created: handle.created, execution } };
     },
   },
   {
@@ -70,7 +70,7 @@ export const executionRoutes: Route[] = [
     path: '/api/executions/{id}',
     async handle({ engine, params, query }) {
       const full = optionalBoolean(query, 'full') ?? false;
-      const detail = await engine.getExecution(params.id!, full ? {} : { truncateAboveBytes: TRUNCATE_ABOVE_BYTES });
+      const detail = await engine.getExecution(params.id!, truncation(full));
       if (!detail) throw new ExecutionNotFoundError(`execution ${params.id} not found`);
       const [checkpoints, failures, journal] = await Promise.all([
         engine.listCheckpoints(params.id!),
@@ -79,7 +79,7 @@ export const executionRoutes: Route[] = [
       ]);
       return {
         body: {
-          execution: withPayloads(detail.execution, full),
+          execution: detail.execution,
           steps: detail.steps,
           checkpoints,
           failures: failures.map((f) => ({ ...f, workflow: detail.execution.workflow })),
@@ -103,7 +103,7 @@ export const executionRoutes: Route[] = [
     path: '/api/executions/{id}/cancel',
     async handle({ engine, params, body }) {
       const { previousStatus } = await engine.cancel(params.id!, bodyString(body, 'reason'));
-      return { body: { previousStatus, execution: withPayloads(await readExecution(engine, params.id!), false) } };
+      return { body: { previousStatus, execution: await readExecution(engine, params.id!) } };
     },
   },
   {
@@ -116,7 +116,7 @@ export const executionRoutes: Route[] = [
       }
       await readExecution(engine, params.id!);
       const { checkpointId } = await engine.recover(params.id!, type as FailureType | undefined);
-      return { body: { checkpointId, execution: withPayloads(await readExecution(engine, params.id!), false) } };
+      return { body: { checkpointId, execution: await readExecution(engine, params.id!) } };
     },
   },
   {
@@ -124,7 +124,7 @@ export const executionRoutes: Route[] = [
     path: '/api/executions/{id}/retry',
     async handle({ engine, params }) {
       const { checkpointId, previousStatus } = await engine.retry(params.id!);
-      return { body: { checkpointId, previousStatus, execution: withPayloads(await readExecution(engine, params.id!), false) } };
+      return { body: { checkpointId, previousStatus, execution: await readExecution(engine, params.id!) } };
     },
   },
 ];
