@@ -5,7 +5,8 @@
  * 90% COMPLETED, 4% FAILED, 3% PENDING, 2% COMPENSATED, 1% CANCELLED, each with an idempotency key, and
  * 10,000 failures. Then times, per filter, the first page and a page deep in the table reached by its
  * cursor (what the dashboard and `aries list` do), against the baseline a naive API would use at the same
- * depth: LIMIT/OFFSET. Also the overview's figures (execution_stats over the last hour, active_counts)
+ * depth: LIMIT/OFFSET. Also the overview's figures (execution_stats over the last hour, active_counts), a
+ * /metrics scrape (engine.renderMetrics)
  * and the same page through the HTTP API (GET /api/executions), each as the median of R runs.
  *
  *   page ms    median wall time of engine.listExecutions (50 rows) at that position
@@ -130,7 +131,8 @@ async function measure(backend: BackendName): Promise<{ pages: Table; overview: 
       head: ['query', 'ms'],
       rows: [
         ['execution_stats, last hour in 60 buckets', fmt(await median(() => engine.executionStats(hour)), 2)],
-        ['active_counts (unfinished by status, queue depth)', fmt(await median(() => engine.activeCounts()), 2)],
+        ['active_counts (unfinished by status, queue depth, expired leases)', fmt(await median(() => engine.activeCounts()), 2)],
+        ['engine.renderMetrics() (/metrics: counters + active_counts)', fmt(await median(() => engine.renderMetrics()), 2)],
         ['failures grouped, last 7 days', fmt(await median(() => engine.summarizeFailures(new Date(Date.now() - 7 * 86_400_000))), 2)],
         ['GET /api/executions?status=FAILED&limit=50 (HTTP, JSON)', fmt(http, 2)],
       ],

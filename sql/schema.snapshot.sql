@@ -23,22 +23,22 @@ CREATE SCHEMA aries;
 -- Name: active_counts(); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.active_counts() RETURNS TABLE(status text, executions bigint, due bigint)
+CREATE FUNCTION aries.active_counts() RETURNS TABLE(status text, executions bigint, due bigint, expired bigint)
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-  WITH counted AS (
-    SELECT e.status, pg_catalog.count(*) AS n FROM aries.executions e
-     WHERE e.status IN ('PENDING', 'RUNNING', 'SLEEPING', 'WAITING', 'FAILED', 'COMPENSATING')
-     GROUP BY e.status
-  )
-  SELECT s.status, coalesce(c.n, 0),
-         CASE WHEN s.status = 'PENDING'
-              THEN (SELECT pg_catalog.count(*) FROM aries.executions e
-                     WHERE e.status = 'PENDING' AND e.available_at <= aries.now()) END
-    FROM aries.execution_statuses s LEFT JOIN counted c ON c.status = s.status
-   WHERE NOT s.terminal
-   ORDER BY s.status
+  -- One count per status, each a plain equality (or a partial index's own predicate), so each is an
+  -- index(-only) scan of just that status's entries.
+  SELECT c.status, c.executions, c.due, c.expired FROM (VALUES
+    ('COMPENSATING', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'COMPENSATING'), NULL::bigint, NULL::bigint),
+    ('FAILED', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'FAILED'), NULL, NULL),
+    ('PENDING', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'PENDING'),
+                (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'PENDING' AND e.available_at <= aries.now()), NULL),
+    ('RUNNING', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'RUNNING'), NULL,
+                (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'RUNNING' AND e.lease_expires_at < aries.now())),
+    ('SLEEPING', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'SLEEPING'), NULL, NULL),
+    ('WAITING', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'WAITING'), NULL, NULL)
+  ) AS c (status, executions, due, expired)
 $$;
 
 --

@@ -173,19 +173,23 @@ export interface ActiveCounts {
   statusCounts: Partial<Record<ExecutionStatus, number>>;
   /** PENDING executions due now: the queue a worker would claim from. */
   queueDepth: number;
+  /** RUNNING executions whose lease expired: their worker died or stalled; another will resume them. */
+  expiredLeases: number;
 }
 
 export async function activeCounts(db: Queryable): Promise<ActiveCounts> {
-  const rows = await db.query<{ status: ExecutionStatus; executions: string | number; due: string | number | null }>(
+  const rows = await db.query<{ status: ExecutionStatus; executions: string | number; due: string | number | null; expired: string | number | null }>(
     'SELECT * FROM aries.active_counts()',
   );
   const statusCounts: Partial<Record<ExecutionStatus, number>> = {};
   let queueDepth = 0;
+  let expiredLeases = 0;
   for (const r of rows) {
     statusCounts[r.status] = Number(r.executions);
     if (r.due !== null) queueDepth = Number(r.due);
+    if (r.expired !== null) expiredLeases = Number(r.expired);
   }
-  return { statusCounts, queueDepth };
+  return { statusCounts, queueDepth, expiredLeases };
 }
 
 /**

@@ -7,7 +7,6 @@ import { AriesMetrics, renderDatabaseGauges, type DatabaseGauges } from '../core
 import { encodeStored, DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
 import type { Database } from '../db/database.js';
 import { durabilityWarnings } from '../db/durability-check.js';
-import { readDatabaseGauges } from '../db/metrics-queries.js';
 import { checkSchema, migrate, type MigrationResult } from '../db/migrate.js';
 import { openDatabase, type ConnectionOptions } from '../db/open-database.js';
 import { RemoteDatabase } from '../db/remote-database.js';
@@ -376,7 +375,9 @@ export class Engine {
     this.assertOpen();
     let gauges: DatabaseGauges | undefined;
     try {
-      gauges = await readDatabaseGauges(this.db);
+      const { statusCounts: n, queueDepth, expiredLeases } = await activeCounts(this.db);
+      const executions = { PENDING: n.PENDING ?? 0, RUNNING: n.RUNNING ?? 0, COMPENSATING: n.COMPENSATING ?? 0, FAILED: n.FAILED ?? 0 };
+      gauges = { queueDepth, executions, expiredLeases };
     } catch (err) {
       this.onError(err, 'metrics');
     }
