@@ -1,20 +1,13 @@
-/** The HTTP API's JSON shapes, as the dashboard reads them (timestamps are ISO-8601 strings). */
+/**
+ * The HTTP API's JSON shapes, as the dashboard reads them (timestamps are ISO-8601 strings). The status
+ * list and which statuses are final come from the engine's own state machine (pure code, bundled).
+ */
+import { TERMINAL_STATUSES, type ExecutionStatus } from '../../../src/core/execution-states';
 
-export const EXECUTION_STATUSES = [
-  'PENDING',
-  'RUNNING',
-  'SLEEPING',
-  'WAITING',
-  'COMPLETED',
-  'FAILED',
-  'COMPENSATING',
-  'COMPENSATED',
-  'CANCELLED',
-] as const;
-export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export { EXECUTION_STATUSES, type ExecutionStatus } from '../../../src/core/execution-states';
 
 /** Statuses an execution never leaves. */
-export const FINAL_STATUSES: ReadonlySet<string> = new Set(['COMPLETED', 'COMPENSATED', 'CANCELLED']);
+export const FINAL_STATUSES: ReadonlySet<string> = TERMINAL_STATUSES;
 
 export const FAILURE_TYPES = ['TRANSIENT', 'PERMANENT', 'PARTIAL'] as const;
 export type FailureType = (typeof FAILURE_TYPES)[number];
