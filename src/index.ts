@@ -14,7 +14,7 @@ export type {
   CompensationContext,
   TransactionContext,
   TransactionOptions,
-} from './worker/workflow-context.js';
+} from './sdk/types/workflow-context.js';
 export type { Durability, IsolationLevel } from './core/durability.js';
 export { DURABILITY_CLASSES, ISOLATION_LEVELS } from './core/durability.js';
 export type { Execution, Step, JournalRecord, Failure } from './db/rows.js';

@@ -2,43 +2,13 @@
  * Defining a workflow: a name, a version and an async function of (ctx, input). Replay matches steps by
  * their explicit string keys, so nothing here depends on function names or decorators.
  */
-import { DEFAULT_DURABILITY, parseDurability, type Durability } from '../core/durability.js';
-import type { ErrorClassifier } from '../core/failure-classification.js';
-import { DEFAULT_RETRY_POLICY, resolveRetryPolicy, type RetryOptions, type RetryPolicy } from '../core/retry-policy.js';
+import { DEFAULT_DURABILITY, parseDurability } from '../core/durability.js';
+import { DEFAULT_RETRY_POLICY, resolveRetryPolicy } from '../core/retry-policy.js';
 import { InvalidDefinitionError } from '../errors.js';
-import type { WorkflowContext } from '../worker/workflow-context.js';
+import type { Workflow, WorkflowFunction, WorkflowOptions } from './types/workflow.js';
 
-/** When a completed step also writes a checkpoint (a snapshot that bounds recovery). */
-export type CheckpointPolicy = 'every-step' | 'marked' | { every: number };
-
-export interface WorkflowOptions {
-  /** Executions keep the version they started with; workers only run versions they have. Default '1'. */
-  version?: string;
-  /** Default: every step, as the source model checkpoints when a task completes. */
-  checkpoint?: CheckpointPolicy;
-  /** How TRANSIENT step errors are retried (a step may override it). Default: 3 attempts, 1 s doubling to 60 s, full jitter. */
-  retry?: RetryOptions;
-  /** Classifies a step's error before the built-in rules: 'TRANSIENT', 'PERMANENT', 'PARTIAL' or undefined. */
-  classify?: ErrorClassifier;
-  /** How durable a step's completion is before the next step runs (synchronous_commit). Default 'on'. */
-  durability?: Durability;
-}
-
-export type WorkflowFunction<Input, Output> = (ctx: WorkflowContext, input: Input) => Promise<Output>;
-
-export interface Workflow<Input = unknown, Output = unknown> {
-  readonly name: string;
-  readonly version: string;
-  /** `name@version`, how workers and the database refer to one definition. */
-  readonly key: string;
-  readonly checkpoint: CheckpointPolicy;
-  readonly retry: RetryPolicy;
-  readonly classify: ErrorClassifier | undefined;
-  readonly durability: Durability;
-  readonly fn: WorkflowFunction<Input, Output>;
-  /** Brand, so modules' exports can be told apart from other values. */
-  readonly kind: 'aries.workflow';
-}
+export type { CheckpointPolicy, Workflow, WorkflowFunction, WorkflowOptions } from './types/workflow.js';
+export { isWorkflow } from './types/workflow.js';
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
 
@@ -95,8 +65,4 @@ export function defineWorkflow<Input, Output>(
     fn,
     kind: 'aries.workflow' as const,
   });
-}
-
-export function isWorkflow(value: unknown): value is Workflow {
-  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'aries.workflow';
 }

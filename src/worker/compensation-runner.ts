@@ -12,7 +12,7 @@ import { hasAttemptsLeft, retryDelayMs } from '../core/retry-policy.js';
 import type { Queryable } from '../db/database.js';
 import { finishCompensation, recordCompensation, retryCompensation, stepAttemptsUsed } from '../db/recovery-functions.js';
 import { failExecution, type Lease } from '../db/sql-functions.js';
-import type { Workflow } from '../sdk/define-workflow.js';
+import type { Workflow } from '../sdk/types/workflow.js';
 import { crashPoint } from './crash-points.js';
 import { withRetries } from './write-retries.js';
 import { storedFailure, type CompensableStep } from './workflow-context.js';

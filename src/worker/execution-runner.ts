@@ -29,7 +29,7 @@ import type { Database } from '../db/database.js';
 import { beginCompensation, readLeaseState, retryStep } from '../db/recovery-functions.js';
 import { failExecution, releaseExecution, type ClaimedExecution, type Lease } from '../db/sql-functions.js';
 import { JournalCorruptError, LeaseLostError } from '../errors.js';
-import type { Workflow } from '../sdk/define-workflow.js';
+import type { Workflow } from '../sdk/types/workflow.js';
 import { runCompensations } from './compensation-runner.js';
 import { crashPoint } from './crash-points.js';
 import { endExecutionSpan, startExecutionSpan } from './tracing.js';

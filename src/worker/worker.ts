@@ -18,7 +18,7 @@ import type { Database } from '../db/database.js';
 import { claimExecutions, registerWorkflow, renewLeases, type ClaimedExecution } from '../db/sql-functions.js';
 import { readLeaseState } from '../db/recovery-functions.js';
 import { InvalidDefinitionError, LeaseLostError } from '../errors.js';
-import { isWorkflow, type Workflow } from '../sdk/define-workflow.js';
+import { isWorkflow, type Workflow } from '../sdk/types/workflow.js';
 import { runExecution, type RunOutcome } from './execution-runner.js';
 import { DEFAULT_RECOVERY_SWEEP_MS, startRecoverySweep } from './recovery-sweep.js';
 import { StepWriteBatcher } from './step-write-batcher.js';
