@@ -89,10 +89,10 @@ BEGIN
   WITH step_row AS (
     -- A row per completion of a request that holds its lease, then a last row (ord NULL): its start, or
     -- (kind NULL) a row that only carries the request's verdict.
-    SELECT q.id, q.token, q.has_start, x.lease_token, x.status AS execution_status, x.last_lsn, x.step_count,
-           w.ord, w.kind, w.seq, w.key, w.attempt, w.output, w.checkpoint
+    SELECT q.id, q.token, q.has_start, q.step_kind, x.lease_token, x.status AS execution_status, x.last_lsn,
+           x.step_count, w.ord, w.kind, w.seq, w.key, w.attempt, w.output, w.checkpoint
       FROM (SELECT (a.r ->> 'execution_id')::uuid AS id, (a.r ->> 'token')::bigint AS token,
-                   a.r ? 'start_key' AS has_start, a.r
+                   a.r ? 'start_key' AS has_start, coalesce(a.r ->> 'start_kind', 'step') AS step_kind, a.r
               FROM pg_catalog.jsonb_array_elements(p_requests) a (r)) q
       -- LATERAL … LIMIT 1, here and below: every lookup stays an index probe, whatever the table sizes
       -- were when this statement's plan was cached.
@@ -120,12 +120,14 @@ BEGIN
     -- A row finds its step as the first earlier completion with its key left it (recorded), or else as
     -- its steps row is; its position is taken if an earlier completion or a steps row holds another key
     -- there.
-    SELECT p.id, p.ord, p.kind, p.seq, p.key, p.output, p.checkpoint, p.has_start, p.last_lsn, p.step_count,
+    SELECT p.id, p.ord, p.kind, p.seq, p.key, p.output, p.checkpoint, p.has_start, p.step_kind, p.last_lsn,
+           p.step_count,
            CASE WHEN p.kind = 'step_started' THEN coalesce(prior.attempt + 1, 1) ELSE p.attempt END AS attempt,
            v.verdict, coalesce(v.verdict NOT IN ('write', 'skip'), false) AS stops,
            CASE v.verdict WHEN 'not_found' THEN 'AR001' WHEN 'lease_lost' THEN 'AR002'
                           WHEN 'key_reused' THEN 'AR005' WHEN 'completed' THEN 'AR005'
-                          WHEN 'start_completed' THEN 'AR005' WHEN 'position_taken' THEN 'AR006' END AS code,
+                          WHEN 'start_completed' THEN 'AR005' WHEN 'position_taken' THEN 'AR006'
+                          WHEN 'kind_changed' THEN 'AR006' END AS code,
            CASE v.verdict
              WHEN 'not_found' THEN pg_catalog.format('execution %s not found', coalesce(p.id::text, '<NULL>'))
              WHEN 'lease_lost' THEN pg_catalog.format(
@@ -140,11 +142,14 @@ BEGIN
              WHEN 'position_taken' THEN pg_catalog.format(
                'execution %s recorded a different step at position %s than "%s"; the workflow code no longer matches its journal',
                p.id, p.seq, p.key)
+             WHEN 'kind_changed' THEN pg_catalog.format(
+               'execution %s recorded step "%s" as a %s, but the workflow code now runs it as a %s; the workflow code no longer matches its journal',
+               p.id, p.key, k.kind, p.step_kind)
            END AS message
       FROM placed p
       CROSS JOIN LATERAL (SELECT pg_catalog.array_position(p.earlier_keys, p.key) AS same_key,
                                  p.earlier_keys[pg_catalog.array_position(p.earlier_seqs, p.seq)] AS key_there) e
-      LEFT JOIN LATERAL (SELECT s.seq, s.status, s.attempt FROM aries.steps s
+      LEFT JOIN LATERAL (SELECT s.seq, s.status, s.attempt, s.kind FROM aries.steps s
                           WHERE e.same_key IS NULL AND p.kind IS NOT NULL AND s.execution_id = p.id
                             AND s.step_key = p.key
                           LIMIT 1) k ON true
@@ -165,6 +170,9 @@ BEGIN
         WHEN prior.status = 'COMPLETED' AND p.kind = 'step_started' THEN 'start_completed'
         WHEN prior.status = 'COMPLETED' AND prior.attempt = p.attempt THEN 'skip'
         WHEN prior.status = 'COMPLETED' THEN 'completed'
+        -- Replay matches a step by its key and runs it as the kind it was recorded as: an unfinished step
+        -- the code now runs as another kind (a step become a transaction) cannot be resumed.
+        WHEN p.kind = 'step_started' AND k.kind <> p.step_kind THEN 'kind_changed'
         -- Not something a worker sends: written as it is, it fails on the tables' own constraints.
         WHEN p.key IS NULL OR p.key = '' OR p.seq IS NULL OR p.seq < 0
              OR (p.kind = 'step_completed' AND (p.attempt IS NULL OR p.attempt < 1)) THEN 'malformed'
@@ -183,8 +191,8 @@ BEGIN
   ), record AS (
     -- What the accepted requests journal, each with its LSN, drawn from the sequence in the order
     -- (execution id, completions in order, start): PostgreSQL computes output expressions after ORDER BY.
-    SELECT d.id, d.ord, d.kind, d.seq, d.key, d.attempt, d.output, d.checkpoint, d.last_lsn, d.step_count,
-           pg_catalog.nextval('aries.journal_lsn_seq') AS lsn
+    SELECT d.id, d.ord, d.kind, d.seq, d.key, d.attempt, d.output, d.checkpoint, d.step_kind, d.last_lsn,
+           d.step_count, pg_catalog.nextval('aries.journal_lsn_seq') AS lsn
       FROM decided d
      WHERE d.request_code IS NULL AND d.verdict IN ('write', 'malformed')
      ORDER BY d.id, d.ord
@@ -197,10 +205,13 @@ BEGIN
     WINDOW same_execution AS (PARTITION BY r.id ORDER BY r.lsn)
   ), stepped AS (
     -- A completion's intent can be missing (a server crash may drop an asynchronously committed one):
-    -- its row is then created COMPLETED.
-    INSERT INTO aries.steps AS s (execution_id, step_key, seq, status, attempt, output_lsn, started_at, completed_at)
-    SELECT c.id, c.key, c.seq, CASE c.kind WHEN 'step_completed' THEN 'COMPLETED' ELSE 'RUNNING' END, c.attempt,
-           CASE c.kind WHEN 'step_completed' THEN c.lsn END, v_now, CASE c.kind WHEN 'step_completed' THEN v_now END
+    -- its row is then created COMPLETED, of the request's kind. An existing row keeps its kind: a start
+    -- of another kind was refused above.
+    INSERT INTO aries.steps AS s (execution_id, step_key, seq, kind, status, attempt, output_lsn, started_at,
+                                  completed_at)
+    SELECT c.id, c.key, c.seq, c.step_kind, CASE c.kind WHEN 'step_completed' THEN 'COMPLETED' ELSE 'RUNNING' END,
+           c.attempt, CASE c.kind WHEN 'step_completed' THEN c.lsn END, v_now,
+           CASE c.kind WHEN 'step_completed' THEN v_now END
       FROM chained c
     ON CONFLICT ON CONSTRAINT steps_pkey DO UPDATE
        SET status = excluded.status, seq = excluded.seq, attempt = excluded.attempt, output_lsn = excluded.output_lsn,
@@ -791,10 +802,12 @@ CREATE TABLE aries.steps (
     compensation_attempt_base integer DEFAULT 0 NOT NULL,
     compensation_error jsonb,
     compensated_at timestamp with time zone,
+    kind text DEFAULT 'step'::text NOT NULL,
     CONSTRAINT steps_attempt_check CHECK ((attempt >= 1)),
     CONSTRAINT steps_compensated_check CHECK (((compensation_status IS NULL) OR (status = 'COMPLETED'::text))),
     CONSTRAINT steps_compensation_status_check CHECK ((compensation_status = ANY (ARRAY['RUNNING'::text, 'COMPLETED'::text, 'FAILED'::text, 'RETRYING'::text]))),
     CONSTRAINT steps_completed_at_check CHECK (((status = 'COMPLETED'::text) = (completed_at IS NOT NULL))),
+    CONSTRAINT steps_kind_check CHECK ((kind = ANY (ARRAY['step'::text, 'transaction'::text]))),
     CONSTRAINT steps_output_check CHECK (((status = 'COMPLETED'::text) = (output_lsn IS NOT NULL))),
     CONSTRAINT steps_seq_check CHECK (((seq >= 0) OR (status = 'ROLLED_BACK'::text))),
     CONSTRAINT steps_status_check CHECK ((status = ANY (ARRAY['RUNNING'::text, 'COMPLETED'::text, 'FAILED'::text, 'RETRYING'::text, 'ROLLED_BACK'::text]))),
@@ -930,14 +943,15 @@ CREATE FUNCTION aries.read_journal_page(p_execution_id uuid, p_after_lsn bigint,
 $$;
 
 --
--- Name: read_step_outcomes(uuid, integer, integer); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: read_step_records(uuid, integer, integer); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.read_step_outcomes(p_execution_id uuid, p_from_seq integer, p_to_seq integer) RETURNS TABLE(seq integer, step_key text, status text, attempt integer, output_lsn bigint, output jsonb, output_is_null boolean, record_found boolean, record_ok boolean, error jsonb, compensation_status text, compensation_attempt integer, compensation_attempt_base integer)
+CREATE FUNCTION aries.read_step_records(p_execution_id uuid, p_from_seq integer, p_to_seq integer) RETURNS TABLE(seq integer, step_key text, kind text, status text, attempt integer, output_lsn bigint, output jsonb, output_is_null boolean, record_found boolean, record_ok boolean, error jsonb, compensation_status text, compensation_attempt integer, compensation_attempt_base integer)
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-  SELECT s.seq, s.step_key, s.status, s.attempt, s.output_lsn, j.payload, j.payload IS NULL, j.lsn IS NOT NULL,
+  SELECT s.seq, s.step_key, s.kind, s.status, s.attempt, s.output_lsn, j.payload,
+         CASE WHEN s.status = 'COMPLETED' THEN j.payload IS NULL END, j.lsn IS NOT NULL,
          coalesce(j.execution_id = s.execution_id AND j.kind = 'step_completed' AND j.seq = s.seq
                   AND j.step_key = s.step_key AND j.attempt = s.attempt
                   AND j.checksum = aries.journal_checksum(j.execution_id, j.prev_lsn, j.kind, j.seq, j.step_key,
@@ -946,7 +960,6 @@ CREATE FUNCTION aries.read_step_outcomes(p_execution_id uuid, p_from_seq integer
     FROM aries.steps s
     LEFT JOIN aries.journal j ON j.lsn = s.output_lsn
    WHERE s.execution_id = p_execution_id AND s.seq >= p_from_seq AND s.seq < p_to_seq
-     AND s.status IN ('COMPLETED', 'FAILED')
    ORDER BY s.seq
 $$;
 
@@ -1003,10 +1016,10 @@ CREATE FUNCTION aries.record_failure(p_execution_id uuid, p_failure_type text, p
 $$;
 
 --
--- Name: record_steps(uuid, bigint, jsonb, integer, text); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: record_steps(uuid, bigint, jsonb, integer, text, text); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.record_steps(p_execution_id uuid, p_token bigint, p_completed jsonb, p_start_seq integer DEFAULT NULL::integer, p_start_key text DEFAULT NULL::text) RETURNS integer
+CREATE FUNCTION aries.record_steps(p_execution_id uuid, p_token bigint, p_completed jsonb, p_start_seq integer DEFAULT NULL::integer, p_start_key text DEFAULT NULL::text, p_start_kind text DEFAULT 'step'::text) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -1016,7 +1029,8 @@ BEGIN
   PERFORM 1 FROM aries.executions e WHERE e.id = p_execution_id FOR UPDATE;
   v_done := aries.apply_step_requests(pg_catalog.jsonb_build_array(
     pg_catalog.jsonb_build_object('execution_id', p_execution_id, 'token', p_token,
-                                  'completed', coalesce(p_completed, '[]'::jsonb))
+                                  'completed', coalesce(p_completed, '[]'::jsonb),
+                                  'start_kind', coalesce(p_start_kind, 'step'))
     || CASE WHEN p_start_key IS NULL THEN '{}'::jsonb
             ELSE pg_catalog.jsonb_build_object('start_seq', p_start_seq, 'start_key', p_start_key) END));
   IF v_done.error_codes[1] IS NOT NULL THEN
@@ -1538,6 +1552,18 @@ CREATE FUNCTION aries.step_crash_streak(p_execution_id uuid, p_step_key text) RE
                             WHERE r.execution_id = p_execution_id
                               AND ((r.step_key = p_step_key AND r.kind IN ('step_retrying', 'step_failed', 'step_completed'))
                                    OR r.kind IN ('execution_recovered', 'execution_rolled_back'))), 0)
+$$;
+
+--
+-- Name: step_frontier(uuid); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.step_frontier(p_execution_id uuid) RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT coalesce((SELECT s.seq FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.seq >= 0
+                    ORDER BY s.seq DESC LIMIT 1), -1)
 $$;
 
 --

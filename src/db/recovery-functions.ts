@@ -7,7 +7,7 @@ import type { FaultSource } from '../core/failure-classification.js';
 import type { StoredError } from '../core/stored-error.js';
 import type { Queryable } from './database.js';
 import { toFailure, type CompensationStatus, type Failure, type FailureRow } from './rows.js';
-import type { Lease } from './sql-functions.js';
+import type { Lease, StepKind } from './sql-functions.js';
 import { translated } from './sqlstate-errors.js';
 
 /** Schedules the retry of a step's attempt that failed TRANSIENTLY; returns when it is due. */
@@ -125,14 +125,16 @@ export async function recoveryCheckpoint(db: Queryable, executionId: string): Pr
   return row ? { id: row.checkpoint_id, lsn: Number(row.lsn), state: row.state_data } : undefined;
 }
 
-export interface StepOutcomeRow {
+export interface StepRecordRow {
   seq: number;
   step_key: string;
-  status: 'COMPLETED' | 'FAILED';
+  kind: StepKind;
+  status: 'RUNNING' | 'COMPLETED' | 'FAILED' | 'RETRYING' | 'ROLLED_BACK';
   attempt: number;
   output_lsn: number | string | null;
+  /** Output columns and record_found / record_ok mean something for COMPLETED rows only. */
   output: unknown;
-  output_is_null: boolean;
+  output_is_null: boolean | null;
   record_found: boolean;
   record_ok: boolean;
   error: StoredError | null;
@@ -141,14 +143,22 @@ export interface StepOutcomeRow {
   compensation_attempt_base: number;
 }
 
-/** Recorded outcomes of the steps at positions [fromSeq, toSeq). */
-export async function readStepOutcomes(db: Queryable, executionId: string, fromSeq: number, toSeq: number): Promise<StepOutcomeRow[]> {
+/** Every step recorded at positions [fromSeq, toSeq), whatever its status, by position. */
+export async function readStepRecords(db: Queryable, executionId: string, fromSeq: number, toSeq: number): Promise<StepRecordRow[]> {
   return translated(
-    db.query<StepOutcomeRow>(
-      'SELECT * FROM aries.read_step_outcomes(p_execution_id => $1, p_from_seq => $2, p_to_seq => $3)',
+    db.query<StepRecordRow>(
+      'SELECT * FROM aries.read_step_records(p_execution_id => $1, p_from_seq => $2, p_to_seq => $3)',
       [executionId, fromSeq, toSeq],
     ),
   );
+}
+
+/** The highest position any step of the execution holds (-1: none). */
+export async function stepFrontier(db: Queryable, executionId: string): Promise<number> {
+  const [row] = await translated(
+    db.query<{ frontier: number }>('SELECT aries.step_frontier(p_execution_id => $1) AS frontier', [executionId]),
+  );
+  return row?.frontier ?? -1;
 }
 
 /** An operator's recovery; returns the checkpoint the execution continues from (null: its start). */

@@ -120,21 +120,34 @@ function completionsJson(completions: readonly StepCompletion[]): string | null 
     .join(',')}]`;
 }
 
+/** What the workflow code ran under a step key; a steps row keeps it, and replay holds the code to it. */
+export type StepKind = 'step' | 'transaction';
+
+/** The step a write starts: its position, key and kind (default 'step'). */
+export interface StepStart {
+  seq: number;
+  stepKey: string;
+  kind?: StepKind | undefined;
+}
+
 /**
  * One round trip per step: records `completions` and, when `start` is given, the intent to run that step.
- * Returns the started step's attempt number (undefined when nothing was started).
+ * `kind` is the started step's kind, and that of a completed step whose intent is missing (a transactional
+ * step records its completion without an intent). Returns the started step's attempt number (undefined
+ * when nothing was started).
  */
 export async function recordSteps(
   db: Queryable,
   lease: Lease,
   completions: readonly StepCompletion[],
-  start?: { seq: number; stepKey: string },
+  start?: StepStart,
+  kind: StepKind = start?.kind ?? 'step',
 ): Promise<number | undefined> {
   const [row] = await translated(
     db.query<{ attempt: number | null }>(
       `SELECT aries.record_steps(p_execution_id => $1, p_token => $2, p_completed => $3::jsonb,
-                                p_start_seq => $4, p_start_key => $5) AS attempt`,
-      [lease.executionId, lease.token, completionsJson(completions), start?.seq ?? null, start?.stepKey ?? null],
+                                p_start_seq => $4, p_start_key => $5, p_start_kind => $6) AS attempt`,
+      [lease.executionId, lease.token, completionsJson(completions), start?.seq ?? null, start?.stepKey ?? null, kind],
     ),
   );
   return row?.attempt ?? undefined;
@@ -144,7 +157,7 @@ export interface StepWriteRequest {
   lease: Lease;
   durability: Durability;
   completions: readonly StepCompletion[];
-  start?: { seq: number; stepKey: string } | undefined;
+  start?: StepStart | undefined;
 }
 
 /** The outcome of one request of a batch: the started step's attempt, or the error that refused it. */
@@ -162,7 +175,9 @@ export async function recordStepsBatch(
   const body = `[${requests
     .map((r) => {
       const completed = completionsJson(r.completions);
-      const start = r.start ? `,"start_seq":${r.start.seq},"start_key":${JSON.stringify(r.start.stepKey)}` : '';
+      const start = r.start
+        ? `,"start_seq":${r.start.seq},"start_key":${JSON.stringify(r.start.stepKey)}${r.start.kind ? `,"start_kind":"${r.start.kind}"` : ''}`
+        : '';
       return `{"execution_id":"${r.lease.executionId}","token":${r.lease.token}${completed ? `,"completed":${completed}` : ''}${start}}`;
     })
     .join(',')}]`;

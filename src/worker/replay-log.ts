@@ -16,7 +16,7 @@
  */
 import type { StoredError } from '../core/stored-error.js';
 import type { Queryable } from '../db/database.js';
-import { readStepOutcomes, recoveryCheckpoint, type RecoveryCheckpoint } from '../db/recovery-functions.js';
+import { readStepRecords, recoveryCheckpoint, type RecoveryCheckpoint } from '../db/recovery-functions.js';
 import type { CompensationStatus, JournalRecord } from '../db/rows.js';
 import { readJournal } from '../db/sql-functions.js';
 import { JournalCorruptError } from '../errors.js';
@@ -109,7 +109,9 @@ export async function analyzeExecution(db: Queryable, executionId: string): Prom
   const pages = new Map<number, Promise<Map<number, RecordedOutcome | JournalCorruptError>>>();
 
   const loadPage = async (page: number) => {
-    const rows = await readStepOutcomes(db, executionId, page * OUTCOME_PAGE, (page + 1) * OUTCOME_PAGE);
+    const rows = (await readStepRecords(db, executionId, page * OUTCOME_PAGE, (page + 1) * OUTCOME_PAGE)).filter(
+      (r) => r.status === 'COMPLETED' || r.status === 'FAILED',
+    );
     stats.stepOutcomesRead += rows.length;
     const outcomes = new Map<number, RecordedOutcome | JournalCorruptError>();
     for (const r of rows) {
