@@ -6,10 +6,10 @@
  * 10,000 failures. Then times, per filter, the first page and a page deep in the table reached by its
  * cursor (what the dashboard and `aries list` do), against the baseline a naive API would use at the same
  * depth: LIMIT/OFFSET. Also the overview's figures (execution_stats over the last hour, active_counts), a
- * /metrics scrape (engine.renderMetrics)
+ * /metrics scrape (engine.admin.renderMetrics)
  * and the same page through the HTTP API (GET /api/executions), each as the median of R runs.
  *
- *   page ms    median wall time of engine.listExecutions (50 rows) at that position
+ *   page ms    median wall time of engine.admin.listExecutions (50 rows) at that position
  *   offset ms  the same rows by ORDER BY … OFFSET n LIMIT 50 (the baseline), median
  *
  * Environment: BENCH_BACKENDS (postgres,pglite), BENCH_DATABASE_URL (admin connection, default
@@ -111,8 +111,8 @@ async function measure(backend: BackendName): Promise<{ pages: Table; overview: 
       const [{ n } = { n: 0 }] = await engine.db.query<{ n: number }>(`SELECT count(*)::integer AS n FROM aries.executions ${c.where}`);
       const deep = Math.max(0, Math.floor(n * 0.9) - 50);
       const cursor = await cursorAt(engine, c, deep);
-      const first = await median(() => engine.listExecutions({ ...c.filter, limit: 50 }));
-      const deepPage = await median(() => engine.listExecutions({ ...c.filter, limit: 50, cursor }));
+      const first = await median(() => engine.admin.listExecutions({ ...c.filter, limit: 50 }));
+      const deepPage = await median(() => engine.admin.listExecutions({ ...c.filter, limit: 50, cursor }));
       const offsetPage = await median(() =>
         engine.db.query(`SELECT id FROM aries.executions ${c.where} ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT 50`, [deep]),
       );
@@ -130,10 +130,10 @@ async function measure(backend: BackendName): Promise<{ pages: Table; overview: 
       title: `Overview figures at ${fmt(ROWS)} executions (${backend}), median of ${RUNS}`,
       head: ['query', 'ms'],
       rows: [
-        ['execution_stats, last hour in 60 buckets', fmt(await median(() => engine.executionStats(hour)), 2)],
-        ['active_counts (unfinished by status, queue depth, expired leases)', fmt(await median(() => engine.activeCounts()), 2)],
-        ['engine.renderMetrics() (/metrics: counters + active_counts)', fmt(await median(() => engine.renderMetrics()), 2)],
-        ['failures grouped, last 7 days', fmt(await median(() => engine.summarizeFailures(new Date(Date.now() - 7 * 86_400_000))), 2)],
+        ['execution_stats, last hour in 60 buckets', fmt(await median(() => engine.admin.executionStats(hour)), 2)],
+        ['active_counts (unfinished by status, queue depth, expired leases)', fmt(await median(() => engine.admin.activeCounts()), 2)],
+        ['engine.admin.renderMetrics() (/metrics: counters + active_counts)', fmt(await median(() => engine.admin.renderMetrics()), 2)],
+        ['failures grouped, last 7 days', fmt(await median(() => engine.admin.summarizeFailures(new Date(Date.now() - 7 * 86_400_000))), 2)],
         ['GET /api/executions?status=FAILED&limit=50 (HTTP, JSON)', fmt(http, 2)],
       ],
     };

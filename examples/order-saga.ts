@@ -102,13 +102,13 @@ async function main(): Promise<number> {
     const outcome = await handle.result({ timeoutMs: 30_000 }).catch((err: unknown) => err);
     await worker.stop();
 
-    const { execution, steps } = (await engine.getExecution(handle.id))!;
+    const { execution, steps } = (await engine.admin.getExecution(handle.id))!;
     say(`execution ${handle.id}: ${execution.status}`);
     if (outcome instanceof ExecutionCompensatedError) say(`  ${outcome.message}`);
     for (const s of steps) say(`  step ${s.key.padEnd(8)} ${s.status.padEnd(12)} compensation ${s.compensationStatus ?? '-'}`);
     say('journal:');
-    for (const r of await engine.readJournal(handle.id)) say(`  ${String(r.lsn).padStart(4)} ${r.kind}${r.stepKey ? ` ${r.stepKey}` : ''}`);
-    const [failure] = await engine.listFailures({ executionId: handle.id });
+    for (const r of (await engine.admin.readJournal(handle.id)).records) say(`  ${String(r.lsn).padStart(4)} ${r.kind}${r.stepKey ? ` ${r.stepKey}` : ''}`);
+    const [failure] = (await engine.admin.listFailures({ executionId: handle.id })).failures;
     if (failure) say(`failure: ${failure.type} (${failure.source}) at step "${failure.stepKey}", strategy ${failure.recoveryStrategy}, recovered ${failure.recovered}`);
     const after = await balances(engine);
     say(`after:  lamp stock ${after.stock}, ada's balance ${after.balance}`);

@@ -1,5 +1,7 @@
 export { createEngine, Engine } from './sdk/engine.js';
-export type { EngineOptions, StartOptions, ExecutionDetail } from './sdk/engine.js';
+export type { EngineOptions, StartOptions } from './sdk/engine.js';
+export { EngineAdmin } from './sdk/engine-admin.js';
+export type { ExecutionDetail, JournalPage, JournalReadOptions, FailurePage } from './sdk/engine-admin.js';
 export { defineWorkflow, isWorkflow } from './sdk/define-workflow.js';
 export type { Workflow, WorkflowOptions, WorkflowFunction, CheckpointPolicy } from './sdk/define-workflow.js';
 export { ExecutionHandle } from './sdk/execution-handle.js';

@@ -63,8 +63,8 @@ async function main(): Promise<number> {
     const stockBefore = Number((await engine.db.query<{ available: number }>(`SELECT available FROM shop_stock WHERE sku = 'lamp'`))[0]!.available);
     const big = await start('on', { orderId: 'big', sku: 'lamp', quantity: 25, customer: 'customer-big' });
     const outcome = await big.result({ timeoutMs: 30_000 }).catch((err: unknown) => err);
-    const { execution } = (await engine.getExecution(big.id))!;
-    const [failure] = await engine.listFailures({ executionId: big.id });
+    const { execution } = (await engine.admin.getExecution(big.id))!;
+    const [failure] = (await engine.admin.listFailures({ executionId: big.id })).failures;
     say(`order big (25 × lamp, durability on): ${execution.status}${outcome instanceof ExecutionFailedError ? ` — ${execution.error?.message}` : ''}`);
     if (failure) say(`  failure: ${failure.type} (${failure.source}) at step "${failure.stepKey}", strategy ${failure.recoveryStrategy}`);
     const [bigRow] = await engine.db.query<{ n: number | string }>(`SELECT count(*) AS n FROM shop_orders WHERE order_id = 'big'`);
@@ -76,7 +76,7 @@ async function main(): Promise<number> {
 
     if (firstOrder) {
       say('journal of order on-1:');
-      for (const r of await engine.readJournal(firstOrder)) say(`  ${String(r.lsn).padStart(4)} ${r.kind}${r.stepKey ? ` ${r.stepKey}` : ''}`);
+      for (const r of (await engine.admin.readJournal(firstOrder)).records) say(`  ${String(r.lsn).padStart(4)} ${r.kind}${r.stepKey ? ` ${r.stepKey}` : ''}`);
     }
 
     const check = await checkShop(engine.db);

@@ -33,7 +33,7 @@ async function failedExecutionIds(engine: Engine, workflow: string | undefined):
   const ids: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await engine.listExecutions({ status: 'FAILED', workflow, limit: MAX_PAGE_SIZE, cursor });
+    const page = await engine.admin.listExecutions({ status: 'FAILED', workflow, limit: MAX_PAGE_SIZE, cursor });
     ids.push(...page.executions.map((e) => e.id));
     cursor = page.nextCursor ?? undefined;
   } while (cursor !== undefined);
@@ -54,7 +54,7 @@ export async function recoverAll(
     for (const [i, id] of ids.entries()) {
       progress.update(i + 1, ids.length);
       try {
-        const { checkpointId } = await engine.recover(id, options.type);
+        const { checkpointId } = await engine.admin.recover(id, options.type);
         result.recovered.push({ id, checkpointId });
       } catch (err) {
         if (!isAriesError(err) || !REFUSALS.has(err.code)) {

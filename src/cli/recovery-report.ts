@@ -26,8 +26,8 @@ export interface RecoveryOutcome {
  */
 export async function failureToRecover(engine: Engine, id: string, type?: FailureType): Promise<Failure | null> {
   if (!isUuid(id)) return null;
-  const unrecovered = await engine.listFailures({ executionId: id, unrecoveredOnly: true });
-  return unrecovered.find((f) => type === undefined || f.type === type) ?? null;
+  const { failures } = await engine.admin.listFailures({ executionId: id, unrecoveredOnly: true, type, limit: 1 });
+  return failures[0] ?? null;
 }
 
 function describeFailure(f: Failure): string {
@@ -62,7 +62,7 @@ export async function reportRecovery(
   recovered: Omit<RecoveryOutcome, 'status'>,
   json: boolean,
 ): Promise<void> {
-  const after = await engine.getExecution(recovered.id);
+  const after = await engine.admin.getExecution(recovered.id);
   const outcome: RecoveryOutcome = { ...recovered, status: after?.execution.status ?? recovered.previousStatus };
   if (json) {
     process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);

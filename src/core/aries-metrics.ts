@@ -63,7 +63,7 @@ export class AriesMetrics {
     this.executionsCompleted = r.counter('aries_executions_completed_total', "Executions this process's workers ended COMPLETED.", ['workflow']);
     this.executionsFailed = r.counter('aries_executions_failed_total', "Executions this process's workers ended FAILED (a PERMANENT failure, or a compensation that failed).", ['workflow']);
     this.executionsCompensated = r.counter('aries_executions_compensated_total', "Executions this process's workers ended COMPENSATED.", ['workflow']);
-    this.executionsCancelled = r.counter('aries_executions_cancelled_total', 'Executions cancelled through this process (engine.cancel: the API, the CLI).', ['workflow']);
+    this.executionsCancelled = r.counter('aries_executions_cancelled_total', 'Executions cancelled through this process (engine.admin.cancel: the API, the CLI).', ['workflow']);
     this.stepAttempts = r.counter('aries_step_attempts_total', "Step attempts run by this process's workers (replayed steps are not run and not counted).", ['workflow', 'step_type']);
     this.stepFailures = r.counter('aries_step_failures_total', "Step attempts that failed, by failure type (TRANSIENT: a retry was scheduled).", ['workflow', 'failure_type']);
     this.stepDuration = r.histogram('aries_step_duration_seconds', "How long step attempts run by this process's workers took, successful or not.", ['workflow'], STEP_DURATION_BUCKETS);
@@ -71,7 +71,7 @@ export class AriesMetrics {
     this.claimedExecutions = r.counter('aries_claimed_executions_total', "Executions claimed by this process's workers.");
     this.leaseExpiries = r.counter('aries_lease_expiries_total', "Executions this process's workers claimed from another worker whose lease had expired (it died or stalled).");
     this.leasesLost = r.counter('aries_leases_lost_total', "Runs of this process's workers that ended because their lease was taken over (not counting executions an operator cancelled).");
-    this.recoveries = r.counter('aries_recoveries_total', 'Failures recovered from, by an operator (engine.recover) or the recovery sweep.', ['by']);
+    this.recoveries = r.counter('aries_recoveries_total', 'Failures recovered from, by an operator (engine.admin.recover) or the recovery sweep.', ['by']);
     this.activeExecutions = r.gauge('aries_worker_active_executions', "Executions this process's workers are running now.");
   }
 

@@ -68,6 +68,8 @@ export interface FailureWithWorkflow extends Failure {
 }
 
 export interface FailurePageFilter {
+  /** One execution's failures only (served by failures_execution_idx). */
+  executionId?: string | undefined;
   type?: FailureType | undefined;
   workflow?: string | undefined;
   unrecoveredOnly?: boolean | undefined;
@@ -88,8 +90,17 @@ export async function listFailurePage(
       WHERE ($1::text IS NULL OR f.failure_type = $1) AND ($2::text IS NULL OR e.workflow_name = $2)
         AND (NOT $3::boolean OR NOT f.recovered)
         AND ($4::timestamptz IS NULL OR (f.failure_timestamp, f.failure_id) < ($4::timestamptz, $5::uuid))
+        AND ($7::uuid IS NULL OR f.execution_id = $7)
       ORDER BY f.failure_timestamp DESC, f.failure_id DESC LIMIT $6`,
-    [filter.type ?? null, filter.workflow ?? null, filter.unrecoveredOnly ?? false, after?.time ?? null, after?.id ?? null, limit + 1],
+    [
+      filter.type ?? null,
+      filter.workflow ?? null,
+      filter.unrecoveredOnly ?? false,
+      after?.time ?? null,
+      after?.id ?? null,
+      limit + 1,
+      filter.executionId ?? null,
+    ],
   );
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
@@ -199,7 +210,8 @@ export async function activeCounts(db: Queryable): Promise<ActiveCounts> {
 export async function readJournalPage(
   db: Queryable,
   executionId: string,
-  options: { afterLsn?: number | null; limit: number; truncateAboveBytes?: number | null },
+  // A null limit reads to the end (LIMIT NULL is LIMIT ALL).
+  options: { afterLsn?: number | null; limit: number | null; truncateAboveBytes?: number | null },
 ): Promise<JournalRecord[]> {
   const rows = await translated(
     db.query<JournalRow>(

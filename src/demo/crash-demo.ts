@@ -160,14 +160,15 @@ async function main(): Promise<void> {
   client = await connectThrough(second);
   try {
     await watchEffects(firstPid, seen, async () => {
-      const { executions } = await client.listExecutions({ workflow: workflow.name, limit: 1_000 });
+      const { executions } = await client.admin.listExecutions({ workflow: workflow.name, limit: 1_000 });
       return executions.length === EXECUTIONS && executions.every((e) => e.status === 'COMPLETED' || e.status === 'FAILED');
     });
     const executions: DemoExecution[] = [];
     for (const id of ids) {
-      const detail = await client.getExecution(id);
-      if (!detail) throw new DemoError(`execution ${id} is missing`);
-      executions.push({ order: orderOf.get(id)!, execution: detail.execution, journal: await client.readJournal(id) });
+      const execution = await client.admin.readExecution(id);
+      if (!execution) throw new DemoError(`execution ${id} is missing`);
+      const { records: journal } = await client.admin.readJournal(id);
+      executions.push({ order: orderOf.get(id)!, execution, journal });
     }
     say();
     say('[5/5] Results: for every execution and step, how many times its side effect ran, and under which attempt');

@@ -1,58 +1,22 @@
 /**
- * The engine: one explicit instance per database (no global state). It opens the backend, migrates the
- * schema (refusing a schema newer than this code), starts executions, reads them, and creates workers.
- * On the embedded backend it also runs the maintenance PGlite lacks (VACUUM, CHECKPOINT).
+ * The engine, the client half: one explicit instance per database (no global state). It opens the
+ * backend, migrates the schema (refusing a schema newer than this code), starts executions, hands out
+ * handles to wait for their results, and creates workers. Reads and operator actions are `engine.admin`
+ * (engine-admin.ts). On the embedded backend it also runs the maintenance PGlite lacks (VACUUM, CHECKPOINT).
  */
-import { AriesMetrics, renderDatabaseGauges, type DatabaseGauges } from '../core/aries-metrics.js';
+import { AriesMetrics } from '../core/aries-metrics.js';
 import { encodeStored, DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
 import type { Database } from '../db/database.js';
 import { durabilityWarnings } from '../db/durability-check.js';
 import { checkSchema, migrate, type MigrationResult } from '../db/migrate.js';
 import { openDatabase, type ConnectionOptions } from '../db/open-database.js';
 import { RemoteDatabase } from '../db/remote-database.js';
-import type { Execution, JournalRecord, Step } from '../db/rows.js';
-import {
-  getExecution,
-  isUuid,
-  listSteps,
-  readJournal,
-  registerWorkflow,
-  startExecution,
-} from '../db/sql-functions.js';
-import { listExecutionPage, type ExecutionPage, type ExecutionPageFilter } from '../db/execution-pages.js';
-import {
-  activeCounts,
-  cancelExecution,
-  executionStats,
-  listCheckpoints,
-  listFailurePage,
-  listStepPreviews,
-  readJournalPage,
-  listWorkflows,
-  summarizeFailures,
-  type ActiveCounts,
-  type Checkpoint,
-  type FailureGroup,
-  type FailurePageFilter,
-  type FailureWithWorkflow,
-  type RegisteredWorkflow,
-  type StatsBucket,
-} from '../db/operator-functions.js';
-import {
-  EngineClosedError,
-  ExecutionBusyError,
-  ExecutionNotFoundError,
-  IllegalTransitionError,
-  InvalidDefinitionError,
-  InvalidInputError,
-} from '../errors.js';
-import { TERMINAL_STATUSES, type ExecutionStatus } from '../core/execution-states.js';
-import type { FailureType } from '../core/failure-classification.js';
-import { autoRecoverFailures, listFailures, listWorkers, recoverFromFailure, type WorkerLeases } from '../db/recovery-functions.js';
-import type { Failure } from '../db/rows.js';
+import { registerWorkflow, startExecution } from '../db/sql-functions.js';
+import { EngineClosedError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
 import { startEmbeddedMaintenance } from '../worker/embedded-maintenance.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
 import { isWorkflow, type Workflow } from './define-workflow.js';
+import { EngineAdmin } from './engine-admin.js';
 import { ExecutionHandle } from './execution-handle.js';
 
 export interface EngineOptions extends ConnectionOptions {
@@ -78,18 +42,15 @@ export interface StartOptions {
   version?: string;
 }
 
-export interface ExecutionDetail {
-  execution: Execution;
-  steps: Step[];
-}
-
 export class Engine {
   readonly db: Database;
   /**
-   * This engine's metrics (engine.renderMetrics() renders them): what this process's engine and workers
+   * This engine's metrics (engine.admin.renderMetrics() renders them): what this process's engine and workers
    * did. Register your own in metrics.registry and they are rendered with them.
    */
   readonly metrics = new AriesMetrics();
+  /** Every read of executions and every operator action: cancel, retry, recover, the recovery sweep, metrics. */
+  readonly admin: EngineAdmin;
   private readonly closeDb: () => Promise<void>;
   private readonly maxPayloadBytes: number;
   private readonly onError: (err: unknown, context: string) => void;
@@ -104,6 +65,14 @@ export class Engine {
     this.closeDb = closeDb;
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.onError = options.onError ?? ((err, context) => console.warn(`aries: ${context}:`, err));
+    this.admin = new EngineAdmin({
+      db,
+      metrics: this.metrics,
+      assertOpen: () => this.assertOpen(),
+      pokeWorkers: () => this.pokeWorkers(),
+      notifySettled: (id) => this.notifySettled(id),
+      onError: this.onError,
+    });
   }
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
@@ -171,168 +140,12 @@ export class Engine {
     const inputJson = encodeStored(input === undefined ? null : input, 'input', this.maxPayloadBytes);
     const started = await startExecution(this.db, { workflow: name, version, inputJson, idempotencyKey: key ?? null });
     if (started.created) this.metrics.executionsStarted.labels(name).inc();
-    for (const w of this.workers) w.poke();
+    this.pokeWorkers();
     return this.handle<Output>(started.executionId, started.created);
   }
 
   handle<Output = unknown>(id: string, created = false): ExecutionHandle<Output> {
     return new ExecutionHandle<Output>(id, created, this.db, (eid, fn) => this.onSettledHere(eid, fn));
-  }
-
-  /**
-   * One execution and its steps. With `truncateAboveBytes`, payloads larger than that (as JSON: input,
-   * output, step outputs) come back as `{ $truncated: true, bytes, preview }`, cut in the database.
-   */
-  async getExecution(id: string, options: { truncateAboveBytes?: number } = {}): Promise<ExecutionDetail | undefined> {
-    const execution = await this.readExecution(id, options);
-    if (!execution) return undefined;
-    const steps =
-      options.truncateAboveBytes === undefined ? await listSteps(this.db, id) : await listStepPreviews(this.db, id, options.truncateAboveBytes);
-    return { execution, steps };
-  }
-
-  /** One execution without its steps (payloads truncated as getExecution's are, if asked). */
-  async readExecution(id: string, options: { truncateAboveBytes?: number } = {}): Promise<Execution | undefined> {
-    this.assertOpen();
-    return getExecution(this.db, id, options.truncateAboveBytes ?? null);
-  }
-
-  /** A page of an execution's journal: at most `limit` records after `afterLsn` (payloads optionally truncated). */
-  async readJournalPage(
-    id: string,
-    options: { afterLsn?: number | null; limit: number; truncateAboveBytes?: number },
-  ): Promise<JournalRecord[]> {
-    this.assertOpen();
-    return isUuid(id) ? readJournalPage(this.db, id, options) : [];
-  }
-
-  /** Executions newest first, one page at a time (pass nextCursor back for the next, older page). */
-  async listExecutions(filter?: ExecutionPageFilter): Promise<ExecutionPage> {
-    this.assertOpen();
-    return listExecutionPage(this.db, filter);
-  }
-
-  /** An execution's checkpoints, newest first, each with whether recovery may start from it. */
-  async listCheckpoints(id: string): Promise<Checkpoint[]> {
-    this.assertOpen();
-    return isUuid(id) ? listCheckpoints(this.db, id) : [];
-  }
-
-  /** Failures of every execution, newest first, one page at a time, each with its workflow. */
-  async listFailurePage(filter?: FailurePageFilter): Promise<{ failures: FailureWithWorkflow[]; nextCursor: string | null }> {
-    this.assertOpen();
-    return listFailurePage(this.db, filter);
-  }
-
-  /** Failures since `since`, grouped by workflow and type. */
-  async summarizeFailures(since: Date): Promise<FailureGroup[]> {
-    this.assertOpen();
-    return summarizeFailures(this.db, since);
-  }
-
-  /** The workflows workers have registered (name and version). */
-  async listWorkflows(): Promise<RegisteredWorkflow[]> {
-    this.assertOpen();
-    return listWorkflows(this.db);
-  }
-
-  /** Executions started, finished and failed per time bucket (the overview's charts). */
-  async executionStats(options: { from: Date; to: Date; bucketSeconds: number }): Promise<StatsBucket[]> {
-    this.assertOpen();
-    return executionStats(this.db, options.from, options.to, options.bucketSeconds);
-  }
-
-  /** How many executions are in each unfinished status, and how many are due now (the queue depth). */
-  async activeCounts(): Promise<ActiveCounts> {
-    this.assertOpen();
-    return activeCounts(this.db);
-  }
-
-  /**
-   * Cancels an execution that is not finished: no step starts after this returns. A worker running it
-   * is fenced off (its next write is refused; its heartbeat aborts the run). Compensations do not run.
-   * Returns the status it had. ExecutionNotFoundError, or IllegalTransitionError when it is finished.
-   */
-  async cancel(id: string, reason?: string): Promise<{ previousStatus: ExecutionStatus }> {
-    this.assertOpen();
-    if (!isUuid(id)) throw new ExecutionNotFoundError(`execution ${id} not found: it is not an execution id (a UUID)`);
-    if (reason !== undefined && typeof reason !== 'string') throw new InvalidInputError('reason must be a string');
-    const { previousStatus, workflow } = await cancelExecution(this.db, id, reason ?? null);
-    this.metrics.executionsCancelled.labels(workflow).inc();
-    this.notifySettled(id); // result() waiters in this process answer now, not at their next poll
-    return { previousStatus };
-  }
-
-  /**
-   * Runs a failed or waiting execution again now (recover from its newest failure of any type): an
-   * execution waiting for a retry timer becomes due, a FAILED one resumes from its last valid checkpoint.
-   * IllegalTransitionError when it is finished, ExecutionBusyError while a worker runs it.
-   */
-  async retry(id: string): Promise<{ checkpointId: string | null; previousStatus: ExecutionStatus }> {
-    this.assertOpen();
-    const execution = isUuid(id) ? await getExecution(this.db, id) : undefined;
-    if (!execution) throw new ExecutionNotFoundError(`execution ${id} not found in ${this.db.description}`);
-    const { status } = execution;
-    if (TERMINAL_STATUSES.has(status)) {
-      throw new IllegalTransitionError(`execution ${id} is ${status}: it is finished, there is nothing to retry`);
-    }
-    // recover_from_failure refuses a leased execution too, but reports a missing failure first, which
-    // reads as the wrong reason for one that is simply running.
-    if (status === 'RUNNING') {
-      throw new ExecutionBusyError(`execution ${id} is RUNNING under a worker's lease: it is being run, there is nothing to retry now`);
-    }
-    const { checkpointId } = await this.recoverUnfinished(id, undefined);
-    return { checkpointId, previousStatus: status };
-  }
-
-  /** The journal of an execution in LSN order (after `afterLsn`, if given). */
-  async readJournal(id: string, afterLsn: number | null = null): Promise<JournalRecord[]> {
-    this.assertOpen();
-    return readJournal(this.db, id, afterLsn);
-  }
-
-  /** Failures, newest first (of one execution, or all; only those not yet recovered if asked). */
-  async listFailures(filter: { executionId?: string; unrecoveredOnly?: boolean; limit?: number } = {}): Promise<Failure[]> {
-    this.assertOpen();
-    return listFailures(this.db, filter);
-  }
-
-  /**
-   * Recovers an execution from its newest unrecovered failure (aries.recover_from_failure): a FAILED one
-   * resumes from its last valid checkpoint, a failed compensation resumes compensating, a waiting retry
-   * runs now. Returns the checkpoint it continues from (null: the execution's start).
-   */
-  async recover(id: string, failureType?: FailureType): Promise<{ checkpointId: string | null }> {
-    this.assertOpen();
-    if (!isUuid(id)) throw new InvalidInputError(`"${id}" is not an execution id (a UUID)`);
-    const status = (await getExecution(this.db, id))?.status;
-    if (status !== undefined && TERMINAL_STATUSES.has(status)) {
-      throw new IllegalTransitionError(`execution ${id} is ${status}: it is finished, there is nothing to recover`);
-    }
-    return this.recoverUnfinished(id, failureType);
-  }
-
-  /** recover() once the execution is known not to be finished (retry() has read it already). */
-  private async recoverUnfinished(id: string, failureType: FailureType | undefined): Promise<{ checkpointId: string | null }> {
-    const checkpointId = await recoverFromFailure(this.db, id, failureType ?? null);
-    this.metrics.recoveries.labels('operator').inc();
-    for (const w of this.workers) w.poke();
-    return { checkpointId };
-  }
-
-  /** The workers holding leases now, with their executions and lease expiries. */
-  async listWorkers(): Promise<WorkerLeases[]> {
-    this.assertOpen();
-    return listWorkers(this.db);
-  }
-
-  /** The automatic recovery sweep, once (workers run it on a schedule). Returns how many it recovered. */
-  async autoRecoverFailures(options?: { maxAgeMs?: number; maxPerExecution?: number }): Promise<number> {
-    this.assertOpen();
-    const count = await autoRecoverFailures(this.db, options);
-    this.metrics.recoveries.labels('sweep').inc(count);
-    if (count > 0) for (const w of this.workers) w.poke();
-    return count;
   }
 
   worker(options: WorkerOptions): Worker {
@@ -362,26 +175,12 @@ export class Engine {
     };
   }
 
-  private notifySettled(id: string): void {
-    for (const fn of [...(this.waiters.get(id) ?? [])]) fn();
+  private pokeWorkers(): void {
+    for (const w of this.workers) w.poke();
   }
 
-  /**
-   * The Prometheus text exposition (format 0.0.4, METRICS_CONTENT_TYPE) of this process's counters and
-   * histograms and of the database gauges read now. When the database cannot be read, the counters are
-   * still rendered, with aries_database_up 0 and no database gauges.
-   */
-  async renderMetrics(): Promise<string> {
-    this.assertOpen();
-    let gauges: DatabaseGauges | undefined;
-    try {
-      const { statusCounts: n, queueDepth, expiredLeases } = await activeCounts(this.db);
-      const executions = { PENDING: n.PENDING ?? 0, RUNNING: n.RUNNING ?? 0, COMPENSATING: n.COMPENSATING ?? 0, FAILED: n.FAILED ?? 0 };
-      gauges = { queueDepth, executions, expiredLeases };
-    } catch (err) {
-      this.onError(err, 'metrics');
-    }
-    return this.metrics.render() + renderDatabaseGauges(gauges);
+  private notifySettled(id: string): void {
+    for (const fn of [...(this.waiters.get(id) ?? [])]) fn();
   }
 
   /** Stops this engine's workers (gracefully) and closes the database. */

@@ -112,7 +112,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     if (path === '/metrics') {
       authorize(req, auth, false);
       if (method !== 'GET') throw new RequestRefusedError('METHOD_NOT_ALLOWED', `${method} ${path} is not allowed; use GET`);
-      return send(res, 200, { body: null, text: { contentType: 'text/plain; version=0.0.4; charset=utf-8', content: await engine.renderMetrics() } });
+      return send(res, 200, { body: null, text: { contentType: 'text/plain; version=0.0.4; charset=utf-8', content: await engine.admin.renderMetrics() } });
     }
     if (path === '/api' || path.startsWith('/api/')) {
       const matches = routes.map((r) => ({ r, m: r.pattern.exec(path) })).filter((x) => x.m !== null);

@@ -47,10 +47,10 @@ export interface ExecutionReport {
 export const FINAL_STATUSES: ReadonlySet<string> = new Set(['COMPLETED', 'COMPENSATED', 'FAILED']);
 
 export async function readExecutionReport(engine: Engine, executionId: string): Promise<ExecutionReport> {
-  const detail = await engine.getExecution(executionId);
+  const detail = await engine.admin.getExecution(executionId);
   if (!detail) throw new Error(`execution ${executionId} is missing from the store`);
-  const journal = await engine.readJournal(executionId);
-  const failures = await engine.listFailures({ executionId, unrecoveredOnly: true });
+  const { records: journal } = await engine.admin.readJournal(executionId);
+  const { failures } = await engine.admin.listFailures({ executionId, unrecoveredOnly: true, limit: 100 });
   return {
     executionId,
     status: detail.execution.status,

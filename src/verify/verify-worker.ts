@@ -82,7 +82,7 @@ async function main(): Promise<void> {
       emit({ event: 'started', executionId });
     } else {
       // Where the journal stood when this process took over: what the crash left.
-      resumedFromLsn = (await engine.readJournal(executionId)).at(-1)?.lsn ?? null;
+      resumedFromLsn = (await engine.admin.readJournal(executionId)).records.at(-1)?.lsn ?? null;
     }
     await worker.start();
     let settled = true;

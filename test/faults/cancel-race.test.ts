@@ -32,7 +32,7 @@ describeBackends('cancel racing a running worker', (b) => {
         if (n % 4 === 1) await started[n]![1]!.promise;
         if (n % 4 === 2) await started[n]![3]!.promise;
         if (n % 4 === 3) await h.result({ timeoutMs: 30_000 });
-        return b.engine.cancel(h.id, `race ${n}`).then(
+        return b.engine.admin.cancel(h.id, `race ${n}`).then(
           () => 'cancelled' as const,
           (err: unknown) => {
             expect(err).toBeInstanceOf(IllegalTransitionError);
@@ -46,8 +46,8 @@ describeBackends('cancel racing a running worker', (b) => {
     );
     await worker.stop();
     for (const [i, h] of handles.entries()) {
-      const detail = (await b.engine.getExecution(h.id))!;
-      const journal = await b.engine.readJournal(h.id);
+      const detail = (await b.engine.admin.getExecution(h.id))!;
+      const journal = (await b.engine.admin.readJournal(h.id)).records;
       const kinds = journal.map((r) => r.kind);
       if (cancels[i] === 'cancelled') {
         expect(outcomes[i]).toBe('CANCELLED');
@@ -66,6 +66,6 @@ describeBackends('cancel racing a running worker', (b) => {
     // Both outcomes happened: at least the cancels after completion were refused, and those made at once won.
     expect(cancels.filter((c) => c === 'refused').length).toBeGreaterThanOrEqual(10);
     expect(cancels.filter((c) => c === 'cancelled').length).toBeGreaterThanOrEqual(10);
-    expect((await b.engine.listWorkers()).filter((w) => w.executions > 0)).toEqual([]);
+    expect((await b.engine.admin.listWorkers()).filter((w) => w.executions > 0)).toEqual([]);
   });
 });

@@ -94,7 +94,7 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
   /** Asserts one clean run of a threeSteps execution: each side effect once, and an intact journal. */
   async function expectRanOnce(id: string, runs: Map<string, number>): Promise<JournalRecord[]> {
     expect(Object.fromEntries(runs)).toEqual({ reserve: 1, charge: 1, ship: 1 });
-    const journal = await direct().readJournal(id);
+    const journal = (await direct().admin.readJournal(id)).records;
     // Intact: every checksum matches, each record chains to the one before, the execution ends at the last.
     expect(journal.every((r) => r.checksumOk)).toBe(true);
     expect(journal.map((r) => r.prevLsn)).toEqual([null, ...journal.slice(0, -1).map((r) => r.lsn)]);
@@ -115,7 +115,7 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
       expect(completion.lsn).toBeGreaterThan(lastStart.lsn);
       expect(completion.payload).toBe(`${key} done`);
     }
-    const detail = await direct().getExecution(id);
+    const detail = await direct().admin.getExecution(id);
     expect(detail?.execution.status).toBe('COMPLETED');
     expect(detail?.execution.output).toEqual(RESULT);
     expect(detail?.steps.map((s) => [s.key, s.status])).toEqual(STEPS.map((k) => [k, 'COMPLETED']));
@@ -239,7 +239,7 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
       // COMMIT happened, and reports a completion that did as completed.
       await until(() => worker.activeExecutions === 0, 'the worker has finished its run');
       expect(worker.stats).toMatchObject({ failed: 0 });
-      const { execution } = (await direct().getExecution(handle.id))!;
+      const { execution } = (await direct().admin.getExecution(handle.id))!;
       // Committed before the cut: nothing ran again. Not committed: handed back and resumed, by replay.
       if (moment === 'after-response') {
         expect(execution.claimCount).toBe(1);
@@ -250,7 +250,7 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
         expect(worker.stats).toMatchObject({ completed: 1, retried: 1 });
       }
       // The result stays readable, and nothing is written after the end.
-      const again = await direct().readJournal(handle.id);
+      const again = (await direct().admin.readJournal(handle.id)).records;
       expect(again.at(-1)?.kind).toBe('execution_completed');
       expect(await direct().handle(handle.id).result({ timeoutMs: 5_000 })).toEqual(RESULT);
     });
@@ -282,7 +282,7 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
     expect(await handle.result({ timeoutMs: 20_000 })).toBe('written');
     const rows = await direct().db.query<{ n: number }>('SELECT n FROM net_tx_effects WHERE execution_id = $1 ORDER BY n', [handle.id]);
     expect(rows.map((r) => r.n)).toEqual([1, 2]); // the cut attempt's first statement rolled back with it
-    const completions = (await direct().readJournal(handle.id)).filter((r) => r.kind === 'step_completed');
+    const completions = (await direct().admin.readJournal(handle.id)).records.filter((r) => r.kind === 'step_completed');
     expect(completions).toHaveLength(1);
   });
 
@@ -322,7 +322,7 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
       expect(await handle.result({ timeoutMs: 20_000 })).toEqual(RESULT);
       const journal = await expectRanOnce(handle.id, runs);
       for (const key of STEPS) expect(startsOf(journal, key)).toEqual([1]); // the lost claim ran nothing
-      const { execution } = (await direct().getExecution(handle.id))!;
+      const { execution } = (await direct().admin.getExecution(handle.id))!;
       if (moment === 'after-response') expect(execution.claimCount).toBe(2); // the lost claim, then the resumption
       if (moment === 'before-forward') expect(execution.claimCount).toBe(1);
       expect(worker.stats).toMatchObject({ completed: 1, failed: 0, retried: 0, leaseLost: 0 });

@@ -144,14 +144,14 @@ describeBackends('a worker whose lease expired', (b) => {
       expect(chargeKeys).toEqual(new Set([`${handle.id}:charge`]));
 
       // What is recorded is B's work only: A added nothing after the execution completed.
-      const detail = await engine.getExecution(handle.id);
+      const detail = await engine.admin.getExecution(handle.id);
       expect(detail?.execution.status).toBe('COMPLETED');
       expect(detail?.steps.map((s) => [s.key, s.status, s.attempt, s.output])).toEqual([
         ['prepare', 'COMPLETED', 1, 'prepared'],
         ['charge', 'COMPLETED', 2, 'charged on attempt 2'],
         ['receipt', 'COMPLETED', 1, 'sent'],
       ]);
-      const journal = await engine.readJournal(handle.id);
+      const journal = (await engine.admin.readJournal(handle.id)).records;
       expect(journal.every((r) => r.checksumOk)).toBe(true);
       expect(journal.filter((r) => r.kind === 'step_completed' && r.stepKey === 'charge').map((r) => r.attempt)).toEqual([2]);
       expect(journal.at(-1)?.kind).toBe('execution_completed');

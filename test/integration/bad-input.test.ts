@@ -27,7 +27,7 @@ describeBackends('bad input gets a clear error and loses nothing', (b) => {
 
   test('input that is not JSON names the path, and nothing is stored', async () => {
     const wf = defineWorkflow('bad-input-a', async () => 1);
-    const before = await b.engine.listExecutions({ workflow: 'bad-input-a' });
+    const before = await b.engine.admin.listExecutions({ workflow: 'bad-input-a' });
     for (const [input, path] of [
       [{ when: new Date() }, 'input.when'],
       [{ n: 10n }, 'input.n'],
@@ -43,7 +43,7 @@ describeBackends('bad input gets a clear error and loses nothing', (b) => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     await expect(b.engine.start(wf, cyclic)).rejects.toThrow(/input.self .*cycle/);
-    expect(await b.engine.listExecutions({ workflow: 'bad-input-a' })).toEqual(before);
+    expect(await b.engine.admin.listExecutions({ workflow: 'bad-input-a' })).toEqual(before);
   });
 
   test('an oversized input is refused with its size and the limit', async () => {
@@ -66,7 +66,7 @@ describeBackends('bad input gets a clear error and loses nothing', (b) => {
     const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ExecutionFailedError);
     expect((err as Error).message).toContain('output of step "dated".at is not JSON-serialisable: a Date is not a plain object');
-    const detail = (await b.engine.getExecution(h.id))!;
+    const detail = (await b.engine.admin.getExecution(h.id))!;
     expect(detail.steps.map((s) => [s.key, s.status, s.output])).toEqual([
       ['fine', 'COMPLETED', 1],
       ['dated', 'ROLLED_BACK', null], // PERMANENT: rolled back to the checkpoint after "fine"
@@ -84,7 +84,7 @@ describeBackends('bad input gets a clear error and loses nothing', (b) => {
     const h = await b.engine.start(wf, {});
     const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);
     expect((err as Error).message).toContain('DuplicateStepKeyError: step key "same" is used twice');
-    const detail = (await b.engine.getExecution(h.id))!;
+    const detail = (await b.engine.admin.getExecution(h.id))!;
     expect(detail.steps.map((s) => [s.key, s.status])).toEqual([['same', 'COMPLETED']]);
     await w.stop();
   });
@@ -154,7 +154,7 @@ describe('embedded data dir', () => {
     }
     // Released on close: it opens again, with its data.
     const again = await createEngine({ dataDir });
-    expect((await again.listExecutions({ workflow: 'held-a' })).executions.length).toBe(2);
+    expect((await again.admin.listExecutions({ workflow: 'held-a' })).executions.length).toBe(2);
     await again.close();
   });
 

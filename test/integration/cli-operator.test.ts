@@ -229,7 +229,7 @@ for (const backend of BACKENDS) {
       expect(nothing.stdout).toBe('no FAILED executions to recover\n');
     });
 
-    test('retry of a finished execution is ILLEGAL_TRANSITION (engine.retry), exit 1', async () => {
+    test('retry of a finished execution is ILLEGAL_TRANSITION (engine.admin.retry), exit 1', async () => {
       const id = await start('op-quick', { n: 3 }, ['--wait', '--json']).then((out) => json(out).id as string);
       const retried = await cli(['retry', id]);
       expect(retried.code).toBe(1);

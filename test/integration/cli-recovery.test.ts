@@ -69,7 +69,7 @@ for (const backend of BACKENDS) {
       const engine = await createEngine({ ...engineOptions, onError: () => {} });
       try {
         const counts: Record<string, number> = {};
-        for (const r of await engine.readJournal(id)) {
+        for (const r of (await engine.admin.readJournal(id)).records) {
           if (r.kind === 'step_started' && r.stepKey !== null) counts[r.stepKey] = (counts[r.stepKey] ?? 0) + 1;
         }
         return counts;

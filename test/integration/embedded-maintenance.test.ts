@@ -40,8 +40,8 @@ test('maintenance on an embedded instance leaves its data as it was', async () =
     const h = await engine.start(wf, {});
     await h.result({ timeoutMs: 20_000 });
     await runEmbeddedMaintenance(engine.db);
-    expect((await engine.getExecution(h.id))!.steps.map((s) => s.output)).toEqual(['kept']);
-    expect((await engine.readJournal(h.id)).every((r) => r.checksumOk)).toBe(true);
+    expect((await engine.admin.getExecution(h.id))!.steps.map((s) => s.output)).toEqual(['kept']);
+    expect((await engine.admin.readJournal(h.id)).records.every((r) => r.checksumOk)).toBe(true);
     await worker.stop();
   } finally {
     await engine.close();

@@ -27,7 +27,7 @@ describeBackends('failure model', (b) => {
     return { ...outcome, id: h.id, stats: w.stats };
   }
 
-  const kinds = async (id: string) => (await b.engine.readJournal(id)).map((r) => `${r.kind}${r.stepKey ? `:${r.stepKey}:${r.attempt}` : ''}`);
+  const kinds = async (id: string) => (await b.engine.admin.readJournal(id)).records.map((r) => `${r.kind}${r.stepKey ? `:${r.stepKey}:${r.attempt}` : ''}`);
 
   test('TRANSIENT: a step is retried under its policy with the same idempotency key, each failure recorded and recovered', async () => {
     const seen: Array<{ attempt: number; key: string }> = [];
@@ -46,7 +46,7 @@ describeBackends('failure model', (b) => {
       'execution_started', 'step_started:call:1', 'step_retrying:call:1', 'step_started:call:2', 'step_retrying:call:2',
       'step_started:call:3', 'step_completed:call:3', 'execution_completed',
     ]);
-    const failures = await b.engine.listFailures({ executionId: r.id });
+    const failures = (await b.engine.admin.listFailures({ executionId: r.id })).failures;
     expect(failures.map((f) => [f.type, f.source, f.recoveryStrategy, f.recovered, f.attempt])).toEqual([
       ['TRANSIENT', 'network', 'retry', true, 2],
       ['TRANSIENT', 'network', 'retry', true, 1],
@@ -66,9 +66,9 @@ describeBackends('failure model', (b) => {
     const r = await run(wf, {});
     expect(r.error).toBeInstanceOf(ExecutionFailedError);
     expect(calls).toBe(2);
-    const [last] = await b.engine.listFailures({ executionId: r.id });
+    const [last] = (await b.engine.admin.listFailures({ executionId: r.id })).failures;
     expect(last).toMatchObject({ type: 'PERMANENT', retriesExhausted: true, recoveryStrategy: 'rollback', recovered: false, stepKey: 'flaky', attempt: 2 });
-    const { execution, steps } = (await b.engine.getExecution(r.id))!;
+    const { execution, steps } = (await b.engine.admin.getExecution(r.id))!;
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toMatchObject({ failureType: 'PERMANENT', retriesExhausted: true, message: 'still down' });
     expect(steps.map((s) => [s.key, s.status])).toEqual([['first', 'COMPLETED'], ['flaky', 'ROLLED_BACK']]);
@@ -86,7 +86,7 @@ describeBackends('failure model', (b) => {
     const r = await run(wf, {});
     expect(calls).toBe(1);
     expect(r.error).toBeInstanceOf(ExecutionFailedError);
-    const [f] = await b.engine.listFailures({ executionId: r.id });
+    const [f] = (await b.engine.admin.listFailures({ executionId: r.id })).failures;
     expect(f).toMatchObject({ type: 'PERMANENT', retriesExhausted: false, source: 'step' });
   });
 
@@ -98,7 +98,7 @@ describeBackends('failure model', (b) => {
     const r = await run(wf, {});
     expect(r.error).toBeInstanceOf(ExecutionFailedError);
     expect(r.stats.retriesScheduled).toBe(0);
-    const [f] = await b.engine.listFailures({ executionId: r.id });
+    const [f] = (await b.engine.admin.listFailures({ executionId: r.id })).failures;
     expect(f).toMatchObject({ type: 'PERMANENT', stepKey: null });
   });
 
@@ -117,14 +117,14 @@ describeBackends('failure model', (b) => {
     const first = await run(wf, {});
     expect(first.error).toBeInstanceOf(ExecutionFailedError);
     broken = false;
-    const { checkpointId } = await b.engine.recover(first.id);
+    const { checkpointId } = await b.engine.admin.recover(first.id);
     expect(checkpointId).not.toBeNull();
     const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, recoverySweepMs: 0 });
     await w.start();
     expect(await b.engine.handle(first.id).result({ timeoutMs: 20_000 })).toBe(3);
     await w.stop();
     expect(runs).toEqual(['a', 'b', 'b']);
-    const [f] = await b.engine.listFailures({ executionId: first.id });
+    const [f] = (await b.engine.admin.listFailures({ executionId: first.id })).failures;
     expect(f).toMatchObject({ recovered: true, recoveredBy: 'operator' });
   });
 
@@ -147,7 +147,7 @@ describeBackends('failure model', (b) => {
     const r = await run(wf, { order: 'o-7' });
     expect(r.error).toBeInstanceOf(ExecutionCompensatedError);
     expect(log).toEqual(['reserve', 'charge', 'notify', 'ship', 'refund c-1', 'release h-o-7 true']);
-    const { execution, steps } = (await b.engine.getExecution(r.id))!;
+    const { execution, steps } = (await b.engine.admin.getExecution(r.id))!;
     expect(execution.status).toBe('COMPENSATED');
     expect(steps.map((s) => [s.key, s.compensationStatus])).toEqual([
       ['reserve', 'COMPLETED'], ['charge', 'COMPLETED'], ['notify', null], ['ship', null],
@@ -156,7 +156,7 @@ describeBackends('failure model', (b) => {
       'execution_compensating', 'compensation_started:charge:1', 'compensation_completed:charge:1',
       'compensation_started:reserve:1', 'compensation_completed:reserve:1', 'execution_compensated',
     ]);
-    const [f] = await b.engine.listFailures({ executionId: r.id });
+    const [f] = (await b.engine.admin.listFailures({ executionId: r.id })).failures;
     expect(f).toMatchObject({ type: 'PARTIAL', recoveryStrategy: 'compensate', recovered: true, stepKey: 'ship' });
   });
 
@@ -184,15 +184,15 @@ describeBackends('failure model', (b) => {
     });
     const r = await run(wf, {});
     expect(r.error).toBeInstanceOf(ExecutionFailedError);
-    expect((await b.engine.getExecution(r.id))!.execution.status).toBe('FAILED');
-    const { executions: failed } = await b.engine.listExecutions({ status: 'FAILED', workflow: 'fm-comp-fail' });
+    expect((await b.engine.admin.getExecution(r.id))!.execution.status).toBe('FAILED');
+    const { executions: failed } = await b.engine.admin.listExecutions({ status: 'FAILED', workflow: 'fm-comp-fail' });
     expect(failed.map((e) => e.id)).toEqual([r.id]);
-    const [f] = await b.engine.listFailures({ executionId: r.id, unrecoveredOnly: true });
+    const [f] = (await b.engine.admin.listFailures({ executionId: r.id, unrecoveredOnly: true })).failures;
     expect(f).toMatchObject({ type: 'PARTIAL', recoveryStrategy: 'compensate', stepKey: 'charge', recovered: false });
     expect(log).toEqual([]); // charge's compensation runs first (reverse order) and stopped everything
 
     refundWorks = true;
-    await b.engine.recover(r.id);
+    await b.engine.admin.recover(r.id);
     const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, recoverySweepMs: 0 });
     await w.start();
     await expect(b.engine.handle(r.id).result({ timeoutMs: 20_000 })).rejects.toBeInstanceOf(ExecutionCompensatedError);
@@ -234,7 +234,7 @@ describeBackends('failure model', (b) => {
     const first = await run(wf, {});
     expect(first.error).toBeInstanceOf(ExecutionFailedError);
     broken = false;
-    await b.engine.recover(first.id);
+    await b.engine.admin.recover(first.id);
     expect(await resume(wf as Workflow<never, unknown>, first.id)).toBe('fb');
     expect(runs).toEqual({ a: 1, c: 2 });
   });
@@ -257,10 +257,10 @@ describeBackends('failure model', (b) => {
     const first = await run(wf, {});
     expect(first.error).toBeInstanceOf(ExecutionFailedError);
     flag = false; // the world changed; "check" runs again and answers differently
-    await b.engine.recover(first.id);
+    await b.engine.admin.recover(first.id);
     expect(await resume(wf as Workflow<never, unknown>, first.id)).toBe('y');
     expect(ran).toEqual(['x', 'y']);
-    const { steps } = (await b.engine.getExecution(first.id))!;
+    const { steps } = (await b.engine.admin.getExecution(first.id))!;
     expect(steps.filter((s) => s.status === 'COMPLETED').map((s) => [s.seq, s.key])).toEqual([[0, 'check'], [1, 'y']]);
   });
 
@@ -278,9 +278,9 @@ describeBackends('failure model', (b) => {
       });
     });
     const first = await run(wf, {});
-    expect((await b.engine.getExecution(first.id))!.execution.status).toBe('FAILED');
-    await b.engine.autoRecoverFailures();
-    expect((await b.engine.getExecution(first.id))!.execution.status).toBe('FAILED');
+    expect((await b.engine.admin.getExecution(first.id))!.execution.status).toBe('FAILED');
+    await b.engine.admin.autoRecoverFailures();
+    expect((await b.engine.admin.getExecution(first.id))!.execution.status).toBe('FAILED');
     expect(compensations).toBe(1);
   });
 
@@ -298,13 +298,13 @@ describeBackends('failure model', (b) => {
     for (let run = 1; run <= 3; run++) {
       const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, shutdownTimeoutMs: 10, recoverySweepMs: 0 });
       await w.start();
-      await waitFor(async () => starts === run || (await b.engine.getExecution(h.id))!.execution.status === 'FAILED');
+      await waitFor(async () => starts === run || (await b.engine.admin.getExecution(h.id))!.execution.status === 'FAILED');
       await w.stop();
       await b.engine.db.query(`UPDATE aries.executions SET lease_expires_at = now() - interval '1 s' WHERE id = $1 AND status = 'RUNNING'`, [h.id]);
     }
     expect(starts).toBe(2); // the third attempt was refused before the step ran
-    expect((await b.engine.getExecution(h.id))!.execution.status).toBe('FAILED');
-    const [f] = await b.engine.listFailures({ executionId: h.id, unrecoveredOnly: true });
+    expect((await b.engine.admin.getExecution(h.id))!.execution.status).toBe('FAILED');
+    const [f] = (await b.engine.admin.listFailures({ executionId: h.id, unrecoveredOnly: true })).failures;
     expect(f).toMatchObject({ type: 'PERMANENT', retriesExhausted: true, stepKey: 'doomed', attempt: 3, errorClass: 'StepAttemptsExhaustedError' });
   });
 
@@ -343,7 +343,7 @@ describeBackends('failure model', (b) => {
     const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, shutdownTimeoutMs: 10, recoverySweepMs: 0 });
     await w.start();
     const h = await b.engine.start(wf, {});
-    await waitFor(async () => (await b.engine.getExecution(h.id))!.steps.some((s) => s.key === 'wait'));
+    await waitFor(async () => (await b.engine.admin.getExecution(h.id))!.steps.some((s) => s.key === 'wait'));
     await w.stop(); // "dies" inside "wait"; its lease stays
     await b.engine.db.query(
       `UPDATE aries.checkpoints SET state_data = '{"completed_steps": 1000}' WHERE execution_id = $1
@@ -356,7 +356,7 @@ describeBackends('failure model', (b) => {
     await w2.start();
     expect(await h.result({ timeoutMs: 20_000 })).toBe(3);
     await w2.stop();
-    const data = (await b.engine.listFailures({ executionId: h.id })).filter((f) => f.source === 'data');
+    const data = (await b.engine.admin.listFailures({ executionId: h.id })).failures.filter((f) => f.source === 'data');
     expect(data).toHaveLength(1);
     expect(data[0]).toMatchObject({ errorClass: 'CheckpointCorruptError', recovered: true });
     expect(data[0]!.message).toMatch(/does not match its checksum; recovery fell back to the previous valid checkpoint/);
@@ -376,7 +376,7 @@ describeBackends('failure model', (b) => {
     const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, shutdownTimeoutMs: 10, recoverySweepMs: 0 });
     await w.start();
     const h = await b.engine.start(wf, {});
-    await waitFor(async () => (await b.engine.getExecution(h.id))!.steps.some((s) => s.key === 'c'));
+    await waitFor(async () => (await b.engine.admin.getExecution(h.id))!.steps.some((s) => s.key === 'c'));
     await w.stop();
     await b.engine.db.exec('ALTER TABLE aries.journal DISABLE TRIGGER journal_append_only');
     await b.engine.db.query(`UPDATE aries.journal SET payload = '2000' WHERE execution_id = $1 AND kind = 'step_completed' AND step_key = 'b'`, [h.id]);
@@ -389,12 +389,12 @@ describeBackends('failure model', (b) => {
     const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/journal record \d+ \(step_completed of step "b"\) .* does not match its checksum/);
     expect(seen).toEqual([]); // the corrupt output never reached the workflow
-    const [f] = await b.engine.listFailures({ executionId: h.id });
+    const [f] = (await b.engine.admin.listFailures({ executionId: h.id })).failures;
     expect(f).toMatchObject({ source: 'data', type: 'PERMANENT', recoveryStrategy: 'rollback', recovered: false });
-    expect((await b.engine.getExecution(h.id))!.steps.map((s) => [s.key, s.status])).toEqual([
+    expect((await b.engine.admin.getExecution(h.id))!.steps.map((s) => [s.key, s.status])).toEqual([
       ['a', 'COMPLETED'], ['b', 'ROLLED_BACK'], ['c', 'ROLLED_BACK'],
     ]);
-    await b.engine.recover(h.id);
+    await b.engine.admin.recover(h.id);
     expect(await h.result({ timeoutMs: 20_000 })).toBe(3);
     await w2.stop();
     expect(seen).toEqual([2]);

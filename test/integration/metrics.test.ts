@@ -6,13 +6,13 @@ import { latch } from '../helpers/latch.js';
 import { expireLease, sqlClaim } from '../helpers/sql.js';
 
 /**
- * Prometheus metrics: engine.renderMetrics() is a valid exposition of what this process's engine and
+ * Prometheus metrics: engine.admin.renderMetrics() is a valid exposition of what this process's engine and
  * workers did (exact counts by workflow, step type and failure type; one histogram observation per step
  * attempt run, none per replay) and of the database gauges read at scrape time.
  */
 describeBackends('metrics', (b) => {
   const fast = { initialDelayMs: 10, maxDelayMs: 10, jitter: 'none' } as const;
-  const scrape = async (): Promise<Exposition> => parseExposition(await b.engine.renderMetrics());
+  const scrape = async (): Promise<Exposition> => parseExposition(await b.engine.admin.renderMetrics());
   const settle = (p: Promise<unknown>) => p.then(() => 'completed', (e: unknown) => (e as Error).constructor.name);
 
   async function until(cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
@@ -125,8 +125,8 @@ describeBackends('metrics', (b) => {
     expect(m.samples.some((s) => Object.values(s.labels).some((v) => handles.some((h) => v.includes(h.id))))).toBe(false);
 
     // Recoveries: by an operator, and by the sweep (as many as it reports).
-    await b.engine.recover(handles[1]!.id);
-    const swept = await b.engine.autoRecoverFailures();
+    await b.engine.admin.recover(handles[1]!.id);
+    const swept = await b.engine.admin.autoRecoverFailures();
     const after = await scrape();
     expect(after.value('aries_recoveries_total', { by: 'operator' })).toBe(1);
     expect(after.value('aries_recoveries_total', { by: 'sweep' })).toBe(swept);
@@ -183,7 +183,7 @@ describeBackends('metrics', (b) => {
     const db = b.engine.db as { query: typeof real };
     db.query = () => Promise.reject(new Error('connection refused'));
     try {
-      const m = parseExposition(await b.engine.renderMetrics());
+      const m = parseExposition(await b.engine.admin.renderMetrics());
       expect(m.value('aries_database_up')).toBe(0);
       expect(m.types.has('aries_queue_depth')).toBe(false);
       expect(m.value('aries_executions_started_total', { workflow: 'm-ok' })).toBe(1);

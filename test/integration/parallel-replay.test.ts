@@ -66,13 +66,13 @@ async function expectExactlyOnce(engine: Engine, id: string, fx: Effects, keys: 
     expect(runs.map((r) => r.attempt), `attempts of ${key}`).toEqual(attempts[key] ?? [1]);
     expect(new Set(runs.map((r) => r.idempotencyKey)), `idempotency key of ${key}`).toEqual(new Set([`${id}:${key}`]));
   }
-  const journal = await engine.readJournal(id);
+  const journal = (await engine.admin.readJournal(id)).records;
   expect(journal.every((r) => r.checksumOk), 'every journal checksum holds').toBe(true);
   for (const key of keys) {
     expect(journal.filter((r) => r.kind === 'step_completed' && r.stepKey === key), `completions of ${key}`).toHaveLength(1);
   }
   expect(journal.at(-1)?.kind).toBe('execution_completed');
-  const steps = (await engine.getExecution(id))!.steps;
+  const steps = (await engine.admin.getExecution(id))!.steps;
   expect(steps.map((s) => [s.key, s.status]).sort(), 'step rows').toEqual(keys.map((k) => [k, 'COMPLETED']).sort());
 }
 
@@ -89,7 +89,7 @@ describeBackends('replay matches recorded steps by key', (b) => {
     expect(output).toBe('a1>a2|b1>b2');
     await expectExactlyOnce(b.engine, id, fx, ['a1', 'a2', 'b1', 'b2', 'last'], { last: [1, 2] });
     // The premise: b2 took its position before a2 did, so replay in call order would ask a2 for b2's.
-    const seq = Object.fromEntries((await b.engine.getExecution(id))!.steps.map((s) => [s.key, s.seq]));
+    const seq = Object.fromEntries((await b.engine.admin.getExecution(id))!.steps.map((s) => [s.key, s.seq]));
     expect(seq.b2).toBeLessThan(seq.a2!);
   });
 
@@ -271,7 +271,7 @@ describeBackends('replay still detects a workflow whose code changed', (b) => {
     expect(status).toBe('FAILED');
     expect(String((error as Error)?.message)).toContain('NondeterminismError');
     expect([...fx2.invocations.keys()]).toEqual([]);
-    const journal = await b.engine.readJournal(h.id);
+    const journal = (await b.engine.admin.readJournal(h.id)).records;
     expect(journal.some((r) => r.kind === 'execution_completed')).toBe(false);
   });
 

@@ -52,7 +52,7 @@ describeBackends('replay from the journal', (b) => {
     expect(await h.result({ timeoutMs: 20_000 })).toEqual({ same: true, c: 3 });
     expect(runs).toEqual(['a', 'b', 'c']);
     expect(w2.stats).toMatchObject({ stepsReplayed: 2, stepsRun: 1, completed: 1 });
-    const execution = (await b.engine.getExecution(h.id))!.execution;
+    const execution = (await b.engine.admin.getExecution(h.id))!.execution;
     expect(execution.claimCount).toBe(2);
     await w2.stop();
   });
@@ -72,7 +72,7 @@ describeBackends('replay from the journal', (b) => {
     const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);
     expect((err as Error).message).toContain('NondeterminismError');
     expect((err as Error).message).toContain('recorded step "reserve" at position 0, but the workflow code now runs "validate"');
-    const kinds = (await b.engine.readJournal(h.id)).map((r) => `${r.kind}:${r.stepKey ?? ''}`);
+    const kinds = (await b.engine.admin.readJournal(h.id)).records.map((r) => `${r.kind}:${r.stepKey ?? ''}`);
     expect(kinds).toContain('step_completed:reserve');
     await w2.stop();
   });

@@ -31,7 +31,7 @@ describeBackends('transactional steps', (b) => {
     expect(outcomes[0]).toMatchObject({ ok: true, o: { moved: 30, level: 'serializable', attempt: 1, key: `${handles[0]!.id}:move` } });
     const rows = await b.engine.db.query<{ id: string; balance: number }>('SELECT id, balance FROM tx_accounts ORDER BY id');
     expect(rows).toEqual([{ id: 'a', balance: 70 }, { id: 'b', balance: 30 }]);
-    const kinds = (await b.engine.readJournal(handles[0]!.id)).map((r) => r.kind);
+    const kinds = (await b.engine.admin.readJournal(handles[0]!.id)).records.map((r) => r.kind);
     expect(kinds).toEqual(['execution_started', 'step_started', 'step_completed', 'execution_completed']);
   });
 
@@ -110,7 +110,7 @@ describeBackends('transactional steps', (b) => {
       expect(await h1.result({ timeoutMs: 20_000 })).toBe('done');
       expect(await h2.result({ timeoutMs: 20_000 })).toBe('other');
       if (b.name === 'postgres') expect(w.stats.leaseLost).toBe(0); // PGlite: one connection, everything waits for the step
-      const steps = (await b.engine.getExecution(h1.id))!.steps;
+      const steps = (await b.engine.admin.getExecution(h1.id))!.steps;
       expect(steps.find((s) => s.key === 'slow')?.attempt).toBe(1); // no 40001 from a heartbeat meeting the fence
     } finally {
       await w.stop();
@@ -169,7 +169,7 @@ describeBackends('transactional steps', (b) => {
     const { handles, outcomes } = await run(wf, [null]);
     expect(outcomes[0]!.ok).toBe(false);
     expect(await b.engine.db.query('SELECT v FROM tx_log')).toEqual([{ v: 'logged' }]);
-    await b.engine.recover(handles[0]!.id); // resumes from the checkpoint after "log": it is replayed
+    await b.engine.admin.recover(handles[0]!.id); // resumes from the checkpoint after "log": it is replayed
     const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, recoverySweepMs: 0 });
     await w.start();
     await handles[0]!.result({ timeoutMs: 20_000 }).catch(() => {});

@@ -21,7 +21,7 @@ describeBackends('running workflows', (b) => {
     const w = await worker([order]);
     const handle = await b.engine.start(order, { id: '42' }, { idempotencyKey: 'order-42' });
     expect(await handle.result({ timeoutMs: 20_000 })).toEqual({ charged: true, id: '42' });
-    const detail = (await b.engine.getExecution(handle.id))!;
+    const detail = (await b.engine.admin.getExecution(handle.id))!;
     expect(detail.execution.status).toBe('COMPLETED');
     expect(detail.steps.map((s) => [s.key, s.status, s.attempt])).toEqual([
       ['reserve', 'COMPLETED', 1],
@@ -58,7 +58,7 @@ describeBackends('running workflows', (b) => {
     await worker([wf]);
     const h = await b.engine.start(wf, {});
     expect(await h.result({ timeoutMs: 20_000 })).toEqual({ a: true, n: true });
-    const journal = await b.engine.readJournal(h.id);
+    const journal = (await b.engine.admin.readJournal(h.id)).records;
     const done = journal.filter((r) => r.kind === 'step_completed');
     expect(done.map((r) => r.payload)).toEqual([undefined, null]);
   });
@@ -80,7 +80,7 @@ describeBackends('running workflows', (b) => {
     const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ExecutionFailedError);
     expect((err as Error).message).toContain('CardDeclined: card declined');
-    const detail = (await b.engine.getExecution(h.id))!;
+    const detail = (await b.engine.admin.getExecution(h.id))!;
     expect(detail.execution.status).toBe('FAILED');
     expect(detail.steps.map((s) => [s.key, s.status])).toEqual([
       ['reserve', 'COMPLETED'],
@@ -143,7 +143,7 @@ describeBackends('running workflows', (b) => {
     const stopping = w.stop();
     gate.open();
     await stopping;
-    const detail = (await b.engine.getExecution(h.id))!;
+    const detail = (await b.engine.admin.getExecution(h.id))!;
     expect(detail.execution.status).toBe('PENDING');
     expect(detail.steps.map((s) => [s.key, s.status])).toEqual([['slow', 'COMPLETED']]);
     expect(w.stats.released).toBe(1);
@@ -206,7 +206,7 @@ describeBackends('engine signals a workflow cannot swallow', (b) => {
     await inStep.promise;
     void w.stop();
     await w.stop();
-    const detail = (await b.engine.getExecution(h.id))!;
+    const detail = (await b.engine.admin.getExecution(h.id))!;
     expect(detail.steps.map((s) => [s.key, s.status])).toEqual([['slow', 'COMPLETED']]);
     expect(detail.execution.status).toBe('PENDING');
   });

@@ -72,7 +72,7 @@ async function checkCase(engine: Engine, name: string, spec: CaseSpec): Promise<
           const { status } = await handle.status();
           if (SETTLED.has(status)) return status;
           if (Date.now() > deadline) {
-            const kinds = (await engine.readJournal(id)).map((r) => `${r.kind}${r.stepKey ? `:${r.stepKey}#${r.attempt}` : ''}`);
+            const kinds = (await engine.admin.readJournal(id)).records.map((r) => `${r.kind}${r.stepKey ? `:${r.stepKey}#${r.attempt}` : ''}`);
             throw new Error(`${where()}: still ${status} after ${PHASE_TIMEOUT_MS} ms; journal: ${kinds.join(' ')}`);
           }
           if (dead.length) await expireDead();
@@ -98,14 +98,14 @@ async function checkCase(engine: Engine, name: string, spec: CaseSpec): Promise<
       .map((f) => ({ type: f.failure_type, strategy: f.recovery_strategy, stepKey: f.step_key ?? '', retriesExhausted: f.retries_exhausted }) as ModelFailure)
       .sort((a, b) => (a.stepKey + a.type).localeCompare(b.stepKey + b.type));
     expect(seen, `${at}: unrecovered failures`).toEqual(phase.unrecovered);
-    const steps = (await engine.getExecution(id))!.steps.map((s) => [s.key, s.status, s.compensationStatus]);
+    const steps = (await engine.admin.getExecution(id))!.steps.map((s) => [s.key, s.status, s.compensationStatus]);
     expect(steps, `${at}: step rows`).toEqual(phase.steps);
     if (phase.status !== 'FAILED') break;
     // canContinue: fix the cause (a PERMANENT one; exhausted TRANSIENT retries get a fresh budget instead),
     // recover, and the next phase must follow.
     if (phase.fix?.kind === 'step') rt.state.fixedSteps.add(phase.fix.step);
     if (phase.fix?.kind === 'compensation') rt.state.fixedCompensations.add(phase.fix.step);
-    await engine.recover(id);
+    await engine.admin.recover(id);
   }
 
   await checkFinal(engine, id, rt, model, where());
@@ -114,8 +114,8 @@ async function checkCase(engine: Engine, name: string, spec: CaseSpec): Promise<
 /** valid(R(f, s)) for the execution at rest: its effects, compensations, journal, steps and failures. */
 async function checkFinal(engine: Engine, id: string, rt: CaseRuntime, model: ModelResult, where: string): Promise<void> {
   const n = rt.spec.steps.length;
-  const detail = (await engine.getExecution(id))!;
-  const journal = await engine.readJournal(id);
+  const detail = (await engine.admin.getExecution(id))!;
+  const journal = (await engine.admin.readJournal(id)).records;
   const final = model.phases.at(-1)!.status;
 
   // Every effect is keyed by its own step's idempotency key: one distinct key per step. How often it was

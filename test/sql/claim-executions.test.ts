@@ -9,7 +9,7 @@ describeBackends('aries.claim_executions', (b) => {
     expect(claimed.map((c) => c.id)).toEqual([execution_id]);
     expect(Number(claimed[0]!.lease_token)).toBe(1);
     expect(claimed[0]!.resumed).toBe(false);
-    const { execution } = (await b.engine.getExecution(execution_id))!;
+    const { execution } = (await b.engine.admin.getExecution(execution_id))!;
     expect(execution.status).toBe('RUNNING');
     expect(execution.leaseOwner).toBe('w1');
     expect(execution.leaseExpiresAt!.getTime()).toBeGreaterThan(Date.now());

@@ -7,7 +7,7 @@ describeBackends('aries.start_execution', (b) => {
     const row = await sqlStart(b.engine.db, 'start-a', null, { n: 1 });
     expect(row.created).toBe(true);
     expect(row.status).toBe('PENDING');
-    const journal = await b.engine.readJournal(row.execution_id);
+    const journal = (await b.engine.admin.readJournal(row.execution_id)).records;
     expect(journal.map((r) => r.kind)).toEqual(['execution_started']);
     expect(journal[0]!.checksumOk).toBe(true);
   });

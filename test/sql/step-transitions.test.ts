@@ -15,7 +15,7 @@ describeBackends('step transitions', (b) => {
     const [again] = await db().query<{ attempt: number }>(begin, [id, token, 0, 'charge']);
     expect(first!.attempt).toBe(1);
     expect(again!.attempt).toBe(2);
-    const kinds = (await b.engine.readJournal(id)).map((r) => r.kind);
+    const kinds = (await b.engine.admin.readJournal(id)).records.map((r) => r.kind);
     expect(kinds).toEqual(['execution_started', 'step_started', 'step_started']);
   });
 
@@ -25,7 +25,7 @@ describeBackends('step transitions', (b) => {
     const [a] = await db().query<{ lsn: number }>(complete, [id, token, 0, 'reserve', 1, '{"ok":true}', true]);
     const [b2] = await db().query<{ lsn: number }>(complete, [id, token, 0, 'reserve', 1, '{"ok":true}', true]);
     expect(Number(b2!.lsn)).toBe(Number(a!.lsn));
-    const journal = await b.engine.readJournal(id);
+    const journal = (await b.engine.admin.readJournal(id)).records;
     expect(journal.filter((r) => r.kind === 'step_completed')).toHaveLength(1);
     const [cp] = await db().query<{ n: number }>('SELECT count(*)::int AS n FROM aries.checkpoints WHERE execution_id = $1', [id]);
     expect(cp!.n).toBe(1);
@@ -39,7 +39,7 @@ describeBackends('step transitions', (b) => {
     expect(Number(taken!.lease_token)).toBe(token + 1);
     const err = await sqlError(db().query(complete, [id, token, 0, 'reserve', 1, '{}', false]));
     expect(err.code).toBe('AR002');
-    const journal = await b.engine.readJournal(id);
+    const journal = (await b.engine.admin.readJournal(id)).records;
     expect(journal.some((r) => r.kind === 'step_completed')).toBe(false);
   });
 
@@ -72,7 +72,7 @@ describeBackends('step transitions', (b) => {
     const finish = 'SELECT aries.complete_execution(p_execution_id => $1, p_token => $2, p_output => $3::jsonb)';
     await db().query(finish, [id, token, '{"done":1}']);
     await db().query(finish, [id, token, '{"done":1}']);
-    const { execution } = (await b.engine.getExecution(id))!;
+    const { execution } = (await b.engine.admin.getExecution(id))!;
     expect(execution.status).toBe('COMPLETED');
     expect(execution.output).toEqual({ done: 1 });
     expect(execution.leaseOwner).toBeNull();
@@ -99,7 +99,7 @@ describeBackends('step transitions', (b) => {
       error_class: 'CardDeclined',
       stack: 'at pay',
     });
-    expect((await b.engine.getExecution(id))!.execution.status).toBe('FAILED');
+    expect((await b.engine.admin.getExecution(id))!.execution.status).toBe('FAILED');
   });
 
   test('release_execution hands an execution back to the queue, runnable at once', async () => {

@@ -1,5 +1,5 @@
 /**
- * `aries cancel <execution-id>`: cancels an execution that is not finished (engine.cancel). No step starts
+ * `aries cancel <execution-id>`: cancels an execution that is not finished (engine.admin.cancel). No step starts
  * after it; a worker running it is fenced off; compensations do not run. Prints the status before and
  * after. A finished execution is ILLEGAL_TRANSITION, an unknown one EXECUTION_NOT_FOUND (exit 1).
  */
@@ -27,8 +27,8 @@ export default defineCommand({
   positionals: ['execution-id'],
   async run({ values, positionals: [id], openEngine }) {
     const engine = await openEngine();
-    const { previousStatus } = await engine.cancel(id, values.reason);
-    const status = (await engine.getExecution(id))?.execution.status ?? 'CANCELLED';
+    const { previousStatus } = await engine.admin.cancel(id, values.reason);
+    const status = (await engine.admin.readExecution(id))?.status ?? 'CANCELLED';
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ id, previousStatus, status })}\n`);
       return;

@@ -16,7 +16,7 @@ execution from its newest unrecovered failure.
 Options:
   --execution ID   only the failures of this execution
   --unrecovered    only failures not yet recovered
-  --limit N        at most N failures (default 100)
+  --limit N        at most N failures, up to 1000 (default 100)
   --json           print the failures as a JSON array
   -h, --help       show this help
 
@@ -52,10 +52,10 @@ export default defineCommand({
     const executionId = values.execution;
     const engine = await openEngine();
     // An execution that does not exist is an error, not an empty list that reads as "nothing failed".
-    if (executionId !== undefined && !(await engine.getExecution(executionId))) {
+    if (executionId !== undefined && !(await engine.admin.readExecution(executionId))) {
       throw new ExecutionNotFoundError(`execution ${executionId} not found in ${engine.db.description}`);
     }
-    const failures = await engine.listFailures({ executionId, unrecoveredOnly: values.unrecovered ?? false, limit });
+    const { failures } = await engine.admin.listFailures({ executionId, unrecoveredOnly: values.unrecovered ?? false, limit: limit ?? 100 });
     if (values.json) {
       process.stdout.write(`${JSON.stringify(failures, null, 2)}\n`);
     } else if (failures.length === 0) {

@@ -89,7 +89,7 @@ export default defineCommand({
     const createdBefore = parseTimeArg(values.until, 'until', now);
     const search = values.search?.trim() || undefined;
     const engine = await openEngine();
-    const { executions, nextCursor } = await engine.listExecutions({
+    const { executions, nextCursor } = await engine.admin.listExecutions({
       status,
       workflow: values.workflow,
       createdAfter,

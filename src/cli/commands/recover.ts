@@ -60,10 +60,10 @@ export default defineCommand({
       process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : formatBulkRecovery(result));
       return;
     }
-    const detail = await engine.getExecution(id);
-    if (!detail) throw new ExecutionNotFoundError(`execution ${id} not found in ${engine.db.description}`);
+    const execution = await engine.admin.readExecution(id);
+    if (!execution) throw new ExecutionNotFoundError(`execution ${id} not found in ${engine.db.description}`);
     const failure = await failureToRecover(engine, id, type);
-    const { checkpointId } = await engine.recover(id, type);
-    await reportRecovery(engine, { id, checkpointId, failure, previousStatus: detail.execution.status }, values.json ?? false);
+    const { checkpointId } = await engine.admin.recover(id, type);
+    await reportRecovery(engine, { id, checkpointId, failure, previousStatus: execution.status }, values.json ?? false);
   },
 });

@@ -1,5 +1,5 @@
 /**
- * `aries retry <execution-id>`: run it again now (engine.retry). An execution waiting for a retry timer
+ * `aries retry <execution-id>`: run it again now (engine.admin.retry). An execution waiting for a retry timer
  * becomes due at once; a FAILED one is recovered as `aries recover` does. The engine refuses an execution
  * that is finished (ILLEGAL_TRANSITION) or that a worker is running (EXECUTION_BUSY).
  */
@@ -28,7 +28,7 @@ export default defineCommand({
     const engine = await openEngine();
     // Read before retrying, to be reported: retrying marks it recovered.
     const failure = await failureToRecover(engine, id);
-    const { checkpointId, previousStatus } = await engine.retry(id);
+    const { checkpointId, previousStatus } = await engine.admin.retry(id);
     await reportRecovery(engine, { id, checkpointId, failure, previousStatus }, values.json ?? false);
   },
 });

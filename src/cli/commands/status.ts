@@ -59,7 +59,7 @@ export default defineCommand({
   positionals: ['execution-id'],
   async run({ values, positionals: [id], openEngine }) {
     const engine = await openEngine();
-    const detail = await engine.getExecution(id);
+    const detail = await engine.admin.getExecution(id);
     if (!detail) throw new ExecutionNotFoundError(`execution ${id} not found in ${engine.db.description}`);
     process.stdout.write(
       values.json

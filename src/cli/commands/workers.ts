@@ -21,7 +21,7 @@ export default defineCommand({
   options: { json: { type: 'boolean' } },
   async run({ values, openEngine }) {
     const engine = await openEngine();
-    const workers = await engine.listWorkers();
+    const workers = await engine.admin.listWorkers();
     if (values.json) {
       process.stdout.write(`${JSON.stringify(workers, null, 2)}\n`);
     } else if (workers.length === 0) {

@@ -15,22 +15,17 @@ const truncation = (full: boolean) => (full ? {} : { truncateAboveBytes: TRUNCAT
 
 /** The execution row alone (no steps), payloads truncated: what the actions answer with. */
 async function readExecution(engine: Engine, id: string): Promise<Execution> {
-  const execution = await engine.readExecution(id, truncation(false));
+  const execution = await engine.admin.readExecution(id, truncation(false));
   if (!execution) throw new ExecutionNotFoundError(`execution ${id} not found`);
   return execution;
 }
 
 /** At most `limit` records after `afterLsn`, read as one page in the database (never the whole journal). */
 async function journalPage(engine: Engine, id: string, afterLsn: number | null, limit: number, full: boolean) {
-  const records = await engine.readJournalPage(id, {
-    afterLsn,
-    limit: limit + 1,
-    ...truncation(full),
-  });
-  const page = records.slice(0, limit);
+  const { records, nextAfterLsn } = await engine.admin.readJournal(id, { afterLsn, limit, ...truncation(full) });
   return {
-    records: page.map(({ executionLastLsn: _last, ...r }): Omit<JournalRecord, 'executionLastLsn'> => r),
-    nextAfterLsn: records.length > limit ? page[page.length - 1]!.lsn : null,
+    records: records.map(({ executionLastLsn: _last, ...r }): Omit<JournalRecord, 'executionLastLsn'> => r),
+    nextAfterLsn,
   };
 }
 
@@ -39,7 +34,7 @@ export const executionRoutes: Route[] = [
     method: 'GET',
     path: '/api/executions',
     async handle({ engine, query }) {
-      const page = await engine.listExecutions({
+      const page = await engine.admin.listExecutions({
         workflow: optionalString(query, 'workflow'),
         status: optionalEnum(query, 'status', EXECUTION_STATUSES),
         createdAfter: optionalDate(query, 'createdAfter'),
@@ -70,11 +65,11 @@ export const executionRoutes: Route[] = [
     path: '/api/executions/{id}',
     async handle({ engine, params, query }) {
       const full = optionalBoolean(query, 'full') ?? false;
-      const detail = await engine.getExecution(params.id!, truncation(full));
+      const detail = await engine.admin.getExecution(params.id!, truncation(full));
       if (!detail) throw new ExecutionNotFoundError(`execution ${params.id} not found`);
-      const [checkpoints, failures, journal] = await Promise.all([
-        engine.listCheckpoints(params.id!),
-        engine.listFailures({ executionId: params.id!, limit: 200 }),
+      const [checkpoints, { failures }, journal] = await Promise.all([
+        engine.admin.listCheckpoints(params.id!),
+        engine.admin.listFailures({ executionId: params.id!, limit: 200 }),
         journalPage(engine, params.id!, null, JOURNAL_PAGE, full),
       ]);
       return {
@@ -82,7 +77,7 @@ export const executionRoutes: Route[] = [
           execution: detail.execution,
           steps: detail.steps,
           checkpoints,
-          failures: failures.map((f) => ({ ...f, workflow: detail.execution.workflow })),
+          failures,
           journal,
         },
       };
@@ -102,7 +97,7 @@ export const executionRoutes: Route[] = [
     method: 'POST',
     path: '/api/executions/{id}/cancel',
     async handle({ engine, params, body }) {
-      const { previousStatus } = await engine.cancel(params.id!, bodyString(body, 'reason'));
+      const { previousStatus } = await engine.admin.cancel(params.id!, bodyString(body, 'reason'));
       return { body: { previousStatus, execution: await readExecution(engine, params.id!) } };
     },
   },
@@ -115,7 +110,7 @@ export const executionRoutes: Route[] = [
         throw new InvalidInputError(`type must be one of ${FAILURE_TYPES.join(', ')}; got "${type}"`, { field: 'type' });
       }
       await readExecution(engine, params.id!);
-      const { checkpointId } = await engine.recover(params.id!, type as FailureType | undefined);
+      const { checkpointId } = await engine.admin.recover(params.id!, type as FailureType | undefined);
       return { body: { checkpointId, execution: await readExecution(engine, params.id!) } };
     },
   },
@@ -123,7 +118,7 @@ export const executionRoutes: Route[] = [
     method: 'POST',
     path: '/api/executions/{id}/retry',
     async handle({ engine, params }) {
-      const { checkpointId, previousStatus } = await engine.retry(params.id!);
+      const { checkpointId, previousStatus } = await engine.admin.retry(params.id!);
       return { body: { checkpointId, previousStatus, execution: await readExecution(engine, params.id!) } };
     },
   },

@@ -10,7 +10,7 @@ export const failureRoutes: Route[] = [
     method: 'GET',
     path: '/api/failures',
     async handle({ engine, query }) {
-      const page = await engine.listFailurePage({
+      const page = await engine.admin.listFailures({
         type: optionalEnum(query, 'type', FAILURE_TYPES),
         workflow: optionalString(query, 'workflow'),
         unrecoveredOnly: optionalBoolean(query, 'unrecovered') ?? false,
@@ -26,7 +26,7 @@ export const failureRoutes: Route[] = [
     async handle({ engine, query }) {
       const sinceSeconds = optionalInt(query, 'sinceSeconds', 60, 90 * DAY_SECONDS) ?? 7 * DAY_SECONDS;
       const since = new Date(Date.now() - sinceSeconds * 1000);
-      return { body: { since, groups: await engine.summarizeFailures(since) } };
+      return { body: { since, groups: await engine.admin.summarizeFailures(since) } };
     },
   },
 ];

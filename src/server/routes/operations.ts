@@ -10,7 +10,7 @@ export const operationRoutes: Route[] = [
     method: 'GET',
     path: '/api/health',
     async handle({ engine, authRequired }) {
-      await engine.activeCounts(); // answers only when the database does
+      await engine.admin.activeCounts(); // answers only when the database does
       return { body: { ok: true, backend: engine.backend, version: VERSION, auth: authRequired } };
     },
   },
@@ -18,14 +18,14 @@ export const operationRoutes: Route[] = [
     method: 'GET',
     path: '/api/workflows',
     async handle({ engine }) {
-      return { body: { workflows: await engine.listWorkflows() } };
+      return { body: { workflows: await engine.admin.listWorkflows() } };
     },
   },
   {
     method: 'GET',
     path: '/api/workers',
     async handle({ engine }) {
-      const workers = await engine.listWorkers();
+      const workers = await engine.admin.listWorkers();
       return {
         body: {
           workers: workers.map((w) => ({
@@ -51,7 +51,7 @@ export const operationRoutes: Route[] = [
       const toMs = Math.ceil(Date.now() / (bucketSeconds * 1000)) * bucketSeconds * 1000;
       const to = new Date(toMs);
       const from = new Date(toMs - buckets * bucketSeconds * 1000);
-      const [series, active] = await Promise.all([engine.executionStats({ from, to, bucketSeconds }), engine.activeCounts()]);
+      const [series, active] = await Promise.all([engine.admin.executionStats({ from, to, bucketSeconds }), engine.admin.activeCounts()]);
       return { body: { from, to, bucketSeconds, buckets: series, statusCounts: active.statusCounts, queueDepth: active.queueDepth } };
     },
   },

@@ -1,0 +1,254 @@
+/**
+ * `engine.admin`: every read of executions and every operator action (cancel, retry, recover, the recovery
+ * sweep), apart from the client's start / handle / result. The HTTP API, the CLI and `aries verify` go
+ * through it; an application's request path never needs it.
+ */
+import { renderDatabaseGauges, type AriesMetrics, type DatabaseGauges } from '../core/aries-metrics.js';
+import { TERMINAL_STATUSES, type ExecutionStatus } from '../core/execution-states.js';
+import type { FailureType } from '../core/failure-classification.js';
+import type { Database } from '../db/database.js';
+import { listExecutionPage, type ExecutionPage, type ExecutionPageFilter } from '../db/execution-pages.js';
+import {
+  activeCounts,
+  cancelExecution,
+  executionStats,
+  listCheckpoints,
+  listFailurePage,
+  listStepPreviews,
+  listWorkflows,
+  readJournalPage,
+  summarizeFailures,
+  type ActiveCounts,
+  type Checkpoint,
+  type FailureGroup,
+  type FailurePageFilter,
+  type FailureWithWorkflow,
+  type RegisteredWorkflow,
+  type StatsBucket,
+} from '../db/operator-functions.js';
+import { autoRecoverFailures, listWorkers, recoverFromFailure, type WorkerLeases } from '../db/recovery-functions.js';
+import type { Execution, JournalRecord, Step } from '../db/rows.js';
+import { getExecution, isUuid, listSteps, readJournal } from '../db/sql-functions.js';
+import { ExecutionBusyError, ExecutionNotFoundError, IllegalTransitionError, InvalidInputError } from '../errors.js';
+
+export interface ExecutionDetail {
+  execution: Execution;
+  steps: Step[];
+}
+
+export interface JournalReadOptions {
+  /** Records after this LSN (default: from the start). */
+  afterLsn?: number | null;
+  /** At most this many records (default: all of them). */
+  limit?: number;
+  /** Payloads larger than this, as JSON, come back as `{ $truncated: true, bytes, preview }`, cut in the database. */
+  truncateAboveBytes?: number;
+}
+
+export interface JournalPage {
+  /** In LSN order. Read whole (no limit, no truncation), each carries the execution's last LSN; paged, null. */
+  records: JournalRecord[];
+  /** Pass as `afterLsn` for the next page; null when this page reaches the end of the journal. */
+  nextAfterLsn: number | null;
+}
+
+export interface FailurePage {
+  failures: FailureWithWorkflow[];
+  /** Pass as `cursor` for the next, older page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/**
+ * What the admin needs of its engine. The engine hands it over instead of being imported, so the two
+ * files do not depend on each other both ways.
+ */
+export interface EngineLink {
+  readonly db: Database;
+  readonly metrics: AriesMetrics;
+  /** Throws EngineClosedError once the engine is closed. */
+  assertOpen(): void;
+  /** Wakes this process's workers: something became runnable now. */
+  pokeWorkers(): void;
+  /** Answers this process's result() waiters on the execution at once instead of at their next poll. */
+  notifySettled(executionId: string): void;
+  onError(err: unknown, context: string): void;
+}
+
+export class EngineAdmin {
+  constructor(private readonly engine: EngineLink) {}
+
+  private get db(): Database {
+    this.engine.assertOpen();
+    return this.engine.db;
+  }
+
+  /**
+   * One execution and its steps. With `truncateAboveBytes`, payloads larger than that (as JSON: input,
+   * output, step outputs) come back as `{ $truncated: true, bytes, preview }`, cut in the database.
+   */
+  async getExecution(id: string, options: { truncateAboveBytes?: number } = {}): Promise<ExecutionDetail | undefined> {
+    const execution = await this.readExecution(id, options);
+    if (!execution) return undefined;
+    const steps =
+      options.truncateAboveBytes === undefined ? await listSteps(this.db, id) : await listStepPreviews(this.db, id, options.truncateAboveBytes);
+    return { execution, steps };
+  }
+
+  /** One execution without its steps (payloads truncated as getExecution's are, if asked). */
+  async readExecution(id: string, options: { truncateAboveBytes?: number } = {}): Promise<Execution | undefined> {
+    return getExecution(this.db, id, options.truncateAboveBytes ?? null);
+  }
+
+  /**
+   * An execution's journal, each record's checksum verified: all of it by default, or a page of at most
+   * `limit` records after `afterLsn` (one query either way; a page never reads the rest of the journal).
+   */
+  async readJournal(id: string, options: JournalReadOptions = {}): Promise<JournalPage> {
+    const db = this.db;
+    const { afterLsn = null, limit, truncateAboveBytes } = options;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+      throw new InvalidInputError(`limit must be a positive integer; got ${limit}`, { limit });
+    }
+    if (!isUuid(id)) return { records: [], nextAfterLsn: null };
+    if (limit === undefined && truncateAboveBytes === undefined) {
+      return { records: await readJournal(db, id, afterLsn), nextAfterLsn: null };
+    }
+    // One record more than asked says whether there is a next page without a second query.
+    const records = await readJournalPage(db, id, { afterLsn, limit: limit === undefined ? null : limit + 1, truncateAboveBytes });
+    if (limit === undefined || records.length <= limit) return { records, nextAfterLsn: null };
+    const page = records.slice(0, limit);
+    return { records: page, nextAfterLsn: page[page.length - 1]!.lsn };
+  }
+
+  /** Executions newest first, one page at a time (pass nextCursor back for the next, older page). */
+  async listExecutions(filter?: ExecutionPageFilter): Promise<ExecutionPage> {
+    return listExecutionPage(this.db, filter);
+  }
+
+  /** An execution's checkpoints, newest first, each with whether recovery may start from it. */
+  async listCheckpoints(id: string): Promise<Checkpoint[]> {
+    const db = this.db;
+    return isUuid(id) ? listCheckpoints(db, id) : [];
+  }
+
+  /**
+   * Failures newest first, one page at a time (pass nextCursor back for the next), each with its
+   * workflow: of every execution or of one (`executionId`), by type, workflow, or only unrecovered ones.
+   */
+  async listFailures(filter: FailurePageFilter = {}): Promise<FailurePage> {
+    const db = this.db;
+    if (filter.executionId !== undefined && !isUuid(filter.executionId)) return { failures: [], nextCursor: null };
+    return listFailurePage(db, filter);
+  }
+
+  /** Failures since `since`, grouped by workflow and type. */
+  async summarizeFailures(since: Date): Promise<FailureGroup[]> {
+    return summarizeFailures(this.db, since);
+  }
+
+  /** The workflows workers have registered (name and version). */
+  async listWorkflows(): Promise<RegisteredWorkflow[]> {
+    return listWorkflows(this.db);
+  }
+
+  /** Executions started, finished and failed per time bucket (the overview's charts). */
+  async executionStats(options: { from: Date; to: Date; bucketSeconds: number }): Promise<StatsBucket[]> {
+    return executionStats(this.db, options.from, options.to, options.bucketSeconds);
+  }
+
+  /** How many executions are in each unfinished status, and how many are due now (the queue depth). */
+  async activeCounts(): Promise<ActiveCounts> {
+    return activeCounts(this.db);
+  }
+
+  /** The workers holding leases now, with their executions and lease expiries. */
+  async listWorkers(): Promise<WorkerLeases[]> {
+    return listWorkers(this.db);
+  }
+
+  /**
+   * Cancels an execution that is not finished: no step starts after this returns. A worker running it
+   * is fenced off (its next write is refused; its heartbeat aborts the run). Compensations do not run.
+   * Returns the status it had. ExecutionNotFoundError, or IllegalTransitionError when it is finished.
+   */
+  async cancel(id: string, reason?: string): Promise<{ previousStatus: ExecutionStatus }> {
+    const db = this.db;
+    if (!isUuid(id)) throw new ExecutionNotFoundError(`execution ${id} not found: it is not an execution id (a UUID)`);
+    if (reason !== undefined && typeof reason !== 'string') throw new InvalidInputError('reason must be a string');
+    const { previousStatus, workflow } = await cancelExecution(db, id, reason ?? null);
+    this.engine.metrics.executionsCancelled.labels(workflow).inc();
+    this.engine.notifySettled(id);
+    return { previousStatus };
+  }
+
+  /**
+   * Runs a failed or waiting execution again now (recover from its newest failure of any type): an
+   * execution waiting for a retry timer becomes due, a FAILED one resumes from its last valid checkpoint.
+   * IllegalTransitionError when it is finished, ExecutionBusyError while a worker runs it.
+   */
+  async retry(id: string): Promise<{ checkpointId: string | null; previousStatus: ExecutionStatus }> {
+    const db = this.db;
+    const execution = isUuid(id) ? await getExecution(db, id) : undefined;
+    if (!execution) throw new ExecutionNotFoundError(`execution ${id} not found in ${db.description}`);
+    const { status } = execution;
+    if (TERMINAL_STATUSES.has(status)) {
+      throw new IllegalTransitionError(`execution ${id} is ${status}: it is finished, there is nothing to retry`);
+    }
+    // recover_from_failure refuses a leased execution too, but reports a missing failure first, which
+    // reads as the wrong reason for one that is simply running.
+    if (status === 'RUNNING') {
+      throw new ExecutionBusyError(`execution ${id} is RUNNING under a worker's lease: it is being run, there is nothing to retry now`);
+    }
+    const { checkpointId } = await this.recoverUnfinished(id, undefined);
+    return { checkpointId, previousStatus: status };
+  }
+
+  /**
+   * Recovers an execution from its newest unrecovered failure (aries.recover_from_failure): a FAILED one
+   * resumes from its last valid checkpoint, a failed compensation resumes compensating, a waiting retry
+   * runs now. Returns the checkpoint it continues from (null: the execution's start).
+   */
+  async recover(id: string, failureType?: FailureType): Promise<{ checkpointId: string | null }> {
+    const db = this.db;
+    if (!isUuid(id)) throw new InvalidInputError(`"${id}" is not an execution id (a UUID)`);
+    const status = (await getExecution(db, id))?.status;
+    if (status !== undefined && TERMINAL_STATUSES.has(status)) {
+      throw new IllegalTransitionError(`execution ${id} is ${status}: it is finished, there is nothing to recover`);
+    }
+    return this.recoverUnfinished(id, failureType);
+  }
+
+  /** recover() once the execution is known not to be finished (retry() has read it already). */
+  private async recoverUnfinished(id: string, failureType: FailureType | undefined): Promise<{ checkpointId: string | null }> {
+    const checkpointId = await recoverFromFailure(this.db, id, failureType ?? null);
+    this.engine.metrics.recoveries.labels('operator').inc();
+    this.engine.pokeWorkers();
+    return { checkpointId };
+  }
+
+  /** The automatic recovery sweep, once (workers run it on a schedule). Returns how many it recovered. */
+  async autoRecoverFailures(options?: { maxAgeMs?: number; maxPerExecution?: number }): Promise<number> {
+    const count = await autoRecoverFailures(this.db, options);
+    this.engine.metrics.recoveries.labels('sweep').inc(count);
+    if (count > 0) this.engine.pokeWorkers();
+    return count;
+  }
+
+  /**
+   * The Prometheus text exposition (format 0.0.4, METRICS_CONTENT_TYPE) of this process's counters and
+   * histograms (engine.metrics) and of the database gauges read now. When the database cannot be read,
+   * the counters are still rendered, with aries_database_up 0 and no database gauges.
+   */
+  async renderMetrics(): Promise<string> {
+    const db = this.db;
+    let gauges: DatabaseGauges | undefined;
+    try {
+      const { statusCounts: n, queueDepth, expiredLeases } = await activeCounts(db);
+      const executions = { PENDING: n.PENDING ?? 0, RUNNING: n.RUNNING ?? 0, COMPENSATING: n.COMPENSATING ?? 0, FAILED: n.FAILED ?? 0 };
+      gauges = { queueDepth, executions, expiredLeases };
+    } catch (err) {
+      this.engine.onError(err, 'metrics');
+    }
+    return this.engine.metrics.render() + renderDatabaseGauges(gauges);
+  }
+}
