@@ -306,3 +306,18 @@ export async function listSteps(db: Queryable, executionId: string): Promise<Ste
 export function isUuid(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }
+
+/**
+ * Locks the execution row if `lease` still owns it (AR002 otherwise): the fence a transactional step takes
+ * as its first statement, so a worker whose lease was taken over never runs the step's statements.
+ */
+export async function lockOwnedExecution(q: Queryable, lease: Lease): Promise<void> {
+  await translated(
+    q.query('SELECT 1 FROM aries.lock_owned_execution(p_execution_id => $1, p_token => $2)', [lease.executionId, lease.token]),
+  );
+}
+
+/** Sets the transaction's synchronous_commit for a durability class (aries.apply_durability). */
+export async function applyDurability(q: Queryable, durability: Durability): Promise<void> {
+  await translated(q.query('SELECT aries.apply_durability(p_class => $1)', [durability]));
+}

@@ -19,7 +19,8 @@ import { claimExecutions, registerWorkflow, renewLeases, type ClaimedExecution }
 import { readLeaseState } from '../db/recovery-functions.js';
 import { InvalidDefinitionError, LeaseLostError } from '../errors.js';
 import { isWorkflow, type Workflow } from '../sdk/types/workflow.js';
-import { runExecution, type RunOutcome } from './execution-runner.js';
+import { RUN_OUTCOMES, type RunOutcome } from './run/close-run.js';
+import { runExecution } from './run/execution-runner.js';
 import { DEFAULT_RECOVERY_SWEEP_MS, startRecoverySweep } from './recovery-sweep.js';
 import { StepWriteBatcher } from './step-write-batcher.js';
 
@@ -55,26 +56,18 @@ interface Running {
   stopped?: boolean;
 }
 
-export interface WorkerStats {
-  claimed: number;
-  completed: number;
-  failed: number;
-  released: number;
-  /** Handed back after a transient storage error, to be resumed. */
-  retried: number;
-  /** A step (or compensation) failed TRANSIENTLY; its retry waits for a durable timer. */
-  retriesScheduled: number;
-  compensated: number;
-  leaseLost: number;
-  stepsRun: number;
-  stepsReplayed: number;
+/** What a worker did: claims, runs by how they came to rest (one count per RunOutcome), steps. */
+export type WorkerStats = { claimed: number; stepsRun: number; stepsReplayed: number } & Record<RunOutcome, number>;
+
+function emptyStats(): WorkerStats {
+  return { claimed: 0, stepsRun: 0, stepsReplayed: 0, ...(Object.fromEntries(RUN_OUTCOMES.map((o) => [o, 0])) as Record<RunOutcome, number>) };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Worker {
   readonly id: string;
-  readonly stats: WorkerStats = { claimed: 0, completed: 0, failed: 0, released: 0, retried: 0, retriesScheduled: 0, compensated: 0, leaseLost: 0, stepsRun: 0, stepsReplayed: 0 };
+  readonly stats: WorkerStats = emptyStats();
   private readonly workflows = new Map<string, Workflow>();
   private readonly concurrency: number;
   private readonly leaseMs: number;
@@ -238,17 +231,11 @@ export class Worker {
       workflow,
     ).then(
       (outcome) => {
-        if (outcome === 'completed') this.stats.completed++;
-        else if (outcome === 'failed') this.stats.failed++;
-        else if (outcome === 'released') this.stats.released++;
-        else if (outcome === 'retry') this.stats.retried++;
-        else if (outcome === 'retry-scheduled') this.stats.retriesScheduled++;
-        else if (outcome === 'compensated') this.stats.compensated++;
-        else this.stats.leaseLost++;
+        this.stats[outcome]++;
         if (outcome === 'completed') series.completed.inc();
         else if (outcome === 'failed') series.failed.inc();
         else if (outcome === 'compensated') series.compensated.inc();
-        else if (outcome === 'lease-lost' && !entry.stopped) void this.countLeaseLoss(claimed.executionId);
+        else if (outcome === 'leaseLost' && !entry.stopped) void this.countLeaseLoss(claimed.executionId);
         this.events.onFinished?.(claimed.executionId, outcome);
       },
       // A write failed (the database is unreachable, say): the execution stays RUNNING under our lease,

@@ -176,7 +176,7 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
       expect(sendsOfReserve.length).toBeGreaterThanOrEqual(2);
       expect(journal.filter((r) => r.stepKey === 'reserve' && r.kind === 'step_completed').map((r) => r.attempt)).toEqual([1]);
       // Handed back once, then resumed from the journal.
-      expect(worker.stats).toMatchObject({ claimed: 2, completed: 1, retried: 1, failed: 0, leaseLost: 0 });
+      expect(worker.stats).toMatchObject({ claimed: 2, completed: 1, handedBack: 1, failed: 0, leaseLost: 0 });
       // When the cut write committed, "charge" was started (attempt 1) and its function never ran; the
       // resumed run starts it again as attempt 2, and runs it once.
       if (moment === 'after-response') expect(startsOf(journal, 'charge')).toEqual([1, 2]);
@@ -220,7 +220,7 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
       await expectRanOnce(h.id, own);
     }
     // Every execution of the cut batch was handed back once and resumed; the others were not.
-    expect(worker.stats).toMatchObject({ claimed: handles.length + inBatch, completed: handles.length, retried: inBatch, failed: 0 });
+    expect(worker.stats).toMatchObject({ claimed: handles.length + inBatch, completed: handles.length, handedBack: inBatch, failed: 0 });
   });
 
   for (const moment of MOMENTS) {
@@ -243,11 +243,11 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
       // Committed before the cut: nothing ran again. Not committed: handed back and resumed, by replay.
       if (moment === 'after-response') {
         expect(execution.claimCount).toBe(1);
-        expect(worker.stats).toMatchObject({ completed: 1, retried: 0 });
+        expect(worker.stats).toMatchObject({ completed: 1, handedBack: 0 });
       }
       if (moment === 'before-forward') {
         expect(execution.claimCount).toBe(2);
-        expect(worker.stats).toMatchObject({ completed: 1, retried: 1 });
+        expect(worker.stats).toMatchObject({ completed: 1, handedBack: 1 });
       }
       // The result stays readable, and nothing is written after the end.
       const again = (await direct().admin.readJournal(handle.id)).records;
@@ -325,7 +325,7 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
       const { execution } = (await direct().admin.getExecution(handle.id))!;
       if (moment === 'after-response') expect(execution.claimCount).toBe(2); // the lost claim, then the resumption
       if (moment === 'before-forward') expect(execution.claimCount).toBe(1);
-      expect(worker.stats).toMatchObject({ completed: 1, failed: 0, retried: 0, leaseLost: 0 });
+      expect(worker.stats).toMatchObject({ completed: 1, failed: 0, handedBack: 0, leaseLost: 0 });
     });
   }
 });

@@ -9,7 +9,7 @@ import { expect, test } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { translateDatabaseError } from '../../src/db/sqlstate-errors.js';
 import { defineWorkflow, LeaseLostError, Worker } from '../../src/index.js';
-import type { RunOutcome } from '../../src/worker/execution-runner.js';
+import type { RunOutcome } from '../../src/worker/run/execution-runner.js';
 import { describeBackends } from '../helpers/backends.js';
 
 interface EffectRow {
@@ -121,7 +121,7 @@ describeBackends('a worker whose lease expired', (b) => {
 
       // Now A's step finishes; its completion under token 1 is refused, and its run ends without a write.
       releaseA.resolve();
-      expect(await outcomeOfA.promise).toBe('lease-lost');
+      expect(await outcomeOfA.promise).toBe('leaseLost');
       // Every write A tried after the takeover was refused as a lost lease; among them, the one carrying
       // the completion of "charge" under A's token (1).
       expect(refused.length).toBeGreaterThanOrEqual(1);

@@ -41,7 +41,7 @@ describeBackends('a transient storage error during a write', (b) => {
         // whose intent was being written runs again; a completed step never does.
         expect(runs.filter((r) => r === 'charge')).toHaveLength(1);
         expect(runs.filter((r) => r === 'ship').length).toBeLessThanOrEqual(2);
-        expect(worker.stats.retried).toBe(1); // handed back once, then resumed from the journal
+        expect(worker.stats.handedBack).toBe(1); // handed back once, then resumed from the journal
       } finally {
         await worker.stop();
       }

@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import type { Queryable } from '../../src/db/database.js';
 import { defineWorkflow } from '../../src/index.js';
-import { analyzeExecution, OUTCOME_PAGE } from '../../src/worker/replay-log.js';
+import { analyzeExecution, OUTCOME_PAGE } from '../../src/worker/run/replay-log.js';
 import { describeBackends } from '../helpers/backends.js';
 import { expireLease, sqlStartClaimed } from '../helpers/sql.js';
 
@@ -60,12 +60,15 @@ describeBackends('recovery bounded by the last checkpoint', (b) => {
     // Redo hands each recorded output to the workflow as it reaches it, a page of positions per read: the
     // materialized outputs (one row per completed step), never the intents, attempts or older records.
     for (let seq = 0; seq < 10_000; seq++) {
-      const outcome = await replay.outcomeAt(seq);
-      if (outcome?.kind !== 'completed' || outcome.output !== seq) throw new Error(`position ${seq}: ${JSON.stringify(outcome)}`);
+      const record = await replay.recordOf(`s${seq}`);
+      if (record?.outcome?.kind !== 'completed' || record.outcome.output !== seq || record.seq !== seq) {
+        throw new Error(`step s${seq}: ${JSON.stringify(record)}`);
+      }
     }
-    expect(await replay.outcomeAt(10_000)).toBeUndefined();
+    expect((await replay.recordOf('s10000'))?.status).toBe('RUNNING');
+    expect(await replay.recordOf('s10001')).toBeUndefined();
     expect(replay.stats.stepOutcomesRead).toBe(10_000);
-    expect(counted.calls.get('read_step_outcomes')).toBe(Math.ceil(10_001 / OUTCOME_PAGE));
+    expect(counted.calls.get('read_step_records')).toBe(Math.ceil(10_001 / OUTCOME_PAGE));
     expect(counted.calls.get('read_journal')).toBe(1); // the journal was read once: the tail
   });
 

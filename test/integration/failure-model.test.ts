@@ -51,7 +51,7 @@ describeBackends('failure model', (b) => {
       ['TRANSIENT', 'network', 'retry', true, 2],
       ['TRANSIENT', 'network', 'retry', true, 1],
     ]);
-    expect(r.stats.retriesScheduled).toBe(2);
+    expect(r.stats.retryScheduled).toBe(2);
   });
 
   test('a step policy overrides the workflow policy; exhausted TRANSIENT retries become PERMANENT and the record says so', async () => {
@@ -97,7 +97,7 @@ describeBackends('failure model', (b) => {
     });
     const r = await run(wf, {});
     expect(r.error).toBeInstanceOf(ExecutionFailedError);
-    expect(r.stats.retriesScheduled).toBe(0);
+    expect(r.stats.retryScheduled).toBe(0);
     const [f] = (await b.engine.admin.listFailures({ executionId: r.id })).failures;
     expect(f).toMatchObject({ type: 'PERMANENT', stepKey: null });
   });

@@ -209,7 +209,15 @@ describeBackends('replay still detects a workflow whose code changed', (b) => {
       proxy.step = async (key, fn, opts) => {
         const out = await ctx.step(key, fn, opts);
         if (key === stopAfterStep) {
-          await (ctx as unknown as { flush(): Promise<void> }).flush();
+          // Its completion is written by the engine within the flush delay: wait until it is.
+          for (;;) {
+            const rows = await b.engine.db.query<{ status: string }>(
+              'SELECT status FROM aries.steps WHERE execution_id = $1 AND step_key = $2',
+              [ctx.executionId, key],
+            );
+            if (rows[0]?.status === 'COMPLETED') break;
+            await new Promise((r) => setTimeout(r, 10));
+          }
           reached();
           await new Promise<void>(() => {}); // this worker is "dead" from here on
         }

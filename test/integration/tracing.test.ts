@@ -42,7 +42,7 @@ describeBackends('tracing', (b) => {
 
     const spans = exporter.getFinishedSpans().filter((s) => attr(s, 'aries.execution_id') === h.id);
     const runs = spans.filter((s) => s.name === 'aries.execution');
-    expect(runs.map((s) => attr(s, 'aries.outcome'))).toEqual(['retry-scheduled', 'failed']);
+    expect(runs.map((s) => attr(s, 'aries.outcome'))).toEqual(['retryScheduled', 'failed']);
     expect(runs.every((s) => attr(s, 'aries.workflow') === wf.name)).toBe(true);
     expect(runs.map((s) => attr(s, 'aries.steps_replayed'))).toEqual([0, 1]); // the second run replays "a"
 

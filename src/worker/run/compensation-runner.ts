@@ -6,18 +6,19 @@
  * under the step's retry policy with a durable timer; a PERMANENT one (or retries running out) ends the
  * execution FAILED with an unrecovered PARTIAL failure: an operator must look, then `aries recover` it.
  */
-import { classifyError } from '../core/failure-classification.js';
-import { encodeStored } from '../core/json-value.js';
-import { hasAttemptsLeft, retryDelayMs } from '../core/retry-policy.js';
-import type { Queryable } from '../db/database.js';
-import { finishCompensation, recordCompensation, retryCompensation, stepAttemptsUsed } from '../db/recovery-functions.js';
-import { failExecution, type Lease } from '../db/sql-functions.js';
-import type { Workflow } from '../sdk/types/workflow.js';
-import { crashPoint } from './crash-points.js';
-import { withRetries } from './write-retries.js';
-import { storedFailure, type CompensableStep } from './workflow-context.js';
+import { classifyError } from '../../core/failure-classification.js';
+import { encodeStored } from '../../core/json-value.js';
+import { hasAttemptsLeft, retryDelayMs } from '../../core/retry-policy.js';
+import type { Queryable } from '../../db/database.js';
+import { finishCompensation, recordCompensation, retryCompensation, stepAttemptsUsed } from '../../db/recovery-functions.js';
+import { failExecution, type Lease } from '../../db/sql-functions.js';
+import type { Workflow } from '../../sdk/types/workflow.js';
+import { crashPoint } from '../crash-points.js';
+import { withRetries } from '../write-retries.js';
+import type { CompensableStep } from '../context/run-state.js';
+import { storedFailure } from '../context/step-failure.js';
 
-export type UndoOutcome = 'compensated' | 'failed' | 'retry-scheduled' | 'yield' | 'lease-lost';
+export type UndoOutcome = 'compensated' | 'failed' | 'retryScheduled' | 'yield' | 'leaseLost';
 
 export interface UndoDeps {
   db: Queryable;
@@ -32,7 +33,7 @@ export async function runCompensations(deps: UndoDeps, steps: readonly Compensab
   const { db, lease } = deps;
   for (const step of [...steps].reverse()) {
     if (step.status === 'COMPLETED') continue;
-    if (deps.signal.aborted) return 'lease-lost';
+    if (deps.signal.aborted) return 'leaseLost';
     if (deps.shouldYield()) return 'yield';
     const attempt = await recordCompensation(db, lease, { stepKey: step.stepKey, event: 'started' });
     crashPoint('during-compensation', step.stepKey);
@@ -47,7 +48,7 @@ export async function runCompensations(deps: UndoDeps, steps: readonly Compensab
       });
       resultJson = encodeStored(result ?? null, `result of the compensation of step "${step.stepKey}"`, deps.maxPayloadBytes);
     } catch (error) {
-      if (deps.signal.aborted) return 'lease-lost';
+      if (deps.signal.aborted) return 'leaseLost';
       return compensationFailed(deps, step, attempt, error);
     }
     crashPoint('after-compensation-effect', step.stepKey);
@@ -68,7 +69,7 @@ async function compensationFailed(deps: UndoDeps, step: CompensableStep, attempt
       const delayMs = retryDelayMs(step.policy, used);
       await withRetries(() => retryCompensation(deps.db, deps.lease, { stepKey: step.stepKey, attempt, errorJson, delayMs, source }));
       crashPoint('during-retry-wait', step.stepKey);
-      return 'retry-scheduled';
+      return 'retryScheduled';
     }
     exhausted = true;
   }

@@ -1,0 +1,190 @@
+/**
+ * The one skeleton every ctx primitive runs through:
+ *
+ *   enter   check the call (key, function, options; a key used twice in one run is an error), then look
+ *           the key up in the journal: recorded with an outcome → replay it (return the output or throw the
+ *           failure) without running anything; recorded without one (in flight, waiting for a retry, rolled
+ *           back) → run it again at its position; never recorded → wait for the recorded keys and take the
+ *           next position. A recorded key called as another kind of primitive is a NondeterminismError.
+ *   run     journal the intent (numbering the attempt), refuse a crash loop, run the primitive's attempt
+ *           under a span and the attempt metrics
+ *   record  hand the completion to the primitive (queued with the next write, or already committed), note
+ *           a compensation; or route the error: the common failure path, another attempt, or an interrupt
+ *
+ * A call counts as in progress from entry until it settles; the step journal uses that to tell a parallel
+ * branch still replaying from a journal the code no longer matches.
+ */
+import type { Span } from '@opentelemetry/api';
+import { resolveRetryPolicy, type RetryPolicy } from '../../core/retry-policy.js';
+import { DuplicateStepKeyError, InvalidDefinitionError, NondeterminismError, StepFailedError } from '../../errors.js';
+import type { Compensation, StepOptions } from '../../sdk/types/workflow-context.js';
+import { crashPoint } from '../crash-points.js';
+import { CompensationUnwind, YieldSignal } from '../engine-signals.js';
+import type { StepRecord } from '../run/replay-log.js';
+import { endStepSpan, startStepSpan } from '../tracing.js';
+import type { Attempt, Primitive } from './primitives/primitive.js';
+import type { RunState } from './run-state.js';
+import { attemptFailed, attemptsWornOut } from './step-failure.js';
+import type { FailureType, FaultSource } from '../../core/failure-classification.js';
+
+const KIND_WORDS = { step: 'a step', transaction: 'a transaction' } as const;
+
+function isFailureType(v: unknown): v is FailureType {
+  return v === 'TRANSIENT' || v === 'PERMANENT' || v === 'PARTIAL';
+}
+
+export async function runPrimitive<Fn, Options extends StepOptions<never>, T>(
+  run: RunState,
+  primitive: Primitive<Fn, Options, T>,
+  key: string,
+  fn: Fn,
+  options: Options,
+): Promise<T> {
+  if (typeof key !== 'string' || key === '') throw new InvalidDefinitionError(`${primitive.call} needs a non-empty string key`);
+  if (typeof fn !== 'function') throw new InvalidDefinitionError(`${primitive.call}("${key}") needs a function`);
+  const policy = policyFor(run, primitive, key, options);
+  if (run.interrupt !== undefined) throw run.interrupt;
+  if (!run.journal.reach(key)) {
+    throw new DuplicateStepKeyError(
+      `step key "${key}" is used twice in execution ${run.executionId}; step keys must be unique within an execution (add an index for loops, e.g. "${key}-1")`,
+    );
+  }
+  try {
+    const seq = await enter(run, primitive, key, options, policy);
+    if (typeof seq !== 'number') return seq.replayed as T;
+    return await attempts(run, primitive, { key, seq, fn, options, policy });
+  } finally {
+    run.journal.settled();
+  }
+}
+
+function policyFor(run: RunState, primitive: Primitive<never, never, unknown>, key: string, options: StepOptions<never>): RetryPolicy {
+  if (options === null || typeof options !== 'object') throw new InvalidDefinitionError(`${primitive.call}("${key}"): options must be an object`);
+  if (options.compensate !== undefined && typeof options.compensate !== 'function') {
+    throw new InvalidDefinitionError(`${primitive.call}("${key}"): compensate must be a function (output, ctx) => …`);
+  }
+  if (options.classify !== undefined && typeof options.classify !== 'function') {
+    throw new InvalidDefinitionError(`${primitive.call}("${key}"): classify must be a function`);
+  }
+  primitive.validate?.(key, options as never);
+  const workflowPolicy = run.deps.workflow.retry;
+  return options.retry === undefined ? workflowPolicy : resolveRetryPolicy(workflowPolicy, options.retry, `step "${key}"`);
+}
+
+/** Replays the key's recorded outcome, or returns the position to run it at. */
+async function enter<Options extends StepOptions<never>>(
+  run: RunState,
+  primitive: Primitive<never, Options, unknown>,
+  key: string,
+  options: Options,
+  policy: RetryPolicy,
+): Promise<number | { replayed: unknown }> {
+  let record: StepRecord | undefined;
+  let seq: number;
+  try {
+    record = await run.journal.recordOf(key);
+    if (record && record.kind !== primitive.kind) {
+      throw new NondeterminismError(
+        `execution ${run.executionId} recorded step "${key}" as ${KIND_WORDS[record.kind]}, but the workflow code now runs it as ` +
+          `${KIND_WORDS[primitive.kind]}; the code changed under a running execution (deploy such changes as a new workflow version)`,
+      );
+    }
+    if (record?.outcome) return { replayed: replay(run, key, record, options, policy) };
+    seq = record ? record.seq : await run.journal.placeNew(key);
+  } catch (err) {
+    if (err instanceof StepFailedError) throw err; // a recorded failure, replayed: the workflow's to catch
+    throw run.interrupted(err);
+  }
+  if (run.deps.mode === 'compensating') throw run.interrupted(new CompensationUnwind());
+  if (run.deps.shouldYield()) throw run.interrupted(new YieldSignal());
+  if (run.deps.signal.aborted) throw run.interrupted(run.deps.signal.reason);
+  return seq;
+}
+
+function replay(run: RunState, key: string, record: StepRecord, options: StepOptions<never>, policy: RetryPolicy): unknown {
+  const outcome = record.outcome!;
+  run.stepsReplayed++;
+  if (outcome.kind === 'failed') {
+    const error = new StepFailedError(key, outcome.error);
+    const type = isFailureType(outcome.error.failureType) ? outcome.error.failureType : 'PERMANENT';
+    const source = (outcome.error.source as FaultSource | undefined) ?? 'step';
+    run.lastStepFailure = { stepKey: key, attempt: record.attempt, error, type, source, retriesExhausted: outcome.error.retriesExhausted === true };
+    throw error;
+  }
+  if (options.compensate) {
+    run.addCompensable({
+      stepKey: key,
+      seq: record.seq,
+      output: outcome.output,
+      compensate: options.compensate as Compensation<unknown>,
+      policy,
+      classify: options.classify,
+      status: outcome.compensation,
+      lsn: outcome.lsn,
+    });
+  }
+  return outcome.output;
+}
+
+/** Attempts of a call that must run, until one settles it (or its error leaves the skeleton). */
+async function attempts<Fn, Options extends StepOptions<never>, T>(
+  run: RunState,
+  primitive: Primitive<Fn, Options, T>,
+  call: { key: string; seq: number; fn: Fn; options: Options; policy: RetryPolicy },
+): Promise<T> {
+  const { key, seq, options, policy } = call;
+  const { deps } = run;
+  for (;;) {
+    const attempt = await run.storage(() => run.journal.begin(seq, key, primitive.kind));
+    const a: Attempt<Fn, Options> = {
+      ...call,
+      run,
+      attempt,
+      stepContext: { idempotencyKey: `${run.executionId}:${key}`, attempt, executionId: run.executionId, stepKey: key, signal: deps.signal },
+    };
+    const worn = await attemptsWornOut(run, key, attempt, policy);
+    if (worn) return attemptFailed(run, a, worn);
+    crashPoint('before-step', key);
+    const span: Span = startStepSpan(deps.span, {
+      workflow: deps.workflow.name,
+      executionId: run.executionId,
+      stepKey: key,
+      attempt,
+      transactional: primitive.kind === 'transaction',
+    });
+    (primitive.kind === 'transaction' ? deps.metrics?.transactionAttempts : deps.metrics?.stepAttempts)?.inc();
+    const started = performance.now();
+    let result: { output: T; outputJson?: string | null };
+    try {
+      result = await run.track(Promise.resolve().then(() => primitive.run(a)));
+    } catch (error) {
+      deps.metrics?.stepDuration.observe((performance.now() - started) / 1000);
+      if (deps.signal.aborted) {
+        span.end();
+        throw run.interrupted(deps.signal.reason); // the lease is gone: record nothing
+      }
+      const verdict = await primitive.judge(error, a);
+      if (verdict === 'fail') return attemptFailed(run, a, error, span);
+      span.end();
+      if (verdict === 'interrupt') throw run.interrupted(error);
+      continue; // 'again': the whole call as its next attempt
+    }
+    deps.metrics?.stepDuration.observe((performance.now() - started) / 1000);
+    endStepSpan(span);
+    run.stepsRun++;
+    primitive.settle(a, result.outputJson);
+    if (options.compensate) {
+      run.addCompensable({
+        stepKey: key,
+        seq,
+        output: result.output,
+        compensate: options.compensate as Compensation<unknown>,
+        policy,
+        classify: options.classify,
+        status: null,
+        lsn: undefined,
+      });
+    }
+    return result.output;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * What one run of an execution's workflow function shares between its ctx calls and the runner that
+ * ends it: the step journal, the first engine-level signal met (the interrupt), the completed steps with
+ * compensations, the last step failure handed to the workflow, the functions still running, counters.
+ */
+import type { Span } from '@opentelemetry/api';
+import type { WorkflowSeries } from '../../core/aries-metrics.js';
+import type { ErrorClassifier, FailureType, FaultSource } from '../../core/failure-classification.js';
+import type { RetryPolicy } from '../../core/retry-policy.js';
+import { isTransientError } from '../../core/transient-errors.js';
+import type { Database } from '../../db/database.js';
+import type { CompensationStatus } from '../../db/rows.js';
+import type { Lease } from '../../db/sql-functions.js';
+import { DuplicateStepKeyError, JournalCorruptError, LeaseLostError, NondeterminismError } from '../../errors.js';
+import type { Compensation } from '../../sdk/types/workflow-context.js';
+import type { Workflow } from '../../sdk/types/workflow.js';
+import type { ReplayLog } from '../run/replay-log.js';
+import type { StepWriter } from '../step-write-batcher.js';
+import { StepJournal } from './step-journal.js';
+
+export interface StepFailure {
+  stepKey: string;
+  attempt: number;
+  error: unknown;
+  type: FailureType;
+  source: FaultSource;
+  retriesExhausted: boolean;
+}
+
+/** A completed step with a compensation. */
+export interface CompensableStep {
+  stepKey: string;
+  seq: number;
+  output: unknown;
+  compensate: Compensation<unknown>;
+  policy: RetryPolicy;
+  classify: ErrorClassifier | undefined;
+  status: CompensationStatus | null;
+  /** The completion's LSN when it was replayed; undefined for steps completed by this run (they are newer). */
+  lsn: number | undefined;
+}
+
+export interface RunStateDeps {
+  db: Database;
+  lease: Lease;
+  workflow: Workflow;
+  replay: ReplayLog;
+  /** 'compensating': replay only, to find compensations; unwind at the first step with no outcome. */
+  mode: 'forward' | 'compensating';
+  signal: AbortSignal;
+  shouldYield: () => boolean;
+  maxPayloadBytes: number;
+  writer: StepWriter;
+  flushDelayMs?: number | undefined;
+  /** The execution's span: each attempt gets a child span. */
+  span?: Span | undefined;
+  /** The workflow's metric series: each attempt run here is counted and timed (replays are not). */
+  metrics?: WorkflowSeries | undefined;
+}
+
+export class RunState {
+  readonly deps: RunStateDeps;
+  readonly executionId: string;
+  readonly journal: StepJournal;
+  /**
+   * The first engine-level signal this run met: a transient storage error, a YieldSignal, a RetrySignal,
+   * a NondeterminismError, corrupt data, a lost lease. Once set, every later ctx call throws it again, and
+   * the runner acts on it even if the workflow caught it and returned, so a try/catch around a step can
+   * never turn one into a COMPLETED execution.
+   */
+  interrupt: unknown;
+  /** The last step whose error the workflow was handed, to attribute an uncaught failure to it. */
+  lastStepFailure: StepFailure | undefined;
+  /** Steps actually run by this worker (not replayed), for tests and metrics. */
+  stepsRun = 0;
+  stepsReplayed = 0;
+  private readonly compensable: CompensableStep[] = [];
+  /** Step functions running (the workflow may run steps in parallel). */
+  private readonly running = new Set<Promise<unknown>>();
+
+  constructor(deps: RunStateDeps) {
+    this.deps = deps;
+    this.executionId = deps.lease.executionId;
+    this.journal = new StepJournal(deps);
+  }
+
+  /** Records an engine-level signal (the first one wins) and returns it, to be thrown. */
+  interrupted(signal: unknown): unknown {
+    this.interrupt ??= signal;
+    return signal;
+  }
+
+  /** Runs a database call; a transient failure, a lost lease or corrupt data becomes this run's interrupt. */
+  async storage<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      // A refusal of the database's own checks is not the workflow's to catch either: a changed workflow
+      // (NondeterminismError, DuplicateStepKeyError from the journal's positions) fails the execution.
+      if (
+        isTransientError(err) ||
+        err instanceof LeaseLostError ||
+        err instanceof JournalCorruptError ||
+        err instanceof NondeterminismError ||
+        err instanceof DuplicateStepKeyError
+      ) {
+        this.interrupted(err);
+      }
+      throw err;
+    }
+  }
+
+  /** Runs a step's function, tracked so the end of the run can wait for it. */
+  async track<T>(running: Promise<T>): Promise<T> {
+    this.running.add(running);
+    try {
+      return await running;
+    } finally {
+      this.running.delete(running);
+    }
+  }
+
+  /** Waits (at most `ms`) for the step functions still running, so none is left behind when the run ends. */
+  async settle(ms: number): Promise<void> {
+    if (this.running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.running]), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+  }
+
+  addCompensable(step: CompensableStep): void {
+    this.compensable.push(step);
+  }
+
+  /** Completed steps with compensations, in completion order (replayed ones by LSN, then this run's). */
+  compensations(): CompensableStep[] {
+    const replayed = this.compensable.filter((c) => c.lsn !== undefined).sort((a, b) => a.lsn! - b.lsn!);
+    return [...replayed, ...this.compensable.filter((c) => c.lsn === undefined)];
+  }
+
+  /** Whether a completed step has a compensation that has not run: a failure now is PARTIAL. */
+  hasUncompensated(): boolean {
+    return this.compensable.some((c) => c.status !== 'COMPLETED');
+  }
+}

@@ -1,0 +1,22 @@
+/** What running an execution needs from its worker: the database, the write batcher, the stop signals, hooks. */
+import type { WorkflowSeries } from '../../core/aries-metrics.js';
+import type { Database } from '../../db/database.js';
+import type { StepWriter } from '../step-write-batcher.js';
+import type { ReplayLog } from './replay-log.js';
+
+export interface RunDeps {
+  db: Database;
+  writer: StepWriter;
+  maxPayloadBytes: number;
+  shouldYield: () => boolean;
+  signal: AbortSignal;
+  /** How long the end of a run waits for parallel steps still running. */
+  settleTimeoutMs: number;
+  onStepsRun?: (run: number, replayed: number) => void;
+  onStorageFault?: (err: unknown) => void;
+  onAnalysis?: (replay: ReplayLog) => void;
+  /** The workflow's metric series: step attempts, failures and durations are counted there. */
+  metrics?: WorkflowSeries;
+  /** A completion waits at most this long for the next transition before it is written on its own. */
+  flushDelayMs?: number;
+}
