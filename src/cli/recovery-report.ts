@@ -5,7 +5,7 @@
  */
 import type { FailureType } from '../core/failure-classification.js';
 import type { Execution, Failure } from '../db/rows.js';
-import { isUuid } from '../db/sql-functions.js';
+import { isUuid } from '../db/executions.js';
 import type { Engine } from '../sdk/engine.js';
 import { formatFields, formatTime } from './format-table.js';
 

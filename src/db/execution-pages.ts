@@ -10,7 +10,7 @@ import { EXECUTION_STATUSES, type ExecutionStatus } from '../core/execution-stat
 import { InvalidInputError } from '../errors.js';
 import type { Queryable } from './database.js';
 import { toExecution, type Execution, type ExecutionRow } from './rows.js';
-import { isUuid } from './sql-functions.js';
+import { isUuid } from './executions.js';
 
 export interface ExecutionPageFilter {
   workflow?: string | undefined;

@@ -8,27 +8,17 @@ import { TERMINAL_STATUSES, type ExecutionStatus } from '../core/execution-state
 import type { FailureType } from '../core/failure-classification.js';
 import type { Database } from '../db/database.js';
 import { listExecutionPage, type ExecutionPage, type ExecutionPageFilter } from '../db/execution-pages.js';
-import {
-  activeCounts,
-  cancelExecution,
-  executionStats,
-  listCheckpoints,
-  listFailurePage,
-  listStepPreviews,
-  listWorkflows,
-  readJournalPage,
-  summarizeFailures,
-  type ActiveCounts,
-  type Checkpoint,
-  type FailureGroup,
-  type FailurePageFilter,
-  type FailureWithWorkflow,
-  type RegisteredWorkflow,
-  type StatsBucket,
-} from '../db/operator-functions.js';
-import { autoRecoverFailures, listWorkers, recoverFromFailure, type WorkerLeases } from '../db/recovery-functions.js';
+import { listCheckpoints, readJournalPage, type Checkpoint } from '../db/journal.js';
+import { activeCounts, cancelExecution, executionStats, type ActiveCounts, type StatsBucket } from '../db/operator.js';
+import { listFailurePage, summarizeFailures, type FailureGroup, type FailurePageFilter, type FailureWithWorkflow } from '../db/recovery.js';
+import { listStepPreviews } from '../db/steps.js';
+import { listWorkflows, type RegisteredWorkflow } from '../db/workflows.js';
+import { listWorkers, type WorkerLeases } from '../db/leases.js';
+import { autoRecoverFailures, recoverFromFailure } from '../db/recovery.js';
 import type { Execution, JournalRecord, Step } from '../db/rows.js';
-import { getExecution, isUuid, listSteps, readJournal } from '../db/sql-functions.js';
+import { getExecution, isUuid } from '../db/executions.js';
+import { readJournal } from '../db/journal.js';
+import { listSteps } from '../db/steps.js';
 import { ExecutionBusyError, ExecutionNotFoundError, IllegalTransitionError, InvalidInputError } from '../errors.js';
 
 export interface ExecutionDetail {

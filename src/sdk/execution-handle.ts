@@ -1,7 +1,7 @@
 /** A reference to one execution: its id, and a way to wait for its result. */
 import type { Database } from '../db/database.js';
 import type { Execution } from '../db/rows.js';
-import { getExecution } from '../db/sql-functions.js';
+import { getExecution } from '../db/executions.js';
 import { ExecutionCancelledError, ExecutionCompensatedError, ExecutionFailedError, ExecutionNotFoundError, TimeoutError } from '../errors.js';
 
 /** Statuses at which result() stops waiting. FAILED can still be recovered, but it is an answer. */

@@ -5,7 +5,7 @@
  * turn it off here (recoverySweepMs: 0).
  */
 import type { Queryable } from '../db/database.js';
-import { autoRecoverFailures } from '../db/recovery-functions.js';
+import { autoRecoverFailures } from '../db/recovery.js';
 
 export const DEFAULT_RECOVERY_SWEEP_MS = 5 * 60_000;
 

@@ -11,7 +11,7 @@
  */
 import { strongestDurability, type Durability } from '../core/durability.js';
 import type { Database } from '../db/database.js';
-import { recordStepsBatch, type StepWriteRequest } from '../db/sql-functions.js';
+import { recordStepsBatch, type StepWriteRequest } from '../db/steps.js';
 
 interface Queued {
   request: StepWriteRequest;

@@ -10,7 +10,7 @@ import type { RetryPolicy } from '../../core/retry-policy.js';
 import { isTransientError } from '../../core/transient-errors.js';
 import type { Database } from '../../db/database.js';
 import type { CompensationStatus } from '../../db/rows.js';
-import type { Lease } from '../../db/sql-functions.js';
+import type { Lease } from '../../db/leases.js';
 import { DuplicateStepKeyError, JournalCorruptError, LeaseLostError, NondeterminismError } from '../../errors.js';
 import type { Compensation } from '../../sdk/types/workflow-context.js';
 import type { Workflow } from '../../sdk/types/workflow.js';

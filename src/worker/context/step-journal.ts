@@ -21,7 +21,9 @@
  * a completed step.
  */
 import type { Database } from '../../db/database.js';
-import { completeExecution, type Lease, type StepCompletion, type StepKind } from '../../db/sql-functions.js';
+import { completeExecution } from '../../db/executions.js';
+import type { Lease } from '../../db/leases.js';
+import type { StepCompletion, StepKind } from '../../db/steps.js';
 import { NondeterminismError } from '../../errors.js';
 import type { Workflow } from '../../sdk/types/workflow.js';
 import { crashPoint } from '../crash-points.js';

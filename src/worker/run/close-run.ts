@@ -19,8 +19,11 @@
  */
 import type { FailureType, FaultSource } from '../../core/failure-classification.js';
 import { isTransientError } from '../../core/transient-errors.js';
-import { beginCompensation, readLeaseState, retryStep } from '../../db/recovery-functions.js';
-import { failExecution, releaseExecution, type Lease } from '../../db/sql-functions.js';
+import { beginCompensation } from '../../db/compensation.js';
+import { readLeaseState } from '../../db/leases.js';
+import { retryStep } from '../../db/steps.js';
+import { failExecution } from '../../db/executions.js';
+import { releaseExecution, type Lease } from '../../db/leases.js';
 import { JournalCorruptError, LeaseLostError } from '../../errors.js';
 import type { RunState, StepFailure } from '../context/run-state.js';
 import { storedFailure } from '../context/step-failure.js';

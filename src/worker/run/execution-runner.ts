@@ -9,7 +9,7 @@
 import type { Span } from '@opentelemetry/api';
 import { encodeStored } from '../../core/json-value.js';
 import { isTransientError } from '../../core/transient-errors.js';
-import type { ClaimedExecution, Lease } from '../../db/sql-functions.js';
+import type { ClaimedExecution, Lease } from '../../db/leases.js';
 import { NondeterminismError } from '../../errors.js';
 import type { Workflow } from '../../sdk/types/workflow.js';
 import { RunState } from '../context/run-state.js';

@@ -23,9 +23,11 @@
  */
 import type { StoredError } from '../../core/stored-error.js';
 import type { Queryable } from '../../db/database.js';
-import { readStepRecords, recoveryCheckpoint, stepFrontier, type RecoveryCheckpoint, type StepRecordRow } from '../../db/recovery-functions.js';
+import { recoveryCheckpoint, type RecoveryCheckpoint } from '../../db/journal.js';
+import { readStepRecords, stepFrontier, type StepRecordRow } from '../../db/steps.js';
 import type { CompensationStatus, JournalRecord } from '../../db/rows.js';
-import { readJournal, type StepKind } from '../../db/sql-functions.js';
+import { readJournal } from '../../db/journal.js';
+import type { StepKind } from '../../db/steps.js';
 import { JournalCorruptError } from '../../errors.js';
 
 export type RecordedOutcome =

@@ -12,7 +12,7 @@
  * transaction.ts; ending the run to wait is an interrupt the runner maps to its closing transition.
  */
 import type { RetryPolicy } from '../../../core/retry-policy.js';
-import type { StepKind } from '../../../db/sql-functions.js';
+import type { StepKind } from '../../../db/steps.js';
 import type { StepContext, StepOptions } from '../../../sdk/types/workflow-context.js';
 import type { RunState } from '../run-state.js';
 

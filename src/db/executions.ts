@@ -1,0 +1,98 @@
+/**
+ * Executions: starting one, its two ends (completed with its last completions; failed, rolled back to a
+ * checkpoint), and reading one.
+ * One typed wrapper per SQL function, called with named arguments; errors come back as the public classes.
+ */
+import type { Durability } from '../core/durability.js';
+import type { ExecutionStatus } from '../core/execution-states.js';
+import type { FailureType, FaultSource } from '../core/failure-classification.js';
+import type { Queryable } from './database.js';
+import type { Lease } from './leases.js';
+import { type Execution, type ExecutionRow, toExecution } from './rows.js';
+import { translated } from './sqlstate-errors.js';
+import { type StepCompletion, completionsJson } from './steps.js';
+
+export async function startExecution(
+  db: Queryable,
+  args: { workflow: string; version: string | null; inputJson: string | null; idempotencyKey: string | null },
+): Promise<{ executionId: string; created: boolean; status: ExecutionStatus }> {
+  const [row] = await translated(
+    db.query<{ execution_id: string; created: boolean; status: ExecutionStatus }>(
+      `SELECT * FROM aries.start_execution(p_workflow => $1, p_version => $2, p_input => $3::jsonb,
+                                          p_idempotency_key => $4)`,
+      [args.workflow, args.version, args.inputJson, args.idempotencyKey],
+    ),
+  );
+  if (!row) throw new Error('start_execution returned no row');
+  return { executionId: row.execution_id, created: row.created, status: row.status };
+}
+
+/** Ends an execution COMPLETED, recording the completions of its last steps in the same transaction. */
+export async function completeExecution(
+  db: Queryable,
+  lease: Lease,
+  outputJson: string | null,
+  completions: readonly StepCompletion[] = [],
+  durability: Durability = 'on',
+): Promise<void> {
+  await translated(
+    db.query(
+      `SELECT aries.apply_durability(p_class => $5),
+              aries.complete_execution(p_execution_id => $1, p_token => $2, p_output => $3::jsonb, p_completed => $4::jsonb)`,
+      [lease.executionId, lease.token, outputJson, completionsJson(completions), durability],
+    ),
+  );
+}
+
+export async function failExecution(
+  db: Queryable,
+  lease: Lease,
+  args: {
+    errorJson: string;
+    failureType: FailureType;
+    source: FaultSource;
+    stepKey?: string | undefined;
+    attempt?: number | undefined;
+    retriesExhausted?: boolean | undefined;
+    /** Roll back to a checkpoint before this LSN (a corrupt record is not a state to return to). */
+    rollbackBeforeLsn?: number | undefined;
+  },
+): Promise<void> {
+  await translated(
+    db.query(
+      `SELECT aries.fail_execution(p_execution_id => $1, p_token => $2, p_error => $3::jsonb,
+                                  p_failure_type => $4, p_source => $5, p_step_key => $6, p_attempt => $7,
+                                  p_retries_exhausted => $8, p_rollback_before_lsn => $9)`,
+      [
+        lease.executionId,
+        lease.token,
+        args.errorJson,
+        args.failureType,
+        args.source,
+        args.stepKey ?? null,
+        args.attempt ?? null,
+        args.retriesExhausted ?? false,
+        args.rollbackBeforeLsn ?? null,
+      ],
+    ),
+  );
+}
+
+/**
+ * One execution. With `truncateAboveBytes`, an input or output larger than that (as JSON) comes back as
+ * `{ $truncated: true, bytes, preview }`, cut in the database.
+ */
+export async function getExecution(db: Queryable, id: string, truncateAboveBytes: number | null = null): Promise<Execution | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await db.query<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM aries.executions WHERE id = $1`, [id, truncateAboveBytes]);
+  return row ? toExecution(row) : undefined;
+}
+
+// Input and output through aries.payload_preview: whole unless a limit ($2) is given.
+const EXECUTION_COLUMNS = `id, workflow_name, workflow_version, status, aries.payload_preview(input, $2) AS input,
+  aries.payload_preview(output, $2) AS output, error, idempotency_key, lease_owner, lease_token, lease_expires_at,
+  claim_count, step_count, created_at, updated_at, started_at, finished_at`;
+
+export function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

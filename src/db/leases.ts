@@ -1,0 +1,125 @@
+/**
+ * Leases: claiming executions (FOR UPDATE SKIP LOCKED, expiry judged on the database clock), renewing and
+ * releasing them, the fence a transactional step takes, and who holds what.
+ * One typed wrapper per SQL function, called with named arguments; errors come back as the public classes.
+ */
+import type { Queryable } from './database.js';
+import { translated } from './sqlstate-errors.js';
+
+export interface Lease {
+  executionId: string;
+  token: number;
+}
+
+export interface ClaimedExecution extends Lease {
+  workflow: string;
+  version: string;
+  input: unknown;
+  claimCount: number;
+  /** True when the execution was RUNNING under an expired lease: another worker died holding it. */
+  resumed: boolean;
+  /** The execution is COMPENSATING: the worker runs its compensations, not its next steps. */
+  compensating: boolean;
+}
+
+export async function claimExecutions(
+  db: Queryable,
+  args: { worker: string; workflowKeys: string[]; limit: number; leaseMs: number; running?: string[] },
+): Promise<ClaimedExecution[]> {
+  const rows = await translated(
+    db.query<{
+      id: string;
+      workflow_name: string;
+      workflow_version: string;
+      input: unknown;
+      lease_token: number | string;
+      claim_count: number;
+      resumed: boolean;
+      compensating: boolean;
+    }>(
+      `SELECT * FROM aries.claim_executions(p_worker => $1, p_workflow_keys => $2::text[], p_limit => $3,
+                                           p_lease_ms => $4, p_running => $5::uuid[])`,
+      [args.worker, args.workflowKeys, args.limit, args.leaseMs, args.running ?? []],
+    ),
+  );
+  return rows.map((r) => ({
+    executionId: r.id,
+    workflow: r.workflow_name,
+    version: r.workflow_version,
+    input: r.input,
+    token: Number(r.lease_token),
+    claimCount: r.claim_count,
+    resumed: r.resumed,
+    compensating: r.compensating,
+  }));
+}
+
+/** Renews leases; returns the ids still owned. */
+export async function renewLeases(db: Queryable, worker: string, leases: Lease[], leaseMs: number): Promise<Set<string>> {
+  if (leases.length === 0) return new Set();
+  const rows = await translated(
+    db.query<{ id: string }>(
+      `SELECT id FROM aries.renew_leases(p_worker => $1, p_ids => $2::uuid[], p_tokens => $3::bigint[],
+                                        p_lease_ms => $4)`,
+      [worker, leases.map((l) => l.executionId), leases.map((l) => l.token), leaseMs],
+    ),
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
+export async function releaseExecution(db: Queryable, lease: Lease): Promise<void> {
+  await translated(
+    db.query('SELECT aries.release_execution(p_execution_id => $1, p_token => $2)', [lease.executionId, lease.token]),
+  );
+}
+
+/** An execution's status and current fencing token, to tell whether a transition whose COMMIT was cut happened. */
+export async function readLeaseState(db: Queryable, executionId: string): Promise<{ status: string; token: number } | undefined> {
+  const [row] = await db.query<{ status: string; lease_token: number | string }>(
+    'SELECT status, lease_token FROM aries.executions WHERE id = $1',
+    [executionId],
+  );
+  return row ? { status: row.status, token: Number(row.lease_token) } : undefined;
+}
+
+/**
+ * Locks the execution row if `lease` still owns it (AR002 otherwise): the fence a transactional step takes
+ * as its first statement, so a worker whose lease was taken over never runs the step's statements.
+ */
+export async function lockOwnedExecution(q: Queryable, lease: Lease): Promise<void> {
+  await translated(
+    q.query('SELECT 1 FROM aries.lock_owned_execution(p_execution_id => $1, p_token => $2)', [lease.executionId, lease.token]),
+  );
+}
+
+export interface WorkerLeases {
+  worker: string;
+  executions: number;
+  compensating: number;
+  earliestLeaseExpiry: Date;
+  latestLeaseExpiry: Date;
+  /** Leases past their expiry: the worker is presumed dead, and another will resume these executions. */
+  expired: number;
+}
+
+/** The workers holding leases now (aries.list_workers). */
+export async function listWorkers(db: Queryable): Promise<WorkerLeases[]> {
+  const rows = await translated(
+    db.query<{
+      worker: string;
+      executions: number | string;
+      compensating: number | string;
+      earliest_lease_expiry: Date | string;
+      latest_lease_expiry: Date | string;
+      expired: number | string;
+    }>('SELECT * FROM aries.list_workers()'),
+  );
+  return rows.map((r) => ({
+    worker: r.worker,
+    executions: Number(r.executions),
+    compensating: Number(r.compensating),
+    earliestLeaseExpiry: new Date(r.earliest_lease_expiry),
+    latestLeaseExpiry: new Date(r.latest_lease_expiry),
+    expired: Number(r.expired),
+  }));
+}

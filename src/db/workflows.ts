@@ -1,0 +1,25 @@
+/**
+ * Workflow definitions as the database knows them (name and version).
+ * One typed wrapper per SQL function, called with named arguments; errors come back as the public classes.
+ */
+import type { Queryable } from './database.js';
+import { toDate } from './rows.js';
+import { translated } from './sqlstate-errors.js';
+
+export async function registerWorkflow(db: Queryable, name: string, version: string): Promise<void> {
+  await translated(db.query('SELECT aries.register_workflow(p_name => $1, p_version => $2)', [name, version]));
+}
+
+export interface RegisteredWorkflow {
+  name: string;
+  version: string;
+  registeredAt: Date;
+  lastSeenAt: Date;
+}
+
+export async function listWorkflows(db: Queryable): Promise<RegisteredWorkflow[]> {
+  const rows = await db.query<{ name: string; version: string; registered_at: Date | string; last_seen_at: Date | string }>(
+    'SELECT name, version, registered_at, last_seen_at FROM aries.workflows ORDER BY name, registered_at DESC',
+  );
+  return rows.map((r) => ({ name: r.name, version: r.version, registeredAt: toDate(r.registered_at), lastSeenAt: toDate(r.last_seen_at) }));
+}
