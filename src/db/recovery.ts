@@ -37,19 +37,6 @@ export async function autoRecoverFailures(
   return Number(row?.recovered ?? 0);
 }
 
-export async function listFailures(
-  db: Queryable,
-  filter: { executionId?: string | undefined; unrecoveredOnly?: boolean; limit?: number } = {},
-): Promise<Failure[]> {
-  const rows = await translated(
-    db.query<FailureRow>(
-      'SELECT * FROM aries.list_failures(p_execution_id => $1, p_unrecovered_only => $2, p_limit => $3)',
-      [filter.executionId ?? null, filter.unrecoveredOnly ?? false, filter.limit ?? 100],
-    ),
-  );
-  return rows.map(toFailure);
-}
-
 export interface FailureWithWorkflow extends Failure {
   workflow: string;
 }
