@@ -2,12 +2,15 @@
  * Forward-only migrations from sql/migrations/NNNN_name.sql. They are applied in one transaction under
  * an advisory lock (so concurrent workers starting together migrate once), each recorded with a
  * checksum; an applied migration whose file changed, or a database migrated by newer code, is refused.
+ * A database built by the migrations the baseline replaced is carried onto it in that same transaction
+ * (legacy-migrations.ts), or refused before anything changes.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MigrationChecksumError, SchemaVersionError } from '../errors.js';
 import type { Database, Queryable } from './database.js';
+import { carriedRows, isLegacy, type MigrationRow } from './legacy-migrations.js';
 
 export interface Migration {
   version: number;
@@ -50,11 +53,7 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 
 export const CODE_SCHEMA_VERSION = (): number => loadMigrations().length;
 
-interface AppliedRow {
-  version: number;
-  name: string;
-  checksum: string;
-}
+type AppliedRow = MigrationRow;
 
 async function readApplied(q: Queryable): Promise<AppliedRow[] | undefined> {
   const [exists] = await q.query<{ present: boolean }>(
@@ -84,12 +83,17 @@ function verify(applied: AppliedRow[], known: Migration[]): void {
   }
 }
 
-/** The schema version recorded in the database (0 when it was never migrated), checked against the code. */
-export async function checkSchema(db: Queryable): Promise<{ schemaVersion: number; pending: number }> {
+/**
+ * The schema version recorded in the database (0 when it was never migrated), checked against the code.
+ * A legacy record counts as the baseline rows it will be carried onto (`legacy`: it still has to be).
+ */
+export async function checkSchema(db: Queryable): Promise<{ schemaVersion: number; pending: number; legacy: boolean }> {
   const known = loadMigrations();
-  const applied = (await readApplied(db)) ?? [];
+  const recorded = (await readApplied(db)) ?? [];
+  const legacy = isLegacy(recorded);
+  const applied = legacy ? carriedRows(recorded, known) : recorded;
   verify(applied, known);
-  return { schemaVersion: applied.length, pending: known.length - applied.length };
+  return { schemaVersion: applied.length, pending: known.length - applied.length, legacy };
 }
 
 export async function migrate(
@@ -99,7 +103,7 @@ export async function migrate(
   const known = loadMigrations();
   // Fast path: nothing to do needs no lock and no transaction.
   const current = await checkSchema(db);
-  if (current.pending === 0) return { applied: [], schemaVersion: current.schemaVersion };
+  if (current.pending === 0 && !current.legacy) return { applied: [], schemaVersion: current.schemaVersion };
 
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK_KEY]);
@@ -109,7 +113,25 @@ export async function migrate(
       name       text NOT NULL,
       checksum   text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);
-    const applied = (await readApplied(tx)) ?? [];
+    let applied = (await readApplied(tx)) ?? [];
+    if (isLegacy(applied)) {
+      // Only the record changes: the catalog the legacy files built is the baseline's. Each new row keeps
+      // when its schema was reached (the last legacy row it stands for).
+      const carried = carriedRows(applied, known);
+      const reachedAt = await tx.query<{ applied_at: unknown }>(
+        'SELECT applied_at FROM aries.schema_migrations WHERE version IN (4, 5) ORDER BY version',
+      );
+      await tx.query('DELETE FROM aries.schema_migrations');
+      for (const [i, row] of carried.entries()) {
+        await tx.query('INSERT INTO aries.schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)', [
+          row.version,
+          row.name,
+          row.checksum,
+          reachedAt[i]!.applied_at,
+        ]);
+      }
+      applied = carried;
+    }
     verify(applied, known);
     const pending = known.slice(applied.length);
     for (const [i, m] of pending.entries()) {

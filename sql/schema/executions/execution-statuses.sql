@@ -1,0 +1,9 @@
+-- aries.execution_statuses (table)
+--
+-- The statuses an execution can have, and which of them are final.
+
+CREATE TABLE aries.execution_statuses (status text PRIMARY KEY, terminal boolean NOT NULL);
+INSERT INTO aries.execution_statuses VALUES
+  ('PENDING', false), ('RUNNING', false), ('SLEEPING', false), ('WAITING', false),
+  ('COMPLETED', true), ('FAILED', false), ('COMPENSATING', false), ('COMPENSATED', true),
+  ('CANCELLED', true);

@@ -1,0 +1,48 @@
+-- aries.executions (table)
+--
+-- One run of a workflow. Its status follows execution_transitions. A worker owns a RUNNING (or
+-- COMPENSATING) execution while its lease (lease_expires_at, judged on the database clock) is live;
+-- lease_token is the fencing token, incremented on every claim, and every write a worker makes carries
+-- it. A RUNNING execution always has an owner, and only RUNNING and COMPENSATING ones keep one; an
+-- execution has finished_at exactly when it is final, and an output only when COMPLETED. The
+-- constraint names executions_check1 / _check2 are those the first schema gave them, kept so that every
+-- database has the same catalog.
+
+CREATE TABLE aries.executions (
+  id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  workflow_name    text NOT NULL,
+  workflow_version text NOT NULL,
+  status           text NOT NULL DEFAULT 'PENDING' REFERENCES aries.execution_statuses (status),
+  input            jsonb,
+  output           jsonb,
+  error            jsonb,
+  idempotency_key  text UNIQUE,
+  available_at     timestamptz NOT NULL DEFAULT aries.now(),
+  lease_owner      text,
+  lease_token      bigint NOT NULL DEFAULT 0,
+  lease_expires_at timestamptz,
+  claim_count      integer NOT NULL DEFAULT 0,
+  step_count       integer NOT NULL DEFAULT 0,
+  last_lsn         bigint,
+  created_at       timestamptz NOT NULL DEFAULT aries.now(),
+  updated_at       timestamptz NOT NULL DEFAULT aries.now(),
+  started_at       timestamptz,
+  finished_at      timestamptz,
+  FOREIGN KEY (workflow_name, workflow_version) REFERENCES aries.workflows (name, version),
+  CONSTRAINT executions_lease_check CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL)),
+  CONSTRAINT executions_running_leased_check CHECK (status <> 'RUNNING' OR lease_owner IS NOT NULL),
+  CONSTRAINT executions_leased_status_check CHECK (lease_owner IS NULL OR status IN ('RUNNING', 'COMPENSATING')),
+  CONSTRAINT executions_check1 CHECK ((status IN ('COMPLETED', 'COMPENSATED', 'CANCELLED')) = (finished_at IS NOT NULL)),
+  CONSTRAINT executions_check2 CHECK (status = 'COMPLETED' OR output IS NULL),
+  CONSTRAINT executions_idempotency_key_check CHECK (idempotency_key IS NULL OR idempotency_key <> '')
+);
+-- The claim query's indexes: runnable work ordered by when it becomes runnable, and leases to reap.
+CREATE INDEX executions_runnable_idx ON aries.executions (available_at) WHERE status = 'PENDING';
+CREATE INDEX executions_lease_idx ON aries.executions (lease_expires_at) WHERE status = 'RUNNING';
+CREATE INDEX executions_compensating_idx ON aries.executions (available_at) WHERE status = 'COMPENSATING';
+-- Keyset pages ordered by (created_at DESC, id DESC), one index per filter (see list pages in src/db).
+CREATE INDEX executions_list_idx ON aries.executions (created_at DESC, id DESC);
+CREATE INDEX executions_status_idx ON aries.executions (status, created_at DESC, id DESC);
+CREATE INDEX executions_workflow_status_idx ON aries.executions (workflow_name, status, created_at DESC, id DESC);
+-- Written once per execution (when it finishes): the overview's completed / compensated / cancelled counts.
+CREATE INDEX executions_finished_idx ON aries.executions (finished_at) WHERE finished_at IS NOT NULL;

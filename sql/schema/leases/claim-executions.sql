@@ -1,0 +1,76 @@
+-- aries.claim_executions (function)
+--
+-- Claims up to p_limit runnable executions of the given workflows ("name@version" keys) for a worker:
+-- RUNNING ones whose lease expired (their worker is presumed dead) first, then COMPENSATING ones that are
+-- due or whose lease expired (they stay COMPENSATING; `compensating` tells the worker to run
+-- compensations), then PENDING ones that are due. p_running lists what the claiming worker is running
+-- itself: a lease of its own that expired because the worker stalled (a CPU-bound step) is not taken again
+-- while its run is still going. Each claim increments the fencing token; a claim of an expired lease
+-- records the node fault it recovers from, and a claim marks the TRANSIENT failures it retries recovered.
+-- Run at READ COMMITTED: SKIP LOCKED keeps concurrent claimers apart, and under SERIALIZABLE the skipped
+-- rows' predicate locks would cause 40001 storms.
+
+CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer,
+                                       p_lease_ms integer, p_running uuid[] DEFAULT '{}')
+RETURNS TABLE (id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint,
+               claim_count integer, resumed boolean, compensating boolean)
+LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v_now timestamptz := aries.now();
+BEGIN
+  RETURN QUERY
+  WITH expired AS (
+    SELECT e.id, e.lease_owner AS old_owner, e.lease_expires_at AS expired_at FROM aries.executions e
+     WHERE e.status = 'RUNNING' AND e.lease_expires_at < v_now
+       AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+       AND NOT (e.id = ANY (p_running))
+     ORDER BY e.lease_expires_at LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
+  ), compensating AS (
+    SELECT e.id, e.lease_owner AS old_owner, e.lease_expires_at AS expired_at FROM aries.executions e
+     WHERE e.status = 'COMPENSATING'
+       AND ((e.lease_owner IS NULL AND e.available_at <= v_now) OR e.lease_expires_at < v_now)
+       AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+       AND NOT (e.id = ANY (p_running))
+     ORDER BY e.available_at LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
+  ), due AS (
+    -- Not one the worker is still running: a retry due at once, or a hand-back, can become PENDING
+    -- before the run that wrote it has returned.
+    SELECT e.id FROM aries.executions e
+     WHERE e.status = 'PENDING' AND e.available_at <= v_now
+       AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+       AND NOT (e.id = ANY (p_running))
+     ORDER BY e.available_at LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
+  ), chosen AS (
+    SELECT x.id, x.old_owner, x.expired_at FROM expired x
+    UNION ALL
+    SELECT c.id, c.old_owner, c.expired_at FROM compensating c
+    UNION ALL
+    SELECT d.id, NULL, NULL FROM due d
+    LIMIT p_limit
+  ), node_faults AS (
+    INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source,
+                                details, recovered, recovered_at, recovered_by)
+    SELECT c.id, 'TRANSIENT',
+           pg_catalog.format('worker %s stopped renewing its lease (it expired at %s); the execution was resumed by worker %s',
+                             c.old_owner, c.expired_at, p_worker),
+           'retry', 'node', pg_catalog.jsonb_build_object('worker', c.old_owner, 'lease_expired_at', c.expired_at),
+           true, v_now, 'worker'
+      FROM chosen c WHERE c.old_owner IS NOT NULL
+  ), retried AS (
+    UPDATE aries.failures f SET recovered = true, recovered_at = v_now, recovered_by = 'worker'
+      FROM chosen c
+     WHERE f.execution_id = c.id AND NOT f.recovered AND f.failure_type = 'TRANSIENT'
+  )
+  UPDATE aries.executions e
+     SET status = CASE WHEN e.status = 'COMPENSATING' THEN 'COMPENSATING' ELSE 'RUNNING' END,
+         lease_owner = p_worker, lease_token = e.lease_token + 1,
+         lease_expires_at = v_now + p_lease_ms * interval '1 millisecond',
+         claim_count = e.claim_count + 1, started_at = coalesce(e.started_at, v_now), updated_at = v_now
+    FROM chosen c
+   WHERE e.id = c.id
+  RETURNING e.id, e.workflow_name, e.workflow_version, e.input, e.lease_token, e.claim_count,
+            c.expired_at IS NOT NULL, e.status = 'COMPENSATING';
+END $$;
