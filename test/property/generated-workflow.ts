@@ -1,7 +1,17 @@
 /**
- * Generated workflows for the Theorem 1 property test: a case is a sequential workflow of 3–12 steps,
- * some with compensations, a failure behaviour for every step and every compensation, a checkpoint policy,
- * and crash points at step boundaries. `CaseState` decides what an invocation of a step or compensation
+ * Generated workflows for the Theorem 1 property test: a case is a workflow of 3–12 steps, some with
+ * compensations, a failure behaviour for every step and every compensation, a checkpoint policy, and crash
+ * points at step boundaries. About half the cases also run some steps in parallel: up to two groups, each
+ * a Promise.all of 2–3 chains of 1–3 steps, every step of a group waiting a seeded delay first, so the
+ * group's steps complete (and take their journal positions) in an order other than the code's; replay
+ * must match them by key.
+ *
+ * What a parallel group may hold is chosen so that the case's course stays independent of that order
+ * (the model runs steps in index order and must agree): its steps always succeed, have no compensation
+ * (compensations run in completion order), are never marked for a checkpoint and never crash, and a case
+ * with groups checkpoints every step or at marked steps only (a cadence by position would depend on the
+ * order). Replays of a group are forced by the sequential steps around it: their crashes, TRANSIENT
+ * retries, rollbacks (which may void a group's steps, run again after recovery) and compensations. `CaseState` decides what an invocation of a step or compensation
  * does (crash, throw, apply its effect); the workflow built here and the model (theorem-1-model.ts) each
  * hold their own CaseState, so they make the same decisions for the same sequence of invocations.
  *
@@ -16,6 +26,7 @@
  * lease expired by SQL, which is how a worker dies in-process (see test/integration/replay.test.ts).
  */
 import fc from 'fast-check';
+import type { Queryable } from '../../src/db/database.js';
 import { defineWorkflow, PermanentError, type CheckpointPolicy, type RetryOptions, type Workflow, type WorkflowContext } from '../../src/index.js';
 
 export const MAX_ATTEMPTS = 4;
@@ -45,16 +56,45 @@ export interface StepSpec {
   compensation: Behaviour;
   /** Marked for a checkpoint (only meaningful with the 'marked' policy). */
   checkpoint: boolean;
+  /** How long its function waits before its effect (non-zero only in a parallel group). */
+  delayMs: number;
+}
+
+/** Steps start..start+sum(branches)-1 run as parallel chains: chain k takes the next branches[k] of them. */
+export interface GroupSpec {
+  start: number;
+  branches: number[];
 }
 
 export interface CaseSpec {
   steps: StepSpec[];
   crashes: CrashSpec[];
+  /** Parallel groups, in step order, not overlapping; at least one step stays outside them. */
+  groups: GroupSpec[];
   /** Checkpoint every N completed steps (1 = 'every-step'), or at the steps marked. */
   checkpoint: 1 | 2 | 3 | 'marked';
 }
 
 export const stepKey = (i: number): string => `s${i}`;
+
+/** The workflow's shape: single steps in order, and the chains (step indices) of each parallel group. */
+export type Segment = { kind: 'step'; step: number } | { kind: 'group'; chains: number[][] };
+
+export function segments(spec: CaseSpec): Segment[] {
+  const out: Segment[] = [];
+  let i = 0;
+  for (const g of [...spec.groups, { start: spec.steps.length, branches: [] }]) {
+    for (; i < g.start; i++) out.push({ kind: 'step', step: i });
+    if (g.branches.length === 0) continue;
+    out.push({ kind: 'group', chains: g.branches.map((len) => Array.from({ length: len }, () => i++)) });
+  }
+  return out;
+}
+
+/** Whether step i runs inside a parallel group. */
+export function inGroup(spec: CaseSpec, i: number): boolean {
+  return spec.groups.some((g) => i >= g.start && i < g.start + g.branches.reduce((a, b) => a + b, 0));
+}
 
 export function checkpointPolicy(policy: CaseSpec['checkpoint']): CheckpointPolicy {
   return policy === 1 ? 'every-step' : policy === 'marked' ? 'marked' : { every: policy };
@@ -85,12 +125,47 @@ const compensationArb: fc.Arbitrary<Behaviour> = fc.oneof(
 );
 
 function stepArb(density: 0 | 1 | 2): fc.Arbitrary<StepSpec> {
-  return fc.record({ compensable: fc.boolean(), behaviour: behaviourArb(density), compensation: compensationArb, checkpoint: fc.boolean() });
+  return fc.record({
+    compensable: fc.boolean(),
+    behaviour: behaviourArb(density),
+    compensation: compensationArb,
+    checkpoint: fc.boolean(),
+    delayMs: fc.constant(0),
+  });
 }
 
-/** Crash points where they can fire: any step's boundaries, a failing step's failure, a compensable step's compensation. */
-function crashArb(steps: StepSpec[]): fc.Arbitrary<CrashSpec> {
-  const indices = (keep: (s: StepSpec) => boolean) => steps.map((s, i) => (keep(s) ? i : -1)).filter((i) => i >= 0);
+/** Up to two groups placed where they fit in n steps, leaving at least one step outside every group. */
+function groupsArb(n: number): fc.Arbitrary<GroupSpec[]> {
+  const raw = fc.record({ start: fc.nat({ max: n - 1 }), branches: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 3 }) });
+  return fc.array(raw, { minLength: 1, maxLength: 2 }).map((candidates) => {
+    const placed: GroupSpec[] = [];
+    let free = 0;
+    let grouped = 0;
+    for (const g of [...candidates].sort((a, b) => a.start - b.start)) {
+      const size = g.branches.reduce((a, b) => a + b, 0);
+      if (g.start < free || g.start + size > n || grouped + size > n - 1) continue;
+      placed.push(g);
+      free = g.start + size;
+      grouped += size;
+    }
+    return placed;
+  });
+}
+
+/** A group's steps: always succeed, no compensation, no checkpoint mark, a seeded delay of 0–8 ms. */
+function parallelize(steps: StepSpec[], groups: GroupSpec[], delays: number[]): StepSpec[] {
+  const spec = { steps, groups } as CaseSpec;
+  return steps.map((s, i) => (inGroup(spec, i) ? { ...s, behaviour: { kind: 'ok' }, compensable: false, checkpoint: false, delayMs: delays[i]! } : s));
+}
+
+/**
+ * Crash points where they can fire: any step's boundaries, a failing step's failure, a compensable step's
+ * compensation; never inside a parallel group (a sibling still running at the crash would make the count of
+ * its effects depend on timing).
+ */
+function crashArb(steps: StepSpec[], groups: GroupSpec[]): fc.Arbitrary<CrashSpec> {
+  const spec = { steps, groups } as CaseSpec;
+  const indices = (keep: (s: StepSpec) => boolean) => steps.map((s, i) => (keep(s) && !inGroup(spec, i) ? i : -1)).filter((i) => i >= 0);
   const at = (points: readonly CrashPointName[], where: number[]) =>
     fc.record({ point: fc.constantFrom(...points), step: fc.constantFrom(...where) });
   const failing = indices((s) => s.behaviour.kind !== 'ok');
@@ -106,12 +181,23 @@ export const caseArb: fc.Arbitrary<CaseSpec> = fc
   .constantFrom<0 | 1 | 2>(0, 1, 2)
   .chain((density) => fc.array(stepArb(density), { minLength: 3, maxLength: 12 }))
   .chain((steps) =>
-    fc.record({
+    fc.tuple(
+      fc.constant(steps),
+      fc.oneof({ arbitrary: fc.constant<GroupSpec[]>([]), weight: 1 }, { arbitrary: groupsArb(steps.length), weight: 2 }),
+      fc.array(fc.integer({ min: 0, max: 8 }), { minLength: steps.length, maxLength: steps.length }),
+    ),
+  )
+  .chain(([plain, groups, delays]) => {
+    const steps = parallelize(plain, groups, delays);
+    return fc.record({
       steps: fc.constant(steps),
-      crashes: fc.uniqueArray(crashArb(steps), { maxLength: 4, selector: (c) => `${c.point}:${c.step}` }),
-      checkpoint: fc.constantFrom<CaseSpec['checkpoint']>(1, 2, 3, 'marked'),
-    }),
-  );
+      groups: fc.constant(groups),
+      crashes: fc.uniqueArray(crashArb(steps, groups), { maxLength: 4, selector: (c) => `${c.point}:${c.step}` }),
+      checkpoint: groups.length
+        ? fc.constantFrom<CaseSpec['checkpoint']>(1, 'marked')
+        : fc.constantFrom<CaseSpec['checkpoint']>(1, 2, 3, 'marked'),
+    });
+  });
 
 /** One line per case, for failure messages. */
 export function describeCase(spec: CaseSpec): string {
@@ -122,7 +208,10 @@ export function describeCase(spec: CaseSpec): string {
       (spec.checkpoint === 'marked' && s.checkpoint ? '/cp' : ''),
   );
   const crashes = spec.crashes.map((c) => `${c.point}@${stepKey(c.step)}`);
-  return `[${steps.join(' ')}] crashes=[${crashes.join(' ')}] checkpoint=${spec.checkpoint}`;
+  const shape = segments(spec).map((seg) =>
+    seg.kind === 'step' ? stepKey(seg.step) : `(${seg.chains.map((c) => c.map((i) => `${stepKey(i)}~${spec.steps[i]!.delayMs}ms`).join('>')).join(' | ')})`,
+  );
+  return `[${steps.join(' ')}] shape=${shape.join(' ')} crashes=[${crashes.join(' ')}] checkpoint=${spec.checkpoint}`;
 }
 
 // ---- decisions -------------------------------------------------------------------------------------
@@ -174,6 +263,14 @@ function decide(b: Behaviour, failures: number[], i: number): 'transient' | 'per
 
 // ---- the workflow under test -----------------------------------------------------------------------
 
+async function waitCompleted(db: Queryable, executionId: string, key: string): Promise<void> {
+  for (;;) {
+    const [row] = await db.query<{ status: string }>('SELECT status FROM aries.steps WHERE execution_id = $1 AND step_key = $2', [executionId, key]);
+    if (row?.status === 'COMPLETED') return;
+    await new Promise<void>((r) => setTimeout(r, 5));
+  }
+}
+
 export interface LedgerEntry {
   kind: 'effect' | 'compensation';
   step: number;
@@ -194,6 +291,8 @@ export class CaseRuntime {
   constructor(
     readonly spec: CaseSpec,
     name: string,
+    /** Where the after-commit crash reads that the step's completion committed. */
+    private readonly db: Queryable,
   ) {
     this.state = new CaseState(spec);
     this.workflow = defineWorkflow(name, { retry: RETRY, checkpoint: checkpointPolicy(spec.checkpoint) }, (ctx) => this.run(ctx));
@@ -212,26 +311,39 @@ export class CaseRuntime {
     return new Promise<never>(() => {}); // this worker never gets further
   }
 
+  private options(i: number) {
+    const spec = this.spec.steps[i]!;
+    return {
+      checkpoint: this.spec.checkpoint === 'marked' && spec.checkpoint,
+      ...(spec.compensable
+        ? { compensate: (output: unknown, c: { idempotencyKey: string; attempt: number }) => this.compensate(i, output, c) }
+        : {}),
+    };
+  }
+
   private async run(ctx: WorkflowContext): Promise<unknown[]> {
     const outputs: unknown[] = [];
-    for (let i = 0; i < this.spec.steps.length; i++) {
-      const spec = this.spec.steps[i]!;
-      const options = {
-        checkpoint: this.spec.checkpoint === 'marked' && spec.checkpoint,
-        ...(spec.compensable
-          ? { compensate: (output: unknown, c: { idempotencyKey: string; attempt: number }) => this.compensate(i, output, c) }
-          : {}),
-      };
+    for (const seg of segments(this.spec)) {
+      if (seg.kind === 'group') {
+        await Promise.all(
+          seg.chains.map(async (chain) => {
+            for (const i of chain) outputs[i] = await ctx.step(stepKey(i), (s) => this.step(i, s), this.options(i));
+          }),
+        );
+        continue;
+      }
+      const i = seg.step;
       try {
-        outputs.push(await ctx.step(stepKey(i), (s) => this.step(i, s), options));
+        outputs[i] = await ctx.step(stepKey(i), (s) => this.step(i, s), this.options(i));
       } catch (error) {
         if (this.state.takeCrash('after-failure', i)) await this.crash();
         throw error;
       }
       if (this.state.takeCrash('after-commit', i)) {
-        // The completion normally travels with the next step's intent; write it now, so the worker dies
-        // after the step committed and before anything of the next one.
-        await (ctx as unknown as { flush(): Promise<void> }).flush();
+        // The completion normally travels with the next step's intent, or is written alone within the
+        // engine's flush delay: wait for that, so the worker dies after the step committed and before
+        // anything of the next one.
+        await waitCompleted(this.db, ctx.executionId, stepKey(i));
         await this.crash();
       }
     }
@@ -239,6 +351,8 @@ export class CaseRuntime {
   }
 
   private async step(i: number, s: { idempotencyKey: string; attempt: number }): Promise<{ step: number }> {
+    const delay = this.spec.steps[i]!.delayMs;
+    if (delay > 0) await new Promise<void>((r) => setTimeout(r, delay));
     if (this.state.takeCrash('before-effect', i)) return this.crash();
     const error = this.state.stepError(i);
     if (error === 'transient') throw new Error(`${stepKey(i)}: transient failure`);

@@ -5,7 +5,8 @@
  * of a PERMANENT error is fixed (its behaviour turned off); a TRANSIENT one whose retries ran out is left as
  * it is (the infrastructure came back): its remaining failures fit the fresh retry budget recovery gives.
  *
- *   forward      steps run in order. Every invocation uses an attempt of the step's budget, a crashed one
+ *   forward      steps run in order (a parallel group's too: its steps always succeed and never crash, so
+ *                the order they really complete in changes nothing the model counts). Every invocation uses an attempt of the step's budget, a crashed one
  *                too; a TRANSIENT error with attempts left (used < maxAttempts) is retried; otherwise (or a
  *                PERMANENT error) the step fails. A crash re-runs the step (after-effect: its effect twice,
  *                with the same idempotency key); a crash after the commit re-runs nothing, and one after a

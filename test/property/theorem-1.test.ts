@@ -1,6 +1,7 @@
 /**
  * Theorem 1 of the source model as a property: valid(R(f, s)) ∧ canContinue(R(f, s)). For a generated
- * workflow (generated-workflow.ts) with failures of every type and worker crashes at step boundaries,
+ * workflow (generated-workflow.ts) with failures of every type, worker crashes at step boundaries and
+ * groups of steps run in parallel (completing out of call order, so every replay matches steps by key),
  * recovery ends in a valid state, and a FAILED execution continues, once its cause is fixed (or, after
  * TRANSIENT retries ran out, as it is) and it is recovered, to completion (or to a clean compensation).
  * The expected course of every case comes from the model in theorem-1-model.ts; the effects the steps and
@@ -40,7 +41,7 @@ function propertyParameters(backend: string, defaultRuns: number): fc.Parameters
 /** Runs one case on `engine`: start, rest, fix and recover as often as the model says, then check it all. */
 async function checkCase(engine: Engine, name: string, spec: CaseSpec): Promise<void> {
   const model = simulate(spec);
-  const rt = new CaseRuntime(spec, name);
+  const rt = new CaseRuntime(spec, name, engine.db);
   const where = () => `case ${name}: ${describeCase(spec)}`;
   expect(model.phases[0]!.status, `${where()}: the model disagrees with the source model's rule`).toBe(firstOutcome(spec));
   if (process.env.ARIES_PROPERTY_VERBOSE) {
@@ -98,7 +99,7 @@ async function checkCase(engine: Engine, name: string, spec: CaseSpec): Promise<
       .map((f) => ({ type: f.failure_type, strategy: f.recovery_strategy, stepKey: f.step_key ?? '', retriesExhausted: f.retries_exhausted }) as ModelFailure)
       .sort((a, b) => (a.stepKey + a.type).localeCompare(b.stepKey + b.type));
     expect(seen, `${at}: unrecovered failures`).toEqual(phase.unrecovered);
-    const steps = (await engine.admin.getExecution(id))!.steps.map((s) => [s.key, s.status, s.compensationStatus]);
+    const steps = byStep(spec, (await engine.admin.getExecution(id))!.steps.map((s) => [s.key, s.status, s.compensationStatus]));
     expect(steps, `${at}: step rows`).toEqual(phase.steps);
     if (phase.status !== 'FAILED') break;
     // canContinue: fix the cause (a PERMANENT one; exhausted TRANSIENT retries get a fresh budget instead),
@@ -109,6 +110,16 @@ async function checkCase(engine: Engine, name: string, spec: CaseSpec): Promise<
   }
 
   await checkFinal(engine, id, rt, model, where());
+}
+
+/**
+ * Rows (or keys) in step order. A parallel group's steps take their positions in the order they happened
+ * to be called, so where a case has groups, rows and the keys a rollback lists are compared in step order.
+ */
+function byStep<T extends string | unknown[]>(spec: CaseSpec, rows: T[]): T[] {
+  if (spec.groups.length === 0) return rows;
+  const index = (r: T) => Number(String(typeof r === 'string' ? r : r[0]).slice(1));
+  return [...rows].sort((a, b) => index(a) - index(b));
 }
 
 /** valid(R(f, s)) for the execution at rest: its effects, compensations, journal, steps and failures. */
@@ -144,7 +155,9 @@ async function checkFinal(engine: Engine, id: string, rt: CaseRuntime, model: Mo
 
   // The documented bound on its own: once per step, plus one for a crash after its effect (before its
   // commit), plus one per rollback that voided it after it completed.
-  const rollbackRecords = journal.filter((r) => r.kind === 'execution_rolled_back').map((r) => (r.payload as { rolled_back: string[] }).rolled_back);
+  const rollbackRecords = journal
+    .filter((r) => r.kind === 'execution_rolled_back')
+    .map((r) => byStep(rt.spec, (r.payload as { rolled_back: string[] }).rolled_back));
   for (let i = 0; i < n; i++) {
     const crashedAfterEffect = rt.state.fired.has(`after-effect:${i}`) ? 1 : 0;
     const voidedCompleted = rollbackRecords.filter((keys) => keys.includes(stepKey(i)) && keys.at(-1) !== stepKey(i)).length;
@@ -161,7 +174,7 @@ async function checkFinal(engine: Engine, id: string, rt: CaseRuntime, model: Mo
   const nodeFaults = await engine.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM aries.failures WHERE execution_id = $1 AND source = 'node'`, [id]);
   expect(nodeFaults[0]!.n, `${where}: node faults recorded (one per dead worker)`).toBe(model.crashes);
 
-  const steps = detail.steps.map((s) => [s.key, s.status, s.compensationStatus]);
+  const steps = byStep(rt.spec, detail.steps.map((s) => [s.key, s.status, s.compensationStatus]));
   if (final === 'COMPLETED') {
     expect(detail.execution.output, `${where}: output`).toEqual(Array.from({ length: n }, (_, i) => ({ step: i })));
     expect(steps, `${where}: steps`).toEqual(Array.from({ length: n }, (_, i) => [stepKey(i), 'COMPLETED', null]));
