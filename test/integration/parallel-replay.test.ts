@@ -206,6 +206,7 @@ describeBackends('replay still detects a workflow whose code changed', (b) => {
     const atStep = new Promise<void>((r) => (reached = r));
     const probe = defineWorkflow(wf.name, { version: wf.version, retry: wf.retry }, async (ctx, input) => {
       const proxy = Object.create(ctx) as WorkflowContext;
+      proxy.transaction = (key, fn, opts) => ctx.transaction(key, fn, opts);
       proxy.step = async (key, fn, opts) => {
         const out = await ctx.step(key, fn, opts);
         if (key === stopAfterStep) {
@@ -228,7 +229,13 @@ describeBackends('replay still detects a workflow whose code changed', (b) => {
     const w = b.engine.worker({ workflows: [probe], pollIntervalMs: 50, shutdownTimeoutMs: 10 });
     await w.start();
     const h = await b.engine.start(wf, {});
-    await atStep;
+    // An execution that ends before the step is reached fails the test at once instead of timing out.
+    const ended = h.result().then(
+      (out) => new Error(`the execution completed before ${stopAfterStep}: ${JSON.stringify(out)}`),
+      (e: unknown) => e,
+    );
+    const early = await Promise.race([atStep.then(() => undefined), ended]);
+    if (early !== undefined) throw early;
     await w.stop();
     await b.engine.db.query(`UPDATE aries.executions SET lease_expires_at = now() - interval '1 s' WHERE id = $1`, [h.id]);
     return h;
@@ -268,6 +275,7 @@ describeBackends('replay still detects a workflow whose code changed', (b) => {
     const { error, status } = await resumeWith(sequential('changed-middle', fx2, ['reserve', 'charge-by-card', 'ship']), h.id);
     expect(status).toBe('FAILED');
     expect(String((error as Error)?.message)).toContain('NondeterminismError');
+    expect(String((error as Error)?.message)).toMatch(/runs step "charge-by-card", which its journal never recorded.*"charge"/);
     expect([...fx2.invocations.keys()], 'no step ran on the changed code').toEqual([]);
   });
 
@@ -278,6 +286,7 @@ describeBackends('replay still detects a workflow whose code changed', (b) => {
     const { error, status } = await resumeWith(sequential('changed-removed', fx2, ['reserve', 'charge']), h.id);
     expect(status).toBe('FAILED');
     expect(String((error as Error)?.message)).toContain('NondeterminismError');
+    expect(String((error as Error)?.message)).toMatch(/without reaching steps its journal recorded \(.*"ship"/);
     expect([...fx2.invocations.keys()]).toEqual([]);
     const journal = (await b.engine.admin.readJournal(h.id)).records;
     expect(journal.some((r) => r.kind === 'execution_completed')).toBe(false);
@@ -294,6 +303,36 @@ describeBackends('replay still detects a workflow whose code changed', (b) => {
     const { error, status } = await resumeWith(changed, h.id);
     expect(status).toBe('FAILED');
     expect(String((error as Error)?.message)).toContain('NondeterminismError');
+    expect(String((error as Error)?.message)).toMatch(/recorded step "reserve" as .*, but the workflow code now runs it as/);
     expect(transactionRan).toBe(false);
+  });
+
+  test('a recorded transaction now called as a plain step fails with a NondeterminismError', async () => {
+    const v1 = defineWorkflow('changed-kind-back', async (ctx) => {
+      const r = await ctx.transaction('reserve', async (tx) => (await tx.query<{ v: string }>(`SELECT 'reserve' AS v`))[0]!.v);
+      return [r, await ctx.step('charge', () => 'charge')];
+    });
+    const h = await runUntil(v1, 'charge');
+    const fx2 = new Effects();
+    const { error, status } = await resumeWith(sequential('changed-kind-back', fx2, ['reserve', 'charge']), h.id);
+    expect(status).toBe('FAILED');
+    expect(String((error as Error)?.message)).toMatch(/NondeterminismError.*recorded step "reserve" as /);
+    expect([...fx2.invocations.keys()]).toEqual([]);
+  });
+
+  test('a replaced step in one of two parallel chains fails once the other chain has nothing left to reach', async () => {
+    const chains = (name: string, fx: Effects, second: string) =>
+      defineWorkflow(name, async (ctx) => {
+        const a = ctx.step('a1', fx.fn(() => 'a1', { delayMs: 40 })).then(() => ctx.step('a2', fx.fn(() => 'a2')));
+        const bb = ctx.step('b1', fx.fn(() => 'b1')).then(() => ctx.step(second, fx.fn(() => second)));
+        await Promise.all([a, bb]);
+        return ctx.step('join', fx.fn(() => 'join'));
+      });
+    const h = await runUntil(chains('changed-parallel', new Effects(), 'b2'), 'join');
+    const fx2 = new Effects();
+    const { error, status } = await resumeWith(chains('changed-parallel', fx2, 'b2-by-card'), h.id);
+    expect(status).toBe('FAILED');
+    expect(String((error as Error)?.message)).toMatch(/NondeterminismError.*runs step "b2-by-card", which its journal never recorded/);
+    expect([...fx2.invocations.keys()], 'nothing ran: every other step replayed').toEqual([]);
   });
 });
