@@ -39,3 +39,20 @@ export async function sqlError(promise: Promise<unknown>): Promise<{ code?: stri
   }
   throw new Error('expected the database to refuse this');
 }
+
+/**
+ * Waits until the step's completion is in the database: a step's completion is written with the next
+ * write of its execution or by the flush timer, so a test that stops a run after a step waits for it here.
+ */
+export async function waitForStepCompleted(db: Queryable, executionId: string, stepKey: string, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await db.query<{ status: string }>('SELECT status FROM aries.steps WHERE execution_id = $1 AND step_key = $2', [
+      executionId,
+      stepKey,
+    ]);
+    if (row?.status === 'COMPLETED') return;
+    if (Date.now() > until) throw new Error(`step "${stepKey}" of execution ${executionId} was not completed within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

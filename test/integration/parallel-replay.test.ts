@@ -2,6 +2,7 @@ import { expect, test } from 'vitest';
 import { createEngine, defineWorkflow, type Engine, type StepContext, type Workflow, type WorkflowContext } from '../../src/index.js';
 import { describeBackends, type TestBackend } from '../helpers/backends.js';
 import { seededRandom, testSeeds } from '../helpers/seeded-random.js';
+import { waitForStepCompleted } from '../helpers/sql.js';
 
 /**
  * Replay matches a recorded step by its key, never by the order calls happened to resolve in: parallel
@@ -210,15 +211,7 @@ describeBackends('replay still detects a workflow whose code changed', (b) => {
       proxy.step = async (key, fn, opts) => {
         const out = await ctx.step(key, fn, opts);
         if (key === stopAfterStep) {
-          // Its completion is written by the engine within the flush delay: wait until it is.
-          for (;;) {
-            const rows = await b.engine.db.query<{ status: string }>(
-              'SELECT status FROM aries.steps WHERE execution_id = $1 AND step_key = $2',
-              [ctx.executionId, key],
-            );
-            if (rows[0]?.status === 'COMPLETED') break;
-            await new Promise((r) => setTimeout(r, 10));
-          }
+          await waitForStepCompleted(b.engine.db, ctx.executionId, key); // written by the flush timer
           reached();
           await new Promise<void>(() => {}); // this worker is "dead" from here on
         }

@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest';
 import { defineWorkflow, type Workflow } from '../../src/index.js';
 import { describeBackends } from '../helpers/backends.js';
+import { waitForStepCompleted } from '../helpers/sql.js';
 
 /**
  * Replay from the journal, driven in-process: an execution is left RUNNING under an expired lease (as if
@@ -18,9 +19,9 @@ describeBackends('replay from the journal', (b) => {
       proxy.step = async (key, fn, opts) => {
         const out = await ctx.step(key, fn, opts);
         if (key === stopAfterStep) {
-          // The completion normally travels with the next step's intent; write it now, so the worker
-          // "dies" after the step committed.
-          await (ctx as unknown as { flush(): Promise<void> }).flush();
+          // The completion normally travels with the next step's intent; the flush timer writes it alone
+          // when none comes: the worker "dies" once the step committed.
+          await waitForStepCompleted(b.engine.db, ctx.executionId, key);
           reached();
           await hold; // never resumes: this worker is "dead" from here on
         }
@@ -57,21 +58,25 @@ describeBackends('replay from the journal', (b) => {
     await w2.stop();
   });
 
-  test('a different step at a recorded position raises a NondeterminismError and keeps the journal', async () => {
+  test('a different step where a recorded one was raises a NondeterminismError before it runs, and keeps the journal', async () => {
     const v1 = defineWorkflow('replay-b', async (ctx) => {
       await ctx.step('reserve', () => 1);
       await ctx.step('charge', () => 2);
     });
     const h = await runUntil(v1, 'reserve');
+    let validated = false;
     const changed = defineWorkflow('replay-b', async (ctx) => {
-      await ctx.step('validate', () => 0); // a step inserted before "reserve": a new deploy of the same version
+      await ctx.step('validate', () => ((validated = true), 0)); // inserted before "reserve": a new deploy of the same version
       await ctx.step('reserve', () => 1);
     });
     const w2 = b.engine.worker({ workflows: [changed], pollIntervalMs: 50 });
     await w2.start();
     const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);
     expect((err as Error).message).toContain('NondeterminismError');
-    expect((err as Error).message).toContain('recorded step "reserve" at position 0, but the workflow code now runs "validate"');
+    // Caught before the new step runs: the recorded "reserve" can no longer be reached before it.
+    expect((err as Error).message).toContain('now runs step "validate", which its journal never recorded');
+    expect((err as Error).message).toContain('recorded steps it no longer reaches remain ("reserve")');
+    expect(validated).toBe(false);
     const kinds = (await b.engine.admin.readJournal(h.id)).records.map((r) => `${r.kind}:${r.stepKey ?? ''}`);
     expect(kinds).toContain('step_completed:reserve');
     await w2.stop();

@@ -28,6 +28,7 @@
 import fc from 'fast-check';
 import type { Queryable } from '../../src/db/database.js';
 import { defineWorkflow, PermanentError, type CheckpointPolicy, type RetryOptions, type Workflow, type WorkflowContext } from '../../src/index.js';
+import { waitForStepCompleted } from '../helpers/sql.js';
 
 export const MAX_ATTEMPTS = 4;
 export const RETRY: RetryOptions = { maxAttempts: MAX_ATTEMPTS, initialDelayMs: 5, maxDelayMs: 20, jitter: 'none' };
@@ -263,14 +264,6 @@ function decide(b: Behaviour, failures: number[], i: number): 'transient' | 'per
 
 // ---- the workflow under test -----------------------------------------------------------------------
 
-async function waitCompleted(db: Queryable, executionId: string, key: string): Promise<void> {
-  for (;;) {
-    const [row] = await db.query<{ status: string }>('SELECT status FROM aries.steps WHERE execution_id = $1 AND step_key = $2', [executionId, key]);
-    if (row?.status === 'COMPLETED') return;
-    await new Promise<void>((r) => setTimeout(r, 5));
-  }
-}
-
 export interface LedgerEntry {
   kind: 'effect' | 'compensation';
   step: number;
@@ -343,7 +336,7 @@ export class CaseRuntime {
         // The completion normally travels with the next step's intent, or is written alone within the
         // engine's flush delay: wait for that, so the worker dies after the step committed and before
         // anything of the next one.
-        await waitCompleted(this.db, ctx.executionId, stepKey(i));
+        await waitForStepCompleted(this.db, ctx.executionId, stepKey(i));
         await this.crash();
       }
     }
