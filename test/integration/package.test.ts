@@ -63,7 +63,7 @@ describe('the packed package', () => {
       'dist/cli/main.js',
       'dist/server/api-server.js',
       'dist/dashboard/index.html',
-      'sql/migrations/0001_core.sql',
+      'sql/migrations/0001_baseline.sql',
     ]) {
       expect(packedFiles).toContain(file);
     }

@@ -360,7 +360,7 @@ describeBackends('schema invariants, kept by the database', (b) => {
     // Not kept by the schema, on purpose: a foreign key into the journal would be checked on every step's
     // write (the hot path); replay checks instead that each output record exists and is bound to its step.
     // Missing: output_lsn references nothing, so a COMPLETED step may name a record that does not exist
-    // (replay then finds the output missing, read_step_outcomes.record_found). Would keep it:
+    // (replay then finds the output missing, read_step_records.record_found). Would keep it:
     // UNIQUE (execution_id, lsn) on journal and FOREIGN KEY (execution_id, output_lsn) REFERENCES
     // aries.journal (execution_id, lsn) on steps (replay tests that delete a step_completed record with the
     // journal trigger disabled would then also need session_replication_role = replica).
