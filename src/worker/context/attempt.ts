@@ -90,12 +90,13 @@ async function enter<Options extends StepOptions<never>>(
       );
     }
     if (record?.outcome) return { replayed: replay(run, key, record, options, policy) };
+    // Compensating: the replay only collects compensations, up to the first step with no outcome.
+    if (run.deps.mode === 'compensating') throw new CompensationUnwind();
     seq = record ? record.seq : await run.journal.placeNew(key);
   } catch (err) {
     if (err instanceof StepFailedError) throw err; // a recorded failure, replayed: the workflow's to catch
     throw run.interrupted(err);
   }
-  if (run.deps.mode === 'compensating') throw run.interrupted(new CompensationUnwind());
   if (run.deps.shouldYield()) throw run.interrupted(new YieldSignal());
   if (run.deps.signal.aborted) throw run.interrupted(run.deps.signal.reason);
   return seq;
