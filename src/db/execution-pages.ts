@@ -1,7 +1,7 @@
 /**
  * Executions by pages, newest first, at any table size. Keyset pagination on (created_at DESC, id DESC):
  * the cursor is the last row's key, so every page is a range scan of an index that already yields rows in
- * that order (0004_operator.sql lists which index serves which filter) and page 10,000 costs what page 1
+ * that order (sql/schema/executions/executions.sql lists which index serves which filter) and page 10,000 costs what page 1
  * costs. The cursor carries created_at as PostgreSQL's own text (microseconds; a JS Date keeps only
  * milliseconds, which would skip or repeat rows created in the same millisecond). Failure pages use the same
  * cursor over (failure_timestamp, failure_id).

@@ -1,6 +1,6 @@
 /**
  * The one table from SQLSTATEs raised by Aries's SQL functions (class AR, see the header of
- * sql/migrations/0001_core.sql) to public error classes. Other database errors pass through unchanged.
+ * the header of sql/migrations/0001_baseline.sql) to public error classes. Other database errors pass through unchanged.
  */
 import {
   type AriesError,

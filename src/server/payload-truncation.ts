@@ -2,7 +2,7 @@
  * Large payloads in API answers. An input, output or journal payload can be megabytes; the execution page
  * shows a preview and fetches the whole value only when asked (`?full=true`). A value whose JSON exceeds
  * the limit comes back as `{ "$truncated": true, "bytes": n, "preview": "<its first 2,048 JSON characters>" }`,
- * cut in the database by aries.payload_preview (0004_operator.sql), so a large payload never leaves it
+ * cut in the database by aries.payload_preview (sql/schema/operator/payload-preview.sql), so a large payload never leaves it
  * whole unless asked for.
  */
 export const TRUNCATE_ABOVE_BYTES = 16 * 1024;

@@ -13,7 +13,7 @@ import { defineCommand } from '../run-command.js';
 const usage = `Usage: aries migrate [options]
 
 Applies the pending schema migrations (forward-only, in one transaction) and prints the schema version.
-Each migration is printed as it starts ("applying 0004_operator (4/4)").
+Each migration is printed as it starts ("applying 0002_step_kinds (2/2)").
 
 Options:
   --json       print {applied, schemaVersion} as JSON
