@@ -3,10 +3,10 @@
  * many executions), a step's failure and durable retry, attempt counts, and the records replay reads by key.
  * One typed wrapper per SQL function, called with named arguments; errors come back as the public classes.
  */
-import type { Durability } from '../core/durability.js';
+import { ISOLATION_LEVELS, type Durability, type IsolationLevel } from '../core/durability.js';
 import type { FaultSource } from '../core/failure-classification.js';
 import type { StoredError } from '../core/stored-error.js';
-import type { Queryable } from './database.js';
+import type { Queryable, Transaction } from './database.js';
 import type { Lease } from './leases.js';
 import { type CompensationStatus, type Step, type StepRow, toStep } from './rows.js';
 import { translateDatabaseError, translated } from './sqlstate-errors.js';
@@ -223,4 +223,10 @@ export async function listStepPreviews(db: Queryable, executionId: string, trunc
     ]),
   );
   return rows.map(toStep);
+}
+
+/** Sets the isolation level of the transaction a transactional step runs in (its first statement). */
+export async function setTransactionIsolation(q: Transaction, isolation: IsolationLevel): Promise<void> {
+  if (!ISOLATION_LEVELS.includes(isolation)) throw new Error(`unknown isolation level ${JSON.stringify(isolation)}`);
+  await q.exec(`SET TRANSACTION ISOLATION LEVEL ${isolation.toUpperCase()}`);
 }

@@ -1,16 +1,11 @@
 /**
  * PGlite runs no autovacuum and no background checkpointer, so the engine that holds an embedded
- * instance does their work: VACUUM (ANALYZE) of the high-churn tables, then CHECKPOINT, on a timer.
- * Each runs as one statement in PGlite's queue, between other queries.
+ * instance does their work on a timer (src/db/maintenance.ts), one run at a time.
  */
 import type { Database } from '../db/database.js';
+import { vacuumAndCheckpoint } from '../db/maintenance.js';
 
-const TABLES = ['aries.executions', 'aries.steps', 'aries.journal', 'aries.checkpoints', 'aries.failures'];
-
-export async function runEmbeddedMaintenance(db: Database): Promise<void> {
-  for (const table of TABLES) await db.exec(`VACUUM (ANALYZE) ${table}`);
-  await db.exec('CHECKPOINT');
-}
+export const runEmbeddedMaintenance = vacuumAndCheckpoint;
 
 export function startEmbeddedMaintenance(
   db: Database,

@@ -11,9 +11,8 @@ import { encodeStored } from '../../../core/json-value.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../../../core/durability.js';
 import { hasAttemptsLeft, retryDelayMs } from '../../../core/retry-policy.js';
 import { isNetworkError } from '../../../core/transient-errors.js';
-import { stepAttemptsUsed } from '../../../db/steps.js';
 import { lockOwnedExecution } from '../../../db/leases.js';
-import { applyDurability, recordSteps } from '../../../db/steps.js';
+import { applyDurability, recordSteps, setTransactionIsolation, stepAttemptsUsed } from '../../../db/steps.js';
 import { translateDatabaseError } from '../../../db/sqlstate-errors.js';
 import { InvalidDefinitionError, LeaseLostError } from '../../../errors.js';
 import type { TransactionContext, TransactionOptions } from '../../../sdk/types/workflow-context.js';
@@ -53,7 +52,7 @@ export const transactionPrimitive: Primitive<TransactionFn, TransactionOptions<n
           throw translateDatabaseError(err);
         }
       };
-      await tx.exec(`SET TRANSACTION ISOLATION LEVEL ${isolation.toUpperCase()}`);
+      await setTransactionIsolation(tx, isolation);
       // The first statement, so the snapshot and the row lock are taken together.
       await lockOwnedExecution(tx, lease);
       await applyDurability(tx, workflow.durability);

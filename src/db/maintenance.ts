@@ -1,0 +1,12 @@
+/**
+ * The maintenance PGlite lacks (no autovacuum, no background checkpointer): VACUUM (ANALYZE) of the
+ * high-churn tables, then CHECKPOINT. Each is one statement in PGlite's queue, between other queries.
+ */
+import type { Database } from './database.js';
+
+const TABLES = ['aries.executions', 'aries.steps', 'aries.journal', 'aries.checkpoints', 'aries.failures'];
+
+export async function vacuumAndCheckpoint(db: Database): Promise<void> {
+  for (const table of TABLES) await db.exec(`VACUUM (ANALYZE) ${table}`);
+  await db.exec('CHECKPOINT');
+}
