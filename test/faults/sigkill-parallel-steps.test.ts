@@ -19,17 +19,12 @@
  * picks another sample and other delays; the seed is in the suite's title).
  */
 import type { ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createEngine } from '../../src/index.js';
+import { afterAll, describe, expect, test } from 'vitest';
 import { CRASH_POINTS, type CrashPoint } from '../../src/worker/crash-points.js';
 import { serverEnabled, type BackendName } from '../helpers/backends.js';
-import { CASE_TIMEOUT_MS, events, killAll, limiter, live, runWorker, type Report, type Snapshot } from '../helpers/crash-children.js';
+import { CASE_TIMEOUT_MS, embeddedDataDirs, events, killAll, limiter, live, runWorker, type Report, type Snapshot } from '../helpers/crash-children.js';
 import { seededRandom, testSeeds } from '../helpers/seeded-random.js';
 import { createTestDatabase } from '../helpers/server.js';
-import { SIDE_EFFECTS_DDL } from '../fixtures/crash-workflow.js';
 import { PARALLEL_STEP_KEYS, parallelExpectedOutput } from '../fixtures/parallel-crash-workflow.js';
 
 const BASE = 3;
@@ -141,26 +136,14 @@ function describeBackend(name: BackendName, body: () => void): void {
 }
 
 describeBackend('pglite', () => {
-  let root: string;
-  let template: string;
-  beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'aries-sigkill-parallel-'));
-    template = join(root, 'template');
-    const engine = await createEngine({ dataDir: template, vacuumIntervalMs: 0 });
-    await engine.db.exec(SIDE_EFFECTS_DDL);
-    await engine.close();
-  });
-  afterAll(() => {
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
+  const dataDirFor = embeddedDataDirs('aries-sigkill-parallel-');
 
   const limit = limiter(2);
   test.concurrent.each(casesFor('pglite'))(
     'killed at $point of $stepKey',
     ({ point, stepKey }) =>
       limit(async () => {
-        const dataDir = join(root, `${point}-${stepKey}`);
-        cpSync(template, dataDir, { recursive: true });
+        const dataDir = dataDirFor(`${point}-${stepKey}`);
         await crashAndRecover({ CRASH_WORKER_DATA_DIR: dataDir }, point, stepKey);
       }),
     CASE_TIMEOUT_MS,

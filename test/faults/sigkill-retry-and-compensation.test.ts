@@ -10,16 +10,12 @@
  *                   once, with the same idempotency key and the next attempt; no step ran again.
  */
 import type { ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createEngine } from '../../src/index.js';
+import { afterAll, describe, expect, test } from 'vitest';
 import type { CrashPoint } from '../../src/worker/crash-points.js';
 import { serverEnabled, type BackendName } from '../helpers/backends.js';
-import { CASE_TIMEOUT_MS, events, killAll, limiter, live, runWorker, type Report } from '../helpers/crash-children.js';
+import { CASE_TIMEOUT_MS, embeddedDataDirs, events, killAll, limiter, live, runWorker, type Report } from '../helpers/crash-children.js';
 import { createTestDatabase } from '../helpers/server.js';
-import { RETRY_DELAY_MS, SIDE_EFFECTS_DDL } from '../fixtures/crash-workflow.js';
+import { RETRY_DELAY_MS } from '../fixtures/crash-workflow.js';
 
 interface Case {
   workflow: 'crash-retrying' | 'crash-saga';
@@ -95,25 +91,13 @@ function describeBackend(name: BackendName, body: () => void): void {
 const title = '$workflow killed at $point of $stepKey';
 
 describeBackend('pglite', () => {
-  let root: string;
-  let template: string;
-  beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'aries-sigkill-recovery-'));
-    template = join(root, 'template');
-    const engine = await createEngine({ dataDir: template, vacuumIntervalMs: 0 });
-    await engine.db.exec(SIDE_EFFECTS_DDL);
-    await engine.close();
-  });
-  afterAll(() => {
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
+  const dataDirFor = embeddedDataDirs('aries-sigkill-recovery-');
   const limit = limiter(2);
   test.concurrent.each(CASES)(
     title,
     (c) =>
       limit(async () => {
-        const dataDir = join(root, `${c.workflow}-${c.point}-${c.stepKey}`);
-        cpSync(template, dataDir, { recursive: true });
+        const dataDir = dataDirFor(`${c.workflow}-${c.point}-${c.stepKey}`);
         check(c, await crashAndRecover({ CRASH_WORKER_DATA_DIR: dataDir }, c));
       }),
     CASE_TIMEOUT_MS,

@@ -20,16 +20,12 @@
  * recovering child reports everything the assertions need.
  */
 import type { ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createEngine } from '../../src/index.js';
+import { afterAll, describe, expect, test } from 'vitest';
 import { CRASH_POINTS, type CrashPoint } from '../../src/worker/crash-points.js';
 import { serverEnabled, type BackendName } from '../helpers/backends.js';
-import { CASE_TIMEOUT_MS, events, killAll, limiter, live, runWorker, type Report, type Snapshot } from '../helpers/crash-children.js';
+import { CASE_TIMEOUT_MS, embeddedDataDirs, events, killAll, limiter, live, runWorker, type Report, type Snapshot } from '../helpers/crash-children.js';
 import { createTestDatabase } from '../helpers/server.js';
-import { expectedOutput, SIDE_EFFECTS_DDL, STEP_KEYS } from '../fixtures/crash-workflow.js';
+import { expectedOutput, STEP_KEYS } from '../fixtures/crash-workflow.js';
 
 const BASE = 7;
 
@@ -156,28 +152,14 @@ function describeBackend(name: BackendName, body: () => void): void {
 }
 
 describeBackend('pglite', () => {
-  let root: string;
-  let template: string;
-
-  beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'aries-sigkill-'));
-    template = join(root, 'template');
-    // A migrated data dir copied for each case, so no case pays for initdb and migration.
-    const engine = await createEngine({ dataDir: template, vacuumIntervalMs: 0 });
-    await engine.db.exec(SIDE_EFFECTS_DDL);
-    await engine.close();
-  });
-  afterAll(() => {
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
+  const dataDirFor = embeddedDataDirs('aries-sigkill-');
 
   const limit = limiter(2);
   test.concurrent.each(CASES)(
     'killed at $point of $stepKey',
     ({ point, stepKey, k }) =>
       limit(async () => {
-        const dataDir = join(root, `${point}-${stepKey}`);
-        cpSync(template, dataDir, { recursive: true });
+        const dataDir = dataDirFor(`${point}-${stepKey}`);
         await crashAndRecover('pglite', { CRASH_WORKER_DATA_DIR: dataDir }, point, stepKey, k);
       }),
     CASE_TIMEOUT_MS,

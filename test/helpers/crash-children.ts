@@ -3,10 +3,13 @@
  * output, killing stragglers, and running a few cases at a time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Execution, JournalRecord, Step, WorkerStats } from '../../src/index.js';
-import type { SideEffectRow } from '../fixtures/crash-workflow.js';
+import { afterAll, beforeAll } from 'vitest';
+import { createEngine, type Execution, type JournalRecord, type Step, type WorkerStats } from '../../src/index.js';
+import { SIDE_EFFECTS_DDL, type SideEffectRow } from '../fixtures/crash-workflow.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WORKER_SCRIPT = resolve(ROOT, 'test/fixtures/crash-worker.ts');
@@ -97,3 +100,24 @@ export function events(stdout: string): Array<Record<string, unknown>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/**
+ * Embedded data dirs for crash cases: one migrated template (with the side-effects table) made before the
+ * file's tests, so no case pays for initdb and migration, and a fresh copy of it per case. Removed after.
+ */
+export function embeddedDataDirs(prefix: string): (name: string) => string {
+  let root = '';
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), prefix));
+    const engine = await createEngine({ dataDir: join(root, 'template'), vacuumIntervalMs: 0 });
+    await engine.db.exec(SIDE_EFFECTS_DDL);
+    await engine.close();
+  });
+  afterAll(() => {
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+  return (name) => {
+    const dataDir = join(root, name);
+    cpSync(join(root, 'template'), dataDir, { recursive: true });
+    return dataDir;
+  };
+}

@@ -82,7 +82,8 @@ async function enter<Options extends StepOptions<never>>(
   let record: StepRecord | undefined;
   let seq: number;
   try {
-    record = await run.journal.recordOf(key);
+    const lookup = run.journal.recordOf(key);
+    record = lookup && (await lookup);
     if (record && record.kind !== primitive.kind) {
       throw new NondeterminismError(
         `execution ${run.executionId} recorded step "${key}" as ${KIND_WORDS[record.kind]}, but the workflow code now runs it as ` +
@@ -92,7 +93,8 @@ async function enter<Options extends StepOptions<never>>(
     if (record?.outcome) return { replayed: replay(run, key, record, options, policy) };
     // Compensating: the replay only collects compensations, up to the first step with no outcome.
     if (run.deps.mode === 'compensating') throw new CompensationUnwind();
-    seq = record ? record.seq : await run.journal.placeNew(key);
+    const placed = record ? record.seq : run.journal.placeNew(key);
+    seq = typeof placed === 'number' ? placed : await placed;
   } catch (err) {
     if (err instanceof StepFailedError) throw err; // a recorded failure, replayed: the workflow's to catch
     throw run.interrupted(err);

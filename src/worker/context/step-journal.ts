@@ -78,35 +78,38 @@ export class StepJournal {
     this.moved();
   }
 
-  recordOf(key: string): Promise<StepRecord | undefined> {
-    return this.deps.replay.recordOf(key);
+  /** The journal's record of `key`; undefined at once on a first run (nothing is recorded). */
+  recordOf(key: string): Promise<StepRecord | undefined> | undefined {
+    return this.deps.replay.hasHistory ? this.deps.replay.recordOf(key) : undefined;
   }
 
   /**
    * The position of a key the journal never saw, once every recorded key has been reached; throws
    * NondeterminismError when they can no longer be (see the module header).
    */
-  async placeNew(key: string): Promise<number> {
-    if (!this.caughtUp) {
-      const obliged = await this.deps.replay.obligedKeys();
-      this.active--; // this call waits: it is not something that can move the others
-      this.moved();
-      try {
-        for (;;) {
-          const missing = [...obliged].filter((k) => !this.reached.has(k));
-          if (missing.length === 0) break;
-          if (this.active > 0) {
-            await this.nextMove();
-            continue;
-          }
-          const epoch = this.epoch;
-          await nextTurn(); // every continuation already due runs first
-          if (this.epoch === epoch && this.active === 0) throw this.unreachable(key, missing);
+  placeNew(key: string): number | Promise<number> {
+    return this.caughtUp ? this.nextSeq++ : this.placeAfterRecorded(key);
+  }
+
+  private async placeAfterRecorded(key: string): Promise<number> {
+    const obliged = await this.deps.replay.obligedKeys();
+    this.active--; // this call waits: it is not something that can move the others
+    this.moved();
+    try {
+      for (;;) {
+        const missing = [...obliged].filter((k) => !this.reached.has(k));
+        if (missing.length === 0) break;
+        if (this.active > 0) {
+          await this.nextMove();
+          continue;
         }
-        this.caughtUp = true;
-      } finally {
-        this.entered();
+        const epoch = this.epoch;
+        await nextTurn(); // every continuation already due runs first
+        if (this.epoch === epoch && this.active === 0) throw this.unreachable(key, missing);
       }
+      this.caughtUp = true;
+    } finally {
+      this.entered();
     }
     return this.nextSeq++;
   }
@@ -134,6 +137,7 @@ export class StepJournal {
 
   private moved(): void {
     this.epoch++;
+    if (this.waiters.length === 0) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
