@@ -145,7 +145,8 @@ async function attempts<Fn, Options extends StepOptions<never>, T>(
       attempt,
       stepContext: { idempotencyKey: `${run.executionId}:${key}`, attempt, executionId: run.executionId, stepKey: key, signal: deps.signal },
     };
-    const worn = await attemptsWornOut(run, key, attempt, policy);
+    // The streak is at most the attempt number: within maxAttempts there is nothing to read.
+    const worn = attempt > policy.maxAttempts ? await attemptsWornOut(run, key, attempt, policy) : undefined;
     if (worn) return attemptFailed(run, a, worn);
     crashPoint('before-step', key);
     const span: Span = startStepSpan(deps.span, {
@@ -159,7 +160,7 @@ async function attempts<Fn, Options extends StepOptions<never>, T>(
     const started = performance.now();
     let result: { output: T; outputJson?: string | null };
     try {
-      result = await run.track(Promise.resolve().then(() => primitive.run(a)));
+      result = await run.track(primitive, a);
     } catch (error) {
       deps.metrics?.stepDuration.observe((performance.now() - started) / 1000);
       if (deps.signal.aborted) {

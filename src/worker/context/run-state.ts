@@ -110,14 +110,13 @@ export class RunState {
     }
   }
 
-  /** Runs a step's function, tracked so the end of the run can wait for it. */
-  async track<T>(running: Promise<T>): Promise<T> {
+  /** Runs one attempt of a primitive (never synchronously), tracked so the end of the run can wait for it. */
+  track<A, T>(primitive: { run(a: A): Promise<T> }, a: A): Promise<T> {
+    const running = Promise.resolve(a).then((x) => primitive.run(x));
     this.running.add(running);
-    try {
-      return await running;
-    } finally {
-      this.running.delete(running);
-    }
+    const untrack = () => this.running.delete(running);
+    running.then(untrack, untrack);
+    return running;
   }
 
   /** Waits (at most `ms`) for the step functions still running, so none is left behind when the run ends. */

@@ -148,8 +148,8 @@ export class StepJournal {
   }
 
   /** Journals the intent to run `key` at `seq` (with the pending completions); resolves with its attempt number. */
-  async begin(seq: number, stepKey: string, kind: StepKind): Promise<number> {
-    return (await this.write({ seq, stepKey, kind }))!;
+  begin(seq: number, stepKey: string, kind: StepKind): Promise<number> {
+    return this.write({ seq, stepKey, kind }) as Promise<number>; // a start always numbers its attempt
   }
 
   /** A step's completion, to be written with the next transition (or by the timer). */
