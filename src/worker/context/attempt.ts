@@ -23,7 +23,7 @@ import { CompensationUnwind, YieldSignal } from '../engine-signals.js';
 import type { StepRecord } from '../run/replay-log.js';
 import { endStepSpan, startStepSpan } from '../tracing.js';
 import type { Attempt, Primitive } from './primitives/primitive.js';
-import type { RunState } from './run-state.js';
+import type { CompensableStep, RunState } from './run-state.js';
 import { attemptFailed, attemptsWornOut } from './step-failure.js';
 import type { FailureType, FaultSource } from '../../core/failure-classification.js';
 
@@ -114,18 +114,7 @@ function replay(run: RunState, key: string, record: StepRecord, options: StepOpt
     run.lastStepFailure = { stepKey: key, attempt: record.attempt, error, type, source, retriesExhausted: outcome.error.retriesExhausted === true };
     throw error;
   }
-  if (options.compensate) {
-    run.addCompensable({
-      stepKey: key,
-      seq: record.seq,
-      output: outcome.output,
-      compensate: options.compensate as Compensation<unknown>,
-      policy,
-      classify: options.classify,
-      status: outcome.compensation,
-      lsn: outcome.lsn,
-    });
-  }
+  addCompensable(run, key, record.seq, outcome.output, options, policy, outcome.compensation, outcome.lsn);
   return outcome.output;
 }
 
@@ -177,18 +166,22 @@ async function attempts<Fn, Options extends StepOptions<never>, T>(
     endStepSpan(span);
     run.stepsRun++;
     primitive.settle(a, result.outputJson);
-    if (options.compensate) {
-      run.addCompensable({
-        stepKey: key,
-        seq,
-        output: result.output,
-        compensate: options.compensate as Compensation<unknown>,
-        policy,
-        classify: options.classify,
-        status: null,
-        lsn: undefined,
-      });
-    }
+    addCompensable(run, key, seq, result.output, options, policy, null, undefined);
     return result.output;
   }
+}
+
+/** A completed step with a compensation joins the run's list (replayed: with its status and completion LSN). */
+function addCompensable(
+  run: RunState,
+  stepKey: string,
+  seq: number,
+  output: unknown,
+  options: StepOptions<never>,
+  policy: RetryPolicy,
+  status: CompensableStep['status'],
+  lsn: number | undefined,
+): void {
+  if (!options.compensate) return;
+  run.addCompensable({ stepKey, seq, output, compensate: options.compensate as Compensation<unknown>, policy, classify: options.classify, status, lsn });
 }

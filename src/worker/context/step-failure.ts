@@ -36,10 +36,10 @@ export interface FailedAttempt {
  * recorded failure): its worker died during each (killed, out of memory). It is not started again: the
  * error goes through the failure path, PERMANENT with its retries exhausted. A single crash, even after
  * attempts that failed and were retried, is re-run as always (its effect may have happened: the re-run
- * with the same idempotency key is what records it).
+ * with the same idempotency key is what records it). Asked only once `attempt` passes maxAttempts: the
+ * streak is at most the attempt number, so before that there is nothing to read.
  */
 export async function attemptsWornOut(run: RunState, stepKey: string, attempt: number, policy: RetryPolicy): Promise<Error | undefined> {
-  if (attempt <= policy.maxAttempts) return undefined; // the streak is at most the attempt number: nothing to read
   const streak = await run.storage(() => stepCrashStreak(run.deps.db, run.executionId, stepKey));
   if (streak <= policy.maxAttempts) return undefined;
   return new StepAttemptsExhaustedError(

@@ -40,6 +40,11 @@ export interface StepJournalDeps {
   flushDelayMs?: number | undefined;
 }
 
+/** The first few keys, quoted, for an error message. */
+function listKeys(keys: readonly string[]): string {
+  return keys.slice(0, 5).map((k) => `"${k}"`).join(', ') + (keys.length > 5 ? `, … (${keys.length} in all)` : '');
+}
+
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class StepJournal {
@@ -114,18 +119,25 @@ export class StepJournal {
     return this.nextSeq++;
   }
 
-  /** The recorded keys this run has not reached (read to the frontier): a finished run must have none. */
-  async unreached(): Promise<string[]> {
-    if (this.caughtUp) return [];
+  /**
+   * A finished run must have reached every recorded key: the error naming those it did not (read to the
+   * frontier), or undefined.
+   */
+  async unreachedAtEnd(): Promise<NondeterminismError | undefined> {
+    if (this.caughtUp) return undefined;
     const obliged = await this.deps.replay.obligedKeys();
-    return [...obliged].filter((k) => !this.reached.has(k));
+    const missing = [...obliged].filter((k) => !this.reached.has(k));
+    if (missing.length === 0) return undefined;
+    return new NondeterminismError(
+      `execution ${this.deps.lease.executionId} finished its workflow function without reaching steps its journal recorded ` +
+        `(${listKeys(missing)}); the code changed under a running execution (deploy such changes as a new workflow version)`,
+    );
   }
 
   private unreachable(key: string, missing: string[]): NondeterminismError {
-    const shown = missing.slice(0, 5).map((k) => `"${k}"`).join(', ') + (missing.length > 5 ? `, … (${missing.length} in all)` : '');
     return new NondeterminismError(
       `execution ${this.deps.lease.executionId}: the workflow code now runs step "${key}", which its journal never recorded, ` +
-        `while recorded steps it no longer reaches remain (${shown}); the code changed under a running execution ` +
+        `while recorded steps it no longer reaches remain (${listKeys(missing)}); the code changed under a running execution ` +
         '(deploy such changes as a new workflow version)',
     );
   }

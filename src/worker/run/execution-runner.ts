@@ -10,7 +10,6 @@ import type { Span } from '@opentelemetry/api';
 import { encodeStored } from '../../core/json-value.js';
 import { isTransientError } from '../../core/transient-errors.js';
 import type { ClaimedExecution, Lease } from '../../db/leases.js';
-import { NondeterminismError } from '../../errors.js';
 import type { Workflow } from '../../sdk/types/workflow.js';
 import { RunState } from '../context/run-state.js';
 import { WorkflowContextImpl } from '../context/workflow-context.js';
@@ -90,8 +89,9 @@ async function runWorkflow(deps: RunDeps, run: RunState, claimed: ClaimedExecuti
   await run.settle(deps.settleTimeoutMs);
   // The function returned having skipped recorded steps: it is not the code that wrote the journal.
   if (result.ok && run.interrupt === undefined && !claimed.compensating) {
-    const missing = await run.storage(() => run.journal.unreached()).catch(() => []);
-    if (missing.length > 0) run.interrupted(unreachedError(run.executionId, missing));
+    // A failed read is this run's interrupt already (storage): the execution is handed back.
+    const unreached = await run.storage(() => run.journal.unreachedAtEnd()).catch(() => undefined);
+    if (unreached) run.interrupted(unreached);
   }
   const interrupt = run.interrupt;
   if (interrupt !== undefined && !(interrupt instanceof CompensationUnwind)) {
@@ -119,12 +119,4 @@ function failOrCompensate(run: RunState, error: unknown): RunEnd {
   const f = stepFailureOf(run, error);
   if (f?.type !== 'PARTIAL' && !run.hasUncompensated()) return { kind: 'failed', error, compensating: false };
   return { kind: 'compensate', error };
-}
-
-function unreachedError(executionId: string, missing: string[]): NondeterminismError {
-  const shown = missing.slice(0, 5).map((k) => `"${k}"`).join(', ') + (missing.length > 5 ? `, … (${missing.length} in all)` : '');
-  return new NondeterminismError(
-    `execution ${executionId} finished its workflow function without reaching steps its journal recorded (${shown}); ` +
-      'the code changed under a running execution (deploy such changes as a new workflow version)',
-  );
 }
