@@ -22,7 +22,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, test } from 'vitest';
 import { CRASH_POINTS, type CrashPoint } from '../../src/worker/crash-points.js';
 import { serverEnabled, type BackendName } from '../helpers/backends.js';
-import { CASE_TIMEOUT_MS, embeddedDataDirs, events, killAll, limiter, live, runWorker, type Report, type Snapshot } from '../helpers/crash-children.js';
+import { CASE_TIMEOUT_MS, crashThenRecover, embeddedDataDirs, killAll, limiter, live, type Snapshot } from '../helpers/crash-children.js';
 import { seededRandom, testSeeds } from '../helpers/seeded-random.js';
 import { createTestDatabase } from '../helpers/server.js';
 import { PARALLEL_STEP_KEYS, parallelExpectedOutput } from '../fixtures/parallel-crash-workflow.js';
@@ -58,18 +58,8 @@ async function crashAndRecover(connection: Record<string, string>, point: CrashP
       CRASH_WORKER_SEED: String(SEED),
       CRASH_WORKER_WORKFLOW: 'crash-parallel-chains',
     };
-    const crashed = await runWorker('crash', { ...connection, ...timing, ARIES_CRASH_AT: `${point}:${stepKey}` }, mine);
-    expect(crashed.stderr, 'the worker died at the crash point').toContain(`crash point ${point}:${stepKey} reached`);
-    expect(crashed.signal).toBe('SIGKILL');
-    const started = events(crashed.stdout).find((e) => e.event === 'started');
-    expect(started, `no execution started; stderr:\n${crashed.stderr}`).toBeDefined();
-    const executionId = String(started!.executionId);
-
-    const recovered = await runWorker('recover', { ...connection, ...timing, CRASH_WORKER_EXECUTION: executionId }, mine);
-    expect(recovered.code, `the recovering worker failed:\n${recovered.stderr}`).toBe(0);
-    const report = events(recovered.stdout).find((e) => e.event === 'report') as unknown as Report | undefined;
-    expect(report).toBeDefined();
-    const { atCrash, after, stats } = report!;
+    const { executionId, report } = await crashThenRecover({ ...connection, ...timing }, point, stepKey, mine);
+    const { atCrash, after, stats } = report;
 
     // The crash happened where it was asked to.
     expect({ completed: completedIn(atCrash, stepKey), effects: effectsOf(atCrash, stepKey).length }).toEqual({

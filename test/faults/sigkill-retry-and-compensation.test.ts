@@ -13,7 +13,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { CrashPoint } from '../../src/worker/crash-points.js';
 import { serverEnabled, type BackendName } from '../helpers/backends.js';
-import { CASE_TIMEOUT_MS, embeddedDataDirs, events, killAll, limiter, live, runWorker, type Report } from '../helpers/crash-children.js';
+import { CASE_TIMEOUT_MS, crashThenRecover, embeddedDataDirs, killAll, limiter, live, type Report } from '../helpers/crash-children.js';
 import { createTestDatabase } from '../helpers/server.js';
 import { RETRY_DELAY_MS } from '../fixtures/crash-workflow.js';
 
@@ -35,13 +35,7 @@ async function crashAndRecover(connection: Record<string, string>, c: Case): Pro
   const mine = new Set<ChildProcess>();
   try {
     const env = { ...connection, CRASH_WORKER_WORKFLOW: c.workflow, CRASH_WORKER_LEASE_MS: '1000', CRASH_WORKER_POLL_MS: '100' };
-    const crashed = await runWorker('crash', { ...env, ARIES_CRASH_AT: `${c.point}:${c.stepKey}` }, mine);
-    expect(crashed.stderr, 'the worker died at the crash point').toContain(`crash point ${c.point}:${c.stepKey} reached`);
-    expect(crashed.signal).toBe('SIGKILL');
-    const executionId = String(events(crashed.stdout).find((e) => e.event === 'started')!.executionId);
-    const recovered = await runWorker('recover', { ...env, CRASH_WORKER_EXECUTION: executionId }, mine);
-    expect(recovered.code, `the recovering worker failed:\n${recovered.stderr}`).toBe(0);
-    return events(recovered.stdout).find((e) => e.event === 'report') as unknown as Report;
+    return (await crashThenRecover(env, c.point, c.stepKey, mine)).report;
   } finally {
     killAll(mine);
   }

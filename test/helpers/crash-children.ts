@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { createEngine, type Execution, type JournalRecord, type Step, type WorkerStats } from '../../src/index.js';
 import { SIDE_EFFECTS_DDL, type SideEffectRow } from '../fixtures/crash-workflow.js';
 
@@ -120,4 +120,28 @@ export function embeddedDataDirs(prefix: string): (name: string) => string {
     cpSync(join(root, 'template'), dataDir, { recursive: true });
     return dataDir;
   };
+}
+
+/**
+ * One crash case: a worker child killed with SIGKILL at `point` of `stepKey` (checked: it died there, by
+ * SIGKILL, after starting an execution), then a fresh child that recovers that execution and reports what
+ * the crash left and how the execution ended.
+ */
+export async function crashThenRecover(
+  env: Record<string, string>,
+  point: string,
+  stepKey: string,
+  mine: Set<ChildProcess>,
+): Promise<{ executionId: string; report: Report }> {
+  const crashed = await runWorker('crash', { ...env, ARIES_CRASH_AT: `${point}:${stepKey}` }, mine);
+  expect(crashed.stderr, 'the worker died at the crash point').toContain(`crash point ${point}:${stepKey} reached`);
+  expect(crashed.signal).toBe('SIGKILL');
+  const started = events(crashed.stdout).find((e) => e.event === 'started');
+  expect(started, `no execution started; stderr:\n${crashed.stderr}`).toBeDefined();
+  const executionId = String(started!.executionId);
+  const recovered = await runWorker('recover', { ...env, CRASH_WORKER_EXECUTION: executionId }, mine);
+  expect(recovered.code, `the recovering worker failed:\n${recovered.stderr}`).toBe(0);
+  const report = events(recovered.stdout).find((e) => e.event === 'report') as unknown as Report | undefined;
+  expect(report).toBeDefined();
+  return { executionId, report: report! };
 }
