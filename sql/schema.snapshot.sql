@@ -20,6 +20,19 @@ SET row_security = off;
 CREATE SCHEMA aries;
 
 --
+-- Name: abandon_waits(uuid, bigint, text[], text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.abandon_waits(p_execution_id uuid, p_token bigint, p_keys text[], p_reason text) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  PERFORM aries.lock_owned_execution(p_execution_id, p_token, 'RUNNING');
+  RETURN aries.cancel_waits(p_execution_id, p_keys, p_reason);
+END $$;
+
+--
 -- Name: active_counts(); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -288,6 +301,106 @@ BEGIN
 END $$;
 
 --
+-- Name: await_waits(uuid, bigint, text[], text[]); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.await_waits(p_execution_id uuid, p_token bigint, p_open text[], p_cancel text[] DEFAULT '{}'::text[]) RETURNS TABLE(step_key text, outcome text, output jsonb, error jsonb, resolved_lsn bigint, status text, available_at timestamp with time zone)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'RUNNING');
+  v_now timestamptz := aries.now();
+  w record;
+  v_lsn bigint;
+  v_status text;
+  v_due timestamptz;
+BEGIN
+  PERFORM aries.cancel_waits(p_execution_id, p_cancel, 'lost a race to another wait');
+  SELECT c.* INTO w FROM (
+    SELECT o.step_key, o.seq, o.kind, o.wake_at, x.event_at, x.outcome, x.output, x.error, x.signal_id, o.child_id
+      FROM (SELECT wt.step_key, s.seq, wt.kind, wt.wake_at, wt.signal_name, wt.child_id, wt.created_at
+              FROM aries.waits wt
+              JOIN aries.steps s ON s.execution_id = wt.execution_id AND s.step_key = wt.step_key
+             WHERE wt.execution_id = p_execution_id AND wt.step_key = ANY (p_open) AND s.status = 'WAITING') o
+      LEFT JOIN LATERAL (SELECT sg.id, sg.sent_at, sg.payload FROM aries.signals sg
+                          WHERE o.kind = 'signal' AND sg.execution_id = p_execution_id AND sg.name = o.signal_name
+                            AND sg.consumed_by IS NULL
+                          ORDER BY sg.id LIMIT 1) sig ON true
+      LEFT JOIN LATERAL (SELECT ch.status, ch.output, ch.error, ch.updated_at FROM aries.executions ch
+                          WHERE o.kind = 'child' AND ch.id = o.child_id) child ON true
+     CROSS JOIN LATERAL (SELECT * FROM (VALUES
+         (CASE WHEN o.kind = 'sleep' AND o.wake_at <= v_now THEN o.wake_at END, 'completed', NULL::jsonb, NULL::jsonb, NULL::bigint),
+         (CASE WHEN sig.id IS NOT NULL THEN greatest(sig.sent_at, o.created_at) END, 'completed', sig.payload, NULL, sig.id),
+         (CASE WHEN child.status IN ('SUB_COMMITTED', 'COMPLETED') THEN child.updated_at END, 'completed', child.output, NULL, NULL),
+         (CASE WHEN child.status IN ('FAILED', 'COMPENSATED', 'CANCELLED') THEN child.updated_at END, 'failed', NULL,
+          pg_catalog.jsonb_build_object('name', 'ChildWorkflowFailedError', 'code', 'CHILD_FAILED',
+            'message', pg_catalog.format('child execution %s ended %s: %s', o.child_id, child.status,
+                                         coalesce(child.error ->> 'message', 'no message')),
+            'childExecutionId', o.child_id, 'childStatus', child.status,
+            'failureType', CASE WHEN child.status = 'FAILED' THEN coalesce(child.error ->> 'failureType', 'PERMANENT')
+                                ELSE 'PERMANENT' END,
+            'childError', child.error), NULL),
+         (CASE WHEN o.kind <> 'sleep' AND o.wake_at <= v_now THEN o.wake_at END, 'failed', NULL,
+          pg_catalog.jsonb_build_object('name', 'WaitTimeoutError', 'code', 'WAIT_TIMEOUT',
+            'message', pg_catalog.format('%s "%s" timed out at %s', CASE o.kind WHEN 'signal' THEN 'the wait for signal "' || o.signal_name || '" under key' ELSE 'child' END,
+                                         o.step_key, o.wake_at),
+            'kind', o.kind, 'signal', o.signal_name, 'childExecutionId', o.child_id, 'timedOutAt', o.wake_at), NULL)
+       ) ev (event_at, outcome, output, error, signal_id)
+       WHERE ev.event_at IS NOT NULL
+       ORDER BY ev.event_at LIMIT 1) x
+     ORDER BY x.event_at, o.seq LIMIT 1) c;
+
+  IF FOUND THEN
+    IF w.outcome = 'completed' THEN
+      v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_completed', w.seq, w.step_key, 1, w.output);
+      UPDATE aries.steps s SET status = 'COMPLETED', output_lsn = v_lsn, completed_at = v_now, ended_at = v_now
+       WHERE s.execution_id = p_execution_id AND s.step_key = w.step_key;
+      UPDATE aries.executions e SET last_lsn = v_lsn, step_count = e.step_count + 1, updated_at = v_now
+       WHERE e.id = p_execution_id;
+    ELSE
+      v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_failed', w.seq, w.step_key, 1, w.error);
+      UPDATE aries.steps s SET status = 'FAILED', error = w.error, ended_at = v_now
+       WHERE s.execution_id = p_execution_id AND s.step_key = w.step_key;
+      UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = v_now WHERE e.id = p_execution_id;
+      -- A child that timed out is cancelled, unless it is to be abandoned.
+      IF w.kind = 'child' AND w.error ->> 'code' = 'WAIT_TIMEOUT' THEN
+        PERFORM aries.cancel_execution(ch.id, pg_catalog.format('its parent %s stopped waiting for it: %s', p_execution_id, w.error ->> 'message'))
+           FROM aries.executions ch
+          WHERE ch.id = w.child_id AND ch.parent_close = 'cancel'
+            AND ch.status NOT IN ('COMPLETED', 'COMPENSATED', 'CANCELLED', 'SUB_COMMITTED');
+      END IF;
+    END IF;
+    IF w.signal_id IS NOT NULL THEN
+      UPDATE aries.signals sg SET consumed_by = w.step_key, consumed_at = v_now WHERE sg.id = w.signal_id;
+    END IF;
+    UPDATE aries.waits wt SET resolved_at = v_now, resolved_lsn = v_lsn
+     WHERE wt.execution_id = p_execution_id AND wt.step_key = w.step_key;
+    RETURN QUERY SELECT w.step_key, w.outcome, w.output, w.error, v_lsn, 'RUNNING'::text, NULL::timestamptz;
+    RETURN;
+  END IF;
+
+  -- Nothing has come: the execution gives back its lease and its worker slot until it is due.
+  SELECT CASE WHEN pg_catalog.bool_and(wt.kind = 'sleep') THEN 'SLEEPING' ELSE 'WAITING' END,
+         least(pg_catalog.min(wt.wake_at), v.deadline_at)
+    INTO v_status, v_due
+    FROM aries.waits wt
+   WHERE wt.execution_id = p_execution_id AND wt.step_key = ANY (p_open) AND wt.resolved_at IS NULL;
+  IF v_status IS NULL THEN
+    RAISE EXCEPTION 'execution % has none of the open waits % to wait for', p_execution_id, p_open
+      USING ERRCODE = 'AR011';
+  END IF;
+  v_due := coalesce(v_due, 'infinity'::timestamptz);
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_suspended', NULL, NULL, NULL,
+    pg_catalog.jsonb_build_object('status', v_status, 'until', v_due, 'waits', pg_catalog.to_jsonb(p_open)));
+  UPDATE aries.executions e
+     SET status = v_status, lease_owner = NULL, lease_expires_at = NULL, available_at = v_due,
+         last_lsn = v_lsn, updated_at = v_now
+   WHERE e.id = p_execution_id;
+  RETURN QUERY SELECT NULL::text, 'suspended'::text, NULL::jsonb, NULL::jsonb, v_lsn, v_status, v_due;
+END $$;
+
+--
 -- Name: begin_compensation(uuid, bigint, jsonb, text, text, integer, boolean); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -327,40 +440,174 @@ CREATE FUNCTION aries.begin_step(p_execution_id uuid, p_token bigint, p_seq inte
 $$;
 
 --
--- Name: cancel_execution(uuid, text); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: begin_wait(uuid, bigint, integer, text, text, double precision, timestamp with time zone, text, uuid); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.cancel_execution(p_execution_id uuid, p_reason text DEFAULT NULL::text) RETURNS TABLE(previous_status text, workflow_name text)
+CREATE FUNCTION aries.begin_wait(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text, p_kind text, p_delay_ms double precision DEFAULT NULL::double precision, p_until timestamp with time zone DEFAULT NULL::timestamp with time zone, p_signal_name text DEFAULT NULL::text, p_child_id uuid DEFAULT NULL::uuid) RETURNS timestamp with time zone
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'RUNNING');
+  v_step record;
+  v_wake timestamptz;
+  v_lsn bigint;
+BEGIN
+  IF p_kind IS NULL OR p_kind NOT IN ('sleep', 'signal', 'child') THEN
+    RAISE EXCEPTION 'a wait is a sleep, a signal wait or a child, not %', coalesce(p_kind, 'NULL') USING ERRCODE = 'AR011';
+  END IF;
+  IF p_delay_ms IS NOT NULL AND (p_delay_ms < 0 OR p_delay_ms = 'Infinity'::double precision OR p_delay_ms = 'NaN'::double precision) THEN
+    RAISE EXCEPTION 'wait "%": the delay must be a finite number of milliseconds >= 0, got %', p_step_key, p_delay_ms
+      USING ERRCODE = 'AR011';
+  END IF;
+  IF p_kind = 'sleep' AND p_delay_ms IS NULL AND p_until IS NULL THEN
+    RAISE EXCEPTION 'sleep "%" needs a delay or a time to sleep until', p_step_key USING ERRCODE = 'AR011';
+  END IF;
+  IF (p_kind = 'signal') <> (p_signal_name IS NOT NULL AND p_signal_name <> '') THEN
+    RAISE EXCEPTION 'wait "%": only a signal wait names a signal, and it needs a non-empty name', p_step_key USING ERRCODE = 'AR011';
+  END IF;
+  SELECT s.status, s.kind, s.seq INTO v_step FROM aries.steps s
+   WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+  IF FOUND THEN
+    IF v_step.kind = p_kind AND v_step.status = 'WAITING' THEN
+      RETURN (SELECT w.wake_at FROM aries.waits w WHERE w.execution_id = p_execution_id AND w.step_key = p_step_key);
+    END IF;
+    RAISE EXCEPTION 'execution % recorded step "%" as a % (%), but the workflow code now begins a % wait under its key; the workflow code no longer matches its journal',
+      p_execution_id, p_step_key, v_step.kind, v_step.status, p_kind USING ERRCODE = 'AR006';
+  END IF;
+  IF EXISTS (SELECT 1 FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.seq = p_seq) THEN
+    RAISE EXCEPTION 'execution % recorded a different step at position % than "%"; the workflow code no longer matches its journal',
+      p_execution_id, p_seq, p_step_key USING ERRCODE = 'AR006';
+  END IF;
+  v_wake := coalesce(p_until, aries.now() + p_delay_ms * interval '1 millisecond');
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_waiting', p_seq, p_step_key, 1,
+    pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('kind', p_kind, 'until', v_wake, 'signal', p_signal_name,
+                                                               'child', p_child_id)));
+  INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt, kind, started_at)
+  VALUES (p_execution_id, p_step_key, p_seq, 'WAITING', 1, p_kind, aries.now());
+  INSERT INTO aries.waits (execution_id, step_key, kind, wake_at, signal_name, child_id)
+  VALUES (p_execution_id, p_step_key, p_kind, v_wake, p_signal_name, p_child_id);
+  UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = aries.now() WHERE e.id = p_execution_id;
+  RETURN v_wake;
+END $$;
+
+--
+-- Name: cancel_children(uuid, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.cancel_children(p_parent_id uuid, p_reason text) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_child uuid;
+  v_count integer := 0;
+BEGIN
+  FOR v_child IN SELECT ch.id FROM aries.executions ch
+                  WHERE ch.parent_id = p_parent_id AND ch.parent_close = 'cancel'
+                    AND ch.status NOT IN ('COMPLETED', 'SUB_COMMITTED', 'COMPENSATED', 'CANCELLED')
+                  ORDER BY ch.id LOOP
+    PERFORM aries.cancel_execution(v_child, p_reason);
+    v_count := v_count + 1;
+  END LOOP;
+  RETURN v_count;
+END $$;
+
+--
+-- Name: cancel_execution(uuid, text, boolean); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.cancel_execution(p_execution_id uuid, p_reason text DEFAULT NULL::text, p_compensate boolean DEFAULT false) RETURNS TABLE(previous_status text, workflow_name text)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 DECLARE
   v aries.executions;
   v_lsn bigint;
+  v_reason text := coalesce(p_reason, 'cancelled by an operator');
+  v_error jsonb;
+  v_compensate boolean;
 BEGIN
   SELECT * INTO v FROM aries.executions e WHERE e.id = p_execution_id FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'execution % not found', p_execution_id USING ERRCODE = 'AR001';
   END IF;
-  IF v.status IN ('COMPLETED', 'COMPENSATED', 'CANCELLED') THEN
+  IF v.status IN ('COMPLETED', 'SUB_COMMITTED', 'COMPENSATED', 'CANCELLED') THEN
     RAISE EXCEPTION 'execution % is % and cannot be cancelled: it is finished', p_execution_id, v.status
       USING ERRCODE = 'AR003';
   END IF;
+  v_compensate := coalesce(p_compensate, false) AND v.status <> 'PENDING';
+  IF v_compensate AND v.status = 'COMPENSATING' THEN
+    RETURN QUERY SELECT v.status, v.workflow_name;
+    RETURN;
+  END IF;
+  v_error := pg_catalog.jsonb_build_object('name', 'CancelledError', 'code', 'CANCELLED', 'message', v_reason);
   v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'execution_cancelled', NULL, NULL, NULL,
-                                pg_catalog.jsonb_build_object('reason', p_reason, 'previousStatus', v.status));
+                                pg_catalog.jsonb_build_object('reason', p_reason, 'previousStatus', v.status,
+                                                              'compensate', v_compensate));
+  UPDATE aries.executions e SET last_lsn = v_lsn WHERE e.id = p_execution_id;
+  PERFORM aries.cancel_waits(p_execution_id,
+    ARRAY(SELECT wt.step_key FROM aries.waits wt WHERE wt.execution_id = p_execution_id AND wt.resolved_at IS NULL),
+    v_reason);
   UPDATE aries.steps s
-     SET status = 'FAILED',
-         error = pg_catalog.jsonb_build_object('name', 'CancelledError', 'message', coalesce(p_reason, 'cancelled by an operator'))
+     SET status = 'CANCELLED', ended_at = aries.now(),
+         error = pg_catalog.jsonb_build_object('name', 'CancelledError', 'message', v_reason)
    WHERE s.execution_id = p_execution_id AND s.status IN ('RUNNING', 'RETRYING');
   UPDATE aries.failures f SET recovered = true, recovered_at = aries.now(), recovered_by = 'cancel'
    WHERE f.execution_id = p_execution_id AND NOT f.recovered;
-  UPDATE aries.executions e
-     SET status = 'CANCELLED', lease_owner = NULL, lease_expires_at = NULL, lease_token = e.lease_token + 1,
-         error = pg_catalog.jsonb_build_object('name', 'CancelledError',
-                                              'message', coalesce(p_reason, 'cancelled by an operator')),
-         last_lsn = v_lsn, finished_at = aries.now(), updated_at = aries.now()
-   WHERE e.id = p_execution_id;
+  IF v_compensate THEN
+    PERFORM aries.record_failure(p_execution_id, 'PARTIAL', 'compensate', 'step', v_error, NULL, NULL, NULL, false);
+    UPDATE aries.executions e
+       SET status = 'COMPENSATING', lease_owner = NULL, lease_expires_at = NULL, lease_token = e.lease_token + 1,
+           available_at = aries.now(), error = v_error, updated_at = aries.now()
+     WHERE e.id = p_execution_id;
+    PERFORM pg_catalog.pg_notify('aries_wakeup', v.workflow_name);
+  ELSE
+    UPDATE aries.executions e
+       SET status = 'CANCELLED', lease_owner = NULL, lease_expires_at = NULL, lease_token = e.lease_token + 1,
+           error = v_error, finished_at = aries.now(), updated_at = aries.now()
+     WHERE e.id = p_execution_id;
+  END IF;
   RETURN QUERY SELECT v.status, v.workflow_name;
+END $$;
+
+--
+-- Name: cancel_waits(uuid, text[], text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.cancel_waits(p_execution_id uuid, p_keys text[], p_reason text) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  w record;
+  v_lsn bigint;
+  v_count integer := 0;
+BEGIN
+  IF p_keys IS NULL OR pg_catalog.cardinality(p_keys) = 0 THEN
+    RETURN 0;
+  END IF;
+  FOR w IN SELECT s.step_key, s.seq, wt.kind, wt.child_id FROM aries.steps s
+             JOIN aries.waits wt ON wt.execution_id = s.execution_id AND wt.step_key = s.step_key
+            WHERE s.execution_id = p_execution_id AND s.step_key = ANY (p_keys) AND s.status = 'WAITING'
+            ORDER BY s.seq LOOP
+    v_lsn := aries.append_journal(p_execution_id, (SELECT e.last_lsn FROM aries.executions e WHERE e.id = p_execution_id),
+                                  'step_cancelled', w.seq, w.step_key, 1, pg_catalog.jsonb_build_object('reason', p_reason));
+    UPDATE aries.steps s SET status = 'CANCELLED', ended_at = aries.now(),
+                             error = pg_catalog.jsonb_build_object('name', 'CancelledError', 'message', p_reason)
+     WHERE s.execution_id = p_execution_id AND s.step_key = w.step_key;
+    UPDATE aries.waits wt SET resolved_at = aries.now(), resolved_lsn = v_lsn
+     WHERE wt.execution_id = p_execution_id AND wt.step_key = w.step_key;
+    UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = aries.now() WHERE e.id = p_execution_id;
+    IF w.kind = 'child' THEN
+      PERFORM aries.cancel_execution(ch.id, pg_catalog.format('its parent %s cancelled the wait for it: %s', p_execution_id, p_reason))
+         FROM aries.executions ch
+        WHERE ch.id = w.child_id AND ch.parent_close = 'cancel'
+          AND ch.status NOT IN ('COMPLETED', 'COMPENSATED', 'CANCELLED', 'SUB_COMMITTED');
+    END IF;
+    v_count := v_count + 1;
+  END LOOP;
+  RETURN v_count;
 END $$;
 
 --
@@ -374,10 +621,21 @@ CREATE FUNCTION aries.checkpoint_checksum(p_execution_id uuid, p_lsn bigint, p_s
 $$;
 
 --
+-- Name: child_execution_id(uuid, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.child_execution_id(p_parent_id uuid, p_step_key text) RETURNS uuid
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  SELECT pg_catalog.md5('aries-child:' || p_parent_id::text || ':' || p_step_key)::uuid
+$$;
+
+--
 -- Name: claim_executions(text, text[], integer, integer, uuid[]); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer, p_lease_ms integer, p_running uuid[] DEFAULT '{}'::uuid[]) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean, compensating boolean)
+CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer, p_lease_ms integer, p_running uuid[] DEFAULT '{}'::uuid[]) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -400,6 +658,13 @@ BEGIN
        AND NOT (e.id = ANY (p_running))
      ORDER BY e.available_at LIMIT p_limit
        FOR UPDATE SKIP LOCKED
+  ), woken AS (
+    SELECT e.id FROM aries.executions e
+     WHERE e.status IN ('SLEEPING', 'WAITING') AND e.available_at <= v_now
+       AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+       AND NOT (e.id = ANY (p_running))
+     ORDER BY e.available_at LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
   ), due AS (
     -- Not one the worker is still running: a retry due at once, or a hand-back, can become PENDING
     -- before the run that wrote it has returned.
@@ -413,6 +678,8 @@ BEGIN
     SELECT x.id, x.old_owner, x.expired_at FROM expired x
     UNION ALL
     SELECT c.id, c.old_owner, c.expired_at FROM compensating c
+    UNION ALL
+    SELECT k.id, NULL, NULL FROM woken k
     UNION ALL
     SELECT d.id, NULL, NULL FROM due d
     LIMIT p_limit
@@ -438,7 +705,8 @@ BEGIN
     FROM chosen c
    WHERE e.id = c.id
   RETURNING e.id, e.workflow_name, e.workflow_version, e.input, e.lease_token, e.claim_count,
-            c.expired_at IS NOT NULL, e.status = 'COMPENSATING';
+            c.expired_at IS NOT NULL, e.status = 'COMPENSATING',
+            pg_catalog.date_part('epoch', e.deadline_at - v_now) * 1000;
 END $$;
 
 --
@@ -464,13 +732,16 @@ CREATE FUNCTION aries.complete_execution(p_execution_id uuid, p_token bigint, p_
     SET search_path TO ''
     AS $$
 DECLARE
-  v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'COMPLETED');
+  v aries.executions;
   v_done record;
   v_lsn bigint;
+  v_status text := 'COMPLETED';
 BEGIN
-  IF v.status = 'COMPLETED' THEN
+  SELECT * INTO v FROM aries.executions e WHERE e.id = p_execution_id FOR UPDATE;
+  IF v.lease_token = p_token AND v.status IN ('COMPLETED', 'SUB_COMMITTED') THEN
     RETURN;
   END IF;
+  v := aries.lock_owned_execution(p_execution_id, p_token, 'COMPLETED');
   IF p_completed IS NOT NULL THEN
     v_done := aries.apply_step_requests(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
       'execution_id', p_execution_id, 'token', p_token, 'completed', p_completed)));
@@ -478,12 +749,17 @@ BEGIN
       RAISE EXCEPTION USING ERRCODE = v_done.error_codes[1], MESSAGE = v_done.error_messages[1];
     END IF;
   END IF;
+  IF v.parent_id IS NOT NULL AND EXISTS (SELECT 1 FROM aries.executions p WHERE p.id = v.parent_id
+                                          AND p.status NOT IN ('COMPLETED', 'COMPENSATED', 'CANCELLED')) THEN
+    v_status := 'SUB_COMMITTED';
+  END IF;
   v_lsn := aries.append_journal(p_execution_id,
                                 (SELECT e.last_lsn FROM aries.executions e WHERE e.id = p_execution_id),
-                                'execution_completed', NULL, NULL, NULL, p_output);
+                                CASE v_status WHEN 'COMPLETED' THEN 'execution_completed' ELSE 'execution_sub_committed' END,
+                                NULL, NULL, NULL, p_output);
   UPDATE aries.executions e
-     SET status = 'COMPLETED', output = p_output, lease_owner = NULL, lease_expires_at = NULL,
-         last_lsn = v_lsn, finished_at = aries.now(),
+     SET status = v_status, output = p_output, lease_owner = NULL, lease_expires_at = NULL,
+         last_lsn = v_lsn, finished_at = CASE v_status WHEN 'COMPLETED' THEN aries.now() END,
          updated_at = aries.now()
    WHERE e.id = p_execution_id;
 END $$;
@@ -502,6 +778,41 @@ BEGIN
       'seq', p_seq, 'key', p_step_key, 'attempt', p_attempt, 'checkpoint', p_checkpoint))
       || CASE WHEN p_output IS NULL THEN '{}'::jsonb ELSE pg_catalog.jsonb_build_object('output', p_output) END));
   RETURN (SELECT s.output_lsn FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key);
+END $$;
+
+--
+-- Name: create_execution(uuid, text, text, jsonb, text, bigint, uuid, text, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.create_execution(p_id uuid, p_workflow text, p_version text, p_input jsonb, p_idempotency_key text, p_timeout_ms bigint, p_parent_id uuid DEFAULT NULL::uuid, p_parent_step_key text DEFAULT NULL::text, p_parent_close text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_lsn bigint;
+  v_inserted uuid;
+BEGIN
+  IF p_timeout_ms IS NOT NULL AND p_timeout_ms <= 0 THEN
+    RAISE EXCEPTION 'an execution''s timeout must be a positive number of milliseconds, got %', p_timeout_ms
+      USING ERRCODE = 'AR011';
+  END IF;
+  v_lsn := pg_catalog.nextval('aries.journal_lsn_seq');
+  INSERT INTO aries.executions AS e (id, workflow_name, workflow_version, input, idempotency_key, last_lsn,
+                                     parent_id, parent_step_key, parent_close, deadline_at)
+  VALUES (p_id, p_workflow, p_version, p_input, p_idempotency_key, v_lsn, p_parent_id, p_parent_step_key,
+          p_parent_close, aries.now() + p_timeout_ms * interval '1 millisecond')
+  ON CONFLICT DO NOTHING
+  RETURNING e.id INTO v_inserted;
+  IF v_inserted IS NULL THEN
+    RETURN false;
+  END IF;
+  INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, payload, checksum)
+  SELECT v_lsn, p_id, NULL, 'execution_started', p.payload,
+         aries.journal_checksum(p_id, NULL, 'execution_started', NULL, NULL, NULL, p.payload)
+    FROM (SELECT pg_catalog.jsonb_build_object('workflow', p_workflow, 'version', p_version,
+                                               'input', p_input) AS payload) p;
+  PERFORM pg_catalog.pg_notify('aries_wakeup', p_workflow);
+  RETURN true;
 END $$;
 
 --
@@ -665,6 +976,54 @@ BEGIN
 END $$;
 
 --
+-- Name: follow_execution_end(); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.follow_execution_end() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  c record;
+  v_lsn bigint;
+BEGIN
+  IF NEW.parent_id IS NOT NULL AND NEW.status IN ('SUB_COMMITTED', 'COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED')
+     AND OLD.status <> 'SUB_COMMITTED'
+     AND EXISTS (SELECT 1 FROM aries.waits wt WHERE wt.child_id = NEW.id AND wt.execution_id = NEW.parent_id
+                                              AND wt.resolved_at IS NULL) THEN
+    PERFORM aries.wake_execution(NEW.parent_id);
+  END IF;
+  IF NOT NEW.has_children THEN
+    RETURN NULL;
+  END IF;
+  IF NEW.status IN ('COMPENSATING', 'CANCELLED') THEN
+    PERFORM aries.cancel_children(NEW.id, pg_catalog.format('its parent %s is %s', NEW.id, NEW.status));
+  END IF;
+  IF NEW.status IN ('COMPLETED', 'COMPENSATING', 'CANCELLED') THEN
+    FOR c IN SELECT ch.id, ch.last_lsn, ch.workflow_name FROM aries.executions ch
+              WHERE ch.parent_id = NEW.id AND ch.status = 'SUB_COMMITTED' ORDER BY ch.id FOR UPDATE LOOP
+      IF NEW.status = 'COMPENSATING' THEN
+        v_lsn := aries.append_journal(c.id, c.last_lsn, 'execution_compensating', NULL, NULL, NULL,
+          pg_catalog.jsonb_build_object('reason', pg_catalog.format('its parent %s is compensating', NEW.id)));
+        UPDATE aries.executions e
+           SET status = 'COMPENSATING', available_at = aries.now(), last_lsn = v_lsn, updated_at = aries.now(),
+               error = pg_catalog.jsonb_build_object('name', 'ParentCompensatingError', 'code', 'PARENT_COMPENSATING',
+                 'message', pg_catalog.format('compensated with its parent %s', NEW.id))
+         WHERE e.id = c.id;
+        PERFORM pg_catalog.pg_notify('aries_wakeup', c.workflow_name);
+      ELSE
+        v_lsn := aries.append_journal(c.id, c.last_lsn, 'execution_completed', NULL, NULL, NULL,
+          pg_catalog.jsonb_build_object('committedWith', NEW.id));
+        UPDATE aries.executions e SET status = 'COMPLETED', last_lsn = v_lsn, finished_at = aries.now(),
+                                      updated_at = aries.now()
+         WHERE e.id = c.id;
+      END IF;
+    END LOOP;
+  END IF;
+  RETURN NULL;
+END $$;
+
+--
 -- Name: guard_execution_transition(); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -803,15 +1162,17 @@ CREATE TABLE aries.steps (
     compensation_error jsonb,
     compensated_at timestamp with time zone,
     kind text DEFAULT 'step'::text NOT NULL,
+    ended_at timestamp with time zone,
     CONSTRAINT steps_attempt_check CHECK ((attempt >= 1)),
     CONSTRAINT steps_compensated_check CHECK (((compensation_status IS NULL) OR (status = 'COMPLETED'::text))),
     CONSTRAINT steps_compensation_status_check CHECK ((compensation_status = ANY (ARRAY['RUNNING'::text, 'COMPLETED'::text, 'FAILED'::text, 'RETRYING'::text]))),
     CONSTRAINT steps_completed_at_check CHECK (((status = 'COMPLETED'::text) = (completed_at IS NOT NULL))),
-    CONSTRAINT steps_kind_check CHECK ((kind = ANY (ARRAY['step'::text, 'transaction'::text]))),
+    CONSTRAINT steps_kind_check CHECK ((kind = ANY (ARRAY['step'::text, 'transaction'::text, 'sleep'::text, 'signal'::text, 'child'::text]))),
     CONSTRAINT steps_output_check CHECK (((status = 'COMPLETED'::text) = (output_lsn IS NOT NULL))),
     CONSTRAINT steps_seq_check CHECK (((seq >= 0) OR (status = 'ROLLED_BACK'::text))),
-    CONSTRAINT steps_status_check CHECK ((status = ANY (ARRAY['RUNNING'::text, 'COMPLETED'::text, 'FAILED'::text, 'RETRYING'::text, 'ROLLED_BACK'::text]))),
-    CONSTRAINT steps_step_key_check CHECK ((step_key <> ''::text))
+    CONSTRAINT steps_status_check CHECK ((status = ANY (ARRAY['RUNNING'::text, 'COMPLETED'::text, 'FAILED'::text, 'RETRYING'::text, 'ROLLED_BACK'::text, 'WAITING'::text, 'CANCELLED'::text]))),
+    CONSTRAINT steps_step_key_check CHECK ((step_key <> ''::text)),
+    CONSTRAINT steps_waiting_check CHECK (((status <> 'WAITING'::text) OR (kind = ANY (ARRAY['sleep'::text, 'signal'::text, 'child'::text]))))
 );
 
 --
@@ -862,12 +1223,20 @@ CREATE TABLE aries.executions (
     updated_at timestamp with time zone DEFAULT aries.now() NOT NULL,
     started_at timestamp with time zone,
     finished_at timestamp with time zone,
+    parent_id uuid,
+    parent_step_key text,
+    parent_close text,
+    deadline_at timestamp with time zone,
+    has_children boolean DEFAULT false NOT NULL,
     CONSTRAINT executions_check1 CHECK (((status = ANY (ARRAY['COMPLETED'::text, 'COMPENSATED'::text, 'CANCELLED'::text])) = (finished_at IS NOT NULL))),
-    CONSTRAINT executions_check2 CHECK (((status = 'COMPLETED'::text) OR (output IS NULL))),
+    CONSTRAINT executions_check2 CHECK (((status = ANY (ARRAY['COMPLETED'::text, 'SUB_COMMITTED'::text])) OR (output IS NULL))),
     CONSTRAINT executions_idempotency_key_check CHECK (((idempotency_key IS NULL) OR (idempotency_key <> ''::text))),
     CONSTRAINT executions_lease_check CHECK (((lease_owner IS NULL) = (lease_expires_at IS NULL))),
     CONSTRAINT executions_leased_status_check CHECK (((lease_owner IS NULL) OR (status = ANY (ARRAY['RUNNING'::text, 'COMPENSATING'::text])))),
-    CONSTRAINT executions_running_leased_check CHECK (((status <> 'RUNNING'::text) OR (lease_owner IS NOT NULL)))
+    CONSTRAINT executions_parent_check CHECK ((((parent_id IS NULL) = (parent_step_key IS NULL)) AND ((parent_id IS NULL) = (parent_close IS NULL)))),
+    CONSTRAINT executions_parent_close_check CHECK ((parent_close = ANY (ARRAY['cancel'::text, 'abandon'::text]))),
+    CONSTRAINT executions_running_leased_check CHECK (((status <> 'RUNNING'::text) OR (lease_owner IS NOT NULL))),
+    CONSTRAINT executions_sub_committed_check CHECK (((status <> 'SUB_COMMITTED'::text) OR (parent_id IS NOT NULL)))
 );
 
 --
@@ -946,7 +1315,7 @@ $$;
 -- Name: read_step_records(uuid, integer, integer); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.read_step_records(p_execution_id uuid, p_from_seq integer, p_to_seq integer) RETURNS TABLE(seq integer, step_key text, kind text, status text, attempt integer, output_lsn bigint, output jsonb, output_is_null boolean, record_found boolean, record_ok boolean, error jsonb, compensation_status text, compensation_attempt integer, compensation_attempt_base integer)
+CREATE FUNCTION aries.read_step_records(p_execution_id uuid, p_from_seq integer, p_to_seq integer) RETURNS TABLE(seq integer, step_key text, kind text, status text, attempt integer, output_lsn bigint, output jsonb, output_is_null boolean, record_found boolean, record_ok boolean, error jsonb, compensation_status text, compensation_attempt integer, compensation_attempt_base integer, wait_lsn bigint)
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
@@ -956,7 +1325,9 @@ CREATE FUNCTION aries.read_step_records(p_execution_id uuid, p_from_seq integer,
                   AND j.step_key = s.step_key AND j.attempt = s.attempt
                   AND j.checksum = aries.journal_checksum(j.execution_id, j.prev_lsn, j.kind, j.seq, j.step_key,
                                                           j.attempt, j.payload), false),
-         s.error, s.compensation_status, s.compensation_attempt, s.compensation_attempt_base
+         s.error, s.compensation_status, s.compensation_attempt, s.compensation_attempt_base,
+         (SELECT wt.resolved_lsn FROM aries.waits wt
+           WHERE s.kind IN ('sleep', 'signal', 'child') AND wt.execution_id = s.execution_id AND wt.step_key = s.step_key)
     FROM aries.steps s
     LEFT JOIN aries.journal j ON j.lsn = s.output_lsn
    WHERE s.execution_id = p_execution_id AND s.seq >= p_from_seq AND s.seq < p_to_seq
@@ -1281,6 +1652,21 @@ BEGIN
 END $$;
 
 --
+-- Name: refuse_late_step(uuid, text, timestamp with time zone); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.refuse_late_step(p_execution_id uuid, p_step_key text, p_deadline timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  IF pg_catalog.clock_timestamp() > p_deadline THEN
+    RAISE EXCEPTION 'step "%" of execution % is past its deadline (%): its attempt timed out and is not committed',
+      p_step_key, p_execution_id, p_deadline USING ERRCODE = 'AR012';
+  END IF;
+END $$;
+
+--
 -- Name: refuse_step_undone(); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -1361,6 +1747,31 @@ CREATE FUNCTION aries.renew_leases(p_worker text, p_ids uuid[], p_tokens bigint[
   )
   SELECT held.id FROM held
 $$;
+
+--
+-- Name: resolve_workflow_version(text, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.resolve_workflow_version(p_workflow text, p_version text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_version text := p_version;
+BEGIN
+  IF v_version IS NULL THEN
+    SELECT w.version INTO v_version FROM aries.workflows w WHERE w.name = p_workflow
+    ORDER BY w.registered_at DESC, w.version DESC LIMIT 1;
+  END IF;
+  IF v_version IS NULL OR NOT EXISTS (SELECT 1 FROM aries.workflows w
+                                      WHERE w.name = p_workflow AND w.version = v_version) THEN
+    RAISE EXCEPTION 'unknown workflow "%"%', p_workflow,
+      CASE WHEN p_version IS NULL THEN '' ELSE ' version "' || p_version || '"' END
+      USING ERRCODE = 'AR004',
+            HINT = 'start a worker whose modules export it (workers register their workflows), or check the name';
+  END IF;
+  RETURN v_version;
+END $$;
 
 --
 -- Name: retry_compensation(uuid, bigint, text, integer, jsonb, integer, text); Type: FUNCTION; Schema: aries; Owner: -
@@ -1473,50 +1884,115 @@ BEGIN
 END $$;
 
 --
--- Name: start_execution(text, text, jsonb, text); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: send_signal(uuid, text, jsonb, text); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.start_execution(p_workflow text, p_version text, p_input jsonb, p_idempotency_key text DEFAULT NULL::text) RETURNS TABLE(execution_id uuid, created boolean, status text)
+CREATE FUNCTION aries.send_signal(p_execution_id uuid, p_name text, p_payload jsonb DEFAULT NULL::jsonb, p_idempotency_key text DEFAULT NULL::text) RETURNS TABLE(signal_id bigint, duplicate boolean)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 DECLARE
-  v_version text := p_version;
+  v aries.executions;
+  v_id bigint;
+  v_lsn bigint;
+BEGIN
+  IF p_name IS NULL OR p_name = '' THEN
+    RAISE EXCEPTION 'a signal needs a non-empty name' USING ERRCODE = 'AR011';
+  END IF;
+  IF p_idempotency_key = '' THEN
+    RAISE EXCEPTION 'a signal''s idempotency key must not be empty' USING ERRCODE = 'AR011';
+  END IF;
+  SELECT * INTO v FROM aries.executions e WHERE e.id = p_execution_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'execution % not found', p_execution_id USING ERRCODE = 'AR001';
+  END IF;
+  IF p_idempotency_key IS NOT NULL THEN
+    SELECT sg.id INTO v_id FROM aries.signals sg
+     WHERE sg.execution_id = p_execution_id AND sg.idempotency_key = p_idempotency_key;
+    IF FOUND THEN
+      RETURN QUERY SELECT v_id, true;
+      RETURN;
+    END IF;
+  END IF;
+  IF v.status IN ('COMPLETED', 'SUB_COMMITTED', 'COMPENSATED', 'CANCELLED') THEN
+    RAISE EXCEPTION 'execution % is % and cannot receive signal "%": it is finished', p_execution_id, v.status, p_name
+      USING ERRCODE = 'AR003';
+  END IF;
+  INSERT INTO aries.signals (execution_id, name, payload, idempotency_key)
+  VALUES (p_execution_id, p_name, p_payload, p_idempotency_key)
+  RETURNING id INTO v_id;
+  v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'signal_received', NULL, NULL, NULL,
+    pg_catalog.jsonb_build_object('signal', p_name, 'signalId', v_id, 'payload', p_payload,
+                                  'idempotencyKey', p_idempotency_key));
+  UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = aries.now() WHERE e.id = p_execution_id;
+  IF v.status = 'WAITING' AND EXISTS (SELECT 1 FROM aries.waits wt
+                                       WHERE wt.execution_id = p_execution_id AND wt.signal_name = p_name
+                                         AND wt.resolved_at IS NULL) THEN
+    PERFORM aries.wake_execution(p_execution_id);
+  END IF;
+  RETURN QUERY SELECT v_id, false;
+END $$;
+
+--
+-- Name: signal_with_start(text, text, jsonb, text, text, jsonb, text, bigint); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.signal_with_start(p_workflow text, p_version text, p_input jsonb, p_idempotency_key text, p_signal_name text, p_payload jsonb DEFAULT NULL::jsonb, p_signal_idempotency_key text DEFAULT NULL::text, p_timeout_ms bigint DEFAULT NULL::bigint) RETURNS TABLE(execution_id uuid, created boolean, signal_id bigint, duplicate boolean)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_started record;
+  v_signal record;
+BEGIN
+  IF p_idempotency_key IS NULL OR p_idempotency_key = '' THEN
+    RAISE EXCEPTION 'signal-with-start needs the idempotency key that names the execution' USING ERRCODE = 'AR011';
+  END IF;
+  SELECT * INTO v_started FROM aries.start_execution(p_workflow, p_version, p_input, p_idempotency_key, p_timeout_ms);
+  SELECT * INTO v_signal FROM aries.send_signal(v_started.execution_id, p_signal_name, p_payload, p_signal_idempotency_key);
+  RETURN QUERY SELECT v_started.execution_id, v_started.created, v_signal.signal_id, v_signal.duplicate;
+END $$;
+
+--
+-- Name: start_child(uuid, bigint, integer, text, text, text, jsonb, double precision, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.start_child(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text, p_workflow text, p_version text, p_input jsonb, p_timeout_ms double precision DEFAULT NULL::double precision, p_parent_close text DEFAULT 'cancel'::text) RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_child uuid := aries.child_execution_id(p_execution_id, p_step_key);
+  v_version text := aries.resolve_workflow_version(p_workflow, p_version);
+BEGIN
+  IF p_parent_close IS NULL OR p_parent_close NOT IN ('cancel', 'abandon') THEN
+    RAISE EXCEPTION 'child "%": parentClose must be ''cancel'' or ''abandon'', got %', p_step_key,
+      coalesce(p_parent_close, 'NULL') USING ERRCODE = 'AR011';
+  END IF;
+  PERFORM aries.begin_wait(p_execution_id, p_token, p_seq, p_step_key, 'child', p_timeout_ms, NULL, NULL, v_child);
+  PERFORM aries.create_execution(v_child, p_workflow, v_version, p_input, NULL, NULL, p_execution_id, p_step_key,
+                                 p_parent_close);
+  UPDATE aries.executions e SET has_children = true WHERE e.id = p_execution_id AND NOT e.has_children;
+  RETURN v_child;
+END $$;
+
+--
+-- Name: start_execution(text, text, jsonb, text, bigint); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.start_execution(p_workflow text, p_version text, p_input jsonb, p_idempotency_key text DEFAULT NULL::text, p_timeout_ms bigint DEFAULT NULL::bigint) RETURNS TABLE(execution_id uuid, created boolean, status text)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_version text := aries.resolve_workflow_version(p_workflow, p_version);
   v_id uuid := gen_random_uuid();
-  v_lsn bigint := pg_catalog.nextval('aries.journal_lsn_seq');
-  v_inserted uuid;
   v_existing record;
 BEGIN
-  IF v_version IS NULL THEN
-    SELECT w.version INTO v_version FROM aries.workflows w WHERE w.name = p_workflow
-    ORDER BY w.registered_at DESC, w.version DESC LIMIT 1;
-  END IF;
-  IF v_version IS NULL OR NOT EXISTS (SELECT 1 FROM aries.workflows w
-                                      WHERE w.name = p_workflow AND w.version = v_version) THEN
-    RAISE EXCEPTION 'unknown workflow "%"%', p_workflow,
-      CASE WHEN p_version IS NULL THEN '' ELSE ' version "' || p_version || '"' END
-      USING ERRCODE = 'AR004',
-            HINT = 'start a worker whose modules export it (workers register their workflows), or check the name';
-  END IF;
-
-  INSERT INTO aries.executions AS e (id, workflow_name, workflow_version, input, idempotency_key, last_lsn)
-  VALUES (v_id, p_workflow, v_version, p_input, p_idempotency_key, v_lsn)
-  ON CONFLICT (idempotency_key) DO NOTHING
-  RETURNING e.id INTO v_inserted;
-
-  IF v_inserted IS NOT NULL THEN
-    INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, payload, checksum)
-    SELECT v_lsn, v_id, NULL, 'execution_started', p.payload,
-           aries.journal_checksum(v_id, NULL, 'execution_started', NULL, NULL, NULL, p.payload)
-      FROM (SELECT pg_catalog.jsonb_build_object('workflow', p_workflow, 'version', v_version,
-                                                 'input', p_input) AS payload) p;
-    -- A hint for idle workers, sent once per new execution (never per step: NOTIFY serialises commits).
-    -- Workers also poll, so a lost notification only delays.
-    PERFORM pg_catalog.pg_notify('aries_wakeup', p_workflow);
+  IF aries.create_execution(v_id, p_workflow, v_version, p_input, p_idempotency_key, p_timeout_ms) THEN
     RETURN QUERY SELECT v_id, true, 'PENDING'::text;
     RETURN;
   END IF;
-
   SELECT e.id, e.workflow_name, e.status INTO v_existing
   FROM aries.executions e WHERE e.idempotency_key = p_idempotency_key;
   IF v_existing.workflow_name <> p_workflow THEN
@@ -1565,6 +2041,47 @@ CREATE FUNCTION aries.step_frontier(p_execution_id uuid) RETURNS integer
   SELECT coalesce((SELECT s.seq FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.seq >= 0
                     ORDER BY s.seq DESC LIMIT 1), -1)
 $$;
+
+--
+-- Name: time_out_step(uuid, bigint, text, integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.time_out_step(p_execution_id uuid, p_token bigint, p_step_key text, p_attempt integer) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_token bigint;
+BEGIN
+  PERFORM aries.lock_owned_execution(p_execution_id, p_token, 'RUNNING');
+  IF EXISTS (SELECT 1 FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key
+                                          AND s.status = 'COMPLETED' AND s.attempt = p_attempt) THEN
+    RETURN NULL;
+  END IF;
+  UPDATE aries.executions e SET lease_token = e.lease_token + 1, updated_at = aries.now()
+   WHERE e.id = p_execution_id
+  RETURNING e.lease_token INTO v_token;
+  RETURN v_token;
+END $$;
+
+--
+-- Name: wake_execution(uuid); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.wake_execution(p_execution_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_workflow text;
+BEGIN
+  UPDATE aries.executions e SET available_at = aries.now(), updated_at = aries.now()
+   WHERE e.id = p_execution_id AND e.status IN ('SLEEPING', 'WAITING') AND e.available_at > aries.now()
+  RETURNING e.workflow_name INTO v_workflow;
+  IF v_workflow IS NOT NULL THEN
+    PERFORM pg_catalog.pg_notify('aries_wakeup', v_workflow);
+  END IF;
+END $$;
 
 --
 -- Name: checkpoints; Type: TABLE; Schema: aries; Owner: -
@@ -1616,7 +2133,7 @@ CREATE TABLE aries.journal (
     checksum text NOT NULL,
     created_at timestamp with time zone DEFAULT aries.now() NOT NULL,
     CONSTRAINT journal_check CHECK (((prev_lsn IS NULL) OR (prev_lsn < lsn))),
-    CONSTRAINT journal_kind_check CHECK ((kind = ANY (ARRAY['execution_started'::text, 'step_started'::text, 'step_completed'::text, 'step_failed'::text, 'step_retrying'::text, 'execution_completed'::text, 'execution_failed'::text, 'execution_released'::text, 'execution_rolled_back'::text, 'execution_recovered'::text, 'execution_compensating'::text, 'compensation_started'::text, 'compensation_completed'::text, 'compensation_failed'::text, 'compensation_retrying'::text, 'execution_compensated'::text, 'execution_cancelled'::text]))),
+    CONSTRAINT journal_kind_check CHECK ((kind = ANY (ARRAY['execution_started'::text, 'step_started'::text, 'step_completed'::text, 'step_failed'::text, 'step_retrying'::text, 'execution_completed'::text, 'execution_failed'::text, 'execution_released'::text, 'execution_rolled_back'::text, 'execution_recovered'::text, 'execution_compensating'::text, 'compensation_started'::text, 'compensation_completed'::text, 'compensation_failed'::text, 'compensation_retrying'::text, 'execution_compensated'::text, 'execution_cancelled'::text, 'step_waiting'::text, 'step_cancelled'::text, 'signal_received'::text, 'execution_suspended'::text, 'execution_sub_committed'::text]))),
     CONSTRAINT journal_step_fields_check CHECK ((((kind ~~ 'step_%'::text) OR (kind ~~ 'compensation_%'::text)) = ((step_key IS NOT NULL) AND (seq IS NOT NULL) AND (attempt IS NOT NULL)))),
     CONSTRAINT journal_step_fields_whole_check CHECK ((num_nulls(step_key, seq, attempt) = ANY (ARRAY[0, 3])))
 );
@@ -1644,6 +2161,62 @@ CREATE TABLE aries.schema_migrations (
 );
 
 --
+-- Name: signals; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.signals (
+    id bigint NOT NULL,
+    execution_id uuid NOT NULL,
+    name text NOT NULL,
+    payload jsonb,
+    idempotency_key text,
+    sent_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    consumed_by text,
+    consumed_at timestamp with time zone,
+    CONSTRAINT signals_consumed_check CHECK (((consumed_by IS NULL) = (consumed_at IS NULL))),
+    CONSTRAINT signals_idempotency_key_check CHECK ((idempotency_key <> ''::text)),
+    CONSTRAINT signals_name_check CHECK ((name <> ''::text))
+);
+
+--
+-- Name: signals_id_seq; Type: SEQUENCE; Schema: aries; Owner: -
+--
+
+CREATE SEQUENCE aries.signals_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: signals_id_seq; Type: SEQUENCE OWNED BY; Schema: aries; Owner: -
+--
+
+ALTER SEQUENCE aries.signals_id_seq OWNED BY aries.signals.id;
+
+--
+-- Name: waits; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.waits (
+    execution_id uuid NOT NULL,
+    step_key text NOT NULL,
+    kind text NOT NULL,
+    wake_at timestamp with time zone,
+    signal_name text,
+    child_id uuid,
+    created_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    resolved_at timestamp with time zone,
+    resolved_lsn bigint,
+    CONSTRAINT waits_child_check CHECK (((kind = 'child'::text) = (child_id IS NOT NULL))),
+    CONSTRAINT waits_kind_check CHECK ((kind = ANY (ARRAY['sleep'::text, 'signal'::text, 'child'::text]))),
+    CONSTRAINT waits_resolved_check CHECK (((resolved_at IS NULL) = (resolved_lsn IS NULL))),
+    CONSTRAINT waits_signal_check CHECK (((kind = 'signal'::text) = (signal_name IS NOT NULL))),
+    CONSTRAINT waits_sleep_check CHECK (((kind <> 'sleep'::text) OR (wake_at IS NOT NULL)))
+);
+
+--
 -- Name: workflows; Type: TABLE; Schema: aries; Owner: -
 --
 
@@ -1654,6 +2227,12 @@ CREATE TABLE aries.workflows (
     last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT workflows_check CHECK (((name <> ''::text) AND (version <> ''::text)))
 );
+
+--
+-- Name: signals id; Type: DEFAULT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.signals ALTER COLUMN id SET DEFAULT nextval('aries.signals_id_seq'::regclass);
 
 --
 -- Name: checkpoints checkpoints_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
@@ -1712,6 +2291,20 @@ ALTER TABLE ONLY aries.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
 --
+-- Name: signals signals_execution_id_idempotency_key_key; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.signals
+    ADD CONSTRAINT signals_execution_id_idempotency_key_key UNIQUE (execution_id, idempotency_key);
+
+--
+-- Name: signals signals_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.signals
+    ADD CONSTRAINT signals_pkey PRIMARY KEY (id);
+
+--
 -- Name: steps steps_execution_id_seq_key; Type: CONSTRAINT; Schema: aries; Owner: -
 --
 
@@ -1724,6 +2317,13 @@ ALTER TABLE ONLY aries.steps
 
 ALTER TABLE ONLY aries.steps
     ADD CONSTRAINT steps_pkey PRIMARY KEY (execution_id, step_key);
+
+--
+-- Name: waits waits_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.waits
+    ADD CONSTRAINT waits_pkey PRIMARY KEY (execution_id, step_key);
 
 --
 -- Name: workflows workflows_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
@@ -1763,6 +2363,12 @@ CREATE INDEX executions_lease_idx ON aries.executions USING btree (lease_expires
 CREATE INDEX executions_list_idx ON aries.executions USING btree (created_at DESC, id DESC);
 
 --
+-- Name: executions_parent_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_parent_idx ON aries.executions USING btree (parent_id) WHERE (parent_id IS NOT NULL);
+
+--
 -- Name: executions_runnable_idx; Type: INDEX; Schema: aries; Owner: -
 --
 
@@ -1773,6 +2379,12 @@ CREATE INDEX executions_runnable_idx ON aries.executions USING btree (available_
 --
 
 CREATE INDEX executions_status_idx ON aries.executions USING btree (status, created_at DESC, id DESC);
+
+--
+-- Name: executions_waiting_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_waiting_idx ON aries.executions USING btree (available_at) WHERE (status = ANY (ARRAY['SLEEPING'::text, 'WAITING'::text]));
 
 --
 -- Name: executions_workflow_status_idx; Type: INDEX; Schema: aries; Owner: -
@@ -1811,10 +2423,34 @@ CREATE INDEX failures_unrecovered_idx ON aries.failures USING btree (failure_tim
 CREATE INDEX journal_execution_idx ON aries.journal USING btree (execution_id, lsn);
 
 --
+-- Name: signals_mailbox_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX signals_mailbox_idx ON aries.signals USING btree (execution_id, name, id) WHERE (consumed_by IS NULL);
+
+--
+-- Name: waits_child_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX waits_child_idx ON aries.waits USING btree (child_id) WHERE (child_id IS NOT NULL);
+
+--
+-- Name: waits_open_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX waits_open_idx ON aries.waits USING btree (execution_id, signal_name) WHERE (resolved_at IS NULL);
+
+--
 -- Name: executions executions_born_pending; Type: TRIGGER; Schema: aries; Owner: -
 --
 
 CREATE TRIGGER executions_born_pending BEFORE INSERT ON aries.executions FOR EACH ROW WHEN ((new.status <> 'PENDING'::text)) EXECUTE FUNCTION aries.refuse_execution_born_running();
+
+--
+-- Name: executions executions_follow_end; Type: TRIGGER; Schema: aries; Owner: -
+--
+
+CREATE TRIGGER executions_follow_end AFTER UPDATE OF status ON aries.executions FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) AND ((new.parent_id IS NOT NULL) OR new.has_children))) EXECUTE FUNCTION aries.follow_execution_end();
 
 --
 -- Name: executions executions_transition_guard; Type: TRIGGER; Schema: aries; Owner: -
@@ -1862,6 +2498,13 @@ ALTER TABLE ONLY aries.execution_transitions
     ADD CONSTRAINT execution_transitions_to_status_fkey FOREIGN KEY (to_status) REFERENCES aries.execution_statuses(status);
 
 --
+-- Name: executions executions_parent_id_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.executions
+    ADD CONSTRAINT executions_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES aries.executions(id) ON DELETE SET NULL;
+
+--
 -- Name: executions executions_status_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
 --
 
@@ -1890,11 +2533,25 @@ ALTER TABLE ONLY aries.journal
     ADD CONSTRAINT journal_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES aries.executions(id) ON DELETE CASCADE;
 
 --
+-- Name: signals signals_execution_id_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.signals
+    ADD CONSTRAINT signals_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES aries.executions(id) ON DELETE CASCADE;
+
+--
 -- Name: steps steps_execution_id_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
 --
 
 ALTER TABLE ONLY aries.steps
     ADD CONSTRAINT steps_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES aries.executions(id) ON DELETE CASCADE;
+
+--
+-- Name: waits waits_execution_id_step_key_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.waits
+    ADD CONSTRAINT waits_execution_id_step_key_fkey FOREIGN KEY (execution_id, step_key) REFERENCES aries.steps(execution_id, step_key) ON DELETE CASCADE;
 
 --
 -- PostgreSQL database dump complete

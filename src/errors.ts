@@ -32,6 +32,9 @@ export type ErrorCode =
   | 'ILLEGAL_TRANSITION'
   | 'ENGINE_CLOSED'
   | 'TIMEOUT'
+  | 'WAIT_TIMEOUT'
+  | 'STEP_TIMEOUT'
+  | 'CHILD_FAILED'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
@@ -260,6 +263,51 @@ export class EngineClosedError extends AriesError {
 export class TimeoutError extends AriesError {
   constructor(message: string) {
     super('TIMEOUT', message);
+  }
+}
+
+/** A whole execution ran past its deadline (timeoutMs): it ends FAILED with this failure. */
+export class ExecutionTimeoutError extends TimeoutError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message);
+    if (details) (this as { details: Record<string, unknown> | undefined }).details = details;
+  }
+}
+
+// ---- the workflow may catch these ------------------------------------------------------------------
+
+/**
+ * A wait (ctx.waitForSignal, ctx.child) reached its timeout on the database clock before what it waited
+ * for came. The workflow may catch it and go on (escalate, give up); uncaught, it fails the execution.
+ */
+export class WaitTimeoutError extends AriesError {
+  constructor(
+    message: string,
+    readonly waitKey: string,
+    readonly signalName?: string,
+    readonly childExecutionId?: string,
+  ) {
+    super('WAIT_TIMEOUT', message, { details: { waitKey, signalName, childExecutionId } });
+  }
+}
+
+/** One attempt of a step ran past its timeoutMs: a TRANSIENT failure, retried under the step's policy. */
+export class StepTimeoutError extends AriesError {
+  constructor(message: string, details?: { stepKey: string; timeoutMs: number }) {
+    super('STEP_TIMEOUT', message, details ? { details } : undefined);
+  }
+}
+
+/** A child workflow ended without a result (FAILED, COMPENSATED, CANCELLED): the parent's ctx.child step fails. */
+export class ChildWorkflowFailedError extends AriesError {
+  constructor(
+    message: string,
+    readonly childExecutionId: string,
+    readonly childStatus: string,
+    readonly failureType: string,
+    readonly childError: unknown,
+  ) {
+    super('CHILD_FAILED', message, { details: { childExecutionId, childStatus, failureType, childError } });
   }
 }
 

@@ -16,6 +16,10 @@ export type {
   CompensationContext,
   TransactionContext,
   TransactionOptions,
+  WaitOptions,
+  SignalWaitOptions,
+  ChildOptions,
+  ChildWorkflow,
 } from './sdk/types/workflow-context.js';
 export type { Durability, IsolationLevel } from './core/durability.js';
 export { DURABILITY_CLASSES, ISOLATION_LEVELS } from './core/durability.js';

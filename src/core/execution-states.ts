@@ -14,6 +14,7 @@ export const EXECUTION_STATUSES = [
   'COMPENSATING',
   'COMPENSATED',
   'CANCELLED',
+  'SUB_COMMITTED',
 ] as const;
 
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
@@ -24,14 +25,16 @@ export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(['COMPLET
  *  transition (the status stays RUNNING; the fencing token changes). */
 export const EXECUTION_TRANSITIONS: Readonly<Record<ExecutionStatus, readonly ExecutionStatus[]>> = {
   PENDING: ['RUNNING', 'CANCELLED'],
-  RUNNING: ['PENDING', 'SLEEPING', 'WAITING', 'COMPLETED', 'FAILED', 'COMPENSATING', 'CANCELLED'],
-  SLEEPING: ['RUNNING', 'CANCELLED'],
-  WAITING: ['RUNNING', 'CANCELLED'],
+  RUNNING: ['PENDING', 'SLEEPING', 'WAITING', 'COMPLETED', 'FAILED', 'COMPENSATING', 'CANCELLED', 'SUB_COMMITTED'],
+  SLEEPING: ['RUNNING', 'CANCELLED', 'COMPENSATING'],
+  WAITING: ['RUNNING', 'CANCELLED', 'COMPENSATING'],
   COMPLETED: [],
   FAILED: ['PENDING', 'COMPENSATING', 'CANCELLED'],
   COMPENSATING: ['COMPENSATED', 'FAILED', 'CANCELLED'],
   COMPENSATED: [],
   CANCELLED: [],
+  /** A child that completed while its parent has not: it commits with the parent or is compensated with it. */
+  SUB_COMMITTED: ['COMPLETED', 'COMPENSATING'],
 };
 
 export function isExecutionStatus(value: string): value is ExecutionStatus {
@@ -43,6 +46,7 @@ export function canTransition(from: ExecutionStatus, to: ExecutionStatus): boole
 }
 
 /** RETRYING: failed TRANSIENTLY, its retry is due later. ROLLED_BACK: voided by a rollback to a checkpoint;
- *  it runs again when the execution resumes. */
-export const STEP_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED', 'RETRYING', 'ROLLED_BACK'] as const;
+ *  it runs again when the execution resumes. WAITING: an open wait (sleep, signal, child). CANCELLED: stopped
+ *  by a cancel, or a wait that lost a race. */
+export const STEP_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED', 'RETRYING', 'ROLLED_BACK', 'WAITING', 'CANCELLED'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];

@@ -37,6 +37,11 @@ const PERMANENT_ARIES_CODES = new Set([
   'NONDETERMINISM',
   'JOURNAL_CORRUPT',
   'PERMANENT_FAILURE',
+  // a wait that timed out and a child that failed do not change by running again: the workflow catches
+  // them or fails (a classifier may say otherwise)
+  'WAIT_TIMEOUT',
+  'CHILD_FAILED',
+  'TIMEOUT',
 ]);
 
 function errorName(error: unknown): string | undefined {

@@ -14,13 +14,13 @@ import { type StepCompletion, completionsJson } from './steps.js';
 
 export async function startExecution(
   db: Queryable,
-  args: { workflow: string; version: string | null; inputJson: string | null; idempotencyKey: string | null },
+  args: { workflow: string; version: string | null; inputJson: string | null; idempotencyKey: string | null; timeoutMs?: number | null },
 ): Promise<{ executionId: string; created: boolean; status: ExecutionStatus }> {
   const [row] = await translated(
     db.query<{ execution_id: string; created: boolean; status: ExecutionStatus }>(
       `SELECT * FROM aries.start_execution(p_workflow => $1, p_version => $2, p_input => $3::jsonb,
-                                          p_idempotency_key => $4)`,
-      [args.workflow, args.version, args.inputJson, args.idempotencyKey],
+                                          p_idempotency_key => $4, p_timeout_ms => $5)`,
+      [args.workflow, args.version, args.inputJson, args.idempotencyKey, args.timeoutMs ?? null],
     ),
   );
   if (!row) throw new Error('start_execution returned no row');

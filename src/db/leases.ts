@@ -20,6 +20,8 @@ export interface ClaimedExecution extends Lease {
   resumed: boolean;
   /** The execution is COMPENSATING: the worker runs its compensations, not its next steps. */
   compensating: boolean;
+  /** Milliseconds until its deadline (timeoutMs), by the database clock; <= 0: passed; undefined: none. */
+  deadlineInMs: number | undefined;
 }
 
 export async function claimExecutions(
@@ -36,6 +38,7 @@ export async function claimExecutions(
       claim_count: number;
       resumed: boolean;
       compensating: boolean;
+      deadline_in_ms: number | null;
     }>(
       `SELECT * FROM aries.claim_executions(p_worker => $1, p_workflow_keys => $2::text[], p_limit => $3,
                                            p_lease_ms => $4, p_running => $5::uuid[])`,
@@ -51,6 +54,7 @@ export async function claimExecutions(
     claimCount: r.claim_count,
     resumed: r.resumed,
     compensating: r.compensating,
+    deadlineInMs: r.deadline_in_ms === null ? undefined : Number(r.deadline_in_ms),
   }));
 }
 

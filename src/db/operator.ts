@@ -8,16 +8,17 @@ import type { Queryable } from './database.js';
 import { toDate } from './rows.js';
 import { translated } from './sqlstate-errors.js';
 
-/** Cancels an execution that is not finished; returns the status it had and its workflow. */
+/** Cancels an execution that is not finished (or, compensate, makes it compensate); returns the status it had and its workflow. */
 export async function cancelExecution(
   db: Queryable,
   executionId: string,
   reason: string | null,
+  compensate = false,
 ): Promise<{ previousStatus: ExecutionStatus; workflow: string }> {
   const [row] = await translated(
     db.query<{ previous_status: ExecutionStatus; workflow_name: string }>(
-      'SELECT * FROM aries.cancel_execution(p_execution_id => $1, p_reason => $2)',
-      [executionId, reason],
+      'SELECT * FROM aries.cancel_execution(p_execution_id => $1, p_reason => $2, p_compensate => $3)',
+      [executionId, reason, compensate],
     ),
   );
   return { previousStatus: row!.previous_status, workflow: row!.workflow_name };

@@ -9,10 +9,12 @@ import {
   ExecutionNotFoundError,
   IdempotencyConflictError,
   IllegalTransitionError,
+  InvalidInputError,
   JournalCorruptError,
   LeaseLostError,
   NoFailureToRecoverError,
   NondeterminismError,
+  StepTimeoutError,
   UnknownWorkflowError,
 } from '../errors.js';
 
@@ -27,6 +29,8 @@ const BY_SQLSTATE: Record<string, (message: string) => AriesError> = {
   AR008: (m) => new JournalCorruptError(m),
   AR009: (m) => new NoFailureToRecoverError(m),
   AR010: (m) => new ExecutionBusyError(m),
+  AR011: (m) => new InvalidInputError(m),
+  AR012: (m) => new StepTimeoutError(m),
 };
 
 export const ARIES_SQLSTATES = Object.keys(BY_SQLSTATE);

@@ -33,7 +33,7 @@ export function completionsJson(completions: readonly StepCompletion[]): string 
 }
 
 /** What the workflow code ran under a step key; a steps row keeps it, and replay holds the code to it. */
-export type StepKind = 'step' | 'transaction';
+export type StepKind = 'step' | 'transaction' | 'sleep' | 'signal' | 'child';
 
 /** The step a write starts: its position, key and kind (default 'step'). */
 export interface StepStart {
@@ -177,7 +177,7 @@ export interface StepRecordRow {
   seq: number;
   step_key: string;
   kind: StepKind;
-  status: 'RUNNING' | 'COMPLETED' | 'FAILED' | 'RETRYING' | 'ROLLED_BACK';
+  status: 'RUNNING' | 'COMPLETED' | 'FAILED' | 'RETRYING' | 'ROLLED_BACK' | 'WAITING' | 'CANCELLED';
   attempt: number;
   output_lsn: number | string | null;
   /** Output columns and record_found / record_ok mean something for COMPLETED rows only. */
@@ -189,6 +189,8 @@ export interface StepRecordRow {
   compensation_status: CompensationStatus | null;
   compensation_attempt: number;
   compensation_attempt_base: number;
+  /** A wait's: the LSN of the record that settled or cancelled it (null while open; other kinds: null). */
+  wait_lsn: number | string | null;
 }
 
 /** Every step recorded at positions [fromSeq, toSeq), whatever its status, by position. */

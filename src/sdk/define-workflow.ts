@@ -10,6 +10,10 @@ import type { Workflow, WorkflowFunction, WorkflowOptions } from './types/workfl
 export type { CheckpointPolicy, Workflow, WorkflowFunction, WorkflowOptions } from './types/workflow.js';
 export { isWorkflow } from './types/workflow.js';
 
+function isPositiveDuration(ms: unknown): boolean {
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0;
+}
+
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
 
 export function defineWorkflow<Input = unknown, Output = unknown>(
@@ -54,6 +58,9 @@ export function defineWorkflow<Input, Output>(
   if (options.classify !== undefined && typeof options.classify !== 'function') {
     throw new InvalidDefinitionError(`workflow "${name}": classify must be a function (error) => 'TRANSIENT' | 'PERMANENT' | 'PARTIAL' | undefined`);
   }
+  if (options.timeoutMs !== undefined && !isPositiveDuration(options.timeoutMs)) {
+    throw new InvalidDefinitionError(`workflow "${name}": timeoutMs must be a positive finite number of milliseconds, got ${String(options.timeoutMs)}`);
+  }
   return Object.freeze({
     name,
     version,
@@ -62,6 +69,7 @@ export function defineWorkflow<Input, Output>(
     retry,
     classify: options.classify,
     durability: options.durability === undefined ? DEFAULT_DURABILITY : parseDurability(options.durability, `workflow "${name}"`),
+    timeoutMs: options.timeoutMs,
     fn,
     kind: 'aries.workflow' as const,
   });

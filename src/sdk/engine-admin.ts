@@ -161,12 +161,21 @@ export class EngineAdmin {
    * is fenced off (its next write is refused; its heartbeat aborts the run). Compensations do not run.
    * Returns the status it had. ExecutionNotFoundError, or IllegalTransitionError when it is finished.
    */
-  async cancel(id: string, reason?: string): Promise<{ previousStatus: ExecutionStatus }> {
+  /**
+   * Cancels an execution that is not finished: a sleeping or waiting one ends at once, a running one's
+   * worker is fenced (the step it runs becomes CANCELLED); unfinished children started with parentClose
+   * 'cancel' are cancelled with it. `compensate: true`: the compensations of its completed steps run in
+   * reverse order and it ends COMPENSATED, with the cancellation recorded as its failure. A string second
+   * argument is the reason.
+   */
+  async cancel(id: string, options?: string | { reason?: string; compensate?: boolean }): Promise<{ previousStatus: ExecutionStatus }> {
     const db = this.db;
     if (!isUuid(id)) throw new ExecutionNotFoundError(`execution ${id} not found: it is not an execution id (a UUID)`);
+    const { reason, compensate } = typeof options === 'string' || options === undefined ? { reason: options, compensate: false } : options;
     if (reason !== undefined && typeof reason !== 'string') throw new InvalidInputError('reason must be a string');
-    const { previousStatus, workflow } = await cancelExecution(db, id, reason ?? null);
-    this.engine.metrics.executionsCancelled.labels(workflow).inc();
+    if (compensate !== undefined && typeof compensate !== 'boolean') throw new InvalidInputError('compensate must be a boolean');
+    const { previousStatus, workflow } = await cancelExecution(db, id, reason ?? null, compensate === true);
+    if (!compensate) this.engine.metrics.executionsCancelled.labels(workflow).inc();
     this.engine.notifySettled(id);
     return { previousStatus };
   }

@@ -11,9 +11,10 @@ import { durabilityWarnings } from '../db/durability-check.js';
 import { checkSchema, migrate, type MigrationResult } from '../db/migrate.js';
 import { openDatabase, type ConnectionOptions } from '../db/open-database.js';
 import { RemoteDatabase } from '../db/remote-database.js';
-import { startExecution } from '../db/executions.js';
+import { isUuid, startExecution } from '../db/executions.js';
+import { sendSignal, signalWithStart } from '../db/waits.js';
 import { registerWorkflow } from '../db/workflows.js';
-import { EngineClosedError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
+import { EngineClosedError, ExecutionNotFoundError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
 import { startEmbeddedMaintenance } from '../worker/embedded-maintenance.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
 import { isWorkflow, type Workflow } from './define-workflow.js';
@@ -33,6 +34,25 @@ export interface EngineOptions extends ConnectionOptions {
   onWarning?: (message: string) => void;
 }
 
+/** A signal's name, payload and idempotency key, checked: nothing is stored for a bad one. */
+function checkSignal(
+  name: unknown,
+  payload: unknown,
+  idempotencyKey: unknown,
+  maxPayloadBytes: number,
+): { name: string; payloadJson: string | null; idempotencyKey: string | null } {
+  if (typeof name !== 'string' || name === '') throw new InvalidInputError(`a signal needs a non-empty string name, got ${JSON.stringify(name) ?? String(name)}`);
+  if (Buffer.byteLength(name, 'utf8') > 256) throw new InvalidInputError('a signal name is at most 256 bytes');
+  if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
+    throw new InvalidInputError('a signal\'s idempotencyKey must be a non-empty string');
+  }
+  if (typeof idempotencyKey === 'string' && Buffer.byteLength(idempotencyKey, 'utf8') > MAX_IDEMPOTENCY_KEY_BYTES) {
+    throw new InvalidInputError(`a signal's idempotencyKey is at most ${MAX_IDEMPOTENCY_KEY_BYTES} bytes`);
+  }
+  const payloadJson = encodeStored(payload, `payload of signal "${name}"`, maxPayloadBytes);
+  return { name, payloadJson, idempotencyKey: (idempotencyKey as string | undefined) ?? null };
+}
+
 /** Longer keys would not fit the unique index that makes them idempotent (and no caller needs one). */
 export const MAX_IDEMPOTENCY_KEY_BYTES = 512;
 
@@ -41,6 +61,26 @@ export interface StartOptions {
   idempotencyKey?: string;
   /** When starting by name: the version (default: the most recently registered one). */
   version?: string;
+  /** The whole execution's deadline from now (overrides the workflow's timeoutMs); see WorkflowOptions.timeoutMs. */
+  timeoutMs?: number;
+}
+
+export interface SignalOptions {
+  /** The same key again stores nothing and returns the first signal (duplicate: true). */
+  idempotencyKey?: string;
+}
+
+export interface SignalWithStartOptions extends StartOptions {
+  /** Names the execution: required, it is how a second call finds the one the first started. */
+  idempotencyKey: string;
+  signal: { name: string; payload?: unknown; idempotencyKey?: string };
+}
+
+/** A signal put in an execution's mailbox. */
+export interface SentSignal {
+  signalId: string;
+  /** The idempotency key had been used: nothing new was stored. */
+  duplicate: boolean;
 }
 
 export class Engine {
@@ -116,6 +156,57 @@ export class Engine {
     input: Input,
     options: StartOptions = {},
   ): Promise<ExecutionHandle<Output>> {
+    const start = await this.prepareStart(workflow, input, options);
+    const started = await startExecution(this.db, start);
+    if (started.created) this.metrics.executionsStarted.labels(start.workflow).inc();
+    this.pokeWorkers();
+    return this.handle<Output>(started.executionId, started.created);
+  }
+
+  /**
+   * Puts a signal named `name` with `payload` in the mailbox of execution `executionId`; a wait for that
+   * name (ctx.waitForSignal) takes it, now or later. ExecutionNotFoundError for an unknown execution,
+   * IllegalTransitionError for a finished one.
+   */
+  async signal(executionId: string, name: string, payload?: unknown, options: SignalOptions = {}): Promise<SentSignal> {
+    this.assertOpen();
+    const signal = checkSignal(name, payload, options.idempotencyKey, this.maxPayloadBytes);
+    if (typeof executionId !== 'string' || !isUuid(executionId)) {
+      throw new ExecutionNotFoundError(`execution ${String(executionId)} not found: it is not an execution id (a UUID)`);
+    }
+    const sent = await sendSignal(this.db, { executionId, ...signal });
+    this.pokeWorkers();
+    return sent;
+  }
+
+  /**
+   * Starts the execution named by `options.idempotencyKey` if it is new, and delivers the signal to it,
+   * in one transaction (a signal never reaches an execution that does not exist, nor is one started without it).
+   */
+  async signalWithStart<Input, Output>(
+    workflow: Workflow<Input, Output> | string,
+    input: Input,
+    options: SignalWithStartOptions,
+  ): Promise<{ handle: ExecutionHandle<Output>; created: boolean } & SentSignal> {
+    if (typeof options !== 'object' || options === null || typeof options.idempotencyKey !== 'string') {
+      throw new InvalidInputError('engine.signalWithStart needs options.idempotencyKey: it names the execution');
+    }
+    const start = await this.prepareStart(workflow, input, options);
+    const s = options.signal as SignalWithStartOptions['signal'] | undefined;
+    if (typeof s !== 'object' || s === null) throw new InvalidInputError('engine.signalWithStart needs options.signal: { name, payload? }');
+    const signal = checkSignal(s.name, s.payload, s.idempotencyKey, this.maxPayloadBytes);
+    const done = await signalWithStart(this.db, { ...start, idempotencyKey: options.idempotencyKey, signal });
+    if (done.created) this.metrics.executionsStarted.labels(start.workflow).inc();
+    this.pokeWorkers();
+    return { handle: this.handle<Output>(done.executionId, done.created), created: done.created, signalId: done.signalId, duplicate: done.duplicate };
+  }
+
+  /** Checks a start's arguments and registers the workflow: what start_execution takes. */
+  private async prepareStart<Input, Output>(
+    workflow: Workflow<Input, Output> | string,
+    input: Input,
+    options: StartOptions,
+  ): Promise<{ workflow: string; version: string | null; inputJson: string | null; idempotencyKey: string | null; timeoutMs: number | null }> {
     this.assertOpen();
     let name: string;
     let version: string | null;
@@ -138,11 +229,12 @@ export class Engine {
     if (key !== undefined && Buffer.byteLength(key, 'utf8') > MAX_IDEMPOTENCY_KEY_BYTES) {
       throw new InvalidInputError(`idempotencyKey is ${Buffer.byteLength(key, 'utf8')} bytes; the limit is ${MAX_IDEMPOTENCY_KEY_BYTES}`);
     }
+    const timeoutMs = options.timeoutMs ?? (typeof workflow === 'string' ? undefined : workflow.timeoutMs);
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
+      throw new InvalidInputError(`timeoutMs must be a positive finite number of milliseconds, got ${String(timeoutMs)}`);
+    }
     const inputJson = encodeStored(input === undefined ? null : input, 'input', this.maxPayloadBytes);
-    const started = await startExecution(this.db, { workflow: name, version, inputJson, idempotencyKey: key ?? null });
-    if (started.created) this.metrics.executionsStarted.labels(name).inc();
-    this.pokeWorkers();
-    return this.handle<Output>(started.executionId, started.created);
+    return { workflow: name, version, inputJson, idempotencyKey: key ?? null, timeoutMs: timeoutMs === undefined ? null : Math.ceil(timeoutMs) };
   }
 
   handle<Output = unknown>(id: string, created = false): ExecutionHandle<Output> {

@@ -5,7 +5,7 @@ import { getExecution } from '../db/executions.js';
 import { ExecutionCancelledError, ExecutionCompensatedError, ExecutionFailedError, ExecutionNotFoundError, TimeoutError } from '../errors.js';
 
 /** Statuses at which result() stops waiting. FAILED can still be recovered, but it is an answer. */
-const SETTLED = new Set(['COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED']);
+const SETTLED = new Set(['COMPLETED', 'SUB_COMMITTED', 'FAILED', 'COMPENSATED', 'CANCELLED']);
 
 export interface ResultOptions {
   /** Give up after this long (default: wait indefinitely). */
@@ -46,7 +46,8 @@ export class ExecutionHandle<Output = unknown> {
       for (;;) {
         const execution = await this.status();
         if (SETTLED.has(execution.status)) {
-          if (execution.status === 'COMPLETED') return execution.output as Output;
+          // SUB_COMMITTED: a child that completed while its parent has not; its output is its result.
+          if (execution.status === 'COMPLETED' || execution.status === 'SUB_COMMITTED') return execution.output as Output;
           if (execution.status === 'COMPENSATED') throw new ExecutionCompensatedError(this.id, execution.error);
           if (execution.status === 'CANCELLED') throw new ExecutionCancelledError(this.id, execution.error);
           throw new ExecutionFailedError(

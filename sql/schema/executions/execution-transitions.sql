@@ -14,8 +14,12 @@ INSERT INTO aries.execution_transitions VALUES
   ('PENDING', 'RUNNING'), ('PENDING', 'CANCELLED'),
   ('RUNNING', 'PENDING'), ('RUNNING', 'SLEEPING'), ('RUNNING', 'WAITING'), ('RUNNING', 'COMPLETED'),
   ('RUNNING', 'FAILED'), ('RUNNING', 'COMPENSATING'), ('RUNNING', 'CANCELLED'),
-  ('SLEEPING', 'RUNNING'), ('SLEEPING', 'CANCELLED'),
-  ('WAITING', 'RUNNING'), ('WAITING', 'CANCELLED'),
+  ('RUNNING', 'SUB_COMMITTED'),
+  -- a waiter is claimed when due, cancelled at once, or cancelled with its compensations run
+  ('SLEEPING', 'RUNNING'), ('SLEEPING', 'CANCELLED'), ('SLEEPING', 'COMPENSATING'),
+  ('WAITING', 'RUNNING'), ('WAITING', 'CANCELLED'), ('WAITING', 'COMPENSATING'),
+  -- a completed child commits with its parent, or is undone with the parent's saga
+  ('SUB_COMMITTED', 'COMPLETED'), ('SUB_COMMITTED', 'COMPENSATING'),
   -- a failed execution is retried or recovered (PENDING), its compensation resumed, or it is cancelled
   ('FAILED', 'PENDING'), ('FAILED', 'COMPENSATING'), ('FAILED', 'CANCELLED'),
   ('COMPENSATING', 'COMPENSATED'), ('COMPENSATING', 'FAILED'), ('COMPENSATING', 'CANCELLED');

@@ -5,6 +5,8 @@
 -- lease_token is the fencing token, incremented on every claim, and every write a worker makes carries
 -- it. A RUNNING execution always has an owner, and only RUNNING and COMPENSATING ones keep one; an
 -- execution has finished_at exactly when it is final, and an output only when COMPLETED. The
+-- A child execution names its parent and the parent's step key that started it (parent_close: what a
+-- cancel of the parent does to it; has_children: it started one, so its end concerns them); deadline_at is the whole execution's deadline (timeoutMs). The
 -- constraint names executions_check1 / _check2 are those the first schema gave them, kept so that every
 -- database has the same catalog.
 
@@ -28,17 +30,30 @@ CREATE TABLE aries.executions (
   updated_at       timestamptz NOT NULL DEFAULT aries.now(),
   started_at       timestamptz,
   finished_at      timestamptz,
+  parent_id        uuid REFERENCES aries.executions (id) ON DELETE SET NULL,
+  parent_step_key  text,
+  parent_close     text,
+  deadline_at      timestamptz,
+  has_children     boolean NOT NULL DEFAULT false,
   FOREIGN KEY (workflow_name, workflow_version) REFERENCES aries.workflows (name, version),
   CONSTRAINT executions_lease_check CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL)),
   CONSTRAINT executions_running_leased_check CHECK (status <> 'RUNNING' OR lease_owner IS NOT NULL),
   CONSTRAINT executions_leased_status_check CHECK (lease_owner IS NULL OR status IN ('RUNNING', 'COMPENSATING')),
   CONSTRAINT executions_check1 CHECK ((status IN ('COMPLETED', 'COMPENSATED', 'CANCELLED')) = (finished_at IS NOT NULL)),
-  CONSTRAINT executions_check2 CHECK (status = 'COMPLETED' OR output IS NULL),
-  CONSTRAINT executions_idempotency_key_check CHECK (idempotency_key IS NULL OR idempotency_key <> '')
+  CONSTRAINT executions_check2 CHECK (status IN ('COMPLETED', 'SUB_COMMITTED') OR output IS NULL),
+  CONSTRAINT executions_idempotency_key_check CHECK (idempotency_key IS NULL OR idempotency_key <> ''),
+  CONSTRAINT executions_parent_check CHECK ((parent_id IS NULL) = (parent_step_key IS NULL)
+                                            AND (parent_id IS NULL) = (parent_close IS NULL)),
+  CONSTRAINT executions_parent_close_check CHECK (parent_close IN ('cancel', 'abandon')),
+  CONSTRAINT executions_sub_committed_check CHECK (status <> 'SUB_COMMITTED' OR parent_id IS NOT NULL)
 );
 -- The claim query's indexes: runnable work ordered by when it becomes runnable, and leases to reap.
 CREATE INDEX executions_runnable_idx ON aries.executions (available_at) WHERE status = 'PENDING';
 CREATE INDEX executions_lease_idx ON aries.executions (lease_expires_at) WHERE status = 'RUNNING';
+-- Sleeping and waiting executions by when they are due (infinity: only a signal, a child or a cancel wakes them).
+CREATE INDEX executions_waiting_idx ON aries.executions (available_at) WHERE status IN ('SLEEPING', 'WAITING');
+-- A parent's children (cancel, commit and compensation go through them).
+CREATE INDEX executions_parent_idx ON aries.executions (parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX executions_compensating_idx ON aries.executions (available_at) WHERE status = 'COMPENSATING';
 -- Keyset pages ordered by (created_at DESC, id DESC), one index per filter (see list pages in src/db).
 CREATE INDEX executions_list_idx ON aries.executions (created_at DESC, id DESC);

@@ -3,17 +3,20 @@
 -- Claims up to p_limit runnable executions of the given workflows ("name@version" keys) for a worker:
 -- RUNNING ones whose lease expired (their worker is presumed dead) first, then COMPENSATING ones that are
 -- due or whose lease expired (they stay COMPENSATING; `compensating` tells the worker to run
--- compensations), then PENDING ones that are due. p_running lists what the claiming worker is running
+-- compensations), then SLEEPING and WAITING ones that are due (their wake time or deadline came, or a
+-- signal, a child's end or a cancel made them due), then PENDING ones that are due. p_running lists what the claiming worker is running
 -- itself: a lease of its own that expired because the worker stalled (a CPU-bound step) is not taken again
 -- while its run is still going. Each claim increments the fencing token; a claim of an expired lease
 -- records the node fault it recovers from, and a claim marks the TRANSIENT failures it retries recovered.
+-- deadline_in_ms: how long until the execution's deadline (deadline_at; NULL: none, <= 0: passed, and the
+-- worker ends it with a TIMEOUT failure).
 -- Run at READ COMMITTED: SKIP LOCKED keeps concurrent claimers apart, and under SERIALIZABLE the skipped
 -- rows' predicate locks would cause 40001 storms.
 
 CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer,
                                        p_lease_ms integer, p_running uuid[] DEFAULT '{}')
 RETURNS TABLE (id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint,
-               claim_count integer, resumed boolean, compensating boolean)
+               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
 LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   v_now timestamptz := aries.now();
@@ -34,6 +37,13 @@ BEGIN
        AND NOT (e.id = ANY (p_running))
      ORDER BY e.available_at LIMIT p_limit
        FOR UPDATE SKIP LOCKED
+  ), woken AS (
+    SELECT e.id FROM aries.executions e
+     WHERE e.status IN ('SLEEPING', 'WAITING') AND e.available_at <= v_now
+       AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+       AND NOT (e.id = ANY (p_running))
+     ORDER BY e.available_at LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
   ), due AS (
     -- Not one the worker is still running: a retry due at once, or a hand-back, can become PENDING
     -- before the run that wrote it has returned.
@@ -47,6 +57,8 @@ BEGIN
     SELECT x.id, x.old_owner, x.expired_at FROM expired x
     UNION ALL
     SELECT c.id, c.old_owner, c.expired_at FROM compensating c
+    UNION ALL
+    SELECT k.id, NULL, NULL FROM woken k
     UNION ALL
     SELECT d.id, NULL, NULL FROM due d
     LIMIT p_limit
@@ -72,5 +84,6 @@ BEGIN
     FROM chosen c
    WHERE e.id = c.id
   RETURNING e.id, e.workflow_name, e.workflow_version, e.input, e.lease_token, e.claim_count,
-            c.expired_at IS NOT NULL, e.status = 'COMPENSATING';
+            c.expired_at IS NOT NULL, e.status = 'COMPENSATING',
+            pg_catalog.date_part('epoch', e.deadline_at - v_now) * 1000;
 END $$;

@@ -14,7 +14,11 @@ export interface StepContext {
   attempt: number;
   executionId: string;
   stepKey: string;
-  /** Aborted when this worker loses its lease on the execution: stop and let the new owner run the step. */
+  /**
+   * Aborted when this attempt should stop: its timeoutMs passed (reason: StepTimeoutError), the execution
+   * was cancelled or its lease lost (another worker owns it now). Pass it to fetch and other calls that take
+   * one; whatever the attempt does after it is aborted is not recorded.
+   */
   signal: AbortSignal;
 }
 
@@ -32,6 +36,35 @@ export interface StepOptions<T = unknown> {
   classify?: ErrorClassifier;
   /** Undoes the step's effect if the execution fails PERMANENTLY after it completed; gets its output. */
   compensate?: Compensation<T>;
+  /**
+   * One attempt's deadline. Past it the attempt's `signal` aborts, the execution's fencing token moves on
+   * (a late write of the attempt, such as a transaction's COMMIT, is refused by the database) and the
+   * attempt fails TRANSIENTLY with StepTimeoutError (code STEP_TIMEOUT), retried under the retry policy.
+   */
+  timeoutMs?: number;
+}
+
+export interface WaitOptions {
+  /** Fails the wait with WaitTimeoutError (code WAIT_TIMEOUT) when nothing came by then (database clock). */
+  timeoutMs?: number;
+}
+
+export interface SignalWaitOptions extends WaitOptions {
+  /** The wait's key in the journal. Default: `signal:<name>:<n>` for the n-th wait for that name in the run. */
+  key?: string;
+}
+
+/** What ctx.child needs of a workflow definition (any `defineWorkflow` result is one). */
+export interface ChildWorkflow<I, O> {
+  readonly name: string;
+  readonly version: string;
+  readonly kind: 'aries.workflow';
+  readonly fn: (ctx: WorkflowContext, input: I) => Promise<O>;
+}
+
+export interface ChildOptions extends WaitOptions {
+  /** What cancelling the parent does to the child: 'cancel' it too (default) or 'abandon' it (it runs on). */
+  parentClose?: 'cancel' | 'abandon';
 }
 
 /** What a transactional step's function gets: statements in the step's own transaction, and the step's context. */
@@ -61,4 +94,24 @@ export interface WorkflowContext {
    * retry policy); any error rolls its statements back.
    */
   transaction<T>(key: string, fn: (tx: TransactionContext) => Promise<T>, options?: TransactionOptions<T>): Promise<T>;
+  /**
+   * A durable sleep of `ms` from now on the database clock. The execution gives back its lease and its
+   * worker slot (SLEEPING) and is claimed again when it is due; a replay after it does not sleep again.
+   */
+  sleep(key: string, ms: number): Promise<void>;
+  /** A durable sleep until `at` (a Date), as sleep. */
+  sleepUntil(key: string, at: Date): Promise<void>;
+  /**
+   * Waits (WAITING, holding nothing) for a signal named `name` sent to this execution (engine.signal,
+   * aries.send_signal, the CLI or the API) and resolves to its payload. Signals are a durable mailbox:
+   * one sent before the wait is kept; each is consumed by exactly one wait, oldest first per name.
+   */
+  waitForSignal<T = unknown>(name: string, options?: SignalWaitOptions): Promise<T>;
+  /**
+   * Starts `workflow` with `input` as a child execution (its id derived from this execution and `key`) and
+   * waits for its result, holding nothing meanwhile. A child that ends without one fails this step with
+   * ChildWorkflowFailedError (code CHILD_FAILED). A completed child is SUB_COMMITTED until this execution
+   * completes, and is compensated if this execution is.
+   */
+  child<I, O>(key: string, workflow: ChildWorkflow<I, O>, input: I, options?: ChildOptions): Promise<O>;
 }

@@ -21,6 +21,12 @@ export interface WorkflowOptions {
   classify?: ErrorClassifier;
   /** How durable a step's completion is before the next step runs (synchronous_commit). Default 'on'. */
   durability?: Durability;
+  /**
+   * The whole execution's deadline, from its start, on the database clock (a start may give its own).
+   * Past it the execution ends FAILED with a TIMEOUT failure (ExecutionTimeoutError); compensations run as
+   * for any PERMANENT failure after compensable steps, and unfinished children are cancelled.
+   */
+  timeoutMs?: number;
 }
 
 export type WorkflowFunction<Input, Output> = (ctx: WorkflowContext, input: Input) => Promise<Output>;
@@ -34,6 +40,8 @@ export interface Workflow<Input = unknown, Output = unknown> {
   readonly retry: RetryPolicy;
   readonly classify: ErrorClassifier | undefined;
   readonly durability: Durability;
+  /** The execution's deadline from its start (undefined: none). */
+  readonly timeoutMs: number | undefined;
   readonly fn: WorkflowFunction<Input, Output>;
   /** Brand, so modules' exports can be told apart from other values. */
   readonly kind: 'aries.workflow';

@@ -16,7 +16,8 @@
  */
 import type { Span } from '@opentelemetry/api';
 import { resolveRetryPolicy, type RetryPolicy } from '../../core/retry-policy.js';
-import { DuplicateStepKeyError, InvalidDefinitionError, NondeterminismError, StepFailedError } from '../../errors.js';
+import { timeOutStep } from '../../db/waits.js';
+import { DuplicateStepKeyError, InvalidDefinitionError, NondeterminismError, StepFailedError, StepTimeoutError } from '../../errors.js';
 import type { Compensation, StepOptions } from '../../sdk/types/workflow-context.js';
 import { crashPoint } from '../crash-points.js';
 import { CompensationUnwind, YieldSignal } from '../engine-signals.js';
@@ -27,7 +28,13 @@ import type { CompensableStep, RunState } from './run-state.js';
 import { attemptFailed, attemptsWornOut } from './step-failure.js';
 import type { FailureType, FaultSource } from '../../core/failure-classification.js';
 
-const KIND_WORDS = { step: 'a step', transaction: 'a transaction' } as const;
+export const KIND_WORDS = {
+  step: 'a step',
+  transaction: 'a transaction',
+  sleep: 'a sleep',
+  signal: 'a signal wait',
+  child: 'a child workflow',
+} as const;
 
 function isFailureType(v: unknown): v is FailureType {
   return v === 'TRANSIENT' || v === 'PERMANENT' || v === 'PARTIAL';
@@ -66,6 +73,9 @@ function policyFor(run: RunState, primitive: Primitive<never, never, unknown>, k
   if (options.classify !== undefined && typeof options.classify !== 'function') {
     throw new InvalidDefinitionError(`${primitive.call}("${key}"): classify must be a function`);
   }
+  if (options.timeoutMs !== undefined && (typeof options.timeoutMs !== 'number' || !Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0)) {
+    throw new InvalidDefinitionError(`${primitive.call}("${key}"): timeoutMs must be a positive finite number of milliseconds, got ${String(options.timeoutMs)}`);
+  }
   primitive.validate?.(key, options as never);
   const workflowPolicy = run.deps.workflow.retry;
   return options.retry === undefined ? workflowPolicy : resolveRetryPolicy(workflowPolicy, options.retry, `step "${key}"`);
@@ -90,9 +100,10 @@ async function enter<Options extends StepOptions<never>>(
           `${KIND_WORDS[primitive.kind]}; the code changed under a running execution (deploy such changes as a new workflow version)`,
       );
     }
-    if (record?.outcome) return { replayed: replay(run, key, record, options, policy) };
+    if (record?.outcome && record.outcome.kind !== 'cancelled') return { replayed: replay(run, key, record, options, policy) };
     // Compensating: the replay only collects compensations, up to the first step with no outcome.
     if (run.deps.mode === 'compensating') throw new CompensationUnwind();
+    if (run.expired) throw run.expired; // past the execution's deadline: nothing new runs
     const placed = record ? record.seq : run.journal.placeNew(key);
     seq = typeof placed === 'number' ? placed : await placed;
   } catch (err) {
@@ -114,6 +125,7 @@ function replay(run: RunState, key: string, record: StepRecord, options: StepOpt
     run.lastStepFailure = { stepKey: key, attempt: record.attempt, error, type, source, retriesExhausted: outcome.error.retriesExhausted === true };
     throw error;
   }
+  if (outcome.kind !== 'completed') throw new Error(`step "${key}" has no output to replay`); // enter never asks
   addCompensable(run, key, record.seq, outcome.output, options, policy, outcome.compensation, outcome.lsn);
   return outcome.output;
 }
@@ -128,11 +140,18 @@ async function attempts<Fn, Options extends StepOptions<never>, T>(
   const { deps } = run;
   for (;;) {
     const attempt = await run.storage(() => run.journal.begin(seq, key, primitive.kind));
+    const deadline = options.timeoutMs === undefined ? undefined : attemptDeadline(run, key, attempt, options.timeoutMs);
     const a: Attempt<Fn, Options> = {
       ...call,
       run,
       attempt,
-      stepContext: { idempotencyKey: `${run.executionId}:${key}`, attempt, executionId: run.executionId, stepKey: key, signal: deps.signal },
+      stepContext: {
+        idempotencyKey: `${run.executionId}:${key}`,
+        attempt,
+        executionId: run.executionId,
+        stepKey: key,
+        signal: deadline?.signal ?? deps.signal,
+      },
     };
     // The streak is at most the attempt number: within maxAttempts there is nothing to read.
     const worn = attempt > policy.maxAttempts ? await attemptsWornOut(run, key, attempt, policy) : undefined;
@@ -149,8 +168,9 @@ async function attempts<Fn, Options extends StepOptions<never>, T>(
     const started = performance.now();
     let result: { output: T; outputJson?: string | null };
     try {
-      result = await run.track(primitive, a);
+      result = await (deadline ? Promise.race([run.track(primitive, a), deadline.expired]) : run.track(primitive, a));
     } catch (error) {
+      deadline?.clear();
       deps.metrics?.stepDuration.observe((performance.now() - started) / 1000);
       if (deps.signal.aborted) {
         span.end();
@@ -162,6 +182,7 @@ async function attempts<Fn, Options extends StepOptions<never>, T>(
       if (verdict === 'interrupt') throw run.interrupted(error);
       continue; // 'again': the whole call as its next attempt
     }
+    deadline?.clear();
     deps.metrics?.stepDuration.observe((performance.now() - started) / 1000);
     endStepSpan(span);
     run.stepsRun++;
@@ -169,6 +190,43 @@ async function attempts<Fn, Options extends StepOptions<never>, T>(
     addCompensable(run, key, seq, result.output, options, policy, null, undefined);
     return result.output;
   }
+}
+
+/**
+ * One attempt's deadline (StepOptions.timeoutMs). At it the attempt's signal aborts, the execution's
+ * fencing token moves on (aries.time_out_step; the run goes on under the new one, so whatever the
+ * attempt still writes under the old one is refused) and `expired` rejects with StepTimeoutError, a
+ * TRANSIENT failure. If the database finds the attempt already completed, nothing happens.
+ */
+function attemptDeadline(run: RunState, key: string, attempt: number, timeoutMs: number) {
+  const { deps } = run;
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(deps.signal.reason);
+  if (deps.signal.aborted) onAbort();
+  else deps.signal.addEventListener('abort', onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new StepTimeoutError(`step "${key}" (attempt ${attempt}) ran past its timeoutMs of ${timeoutMs} ms`, { stepKey: key, timeoutMs });
+      controller.abort(error);
+      run
+        .storage(() => timeOutStep(deps.db, deps.lease, key, attempt))
+        .then((token) => {
+          if (token === null) return; // it completed first: its result stands
+          deps.lease.token = token;
+          reject(error);
+        }, reject);
+    }, timeoutMs);
+  });
+  expired.catch(() => {}); // raced with the attempt; an attempt that settled first leaves it unobserved
+  return {
+    signal: controller.signal,
+    expired,
+    clear: () => {
+      clearTimeout(timer);
+      deps.signal.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /** A completed step with a compensation joins the run's list (replayed: with its status and completion LSN). */

@@ -17,6 +17,8 @@ import type { Workflow } from '../../sdk/types/workflow.js';
 import type { ReplayLog } from '../run/replay-log.js';
 import type { StepWriter } from '../step-write-batcher.js';
 import { StepJournal } from './step-journal.js';
+import { WaitCoordinator } from './wait-coordinator.js';
+import { RaceTracker } from './wait-promise.js';
 
 export interface StepFailure {
   stepKey: string;
@@ -74,6 +76,15 @@ export class RunState {
   /** Steps actually run by this worker (not replayed), for tests and metrics. */
   stepsRun = 0;
   stepsReplayed = 0;
+  /** The run's open waits, and the one place they are settled. */
+  readonly waits: WaitCoordinator;
+  /** Which waits subscribed to which race: the losers are cancelled. */
+  readonly races: RaceTracker;
+  /**
+   * Set once the execution's deadline has passed (ExecutionTimeoutError): recorded steps still replay (to
+   * find their compensations), nothing new runs, and the run ends with the timeout.
+   */
+  expired: Error | undefined;
   private readonly compensable: CompensableStep[] = [];
   /** Step functions running (the workflow may run steps in parallel). */
   private readonly running = new Set<Promise<unknown>>();
@@ -82,6 +93,18 @@ export class RunState {
     this.deps = deps;
     this.executionId = deps.lease.executionId;
     this.journal = new StepJournal(deps);
+    this.waits = new WaitCoordinator(this);
+    this.races = new RaceTracker((keys) => this.waits.lost(keys));
+  }
+
+  /**
+   * The execution's deadline passed. Found at the claim: recorded steps still replay (so their
+   * compensations are known) and the first new one ends the run. During the run: it ends now.
+   */
+  expire(error: Error, now: boolean): void {
+    this.expired ??= error;
+    if (now) this.interrupted(error);
+    this.journal.poke();
   }
 
   /** Records an engine-level signal (the first one wins) and returns it, to be thrown. */

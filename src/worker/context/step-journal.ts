@@ -54,8 +54,10 @@ export class StepJournal {
   private readonly reached = new Set<string>();
   /** Set once every recorded key has been reached: from then on new keys run at once. */
   private caughtUp: boolean;
-  /** Calls in progress (entered, not settled), but those waiting for the recorded keys. */
+  /** Calls in progress (entered, not settled), but those waiting for the recorded keys and open waits. */
   private active = 0;
+  /** New keys waiting for the recorded ones (placeAfterRecorded). */
+  private gated = 0;
   /** Bumped at every entry and settlement: how a waiting call tells that something moved. */
   private epoch = 0;
   private waiters: (() => void)[] = [];
@@ -99,6 +101,7 @@ export class StepJournal {
   private async placeAfterRecorded(key: string): Promise<number> {
     const obliged = await this.deps.replay.obligedKeys();
     this.active--; // this call waits: it is not something that can move the others
+    this.gated++;
     this.moved();
     try {
       for (;;) {
@@ -114,6 +117,7 @@ export class StepJournal {
       }
       this.caughtUp = true;
     } finally {
+      this.gated--;
       this.entered();
     }
     return this.nextSeq++;
@@ -140,6 +144,38 @@ export class StepJournal {
         `while recorded steps it no longer reaches remain (${listKeys(missing)}); the code changed under a running execution ` +
         '(deploy such changes as a new workflow version)',
     );
+  }
+
+  /** A call became an open wait: it moves nothing until the wait settles (see untilQuiet). */
+  idle(): void {
+    this.active--;
+    this.moved();
+  }
+
+  /** An open wait is about to settle: its call is in progress again. */
+  busy(): void {
+    this.entered();
+  }
+
+  /** Something outside the calls changed (an interrupt, a deadline): whoever waits for a move looks again. */
+  poke(): void {
+    this.moved();
+  }
+
+  /**
+   * Resolves once nothing in the run can move but the open waits: no call in progress, none waiting for
+   * the recorded keys, and a full turn of the event loop changed nothing.
+   */
+  async untilQuiet(): Promise<void> {
+    for (;;) {
+      if (this.active > 0 || this.gated > 0) {
+        await this.nextMove();
+        continue;
+      }
+      const epoch = this.epoch;
+      await nextTurn();
+      if (this.epoch === epoch && this.active === 0 && this.gated === 0) return;
+    }
   }
 
   private entered(): void {

@@ -12,6 +12,8 @@
  *   released     the worker is stopping: the execution is handed back between steps (release_execution)
  *   handedBack   a transient storage error: handed back to be resumed from its journal (release_execution)
  *   leaseLost    another worker took the execution over: nothing more is written (the token forbids it)
+ *   suspended    the workflow is blocked on waits and none has come: aries.await_waits already made it
+ *                SLEEPING or WAITING without a lease (wait-coordinator.ts); nothing more is written
  *
  * Each returns the RunOutcome the worker counts. Before any closing transition, completions not yet
  * written are written: re-sending one is harmless (a repeat of the same attempt is skipped), losing one
@@ -41,9 +43,19 @@ export type RunEnd =
   | { kind: 'retry'; signal: RetrySignal }
   | { kind: 'released' }
   | { kind: 'handedBack'; fault: unknown }
-  | { kind: 'leaseLost' };
+  | { kind: 'leaseLost' }
+  | { kind: 'suspended'; status: 'SLEEPING' | 'WAITING' };
 
-export const RUN_OUTCOMES = ['completed', 'failed', 'compensated', 'retryScheduled', 'released', 'handedBack', 'leaseLost'] as const;
+export const RUN_OUTCOMES = [
+  'completed',
+  'failed',
+  'compensated',
+  'retryScheduled',
+  'released',
+  'handedBack',
+  'leaseLost',
+  'suspended',
+] as const;
 /** What a run came to, as the worker counts it. */
 export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 
@@ -72,6 +84,8 @@ export async function closeRun(deps: RunDeps, lease: Lease, run: RunState | unde
       case 'leaseLost':
         run?.journal.abandon();
         return 'leaseLost';
+      case 'suspended':
+        return 'suspended';
     }
   } catch (err) {
     if (isLeaseLoss(err, deps)) {

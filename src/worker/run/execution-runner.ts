@@ -11,7 +11,10 @@ import { encodeStored } from '../../core/json-value.js';
 import { isTransientError } from '../../core/transient-errors.js';
 import type { ClaimedExecution, Lease } from '../../db/leases.js';
 import type { Workflow } from '../../sdk/types/workflow.js';
+import { cancelChildren, abandonWaits } from '../../db/waits.js';
+import { ExecutionTimeoutError } from '../../errors.js';
 import { RunState } from '../context/run-state.js';
+import type { WaitHalt } from '../context/wait-coordinator.js';
 import { WorkflowContextImpl } from '../context/workflow-context.js';
 import { CompensationUnwind, RetrySignal, YieldSignal } from '../engine-signals.js';
 import { endExecutionSpan, startExecutionSpan } from '../tracing.js';
@@ -30,7 +33,8 @@ export async function runExecution(deps: RunDeps, claimed: ClaimedExecution, wor
     executionId: claimed.executionId,
     claimCount: claimed.claimCount,
   });
-  const lease: Lease = { executionId: claimed.executionId, token: claimed.token };
+  // One lease object for the whole run (and the worker's renewals): a step's deadline moves its token on.
+  const lease: Lease = claimed;
   let run: RunState | undefined;
   let outcome = 'error'; // a write failed unexpectedly: the lease will expire and another run resumes it
   try {
@@ -59,7 +63,7 @@ async function start(deps: RunDeps, claimed: ClaimedExecution, workflow: Workflo
     deps.onAnalysis?.(replay);
     const run = new RunState({
       db: deps.db,
-      lease: { executionId: claimed.executionId, token: claimed.token },
+      lease: claimed,
       workflow,
       replay,
       mode: claimed.compensating ? 'compensating' : 'forward',
@@ -78,15 +82,53 @@ async function start(deps: RunDeps, claimed: ClaimedExecution, workflow: Workflo
   }
 }
 
+type FunctionResult = { ok: true; output: unknown } | { ok: false; error: unknown };
+
+/**
+ * Runs the workflow function until it returns or throws, or its run stops while it is blocked on waits
+ * (suspended in the database, or interrupted). The execution's deadline, if it has one, is watched.
+ */
+async function runFunction(deps: RunDeps, run: RunState, claimed: ClaimedExecution, workflow: Workflow): Promise<FunctionResult | WaitHalt> {
+  let deadline: NodeJS.Timeout | undefined;
+  const timeout = () =>
+    new ExecutionTimeoutError(`execution ${claimed.executionId} of workflow "${workflow.name}" ran past its deadline (timeoutMs)`, {
+      executionId: claimed.executionId,
+    });
+  if (claimed.deadlineInMs !== undefined && !claimed.compensating) {
+    if (claimed.deadlineInMs <= 0) run.expire(timeout(), false);
+    else deadline = setTimeout(() => run.expire(timeout(), true), Math.min(claimed.deadlineInMs, 2 ** 31 - 1));
+  }
+  try {
+    const finished = (async (): Promise<FunctionResult> => {
+      try {
+        return { ok: true, output: await workflow.fn(new WorkflowContextImpl(run), claimed.input) };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    })();
+    return await Promise.race([finished, run.waits.halted]);
+  } finally {
+    clearTimeout(deadline);
+    run.waits.close();
+  }
+}
+
 /** Runs the workflow function and decides how the run ends. */
 async function runWorkflow(deps: RunDeps, run: RunState, claimed: ClaimedExecution, workflow: Workflow): Promise<RunEnd> {
-  let result: { ok: true; output: unknown } | { ok: false; error: unknown };
-  try {
-    result = { ok: true, output: await workflow.fn(new WorkflowContextImpl(run), claimed.input) };
-  } catch (error) {
-    result = { ok: false, error };
-  }
+  const returned = await runFunction(deps, run, claimed, workflow);
+  if ('kind' in returned && returned.kind === 'suspended') return { kind: 'suspended', status: returned.status };
+  const result: FunctionResult = 'kind' in returned ? { ok: false, error: run.interrupt } : returned;
   await run.settle(deps.settleTimeoutMs);
+  // Waits the workflow began and no longer awaits (lost races, open when it returned) are cancelled, so
+  // that a signal one of them would have taken stays in the mailbox.
+  if (result.ok && run.interrupt === undefined && !claimed.compensating) {
+    const unsettled = run.waits.unsettled();
+    if (unsettled.length > 0) {
+      await run
+        .storage(() => abandonWaits(deps.db, claimed, unsettled, 'the workflow function returned without it'))
+        .catch(() => undefined); // the failure is this run's interrupt: the execution is handed back
+    }
+  }
   // The function returned having skipped recorded steps: it is not the code that wrote the journal.
   if (result.ok && run.interrupt === undefined && !claimed.compensating) {
     // A failed read is this run's interrupt already (storage): the execution is handed back.
@@ -96,6 +138,7 @@ async function runWorkflow(deps: RunDeps, run: RunState, claimed: ClaimedExecuti
   const interrupt = run.interrupt;
   if (interrupt !== undefined && !(interrupt instanceof CompensationUnwind)) {
     if (isLeaseLoss(interrupt, deps)) return { kind: 'leaseLost' };
+    if (run.expired && interrupt === run.expired) return timedOut(deps, run, run.expired);
     if (interrupt instanceof YieldSignal) return { kind: 'released' };
     if (isTransientError(interrupt)) return { kind: 'handedBack', fault: interrupt };
     if (interrupt instanceof RetrySignal) return { kind: 'retry', signal: interrupt };
@@ -109,6 +152,20 @@ async function runWorkflow(deps: RunDeps, run: RunState, claimed: ClaimedExecuti
   } catch (err) {
     return failOrCompensate(run, err); // completed compensable steps are undone
   }
+}
+
+/**
+ * The execution ran past its deadline: its unfinished children are cancelled, then it fails PERMANENTLY
+ * with the timeout (its compensations run first if compensable steps completed).
+ */
+async function timedOut(deps: RunDeps, run: RunState, error: Error): Promise<RunEnd> {
+  try {
+    await run.storage(() => cancelChildren(deps.db, run.executionId, error.message));
+  } catch (err) {
+    if (isTransientError(err)) return { kind: 'handedBack', fault: err };
+    throw err;
+  }
+  return failOrCompensate(run, error);
 }
 
 /**

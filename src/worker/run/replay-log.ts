@@ -38,7 +38,9 @@ export type RecordedOutcome =
       lsn: number;
       compensation: CompensationStatus | null;
     }
-  | { kind: 'failed'; error: StoredError };
+  | { kind: 'failed'; error: StoredError }
+  /** A wait cancelled (it lost a race, or the run that began it ended): it never settles. */
+  | { kind: 'cancelled' };
 
 /** What the journal holds for one step key. */
 export interface StepRecord {
@@ -47,8 +49,10 @@ export interface StepRecord {
   kind: StepKind;
   status: StepRecordRow['status'];
   attempt: number;
-  /** Undefined while the step has none: started (in flight), waiting for a retry, or rolled back. */
+  /** Undefined while the step has none: started (in flight), waiting for a retry, rolled back, an open wait. */
   outcome: RecordedOutcome | undefined;
+  /** A wait's: the LSN of the record that settled it. Replay settles waits in this order. */
+  waitLsn: number | undefined;
 }
 
 /** What recovery read, in rows: the evidence that it is bounded by the checkpoint. */
@@ -131,7 +135,9 @@ export function verifyTail(executionId: string, tail: readonly JournalRecord[], 
 
 /** A steps row as replay uses it; a completion that fails its check becomes the error to throw on reaching it. */
 function toRecord(executionId: string, r: StepRecordRow): StepRecord | JournalCorruptError {
-  const base = { stepKey: r.step_key, seq: r.seq, kind: r.kind, status: r.status, attempt: r.attempt };
+  const waitLsn = r.wait_lsn === null || r.wait_lsn === undefined ? undefined : Number(r.wait_lsn);
+  const base = { stepKey: r.step_key, seq: r.seq, kind: r.kind, status: r.status, attempt: r.attempt, waitLsn };
+  if (r.status === 'CANCELLED' && waitLsn !== undefined) return { ...base, outcome: { kind: 'cancelled' } };
   if (r.status === 'FAILED') {
     return { ...base, outcome: { kind: 'failed', error: r.error ?? { name: 'Error', message: 'unknown error' } } };
   }

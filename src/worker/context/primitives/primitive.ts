@@ -16,6 +16,21 @@ import type { StepKind } from '../../../db/steps.js';
 import type { StepContext, StepOptions } from '../../../sdk/types/workflow-context.js';
 import type { RunState } from '../run-state.js';
 
+/**
+ * A wait (sleep, signal wait, child workflow): one attempt, no retry policy. The wait skeleton (../wait.ts)
+ * replays it, or begins it in the database and hands it to the run's wait coordinator; the primitive says
+ * only how its arguments are checked and how it is begun.
+ */
+export interface WaitPrimitive<Spec> {
+  readonly kind: 'sleep' | 'signal' | 'child';
+  /** How the call is written in code, for error messages: 'ctx.sleep'. */
+  readonly call: string;
+  /** Checks the call's arguments; throws InvalidDefinitionError / InvalidInputError, before anything is stored. */
+  validate(key: string, spec: Spec): void;
+  /** Records the wait at its position (and, for a child, starts the child), under the run's lease. */
+  begin(run: RunState, key: string, seq: number, spec: Spec): Promise<void>;
+}
+
 /** One attempt of a call, as the skeleton hands it to its primitive. */
 export interface Attempt<Fn, Options extends StepOptions<never>> {
   run: RunState;

@@ -14,6 +14,7 @@ import { isNetworkError } from '../../../core/transient-errors.js';
 import { lockOwnedExecution } from '../../../db/leases.js';
 import { applyDurability, recordSteps, setTransactionIsolation, stepAttemptsUsed } from '../../../db/steps.js';
 import { translateDatabaseError } from '../../../db/sqlstate-errors.js';
+import { boundStepTransaction, refuseLateStep } from '../../../db/waits.js';
 import { InvalidDefinitionError, LeaseLostError } from '../../../errors.js';
 import type { TransactionContext, TransactionOptions } from '../../../sdk/types/workflow-context.js';
 import { crashPoint } from '../../crash-points.js';
@@ -42,8 +43,12 @@ export const transactionPrimitive: Primitive<TransactionFn, TransactionOptions<n
     }
   },
   async run(a) {
-    const { db, lease, workflow, maxPayloadBytes } = a.run.deps;
+    const { db, workflow, maxPayloadBytes } = a.run.deps;
+    // The token this attempt began under: a deadline moves the run's token on, and the attempt's late
+    // writes must then be refused, not carried by the new one.
+    const lease = { ...a.run.deps.lease };
     const isolation: IsolationLevel = a.options.isolation ?? 'read committed';
+    const timeoutMs = a.options.timeoutMs;
     const output = await db.transaction(async (tx) => {
       const query = async <Row>(sql: string, params?: readonly unknown[]) => {
         try {
@@ -56,10 +61,12 @@ export const transactionPrimitive: Primitive<TransactionFn, TransactionOptions<n
       // The first statement, so the snapshot and the row lock are taken together.
       await lockOwnedExecution(tx, lease);
       await applyDurability(tx, workflow.durability);
+      const deadline = timeoutMs === undefined ? undefined : await boundStepTransaction(tx, timeoutMs);
       const result = await a.fn({ ...a.stepContext, query });
       crashPoint('after-step-effect', a.key); // the statements ran; nothing is committed
       const outputJson = encodeStored(result, `output of step "${a.key}"`, maxPayloadBytes);
       const checkpoint = takesCheckpoint(workflow.checkpoint, a.seq, a.options);
+      if (deadline) await refuseLateStep(tx, lease, a.key, deadline);
       await recordSteps(tx, lease, [{ seq: a.seq, stepKey: a.key, attempt: a.attempt, outputJson, checkpoint }], undefined, 'transaction');
       return result;
     });

@@ -1,0 +1,53 @@
+-- aries.follow_execution_end (trigger function)
+--
+-- What the change of an execution's status means for its parent and its children, in the same
+-- transaction:
+--   a child ended (SUB_COMMITTED, COMPLETED, FAILED, COMPENSATED, CANCELLED) → its parent, if it waits
+--     for it, is made due (and told by NOTIFY on commit);
+--   a parent COMPLETED → its SUB_COMMITTED children commit (COMPLETED), and theirs in turn;
+--   a parent COMPENSATING → its SUB_COMMITTED children are compensated too (COMPENSATING, due now: their
+--     own compensations run in reverse order, as a unit), its unfinished ones cancelled (parent_close);
+--   a parent CANCELLED → its unfinished children are cancelled (parent_close), its SUB_COMMITTED ones
+--     commit: what completed stands, as the parent's own completed steps do.
+
+CREATE FUNCTION aries.follow_execution_end() RETURNS trigger
+LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  c record;
+  v_lsn bigint;
+BEGIN
+  IF NEW.parent_id IS NOT NULL AND NEW.status IN ('SUB_COMMITTED', 'COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED')
+     AND OLD.status <> 'SUB_COMMITTED'
+     AND EXISTS (SELECT 1 FROM aries.waits wt WHERE wt.child_id = NEW.id AND wt.execution_id = NEW.parent_id
+                                              AND wt.resolved_at IS NULL) THEN
+    PERFORM aries.wake_execution(NEW.parent_id);
+  END IF;
+  IF NOT NEW.has_children THEN
+    RETURN NULL;
+  END IF;
+  IF NEW.status IN ('COMPENSATING', 'CANCELLED') THEN
+    PERFORM aries.cancel_children(NEW.id, pg_catalog.format('its parent %s is %s', NEW.id, NEW.status));
+  END IF;
+  IF NEW.status IN ('COMPLETED', 'COMPENSATING', 'CANCELLED') THEN
+    FOR c IN SELECT ch.id, ch.last_lsn, ch.workflow_name FROM aries.executions ch
+              WHERE ch.parent_id = NEW.id AND ch.status = 'SUB_COMMITTED' ORDER BY ch.id FOR UPDATE LOOP
+      IF NEW.status = 'COMPENSATING' THEN
+        v_lsn := aries.append_journal(c.id, c.last_lsn, 'execution_compensating', NULL, NULL, NULL,
+          pg_catalog.jsonb_build_object('reason', pg_catalog.format('its parent %s is compensating', NEW.id)));
+        UPDATE aries.executions e
+           SET status = 'COMPENSATING', available_at = aries.now(), last_lsn = v_lsn, updated_at = aries.now(),
+               error = pg_catalog.jsonb_build_object('name', 'ParentCompensatingError', 'code', 'PARENT_COMPENSATING',
+                 'message', pg_catalog.format('compensated with its parent %s', NEW.id))
+         WHERE e.id = c.id;
+        PERFORM pg_catalog.pg_notify('aries_wakeup', c.workflow_name);
+      ELSE
+        v_lsn := aries.append_journal(c.id, c.last_lsn, 'execution_completed', NULL, NULL, NULL,
+          pg_catalog.jsonb_build_object('committedWith', NEW.id));
+        UPDATE aries.executions e SET status = 'COMPLETED', last_lsn = v_lsn, finished_at = aries.now(),
+                                      updated_at = aries.now()
+         WHERE e.id = c.id;
+      END IF;
+    END LOOP;
+  END IF;
+  RETURN NULL;
+END $$;

@@ -1,0 +1,126 @@
+/**
+ * The open waits of one run, and the one place they are settled.
+ *
+ * A wait settles only when the run can go no further without it: when nothing else in the run can move
+ * (no call in progress, a full turn of the event loop changed nothing), the worker asks the database
+ * (aries.await_waits) for the first event among the waits the workflow is blocked on — a sleep's end, a
+ * signal, a child's end, a timeout — and settles that one wait, then lets the workflow run to its next
+ * resting point and asks again. When nothing has come, the database suspends the execution (SLEEPING or
+ * WAITING, no lease owner) and the run ends: it holds no slot and no memory while it waits. Settling one
+ * wait at a time, in the database's order, is what makes a race between waits come out the same on
+ * every replay: replayed waits settle in the order of the LSNs that settled them (one per turn of the
+ * event loop, so the workflow reacts to each before the next, as it did the first time).
+ *
+ * Waits that lost a race (wait-promise.ts) are cancelled with the next request; waits still open when the
+ * workflow function returns are cancelled by the runner before the execution completes.
+ */
+import type { StoredError } from '../../core/stored-error.js';
+import { awaitWaits } from '../../db/waits.js';
+import type { RunState } from './run-state.js';
+
+export type WaitOutcome = { kind: 'completed'; output: unknown } | { kind: 'failed'; error: StoredError };
+
+/** How a run ended while blocked on waits: suspended in the database, or stopped by an interrupt. */
+export type WaitHalt = { kind: 'suspended'; status: 'SLEEPING' | 'WAITING'; availableAt: Date | null } | { kind: 'interrupted' };
+
+interface OpenWait {
+  kind: 'sleep' | 'signal' | 'child';
+  settle: (outcome: WaitOutcome) => void;
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class WaitCoordinator {
+  private readonly open = new Map<string, OpenWait>();
+  private readonly losers = new Set<string>();
+  private readonly replayed: { lsn: number; settle: () => void }[] = [];
+  private replaying = false;
+  private looping = false;
+  private halt: ((h: WaitHalt) => void) | undefined;
+  /** Resolves when the run stops while blocked on waits; the runner races it with the workflow function. */
+  readonly halted: Promise<WaitHalt>;
+  private done = false;
+
+  constructor(private readonly run: RunState) {
+    this.halted = new Promise((resolve) => (this.halt = resolve));
+  }
+
+  /** A wait is open (begun, or recorded as WAITING): it settles when the database says it came. */
+  opened(key: string, kind: OpenWait['kind'], settle: OpenWait['settle']): void {
+    this.open.set(key, { kind, settle });
+    if (!this.looping) {
+      this.looping = true;
+      void this.loop();
+    }
+  }
+
+  /** A wait recorded as settled: settled in the order of `lsn` among the replayed ones, a turn apart. */
+  replay(lsn: number, settle: () => void): void {
+    this.replayed.push({ lsn, settle });
+    if (this.replaying) return;
+    this.replaying = true;
+    void (async () => {
+      while (this.replayed.length > 0) {
+        await nextTurn(); // every wait raced with this one has been called by now
+        this.replayed.sort((a, b) => a.lsn - b.lsn);
+        this.replayed.shift()!.settle();
+      }
+      this.replaying = false;
+    })();
+  }
+
+  /** Waits that lost a race: cancelled with the next request (an open one is no longer waited for). */
+  lost(keys: readonly string[]): void {
+    for (const key of keys) {
+      if (this.open.delete(key)) this.losers.add(key);
+    }
+  }
+
+  /** Waits the run began and no longer awaits, or that are still open: the runner cancels them at the end. */
+  unsettled(): string[] {
+    return [...this.open.keys(), ...this.losers];
+  }
+
+  /** The run ended by other means: nothing more is asked of the database. */
+  close(): void {
+    this.done = true;
+    this.run.journal.poke();
+  }
+
+  private stop(h: WaitHalt): void {
+    this.done = true;
+    this.halt?.(h);
+  }
+
+  private async loop(): Promise<void> {
+    const { run } = this;
+    try {
+      while (this.open.size > 0 && !this.done) {
+        await run.journal.untilQuiet();
+        if (this.done || this.open.size === 0) break;
+        if (run.deps.signal.aborted) run.interrupted(run.deps.signal.reason);
+        if (run.interrupt !== undefined) return this.stop({ kind: 'interrupted' });
+        let result;
+        try {
+          await run.storage(() => run.journal.flush());
+          const cancel = [...this.losers];
+          result = await run.storage(() => awaitWaits(run.deps.db, run.deps.lease, [...this.open.keys()], cancel));
+          for (const key of cancel) this.losers.delete(key);
+        } catch (err) {
+          run.interrupted(err);
+          return this.stop({ kind: 'interrupted' });
+        }
+        if (result.outcome === 'suspended') return this.stop({ kind: 'suspended', status: result.status, availableAt: result.availableAt });
+        const wait = this.open.get(result.stepKey);
+        this.open.delete(result.stepKey);
+        wait?.settle(result.outcome === 'completed' ? { kind: 'completed', output: result.output } : { kind: 'failed', error: result.error });
+      }
+    } finally {
+      this.looping = false;
+      if (this.open.size > 0 && !this.done) {
+        this.looping = true;
+        void this.loop();
+      }
+    }
+  }
+}
