@@ -304,7 +304,7 @@ END $$;
 -- Name: await_waits(uuid, bigint, text[], text[]); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.await_waits(p_execution_id uuid, p_token bigint, p_open text[], p_cancel text[] DEFAULT '{}'::text[]) RETURNS TABLE(step_key text, outcome text, output jsonb, error jsonb, resolved_lsn bigint, status text, available_at timestamp with time zone)
+CREATE FUNCTION aries.await_waits(p_execution_id uuid, p_token bigint, p_open text[], p_cancel text[] DEFAULT '{}'::text[]) RETURNS TABLE(step_key text, outcome text, output jsonb, error jsonb, resolved_lsn bigint, status text, available_at timestamp with time zone, due_in_ms double precision)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -316,7 +316,10 @@ DECLARE
   v_status text;
   v_due timestamptz;
 BEGIN
-  PERFORM aries.cancel_waits(p_execution_id, p_cancel, 'lost a race to another wait');
+  IF pg_catalog.cardinality(p_cancel) > 0 THEN
+    PERFORM aries.cancel_waits(p_execution_id, p_cancel, 'lost a race to another wait');
+    SELECT e.last_lsn INTO v.last_lsn FROM aries.executions e WHERE e.id = p_execution_id; -- its records came first
+  END IF;
   SELECT c.* INTO w FROM (
     SELECT o.step_key, o.seq, o.kind, o.wake_at, x.event_at, x.outcome, x.output, x.error, x.signal_id, o.child_id
       FROM (SELECT wt.step_key, s.seq, wt.kind, wt.wake_at, wt.signal_name, wt.child_id, wt.created_at
@@ -376,7 +379,8 @@ BEGIN
     END IF;
     UPDATE aries.waits wt SET resolved_at = v_now, resolved_lsn = v_lsn
      WHERE wt.execution_id = p_execution_id AND wt.step_key = w.step_key;
-    RETURN QUERY SELECT w.step_key, w.outcome, w.output, w.error, v_lsn, 'RUNNING'::text, NULL::timestamptz;
+    RETURN QUERY SELECT w.step_key, w.outcome, w.output, w.error, v_lsn, 'RUNNING'::text, NULL::timestamptz,
+                        NULL::double precision;
     RETURN;
   END IF;
 
@@ -397,7 +401,8 @@ BEGIN
      SET status = v_status, lease_owner = NULL, lease_expires_at = NULL, available_at = v_due,
          last_lsn = v_lsn, updated_at = v_now
    WHERE e.id = p_execution_id;
-  RETURN QUERY SELECT NULL::text, 'suspended'::text, NULL::jsonb, NULL::jsonb, v_lsn, v_status, v_due;
+  RETURN QUERY SELECT NULL::text, 'suspended'::text, NULL::jsonb, NULL::jsonb, v_lsn, v_status, v_due,
+                      CASE WHEN pg_catalog.isfinite(v_due) THEN pg_catalog.date_part('epoch', v_due - v_now) * 1000 END;
 END $$;
 
 --
@@ -724,6 +729,59 @@ BEGIN
 END $$;
 
 --
+-- Name: compensate_child(uuid, bigint, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.compensate_child(p_execution_id uuid, p_token bigint, p_step_key text) RETURNS TABLE(outcome text, child_id uuid, child_status text, child_error jsonb)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_step aries.steps := aries.lock_compensation(p_execution_id, p_token, p_step_key);
+  c aries.executions;
+  v_lsn bigint;
+  v_attempt integer := v_step.compensation_attempt;
+BEGIN
+  SELECT ch.* INTO c FROM aries.executions ch
+   WHERE ch.id = (SELECT wt.child_id FROM aries.waits wt WHERE wt.execution_id = p_execution_id AND wt.step_key = p_step_key)
+     FOR UPDATE;
+  IF v_step.compensation_status = 'COMPLETED' THEN
+    RETURN QUERY SELECT 'done'::text, c.id, c.status, c.error;
+    RETURN;
+  END IF;
+  IF c.status IN ('COMPENSATED', 'CANCELLED', 'COMPLETED') OR c.id IS NULL THEN
+    IF v_step.compensation_status IS NULL OR v_step.compensation_status <> 'RUNNING' THEN
+      v_attempt := aries.record_compensation(p_execution_id, p_token, p_step_key, 'started');
+    END IF;
+    PERFORM aries.record_compensation(p_execution_id, p_token, p_step_key, 'completed', v_attempt,
+      pg_catalog.jsonb_build_object('child', c.id, 'childStatus', c.status));
+    RETURN QUERY SELECT 'done'::text, c.id, c.status, c.error;
+    RETURN;
+  END IF;
+  IF c.status = 'FAILED' THEN
+    RETURN QUERY SELECT 'failed'::text, c.id, c.status, c.error;
+    RETURN;
+  END IF;
+  IF c.status = 'SUB_COMMITTED' THEN
+    IF v_step.compensation_status IS NULL OR v_step.compensation_status <> 'RUNNING' THEN
+      PERFORM aries.record_compensation(p_execution_id, p_token, p_step_key, 'started');
+    END IF;
+    v_lsn := aries.append_journal(c.id, c.last_lsn, 'execution_compensating', NULL, NULL, NULL,
+      pg_catalog.jsonb_build_object('reason', pg_catalog.format('compensated with its parent %s', p_execution_id)));
+    UPDATE aries.executions e
+       SET status = 'COMPENSATING', output = NULL, available_at = aries.now(), last_lsn = v_lsn, updated_at = aries.now(),
+           error = pg_catalog.jsonb_build_object('name', 'ParentCompensatingError', 'code', 'PARENT_COMPENSATING',
+             'message', pg_catalog.format('compensated with its parent %s', p_execution_id))
+     WHERE e.id = c.id;
+    PERFORM pg_catalog.pg_notify('aries_wakeup', c.workflow_name);
+  END IF;
+  -- The child is being undone (or still runs its compensations): the parent waits for it, holding nothing.
+  UPDATE aries.executions e SET lease_owner = NULL, lease_expires_at = NULL, available_at = 'infinity', updated_at = aries.now()
+   WHERE e.id = p_execution_id;
+  RETURN QUERY SELECT 'waiting'::text, c.id, 'COMPENSATING'::text, NULL::jsonb;
+END $$;
+
+--
 -- Name: complete_execution(uuid, bigint, jsonb, jsonb); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -993,20 +1051,30 @@ BEGIN
                                               AND wt.resolved_at IS NULL) THEN
     PERFORM aries.wake_execution(NEW.parent_id);
   END IF;
+  -- A child undone with its parent's saga: the parent, waiting for it while COMPENSATING, goes on.
+  IF NEW.parent_id IS NOT NULL AND OLD.status = 'COMPENSATING' THEN
+    UPDATE aries.executions p SET available_at = aries.now(), updated_at = aries.now()
+     WHERE p.id = NEW.parent_id AND p.status = 'COMPENSATING' AND p.lease_owner IS NULL AND p.available_at > aries.now();
+    IF FOUND THEN
+      PERFORM pg_catalog.pg_notify('aries_wakeup', (SELECT p.workflow_name FROM aries.executions p WHERE p.id = NEW.parent_id));
+    END IF;
+  END IF;
   IF NOT NEW.has_children THEN
     RETURN NULL;
   END IF;
   IF NEW.status IN ('COMPENSATING', 'CANCELLED') THEN
     PERFORM aries.cancel_children(NEW.id, pg_catalog.format('its parent %s is %s', NEW.id, NEW.status));
   END IF;
-  IF NEW.status IN ('COMPLETED', 'COMPENSATING', 'CANCELLED') THEN
+  -- SUB_COMMITTED children commit with a parent that completes or is cancelled; a parent's saga undoes
+  -- them in order (aries.compensate_child), and one it did not reach is undone when the parent is COMPENSATED.
+  IF NEW.status IN ('COMPLETED', 'COMPENSATED', 'CANCELLED') THEN
     FOR c IN SELECT ch.id, ch.last_lsn, ch.workflow_name FROM aries.executions ch
               WHERE ch.parent_id = NEW.id AND ch.status = 'SUB_COMMITTED' ORDER BY ch.id FOR UPDATE LOOP
-      IF NEW.status = 'COMPENSATING' THEN
+      IF NEW.status = 'COMPENSATED' THEN
         v_lsn := aries.append_journal(c.id, c.last_lsn, 'execution_compensating', NULL, NULL, NULL,
-          pg_catalog.jsonb_build_object('reason', pg_catalog.format('its parent %s is compensating', NEW.id)));
+          pg_catalog.jsonb_build_object('reason', pg_catalog.format('its parent %s was compensated', NEW.id)));
         UPDATE aries.executions e
-           SET status = 'COMPENSATING', available_at = aries.now(), last_lsn = v_lsn, updated_at = aries.now(),
+           SET status = 'COMPENSATING', output = NULL, available_at = aries.now(), last_lsn = v_lsn, updated_at = aries.now(),
                error = pg_catalog.jsonb_build_object('name', 'ParentCompensatingError', 'code', 'PARENT_COMPENSATING',
                  'message', pg_catalog.format('compensated with its parent %s', NEW.id))
          WHERE e.id = c.id;

@@ -58,7 +58,7 @@ export async function startChild(db: Queryable, lease: Lease, c: ChildStart): Pr
 export type AwaitOutcome =
   | { outcome: 'completed'; stepKey: string; output: unknown; lsn: number }
   | { outcome: 'failed'; stepKey: string; error: StoredError; lsn: number }
-  | { outcome: 'suspended'; status: 'SLEEPING' | 'WAITING'; availableAt: Date | null };
+  | { outcome: 'suspended'; status: 'SLEEPING' | 'WAITING'; availableAt: Date | null; dueInMs: number | null };
 
 /** Settles the first of the open waits that came, or suspends the execution (see aries.await_waits). */
 export async function awaitWaits(db: Queryable, lease: Lease, open: readonly string[], cancel: readonly string[]): Promise<AwaitOutcome> {
@@ -71,6 +71,7 @@ export async function awaitWaits(db: Queryable, lease: Lease, open: readonly str
       resolved_lsn: number | string;
       status: 'SLEEPING' | 'WAITING' | 'RUNNING';
       available_at: Date | string | null;
+      due_in_ms: number | null;
     }>(
       `SELECT * FROM aries.await_waits(p_execution_id => $1, p_token => $2, p_open => $3::text[], p_cancel => $4::text[])`,
       [lease.executionId, lease.token, open, cancel],
@@ -79,7 +80,12 @@ export async function awaitWaits(db: Queryable, lease: Lease, open: readonly str
   if (!row) throw new Error('await_waits returned no row');
   if (row.outcome === 'suspended') {
     const at = row.available_at === null ? null : new Date(row.available_at);
-    return { outcome: 'suspended', status: row.status as 'SLEEPING' | 'WAITING', availableAt: at && Number.isFinite(at.getTime()) ? at : null };
+    return {
+      outcome: 'suspended',
+      status: row.status as 'SLEEPING' | 'WAITING',
+      availableAt: at && Number.isFinite(at.getTime()) ? at : null,
+      dueInMs: row.due_in_ms === null ? null : Number(row.due_in_ms),
+    };
   }
   if (row.outcome === 'completed') return { outcome: 'completed', stepKey: row.step_key!, output: row.output, lsn: Number(row.resolved_lsn) };
   return { outcome: 'failed', stepKey: row.step_key!, error: row.error!, lsn: Number(row.resolved_lsn) };
@@ -178,4 +184,19 @@ export async function refuseLateStep(tx: Queryable, lease: Lease, stepKey: strin
   await translated(
     tx.query('SELECT aries.refuse_late_step(p_execution_id => $1, p_step_key => $2, p_deadline => $3)', [lease.executionId, stepKey, deadline]),
   );
+}
+
+/** The parent's saga reached a child step: undo the child as a unit (see aries.compensate_child). */
+export async function compensateChild(
+  db: Queryable,
+  lease: Lease,
+  stepKey: string,
+): Promise<{ outcome: 'done' | 'waiting' | 'failed'; childId: string | null; childStatus: string | null; childError: StoredError | null }> {
+  const [row] = await translated(
+    db.query<{ outcome: 'done' | 'waiting' | 'failed'; child_id: string | null; child_status: string | null; child_error: StoredError | null }>(
+      'SELECT * FROM aries.compensate_child(p_execution_id => $1, p_token => $2, p_step_key => $3)',
+      [lease.executionId, lease.token, stepKey],
+    ),
+  );
+  return { outcome: row!.outcome, childId: row!.child_id, childStatus: row!.child_status, childError: row!.child_error };
 }

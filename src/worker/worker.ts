@@ -141,6 +141,26 @@ export class Worker {
     this.loop = this.claimLoop();
   }
 
+  private nextWake: { at: number; timer: NodeJS.Timeout } | undefined;
+
+  /**
+   * An execution this worker suspended is due in `dueInMs` (by the database clock): the claim loop looks
+   * again then, rather than at its next poll. One timer, for the earliest: suspended executions cost the
+   * worker nothing else.
+   */
+  private wakeIn(dueInMs: number | null): void {
+    if (dueInMs === null || dueInMs > this.pollIntervalMs * 2 ** 20) return;
+    const at = Date.now() + Math.max(0, dueInMs) + 2; // the claim compares on the database clock: never early
+    if (this.nextWake && this.nextWake.at <= at && this.nextWake.at > Date.now()) return;
+    if (this.nextWake) clearTimeout(this.nextWake.timer);
+    const timer = setTimeout(() => {
+      this.nextWake = undefined;
+      this.poke();
+    }, at - Date.now());
+    timer.unref();
+    this.nextWake = { at, timer };
+  }
+
   /** Wakes the claim loop now (new work, or a free slot). */
   poke(): void {
     this.wakePending = true;
@@ -223,6 +243,7 @@ export class Worker {
         settleTimeoutMs: this.shutdownTimeoutMs,
         metrics: series,
         onStorageFault: (err) => this.events.onError?.(err, `storage write of execution ${claimed.executionId}; it will be resumed`),
+        onSuspended: (dueInMs) => this.wakeIn(dueInMs),
         onStepsRun: (run, replayed) => {
           this.stats.stepsRun += run;
           this.stats.stepsReplayed += replayed;

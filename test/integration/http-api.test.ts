@@ -286,7 +286,7 @@ describeBackends('HTTP API', (b) => {
     await new Promise((r) => setTimeout(r, 300));
     const detail = await call('GET', `/api/executions/${h.id}`);
     expect(detail.json.execution.status).toBe('CANCELLED');
-    expect(detail.json.steps.map((s: { key: string; status: string }) => [s.key, s.status])).toEqual([['first', 'FAILED']]);
+    expect(detail.json.steps.map((s: { key: string; status: string }) => [s.key, s.status])).toEqual([['first', 'CANCELLED']]);
     expect(detail.json.journal.records.at(-1).kind).toBe('execution_cancelled');
     const error = await h.result({ timeoutMs: 5_000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExecutionCancelledError);

@@ -21,7 +21,7 @@ describeBackends('operator SQL functions', (b) => {
       'SELECT kind, payload FROM aries.journal WHERE execution_id = $1 ORDER BY lsn DESC LIMIT 1',
       [id],
     );
-    expect(j).toEqual({ kind: 'execution_cancelled', payload: { reason: 'operator said so', previousStatus: 'RUNNING' } });
+    expect(j).toEqual({ kind: 'execution_cancelled', payload: { reason: 'operator said so', previousStatus: 'RUNNING', compensate: false } });
   });
 
   test('cancel_execution refuses a finished execution (AR003) and an unknown one (AR001)', async () => {

@@ -60,7 +60,7 @@ const MOVE = `UPDATE aries.executions
        lease_expires_at = CASE WHEN $2::text IN ('RUNNING', 'COMPENSATING') THEN aries.now() + interval '1 minute' END,
        finished_at = CASE WHEN (SELECT s.terminal FROM aries.execution_statuses s WHERE s.status = $2::text)
                           THEN aries.now() END,
-       output = CASE WHEN $2::text = 'COMPLETED' THEN '{"done": true}'::jsonb END
+       output = CASE WHEN $2::text IN ('COMPLETED', 'SUB_COMMITTED') THEN '{"done": true}'::jsonb END
  WHERE id = $1`;
 
 interface StateMachine {
@@ -96,10 +96,21 @@ function pathTo(legal: Map<string, string[]>, status: string): string[] {
   return path;
 }
 
-/** A new execution (start_execution makes it PENDING) brought to `status` along legal transitions. */
-async function executionIn(db: Queryable, machine: StateMachine, status: string): Promise<string> {
+/**
+ * A new execution (start_execution makes it PENDING) brought to `status` along legal transitions; one
+ * whose path passes SUB_COMMITTED is made a child first (only a child can be SUB_COMMITTED).
+ */
+async function executionIn(db: Queryable, machine: StateMachine, status: string, child = false): Promise<string> {
   const { execution_id } = await sqlStart(db, 'inv-walk');
-  for (const to of pathTo(machine.legal, status)) await db.query(MOVE, [execution_id, to]);
+  const path = pathTo(machine.legal, status);
+  if (child || path.includes('SUB_COMMITTED')) {
+    const parent = await sqlStart(db, 'inv-walk');
+    await db.query(`UPDATE aries.executions SET parent_id = $2, parent_step_key = 'child', parent_close = 'cancel' WHERE id = $1`, [
+      execution_id,
+      parent.execution_id,
+    ]);
+  }
+  for (const to of path) await db.query(MOVE, [execution_id, to]);
   return execution_id;
 }
 
@@ -156,7 +167,7 @@ describeBackends('schema invariants, kept by the database', (b) => {
       const seen: Record<string, string> = {};
       for (const [from, tos] of machine.legal) {
         for (const to of tos) {
-          const id = await executionIn(db(), machine, from);
+          const id = await executionIn(db(), machine, from, to === 'SUB_COMMITTED');
           seen[`${from} → ${to}`] = (await refusal(db().query(MOVE, [id, to])))?.code ?? 'accepted';
         }
       }
@@ -221,9 +232,9 @@ describeBackends('schema invariants, kept by the database', (b) => {
       expect(seen).toEqual(each(Object.keys(seen), CHECK('executions_check1')));
     });
 
-    test('the database refuses an output on an execution that is not COMPLETED', async () => {
+    test('the database refuses an output on an execution that is not COMPLETED (or SUB_COMMITTED: a child completed before its parent)', async () => {
       const output = `UPDATE aries.executions SET output = '{"total": 1}' WHERE id = $1`;
-      const seen = await refusalsByStatus(db(), (s) => s.status !== 'COMPLETED', output);
+      const seen = await refusalsByStatus(db(), (s) => s.status !== 'COMPLETED' && s.status !== 'SUB_COMMITTED', output);
       expect(Object.keys(seen)).toEqual(expect.arrayContaining(['PENDING', 'RUNNING', 'FAILED', 'COMPENSATED', 'CANCELLED']));
       expect(seen).toEqual(each(Object.keys(seen), CHECK('executions_check2')));
     });

@@ -78,10 +78,10 @@ describeBackends('step kinds', (b) => {
     ]);
   });
 
-  test('a kind outside step and transaction is refused by steps_kind_check', async () => {
+  test('a kind outside step, transaction and the waits (sleep, signal, child) is refused by steps_kind_check', async () => {
     const db = b.engine.db;
     const lease = await sqlStartClaimed(db, 'kind-unknown');
-    const err = await sqlError(start(db, lease, 0, 's0', 'sleep'));
+    const err = await sqlError(start(db, lease, 0, 's0', 'nap'));
     expect(err.code).toBe('23514');
     expect(err.message).toContain('steps_kind_check');
   });

@@ -13,11 +13,12 @@
 -- (step_failed); one row describes it (outcome 'completed' or 'failed'). When nothing has come yet, the
 -- execution is suspended: SLEEPING (only sleeps) or WAITING, no lease owner, due at the earliest wake time
 -- or deadline (infinity when only a signal, a child or a cancel can wake it); the row has outcome
--- 'suspended' and that status. Ties go to the lower position. AR002 a lost lease.
+-- 'suspended', that status, when it is due and in how many milliseconds (NULL: infinity), so the worker
+-- can look again then without a clock of its own. Ties go to the lower position. AR002 a lost lease.
 
 CREATE FUNCTION aries.await_waits(p_execution_id uuid, p_token bigint, p_open text[], p_cancel text[] DEFAULT '{}')
 RETURNS TABLE (step_key text, outcome text, output jsonb, error jsonb, resolved_lsn bigint, status text,
-               available_at timestamptz)
+               available_at timestamptz, due_in_ms double precision)
 LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   v aries.executions := aries.lock_owned_execution(p_execution_id, p_token, 'RUNNING');
@@ -27,7 +28,10 @@ DECLARE
   v_status text;
   v_due timestamptz;
 BEGIN
-  PERFORM aries.cancel_waits(p_execution_id, p_cancel, 'lost a race to another wait');
+  IF pg_catalog.cardinality(p_cancel) > 0 THEN
+    PERFORM aries.cancel_waits(p_execution_id, p_cancel, 'lost a race to another wait');
+    SELECT e.last_lsn INTO v.last_lsn FROM aries.executions e WHERE e.id = p_execution_id; -- its records came first
+  END IF;
   SELECT c.* INTO w FROM (
     SELECT o.step_key, o.seq, o.kind, o.wake_at, x.event_at, x.outcome, x.output, x.error, x.signal_id, o.child_id
       FROM (SELECT wt.step_key, s.seq, wt.kind, wt.wake_at, wt.signal_name, wt.child_id, wt.created_at
@@ -87,7 +91,8 @@ BEGIN
     END IF;
     UPDATE aries.waits wt SET resolved_at = v_now, resolved_lsn = v_lsn
      WHERE wt.execution_id = p_execution_id AND wt.step_key = w.step_key;
-    RETURN QUERY SELECT w.step_key, w.outcome, w.output, w.error, v_lsn, 'RUNNING'::text, NULL::timestamptz;
+    RETURN QUERY SELECT w.step_key, w.outcome, w.output, w.error, v_lsn, 'RUNNING'::text, NULL::timestamptz,
+                        NULL::double precision;
     RETURN;
   END IF;
 
@@ -108,5 +113,6 @@ BEGIN
      SET status = v_status, lease_owner = NULL, lease_expires_at = NULL, available_at = v_due,
          last_lsn = v_lsn, updated_at = v_now
    WHERE e.id = p_execution_id;
-  RETURN QUERY SELECT NULL::text, 'suspended'::text, NULL::jsonb, NULL::jsonb, v_lsn, v_status, v_due;
+  RETURN QUERY SELECT NULL::text, 'suspended'::text, NULL::jsonb, NULL::jsonb, v_lsn, v_status, v_due,
+                      CASE WHEN pg_catalog.isfinite(v_due) THEN pg_catalog.date_part('epoch', v_due - v_now) * 1000 END;
 END $$;

@@ -4,9 +4,11 @@
 -- transaction:
 --   a child ended (SUB_COMMITTED, COMPLETED, FAILED, COMPENSATED, CANCELLED) → its parent, if it waits
 --     for it, is made due (and told by NOTIFY on commit);
+--   a child undone (it leaves COMPENSATING) → a parent waiting for it in its own saga goes on;
 --   a parent COMPLETED → its SUB_COMMITTED children commit (COMPLETED), and theirs in turn;
---   a parent COMPENSATING → its SUB_COMMITTED children are compensated too (COMPENSATING, due now: their
---     own compensations run in reverse order, as a unit), its unfinished ones cancelled (parent_close);
+--   a parent COMPENSATING → its unfinished children are cancelled (parent_close); its SUB_COMMITTED ones
+--     are undone by its saga in reverse order (aries.compensate_child); any it did not reach are undone
+--     when it ends COMPENSATED;
 --   a parent CANCELLED → its unfinished children are cancelled (parent_close), its SUB_COMMITTED ones
 --     commit: what completed stands, as the parent's own completed steps do.
 
@@ -22,20 +24,30 @@ BEGIN
                                               AND wt.resolved_at IS NULL) THEN
     PERFORM aries.wake_execution(NEW.parent_id);
   END IF;
+  -- A child undone with its parent's saga: the parent, waiting for it while COMPENSATING, goes on.
+  IF NEW.parent_id IS NOT NULL AND OLD.status = 'COMPENSATING' THEN
+    UPDATE aries.executions p SET available_at = aries.now(), updated_at = aries.now()
+     WHERE p.id = NEW.parent_id AND p.status = 'COMPENSATING' AND p.lease_owner IS NULL AND p.available_at > aries.now();
+    IF FOUND THEN
+      PERFORM pg_catalog.pg_notify('aries_wakeup', (SELECT p.workflow_name FROM aries.executions p WHERE p.id = NEW.parent_id));
+    END IF;
+  END IF;
   IF NOT NEW.has_children THEN
     RETURN NULL;
   END IF;
   IF NEW.status IN ('COMPENSATING', 'CANCELLED') THEN
     PERFORM aries.cancel_children(NEW.id, pg_catalog.format('its parent %s is %s', NEW.id, NEW.status));
   END IF;
-  IF NEW.status IN ('COMPLETED', 'COMPENSATING', 'CANCELLED') THEN
+  -- SUB_COMMITTED children commit with a parent that completes or is cancelled; a parent's saga undoes
+  -- them in order (aries.compensate_child), and one it did not reach is undone when the parent is COMPENSATED.
+  IF NEW.status IN ('COMPLETED', 'COMPENSATED', 'CANCELLED') THEN
     FOR c IN SELECT ch.id, ch.last_lsn, ch.workflow_name FROM aries.executions ch
               WHERE ch.parent_id = NEW.id AND ch.status = 'SUB_COMMITTED' ORDER BY ch.id FOR UPDATE LOOP
-      IF NEW.status = 'COMPENSATING' THEN
+      IF NEW.status = 'COMPENSATED' THEN
         v_lsn := aries.append_journal(c.id, c.last_lsn, 'execution_compensating', NULL, NULL, NULL,
-          pg_catalog.jsonb_build_object('reason', pg_catalog.format('its parent %s is compensating', NEW.id)));
+          pg_catalog.jsonb_build_object('reason', pg_catalog.format('its parent %s was compensated', NEW.id)));
         UPDATE aries.executions e
-           SET status = 'COMPENSATING', available_at = aries.now(), last_lsn = v_lsn, updated_at = aries.now(),
+           SET status = 'COMPENSATING', output = NULL, available_at = aries.now(), last_lsn = v_lsn, updated_at = aries.now(),
                error = pg_catalog.jsonb_build_object('name', 'ParentCompensatingError', 'code', 'PARENT_COMPENSATING',
                  'message', pg_catalog.format('compensated with its parent %s', NEW.id))
          WHERE e.id = c.id;

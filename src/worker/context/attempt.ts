@@ -150,7 +150,7 @@ async function attempts<Fn, Options extends StepOptions<never>, T>(
         attempt,
         executionId: run.executionId,
         stepKey: key,
-        signal: deadline?.signal ?? deps.signal,
+        signal: deadline?.signal ?? run.signal,
       },
     };
     // The streak is at most the attempt number: within maxAttempts there is nothing to read.
@@ -168,9 +168,8 @@ async function attempts<Fn, Options extends StepOptions<never>, T>(
     const started = performance.now();
     let result: { output: T; outputJson?: string | null };
     try {
-      result = await (deadline ? Promise.race([run.track(primitive, a), deadline.expired]) : run.track(primitive, a));
+      result = await (deadline ? deadline.race(run.track(primitive, a)) : run.track(primitive, a));
     } catch (error) {
-      deadline?.clear();
       deps.metrics?.stepDuration.observe((performance.now() - started) / 1000);
       if (deps.signal.aborted) {
         span.end();
@@ -182,7 +181,6 @@ async function attempts<Fn, Options extends StepOptions<never>, T>(
       if (verdict === 'interrupt') throw run.interrupted(error);
       continue; // 'again': the whole call as its next attempt
     }
-    deadline?.clear();
     deps.metrics?.stepDuration.observe((performance.now() - started) / 1000);
     endStepSpan(span);
     run.stepsRun++;
@@ -193,41 +191,46 @@ async function attempts<Fn, Options extends StepOptions<never>, T>(
 }
 
 /**
- * One attempt's deadline (StepOptions.timeoutMs). At it the attempt's signal aborts, the execution's
- * fencing token moves on (aries.time_out_step; the run goes on under the new one, so whatever the
- * attempt still writes under the old one is refused) and `expired` rejects with StepTimeoutError, a
- * TRANSIENT failure. If the database finds the attempt already completed, nothing happens.
+ * One attempt's deadline (StepOptions.timeoutMs). If the attempt has not settled by then, its signal
+ * aborts, the execution's fencing token moves on (aries.time_out_step: the run goes on under the new one,
+ * so whatever the attempt still writes under the old one is refused) and the attempt fails with
+ * StepTimeoutError, a TRANSIENT failure. If the database finds the attempt already completed (a
+ * transaction that committed as its time ran out), its result stands.
  */
 function attemptDeadline(run: RunState, key: string, attempt: number, timeoutMs: number) {
   const { deps } = run;
   const controller = new AbortController();
-  const onAbort = () => controller.abort(deps.signal.reason);
-  if (deps.signal.aborted) onAbort();
-  else deps.signal.addEventListener('abort', onAbort, { once: true });
+  const onAbort = () => controller.abort(run.signal.reason);
+  if (run.signal.aborted) onAbort();
+  else run.signal.addEventListener('abort', onAbort, { once: true });
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new StepTimeoutError(`step "${key}" (attempt ${attempt}) ran past its timeoutMs of ${timeoutMs} ms`, { stepKey: key, timeoutMs });
-      controller.abort(error);
-      run
-        .storage(() => timeOutStep(deps.db, deps.lease, key, attempt))
-        .then((token) => {
-          if (token === null) return; // it completed first: its result stands
-          deps.lease.token = token;
-          reject(error);
-        }, reject);
-    }, timeoutMs);
-  });
-  expired.catch(() => {}); // raced with the attempt; an attempt that settled first leaves it unobserved
+  const fired = new Promise<typeof FIRED>((resolve) => (timer = setTimeout(() => resolve(FIRED), timeoutMs)));
+  const clear = () => {
+    clearTimeout(timer);
+    run.signal.removeEventListener('abort', onAbort);
+  };
   return {
     signal: controller.signal,
-    expired,
-    clear: () => {
-      clearTimeout(timer);
-      deps.signal.removeEventListener('abort', onAbort);
+    async race<T>(attemptRun: Promise<T>): Promise<T> {
+      const first = await Promise.race([attemptRun.then((value) => ({ value }), (error: unknown) => ({ error })), fired]);
+      clear();
+      if (first !== FIRED) {
+        if ('error' in first) throw first.error;
+        return first.value;
+      }
+      const error = new StepTimeoutError(`step "${key}" (attempt ${attempt}) ran past its timeoutMs of ${timeoutMs} ms`, { stepKey: key, timeoutMs });
+      controller.abort(error);
+      attemptRun.catch(() => {}); // what the abandoned attempt does next is refused or ignored
+      run.forget(attemptRun);
+      const token = await run.storage(() => timeOutStep(deps.db, deps.lease, key, attempt));
+      if (token === null) return attemptRun; // it completed first: its result stands
+      deps.lease.token = token;
+      throw error;
     },
   };
 }
+
+const FIRED = Symbol('deadline');
 
 /** A completed step with a compensation joins the run's list (replayed: with its status and completion LSN). */
 function addCompensable(

@@ -40,6 +40,8 @@ export interface CompensableStep {
   status: CompensationStatus | null;
   /** The completion's LSN when it was replayed; undefined for steps completed by this run (they are newer). */
   lsn: number | undefined;
+  /** A child workflow: undone by its own compensations, as a unit (compensate is not called). */
+  child?: boolean;
 }
 
 export interface RunStateDeps {
@@ -85,6 +87,9 @@ export class RunState {
    * find their compensations), nothing new runs, and the run ends with the timeout.
    */
   expired: Error | undefined;
+  /** What step attempts are told to stop by: the lease lost (the worker's signal), or the deadline passed. */
+  readonly signal: AbortSignal;
+  private readonly stopped = new AbortController();
   private readonly compensable: CompensableStep[] = [];
   /** Step functions running (the workflow may run steps in parallel). */
   private readonly running = new Set<Promise<unknown>>();
@@ -95,6 +100,7 @@ export class RunState {
     this.journal = new StepJournal(deps);
     this.waits = new WaitCoordinator(this);
     this.races = new RaceTracker((keys) => this.waits.lost(keys));
+    this.signal = AbortSignal.any([deps.signal, this.stopped.signal]);
   }
 
   /**
@@ -103,7 +109,10 @@ export class RunState {
    */
   expire(error: Error, now: boolean): void {
     this.expired ??= error;
-    if (now) this.interrupted(error);
+    if (now) {
+      this.interrupted(error);
+      this.stopped.abort(error);
+    }
     this.journal.poke();
   }
 
@@ -140,6 +149,11 @@ export class RunState {
     const untrack = () => this.running.delete(running);
     running.then(untrack, untrack);
     return running;
+  }
+
+  /** An attempt abandoned at its deadline: the end of the run does not wait for it. */
+  forget(running: Promise<unknown>): void {
+    this.running.delete(running);
   }
 
   /** Waits (at most `ms`) for the step functions still running, so none is left behind when the run ends. */

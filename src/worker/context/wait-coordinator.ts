@@ -21,7 +21,9 @@ import type { RunState } from './run-state.js';
 export type WaitOutcome = { kind: 'completed'; output: unknown } | { kind: 'failed'; error: StoredError };
 
 /** How a run ended while blocked on waits: suspended in the database, or stopped by an interrupt. */
-export type WaitHalt = { kind: 'suspended'; status: 'SLEEPING' | 'WAITING'; availableAt: Date | null } | { kind: 'interrupted' };
+export type WaitHalt =
+  | { kind: 'suspended'; status: 'SLEEPING' | 'WAITING'; availableAt: Date | null; dueInMs: number | null }
+  | { kind: 'interrupted' };
 
 interface OpenWait {
   kind: 'sleep' | 'signal' | 'child';
@@ -110,7 +112,9 @@ export class WaitCoordinator {
           run.interrupted(err);
           return this.stop({ kind: 'interrupted' });
         }
-        if (result.outcome === 'suspended') return this.stop({ kind: 'suspended', status: result.status, availableAt: result.availableAt });
+        if (result.outcome === 'suspended') {
+          return this.stop({ kind: 'suspended', status: result.status, availableAt: result.availableAt, dueInMs: result.dueInMs });
+        }
         const wait = this.open.get(result.stepKey);
         this.open.delete(result.stepKey);
         wait?.settle(result.outcome === 'completed' ? { kind: 'completed', output: result.output } : { kind: 'failed', error: result.error });

@@ -13,6 +13,7 @@
  * Unlike a step, a wait has one attempt and no retry policy: what it waits for is in the database.
  */
 import type { StoredError } from '../../core/stored-error.js';
+import type { CompensationStatus } from '../../db/rows.js';
 import {
   ChildWorkflowFailedError,
   DuplicateStepKeyError,
@@ -96,9 +97,23 @@ function enterWait<Spec, T>(run: RunState, primitive: WaitPrimitive<Spec>, key: 
     return;
   }
   /** Settles the call: the journal counts it as done. */
-  const finish = (outcome: WaitOutcome) => {
+  const finish = (outcome: WaitOutcome, seq: number, replayed?: { lsn: number; compensation: CompensationStatus | null }) => {
     run.journal.settled();
     if (outcome.kind === 'completed') {
+      // A completed child is undone with this execution's saga, in its place in reverse order.
+      if (primitive.kind === 'child') {
+        run.addCompensable({
+          stepKey: key,
+          seq,
+          output: outcome.output,
+          compensate: () => undefined,
+          policy: run.deps.workflow.retry,
+          classify: undefined,
+          status: replayed?.compensation ?? null,
+          lsn: replayed?.lsn,
+          child: true,
+        });
+      }
       s.resolve(outcome.output as T);
       return;
     }
@@ -119,6 +134,8 @@ function enterWait<Spec, T>(run: RunState, primitive: WaitPrimitive<Spec>, key: 
         );
       }
       const outcome = record?.outcome;
+      // Compensating: the replay only collects compensations, up to the first call with no outcome.
+      if (run.deps.mode === 'compensating' && (!outcome || outcome.kind === 'cancelled')) throw new CompensationUnwind();
       if (outcome?.kind === 'cancelled') {
         run.journal.idle(); // it lost a race: it never settles, and holds nothing up
         return;
@@ -126,10 +143,11 @@ function enterWait<Spec, T>(run: RunState, primitive: WaitPrimitive<Spec>, key: 
       if (outcome) {
         const settled: WaitOutcome = outcome.kind === 'completed' ? { kind: 'completed', output: outcome.output } : { kind: 'failed', error: outcome.error };
         run.stepsReplayed++;
-        run.waits.replay(record!.waitLsn ?? record!.seq, () => finish(settled));
+        const at = record!;
+        const replayed = outcome.kind === 'completed' ? { lsn: outcome.lsn, compensation: outcome.compensation } : undefined;
+        run.waits.replay(at.waitLsn ?? at.seq, () => finish(settled, at.seq, replayed));
         return;
       }
-      if (run.deps.mode === 'compensating') throw new CompensationUnwind();
       if (run.expired) throw run.expired;
       if (record) {
         seq = record.seq; // begun by an earlier run, still open
@@ -150,7 +168,7 @@ function enterWait<Spec, T>(run: RunState, primitive: WaitPrimitive<Spec>, key: 
     run.journal.idle();
     run.waits.opened(key, primitive.kind, (outcome) => {
       run.journal.busy();
-      finish(outcome);
+      finish(outcome, seq);
     });
   })();
 }

@@ -44,7 +44,7 @@ export type RunEnd =
   | { kind: 'released' }
   | { kind: 'handedBack'; fault: unknown }
   | { kind: 'leaseLost' }
-  | { kind: 'suspended'; status: 'SLEEPING' | 'WAITING' };
+  | { kind: 'suspended'; status: 'SLEEPING' | 'WAITING'; dueInMs: number | null };
 
 export const RUN_OUTCOMES = [
   'completed',
@@ -85,6 +85,7 @@ export async function closeRun(deps: RunDeps, lease: Lease, run: RunState | unde
         run?.journal.abandon();
         return 'leaseLost';
       case 'suspended':
+        deps.onSuspended?.(end.dueInMs);
         return 'suspended';
     }
   } catch (err) {
@@ -184,6 +185,10 @@ async function undo(deps: RunDeps, lease: Lease, run: RunState): Promise<RunOutc
     run.compensations(),
   );
   if (outcome === 'yield') return handBack(deps, lease, undefined, undefined);
+  if (outcome === 'suspended') {
+    deps.onSuspended?.(null); // a child's end wakes it
+    return 'suspended';
+  }
   return outcome;
 }
 

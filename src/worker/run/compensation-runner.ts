@@ -12,6 +12,8 @@ import { hasAttemptsLeft, retryDelayMs } from '../../core/retry-policy.js';
 import type { Queryable } from '../../db/database.js';
 import { finishCompensation, recordCompensation, retryCompensation } from '../../db/compensation.js';
 import { stepAttemptsUsed } from '../../db/steps.js';
+import { compensateChild } from '../../db/waits.js';
+import { ChildWorkflowFailedError } from '../../errors.js';
 import { failExecution } from '../../db/executions.js';
 import type { Lease } from '../../db/leases.js';
 import type { Workflow } from '../../sdk/types/workflow.js';
@@ -20,7 +22,7 @@ import { withRetries } from '../write-retries.js';
 import type { CompensableStep } from '../context/run-state.js';
 import { storedFailure } from '../context/step-failure.js';
 
-export type UndoOutcome = 'compensated' | 'failed' | 'retryScheduled' | 'yield' | 'leaseLost';
+export type UndoOutcome = 'compensated' | 'failed' | 'retryScheduled' | 'yield' | 'leaseLost' | 'suspended';
 
 export interface UndoDeps {
   db: Queryable;
@@ -37,6 +39,11 @@ export async function runCompensations(deps: UndoDeps, steps: readonly Compensab
     if (step.status === 'COMPLETED') continue;
     if (deps.signal.aborted) return 'leaseLost';
     if (deps.shouldYield()) return 'yield';
+    if (step.child) {
+      const undone = await undoChild(deps, step);
+      if (undone === 'done') continue;
+      return undone;
+    }
     const attempt = await recordCompensation(db, lease, { stepKey: step.stepKey, event: 'started' });
     crashPoint('during-compensation', step.stepKey);
     let resultJson: string | null;
@@ -59,6 +66,34 @@ export async function runCompensations(deps: UndoDeps, steps: readonly Compensab
   }
   await finishCompensation(db, lease);
   return 'compensated';
+}
+
+/**
+ * A child in the saga: its own compensations undo it, as a unit, before the steps that came before it.
+ * Until they have, the execution waits for it (suspended, holding nothing); a child whose compensation
+ * failed fails this one's compensation too.
+ */
+async function undoChild(deps: UndoDeps, step: CompensableStep): Promise<'done' | 'suspended' | 'failed'> {
+  const r = await compensateChild(deps.db, deps.lease, step.stepKey);
+  if (r.outcome === 'done') {
+    step.status = 'COMPLETED';
+    return 'done';
+  }
+  if (r.outcome === 'waiting') return 'suspended';
+  const error = new ChildWorkflowFailedError(
+    `child execution ${r.childId} of step "${step.stepKey}" could not be compensated: it is ${r.childStatus}` +
+      (r.childError?.message ? ` (${r.childError.message})` : ''),
+    r.childId ?? '',
+    r.childStatus ?? 'FAILED',
+    'PARTIAL',
+    r.childError,
+  );
+  const errorJson = JSON.stringify(storedFailure(error, 'PARTIAL', 'step', false));
+  await withRetries(() => recordCompensation(deps.db, deps.lease, { stepKey: step.stepKey, event: 'failed', attempt: 1, payloadJson: errorJson }));
+  await withRetries(() =>
+    failExecution(deps.db, deps.lease, { errorJson, failureType: 'PARTIAL', source: 'step', stepKey: step.stepKey, attempt: 1, retriesExhausted: false }),
+  );
+  return 'failed';
 }
 
 async function compensationFailed(deps: UndoDeps, step: CompensableStep, attempt: number, error: unknown): Promise<UndoOutcome> {

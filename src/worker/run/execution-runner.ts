@@ -106,7 +106,22 @@ async function runFunction(deps: RunDeps, run: RunState, claimed: ClaimedExecuti
         return { ok: false, error };
       }
     })();
-    return await Promise.race([finished, run.waits.halted]);
+    // Stopped (the deadline passed, the lease was lost): the run ends without waiting for the function,
+    // which may be blocked on a wait or a long step; the steps still running are given settleTimeoutMs.
+    let onStop: (() => void) | undefined;
+    const stopped = new Promise<WaitHalt>((resolve) => {
+      onStop = () => {
+        run.interrupted(run.signal.reason);
+        resolve({ kind: 'interrupted' });
+      };
+      if (run.signal.aborted) onStop();
+      else run.signal.addEventListener('abort', onStop, { once: true });
+    });
+    try {
+      return await Promise.race([finished, run.waits.halted, stopped]);
+    } finally {
+      run.signal.removeEventListener('abort', onStop!);
+    }
   } finally {
     clearTimeout(deadline);
     run.waits.close();
@@ -116,7 +131,7 @@ async function runFunction(deps: RunDeps, run: RunState, claimed: ClaimedExecuti
 /** Runs the workflow function and decides how the run ends. */
 async function runWorkflow(deps: RunDeps, run: RunState, claimed: ClaimedExecution, workflow: Workflow): Promise<RunEnd> {
   const returned = await runFunction(deps, run, claimed, workflow);
-  if ('kind' in returned && returned.kind === 'suspended') return { kind: 'suspended', status: returned.status };
+  if ('kind' in returned && returned.kind === 'suspended') return { kind: 'suspended', status: returned.status, dueInMs: returned.dueInMs };
   const result: FunctionResult = 'kind' in returned ? { ok: false, error: run.interrupt } : returned;
   await run.settle(deps.settleTimeoutMs);
   // Waits the workflow began and no longer awaits (lost races, open when it returned) are cancelled, so

@@ -15,6 +15,8 @@ export interface RunDeps {
   onStepsRun?: (run: number, replayed: number) => void;
   onStorageFault?: (err: unknown) => void;
   onAnalysis?: (replay: ReplayLog) => void;
+  /** The execution was suspended to wait, due in this many ms by the database clock (null: only an event wakes it). */
+  onSuspended?: (dueInMs: number | null) => void;
   /** The workflow's metric series: step attempts, failures and durations are counted there. */
   metrics?: WorkflowSeries;
   /** A completion waits at most this long for the next transition before it is written on its own. */
