@@ -409,11 +409,32 @@ BEGIN
   IF (p_kind = 'signal') <> (p_signal_name IS NOT NULL AND p_signal_name <> '') THEN
     RAISE EXCEPTION 'wait "%": only a signal wait names a signal, and it needs a non-empty name', p_step_key USING ERRCODE = 'AR011';
   END IF;
-  SELECT s.status, s.kind, s.seq INTO v_step FROM aries.steps s
+  SELECT s.status, s.kind, s.seq, s.attempt INTO v_step FROM aries.steps s
    WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
   IF FOUND THEN
     IF v_step.kind = p_kind AND v_step.status = 'WAITING' THEN
       RETURN (SELECT w.wake_at FROM aries.waits w WHERE w.execution_id = p_execution_id AND w.step_key = p_step_key);
+    END IF;
+    IF v_step.kind = p_kind AND v_step.status = 'ROLLED_BACK' THEN
+      -- Voided by a rollback to a checkpoint: the wait begins again, as its next attempt, and gives back
+      -- the signal it had consumed (that consumption was voided with it).
+      IF EXISTS (SELECT 1 FROM aries.steps s WHERE s.execution_id = p_execution_id AND s.seq = p_seq AND s.step_key <> p_step_key) THEN
+        RAISE EXCEPTION 'execution % recorded a different step at position % than "%"; the workflow code no longer matches its journal',
+          p_execution_id, p_seq, p_step_key USING ERRCODE = 'AR006';
+      END IF;
+      v_wake := coalesce(p_until, aries.now() + p_delay_ms * interval '1 millisecond');
+      v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_waiting', p_seq, p_step_key, v_step.attempt + 1,
+        pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('kind', p_kind, 'until', v_wake, 'signal', p_signal_name,
+                                                                   'child', p_child_id, 'again', true)));
+      UPDATE aries.steps s SET status = 'WAITING', seq = p_seq, attempt = v_step.attempt + 1, error = NULL, output_lsn = NULL,
+                               completed_at = NULL, ended_at = NULL, started_at = aries.now()
+       WHERE s.execution_id = p_execution_id AND s.step_key = p_step_key;
+      UPDATE aries.waits w SET wake_at = v_wake, created_at = aries.now(), resolved_at = NULL, resolved_lsn = NULL
+       WHERE w.execution_id = p_execution_id AND w.step_key = p_step_key;
+      UPDATE aries.signals sg SET consumed_by = NULL, consumed_at = NULL
+       WHERE sg.execution_id = p_execution_id AND sg.consumed_by = p_step_key;
+      UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = aries.now() WHERE e.id = p_execution_id;
+      RETURN v_wake;
     END IF;
     RAISE EXCEPTION 'execution % recorded step "%" as a % (%), but the workflow code now begins a % wait under its key; the workflow code no longer matches its journal',
       p_execution_id, p_step_key, v_step.kind, v_step.status, p_kind USING ERRCODE = 'AR006';
@@ -463,12 +484,12 @@ BEGIN
   IF p_keys IS NULL OR pg_catalog.cardinality(p_keys) = 0 THEN
     RETURN 0;
   END IF;
-  FOR w IN SELECT s.step_key, s.seq, wt.kind, wt.child_id FROM aries.steps s
+  FOR w IN SELECT s.step_key, s.seq, s.attempt, wt.kind, wt.child_id FROM aries.steps s
              JOIN aries.waits wt ON wt.execution_id = s.execution_id AND wt.step_key = s.step_key
             WHERE s.execution_id = p_execution_id AND s.step_key = ANY (p_keys) AND s.status = 'WAITING'
             ORDER BY s.seq LOOP
     v_lsn := aries.append_journal(p_execution_id, (SELECT e.last_lsn FROM aries.executions e WHERE e.id = p_execution_id),
-                                  'step_cancelled', w.seq, w.step_key, 1, pg_catalog.jsonb_build_object('reason', p_reason));
+                                  'step_cancelled', w.seq, w.step_key, w.attempt, pg_catalog.jsonb_build_object('reason', p_reason));
     UPDATE aries.steps s SET status = 'CANCELLED', ended_at = aries.now(),
                              error = pg_catalog.jsonb_build_object('name', 'CancelledError', 'message', p_reason)
      WHERE s.execution_id = p_execution_id AND s.step_key = w.step_key;
@@ -503,8 +524,8 @@ BEGIN
     SELECT e.last_lsn INTO v.last_lsn FROM aries.executions e WHERE e.id = p_execution_id; -- its records came first
   END IF;
   SELECT c.* INTO w FROM (
-    SELECT o.step_key, o.seq, o.kind, o.wake_at, x.event_at, x.outcome, x.output, x.error, x.signal_id, o.child_id
-      FROM (SELECT wt.step_key, s.seq, wt.kind, wt.wake_at, wt.signal_name, wt.child_id, wt.created_at
+    SELECT o.step_key, o.seq, o.attempt, o.kind, o.wake_at, x.event_at, x.outcome, x.output, x.error, x.signal_id, o.child_id
+      FROM (SELECT wt.step_key, s.seq, s.attempt, wt.kind, wt.wake_at, wt.signal_name, wt.child_id, wt.created_at
               FROM aries.waits wt
               JOIN aries.steps s ON s.execution_id = wt.execution_id AND s.step_key = wt.step_key
              WHERE wt.execution_id = p_execution_id AND wt.step_key = ANY (p_open) AND s.status = 'WAITING') o
@@ -538,13 +559,13 @@ BEGIN
 
   IF FOUND THEN
     IF w.outcome = 'completed' THEN
-      v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_completed', w.seq, w.step_key, 1, w.output);
+      v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_completed', w.seq, w.step_key, w.attempt, w.output);
       UPDATE aries.steps s SET status = 'COMPLETED', output_lsn = v_lsn, completed_at = v_now, ended_at = v_now
        WHERE s.execution_id = p_execution_id AND s.step_key = w.step_key;
       UPDATE aries.executions e SET last_lsn = v_lsn, step_count = e.step_count + 1, updated_at = v_now
        WHERE e.id = p_execution_id;
     ELSE
-      v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_failed', w.seq, w.step_key, 1, w.error);
+      v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_failed', w.seq, w.step_key, w.attempt, w.error);
       UPDATE aries.steps s SET status = 'FAILED', error = w.error, ended_at = v_now
        WHERE s.execution_id = p_execution_id AND s.step_key = w.step_key;
       UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = v_now WHERE e.id = p_execution_id;

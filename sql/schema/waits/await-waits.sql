@@ -33,8 +33,8 @@ BEGIN
     SELECT e.last_lsn INTO v.last_lsn FROM aries.executions e WHERE e.id = p_execution_id; -- its records came first
   END IF;
   SELECT c.* INTO w FROM (
-    SELECT o.step_key, o.seq, o.kind, o.wake_at, x.event_at, x.outcome, x.output, x.error, x.signal_id, o.child_id
-      FROM (SELECT wt.step_key, s.seq, wt.kind, wt.wake_at, wt.signal_name, wt.child_id, wt.created_at
+    SELECT o.step_key, o.seq, o.attempt, o.kind, o.wake_at, x.event_at, x.outcome, x.output, x.error, x.signal_id, o.child_id
+      FROM (SELECT wt.step_key, s.seq, s.attempt, wt.kind, wt.wake_at, wt.signal_name, wt.child_id, wt.created_at
               FROM aries.waits wt
               JOIN aries.steps s ON s.execution_id = wt.execution_id AND s.step_key = wt.step_key
              WHERE wt.execution_id = p_execution_id AND wt.step_key = ANY (p_open) AND s.status = 'WAITING') o
@@ -68,13 +68,13 @@ BEGIN
 
   IF FOUND THEN
     IF w.outcome = 'completed' THEN
-      v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_completed', w.seq, w.step_key, 1, w.output);
+      v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_completed', w.seq, w.step_key, w.attempt, w.output);
       UPDATE aries.steps s SET status = 'COMPLETED', output_lsn = v_lsn, completed_at = v_now, ended_at = v_now
        WHERE s.execution_id = p_execution_id AND s.step_key = w.step_key;
       UPDATE aries.executions e SET last_lsn = v_lsn, step_count = e.step_count + 1, updated_at = v_now
        WHERE e.id = p_execution_id;
     ELSE
-      v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_failed', w.seq, w.step_key, 1, w.error);
+      v_lsn := aries.append_journal(p_execution_id, v.last_lsn, 'step_failed', w.seq, w.step_key, w.attempt, w.error);
       UPDATE aries.steps s SET status = 'FAILED', error = w.error, ended_at = v_now
        WHERE s.execution_id = p_execution_id AND s.step_key = w.step_key;
       UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = v_now WHERE e.id = p_execution_id;

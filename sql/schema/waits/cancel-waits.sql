@@ -15,12 +15,12 @@ BEGIN
   IF p_keys IS NULL OR pg_catalog.cardinality(p_keys) = 0 THEN
     RETURN 0;
   END IF;
-  FOR w IN SELECT s.step_key, s.seq, wt.kind, wt.child_id FROM aries.steps s
+  FOR w IN SELECT s.step_key, s.seq, s.attempt, wt.kind, wt.child_id FROM aries.steps s
              JOIN aries.waits wt ON wt.execution_id = s.execution_id AND wt.step_key = s.step_key
             WHERE s.execution_id = p_execution_id AND s.step_key = ANY (p_keys) AND s.status = 'WAITING'
             ORDER BY s.seq LOOP
     v_lsn := aries.append_journal(p_execution_id, (SELECT e.last_lsn FROM aries.executions e WHERE e.id = p_execution_id),
-                                  'step_cancelled', w.seq, w.step_key, 1, pg_catalog.jsonb_build_object('reason', p_reason));
+                                  'step_cancelled', w.seq, w.step_key, w.attempt, pg_catalog.jsonb_build_object('reason', p_reason));
     UPDATE aries.steps s SET status = 'CANCELLED', ended_at = aries.now(),
                              error = pg_catalog.jsonb_build_object('name', 'CancelledError', 'message', p_reason)
      WHERE s.execution_id = p_execution_id AND s.step_key = w.step_key;

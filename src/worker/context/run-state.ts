@@ -174,8 +174,12 @@ export class RunState {
     return [...replayed, ...this.compensable.filter((c) => c.lsn === undefined)];
   }
 
-  /** Whether a completed step has a compensation that has not run: a failure now is PARTIAL. */
+  /**
+   * Whether a completed step has a compensation that has not run: a failure now is PARTIAL. A completed
+   * child does not make it so by itself (nothing says it has compensations), but it is undone with the
+   * saga when there is one.
+   */
   hasUncompensated(): boolean {
-    return this.compensable.some((c) => c.status !== 'COMPLETED');
+    return this.compensable.some((c) => !c.child && c.status !== 'COMPLETED');
   }
 }

@@ -149,10 +149,11 @@ function enterWait<Spec, T>(run: RunState, primitive: WaitPrimitive<Spec>, key: 
         return;
       }
       if (run.expired) throw run.expired;
-      if (record) {
+      if (record?.status === 'WAITING') {
         seq = record.seq; // begun by an earlier run, still open
       } else {
-        const placed = run.journal.placeNew(key);
+        // Never recorded, or voided by a rollback to a checkpoint (it begins again, as its next attempt).
+        const placed = record && record.seq >= 0 ? record.seq : run.journal.placeNew(key);
         seq = typeof placed === 'number' ? placed : await placed;
         if (run.deps.shouldYield()) throw new YieldSignal();
         if (run.deps.signal.aborted) throw run.deps.signal.reason;
