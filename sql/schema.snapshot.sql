@@ -2043,10 +2043,10 @@ BEGIN
 END $$;
 
 --
--- Name: start_child(uuid, bigint, integer, text, text, text, jsonb, double precision, text); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: start_child(uuid, bigint, integer, text, text, text, jsonb, double precision, text, bigint); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.start_child(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text, p_workflow text, p_version text, p_input jsonb, p_timeout_ms double precision DEFAULT NULL::double precision, p_parent_close text DEFAULT 'cancel'::text) RETURNS uuid
+CREATE FUNCTION aries.start_child(p_execution_id uuid, p_token bigint, p_seq integer, p_step_key text, p_workflow text, p_version text, p_input jsonb, p_timeout_ms double precision DEFAULT NULL::double precision, p_parent_close text DEFAULT 'cancel'::text, p_child_timeout_ms bigint DEFAULT NULL::bigint) RETURNS uuid
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -2059,8 +2059,8 @@ BEGIN
       coalesce(p_parent_close, 'NULL') USING ERRCODE = 'AR011';
   END IF;
   PERFORM aries.begin_wait(p_execution_id, p_token, p_seq, p_step_key, 'child', p_timeout_ms, NULL, NULL, v_child);
-  PERFORM aries.create_execution(v_child, p_workflow, v_version, p_input, NULL, NULL, p_execution_id, p_step_key,
-                                 p_parent_close);
+  PERFORM aries.create_execution(v_child, p_workflow, v_version, p_input, NULL, p_child_timeout_ms, p_execution_id,
+                                 p_step_key, p_parent_close);
   UPDATE aries.executions e SET has_children = true WHERE e.id = p_execution_id AND NOT e.has_children;
   RETURN v_child;
 END $$;

@@ -41,6 +41,8 @@ export interface ChildStart {
   inputJson: string | null;
   timeoutMs?: number | undefined;
   parentClose: 'cancel' | 'abandon';
+  /** The child's own deadline (its workflow's timeoutMs). */
+  childTimeoutMs?: number | undefined;
 }
 
 /** Begins the child wait and starts the child in one transaction; resolves with the child's id. */
@@ -48,8 +50,10 @@ export async function startChild(db: Queryable, lease: Lease, c: ChildStart): Pr
   const [row] = await translated(
     db.query<{ child_id: string }>(
       `SELECT aries.start_child(p_execution_id => $1, p_token => $2, p_seq => $3, p_step_key => $4, p_workflow => $5,
-                                p_version => $6, p_input => $7::jsonb, p_timeout_ms => $8, p_parent_close => $9) AS child_id`,
-      [lease.executionId, lease.token, c.seq, c.stepKey, c.workflow, c.version, c.inputJson, c.timeoutMs ?? null, c.parentClose],
+                                p_version => $6, p_input => $7::jsonb, p_timeout_ms => $8, p_parent_close => $9,
+                                p_child_timeout_ms => $10) AS child_id`,
+      [lease.executionId, lease.token, c.seq, c.stepKey, c.workflow, c.version, c.inputJson, c.timeoutMs ?? null, c.parentClose,
+        c.childTimeoutMs === undefined ? null : Math.ceil(c.childTimeoutMs)],
     ),
   );
   return row!.child_id;
@@ -89,6 +93,47 @@ export async function awaitWaits(db: Queryable, lease: Lease, open: readonly str
   }
   if (row.outcome === 'completed') return { outcome: 'completed', stepKey: row.step_key!, output: row.output, lsn: Number(row.resolved_lsn) };
   return { outcome: 'failed', stepKey: row.step_key!, error: row.error!, lsn: Number(row.resolved_lsn) };
+}
+
+/** A wait's row as tracing reads it once it ended: when it began and ended, on the database clock. */
+export interface EndedWait {
+  stepKey: string;
+  kind: WaitKind;
+  createdAt: Date;
+  resolvedAt: Date | null;
+  /** A sleep's wake time, or a signal or child wait's timeout; null: none. */
+  wakeAt: Date | null;
+  signalName: string | null;
+  childId: string | null;
+}
+
+/** The waits rows of `keys` (a wait's span is drawn from them after it ended). */
+export async function readWaits(db: Queryable, executionId: string, keys: readonly string[]): Promise<EndedWait[]> {
+  const rows = await translated(
+    db.query<{
+      step_key: string;
+      kind: WaitKind;
+      created_at: Date | string;
+      resolved_at: Date | string | null;
+      wake_at: Date | string | null;
+      signal_name: string | null;
+      child_id: string | null;
+    }>(
+      `SELECT step_key, kind, created_at, resolved_at, wake_at, signal_name, child_id FROM aries.waits
+        WHERE execution_id = $1 AND step_key = ANY ($2::text[])`,
+      [executionId, keys],
+    ),
+  );
+  const date = (v: Date | string | null) => (v === null ? null : new Date(v));
+  return rows.map((r) => ({
+    stepKey: r.step_key,
+    kind: r.kind,
+    createdAt: new Date(r.created_at),
+    resolvedAt: date(r.resolved_at),
+    wakeAt: date(r.wake_at),
+    signalName: r.signal_name,
+    childId: r.child_id,
+  }));
 }
 
 /** Cancels open waits the run no longer awaits (lost races, waits open when the workflow returned). */

@@ -328,6 +328,30 @@ describeBackends('child workflows', (b) => {
     expect(kid.parent_id).toBe(h.id);
   });
 
+  test("a child keeps its own workflow's timeoutMs: past it the child ends FAILED with TIMEOUT, and the parent's step fails CHILD_FAILED", async () => {
+    const sleepy = defineWorkflow('child-own-deadline', { timeoutMs: 300 }, async (ctx) => {
+      await ctx.sleep('long', 60_000);
+      return 'woke';
+    });
+    const parent = defineWorkflow('child-own-deadline-parent', async (ctx) => {
+      try {
+        return await ctx.child('sleepy', sleepy, {});
+      } catch (e) {
+        const err = e as { code?: string; childStatus?: string; childError?: { code?: string } };
+        return { code: err.code, childStatus: err.childStatus, childCode: err.childError?.code };
+      }
+    });
+    await worker([parent, sleepy]);
+    const h = await b.engine.start(parent, {});
+    expect(await h.result({ timeoutMs: 10_000 })).toEqual({ code: 'CHILD_FAILED', childStatus: 'FAILED', childCode: 'TIMEOUT' });
+    const kid = await untilChild(b.engine.db, h.id, 'sleepy');
+    const [d] = await b.engine.db.query<{ ms: number }>(
+      'SELECT (extract(epoch FROM deadline_at - created_at) * 1000)::float8 AS ms FROM aries.executions WHERE id = $1',
+      [kid.id],
+    );
+    expect(d!.ms).toBeCloseTo(300, 0);
+  });
+
   test('a child of a workflow no one registered fails the parent with an error naming it, and starts nothing', async () => {
     const unknown = defineWorkflow('child-never-registered', async () => 1);
     const parent = defineWorkflow('child-unknown-parent', { retry: { maxAttempts: 2, initialDelayMs: 10, jitter: 'none' } }, async (ctx) => {

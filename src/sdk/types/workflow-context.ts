@@ -59,6 +59,8 @@ export interface ChildWorkflow<I, O> {
   readonly name: string;
   readonly version: string;
   readonly kind: 'aries.workflow';
+  /** The child's own deadline from its start (its workflow's timeoutMs). */
+  readonly timeoutMs?: number | undefined;
   readonly fn: (ctx: WorkflowContext, input: I) => Promise<O>;
 }
 

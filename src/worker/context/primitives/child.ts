@@ -44,6 +44,7 @@ export const childPrimitive: WaitPrimitive<ChildSpec> = {
       inputJson,
       timeoutMs: spec.timeoutMs,
       parentClose: spec.parentClose ?? 'cancel',
+      childTimeoutMs: spec.workflow.timeoutMs,
     });
   },
 };
