@@ -6,10 +6,10 @@
  *               workers' claims, runs and steps). Per process, as Prometheus expects: scrape every process
  *               and aggregate with sum(rate(...)). They start at 0 when the engine is created.
  *   database    gauges read from the database at scrape time (queue depth, executions by unfinished
- *               status, expired leases): the same in every process, so aggregate them with max(), not sum().
+ *               status — sleeping, waiting and sub-committed ones included —, expired leases): the same in every process, so aggregate them with max(), not sum().
  *
  * Labels stay low-cardinality: a workflow's name (never its version, never an execution or step key), a
- * step type, a failure type, who recovered. Hot paths take a WorkflowSeries once per workflow and increment
+ * step type, a failure type, a timeout kind, who recovered (never a signal name: callers choose those). Hot paths take a WorkflowSeries once per workflow and increment
  * its fields, so a step costs a few additions and no string is built.
  */
 import type { FailureType } from './failure-classification.js';
@@ -36,7 +36,16 @@ export interface WorkflowSeries {
   transactionAttempts: CounterSeries;
   stepFailures: Record<FailureType, CounterSeries>;
   stepDuration: HistogramSeries;
+  signalsConsumed: CounterSeries;
+  timeouts: Record<TimeoutKind, CounterSeries>;
 }
+
+/**
+ * What ran out of time: a step attempt (StepOptions.timeoutMs), a wait for a signal or a child (its
+ * timeoutMs), or a whole execution (the workflow's or the start's timeoutMs).
+ */
+export const TIMEOUT_KINDS = ['step', 'wait', 'execution'] as const;
+export type TimeoutKind = (typeof TIMEOUT_KINDS)[number];
 
 export class AriesMetrics {
   readonly registry: MetricsRegistry;
@@ -53,6 +62,9 @@ export class AriesMetrics {
   readonly leaseExpiries: Counter;
   readonly leasesLost: Counter;
   readonly recoveries: Counter;
+  readonly signalsSent: Counter;
+  readonly signalsConsumed: Counter;
+  readonly timeouts: Counter;
   readonly activeExecutions: Gauge;
   private readonly workflows = new Map<string, WorkflowSeries>();
 
@@ -72,6 +84,9 @@ export class AriesMetrics {
     this.leaseExpiries = r.counter('aries_lease_expiries_total', "Executions this process's workers claimed from another worker whose lease had expired (it died or stalled).");
     this.leasesLost = r.counter('aries_leases_lost_total', "Runs of this process's workers that ended because their lease was taken over (not counting executions an operator cancelled).");
     this.recoveries = r.counter('aries_recoveries_total', 'Failures recovered from, by an operator (engine.admin.recover) or the recovery sweep.', ['by']);
+    this.signalsSent = r.counter('aries_signals_sent_total', "Signals put in a mailbox through this process's engine.signal or engine.signalWithStart (a duplicate idempotency key stores nothing and is not counted; aries.send_signal called from SQL is counted by no process).");
+    this.signalsConsumed = r.counter('aries_signals_consumed_total', "Signals taken from the mailbox by a wait (ctx.waitForSignal) in this process's workers.", ['workflow']);
+    this.timeouts = r.counter('aries_timeouts_total', "Deadlines this process's workers met, by kind: step (an attempt past its timeoutMs), wait (a signal or child wait past its timeoutMs), execution (past the execution's timeoutMs).", ['workflow', 'kind']);
     this.activeExecutions = r.gauge('aries_worker_active_executions', "Executions this process's workers are running now.");
   }
 
@@ -91,6 +106,12 @@ export class AriesMetrics {
           PARTIAL: this.stepFailures.labels(workflow, 'PARTIAL'),
         },
         stepDuration: this.stepDuration.labels(workflow),
+        signalsConsumed: this.signalsConsumed.labels(workflow),
+        timeouts: {
+          step: this.timeouts.labels(workflow, 'step'),
+          wait: this.timeouts.labels(workflow, 'wait'),
+          execution: this.timeouts.labels(workflow, 'execution'),
+        },
       };
       this.workflows.set(workflow, s);
     }
@@ -102,8 +123,11 @@ export class AriesMetrics {
   }
 }
 
-/** Unfinished statuses whose executions are counted at scrape time (finished ones only grow). */
-export const GAUGED_STATUSES = ['PENDING', 'RUNNING', 'COMPENSATING', 'FAILED'] as const;
+/**
+ * Unfinished statuses whose executions are counted at scrape time (finished ones only grow): SLEEPING and
+ * WAITING hold no worker; SUB_COMMITTED children completed and wait for their parent to finish.
+ */
+export const GAUGED_STATUSES = ['PENDING', 'RUNNING', 'SLEEPING', 'WAITING', 'SUB_COMMITTED', 'COMPENSATING', 'FAILED'] as const;
 export type GaugedStatus = (typeof GAUGED_STATUSES)[number];
 
 /** What the database says at scrape time. */

@@ -43,7 +43,8 @@ export const cursorTimeSql = (column: string): string => `to_char(${column} AT T
 // Input and output are not read (NULL): a page of 1,000 executions stays small.
 const SUMMARY_COLUMNS = `id, workflow_name, workflow_version, status, NULL::jsonb AS input, NULL::jsonb AS output, error,
   idempotency_key, lease_owner, lease_token, lease_expires_at, claim_count, step_count, created_at, updated_at,
-  started_at, finished_at, ${cursorTimeSql('created_at')} AS cursor_created_at`;
+  started_at, finished_at, parent_id, parent_step_key, parent_close, deadline_at,
+  ${cursorTimeSql('created_at')} AS cursor_created_at`;
 
 const ORDER = 'ORDER BY created_at DESC, id DESC';
 

@@ -1,6 +1,6 @@
 /**
  * Executions: starting one, its two ends (completed with its last completions; failed, rolled back to a
- * checkpoint), and reading one.
+ * checkpoint), reading one, and the children it started.
  * One typed wrapper per SQL function, called with named arguments; errors come back as the public classes.
  */
 import type { Durability } from '../core/durability.js';
@@ -8,7 +8,7 @@ import type { ExecutionStatus } from '../core/execution-states.js';
 import type { FailureType, FaultSource } from '../core/failure-classification.js';
 import type { Queryable } from './database.js';
 import type { Lease } from './leases.js';
-import { type Execution, type ExecutionRow, toExecution } from './rows.js';
+import { type Execution, type ExecutionRow, toDate, toExecution } from './rows.js';
 import { translated } from './sqlstate-errors.js';
 import { type StepCompletion, completionsJson } from './steps.js';
 
@@ -91,7 +91,44 @@ export async function getExecution(db: Queryable, id: string, truncateAboveBytes
 // Input and output through aries.payload_preview: whole unless a limit ($2) is given.
 const EXECUTION_COLUMNS = `id, workflow_name, workflow_version, status, aries.payload_preview(input, $2) AS input,
   aries.payload_preview(output, $2) AS output, error, idempotency_key, lease_owner, lease_token, lease_expires_at,
-  claim_count, step_count, created_at, updated_at, started_at, finished_at`;
+  claim_count, step_count, created_at, updated_at, started_at, finished_at, parent_id, parent_step_key, parent_close,
+  deadline_at`;
+
+/** A child execution as its parent's page lists it. */
+export interface ChildExecution {
+  id: string;
+  workflow: string;
+  status: ExecutionStatus;
+  /** The parent's step key that started it (ctx.child's key). */
+  stepKey: string;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+/** The children an execution started with ctx.child, in the order they were started (at most `limit`). */
+export async function listChildren(db: Queryable, parentId: string, limit: number): Promise<ChildExecution[]> {
+  if (!isUuid(parentId)) return [];
+  const rows = await db.query<{
+    id: string;
+    workflow_name: string;
+    status: ExecutionStatus;
+    parent_step_key: string;
+    created_at: Date | string;
+    finished_at: Date | string | null;
+  }>(
+    `SELECT id, workflow_name, status, parent_step_key, created_at, finished_at FROM aries.executions
+      WHERE parent_id = $1 ORDER BY created_at, id LIMIT $2`,
+    [parentId, limit],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    workflow: r.workflow_name,
+    status: r.status,
+    stepKey: r.parent_step_key,
+    createdAt: toDate(r.created_at),
+    finishedAt: r.finished_at === null ? null : toDate(r.finished_at),
+  }));
+}
 
 export function isUuid(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);

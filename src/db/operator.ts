@@ -53,7 +53,7 @@ export async function executionStats(db: Queryable, from: Date, to: Date, bucket
 }
 
 export interface ActiveCounts {
-  /** Executions in each status that is not final. */
+  /** Executions in each status that is not final (SLEEPING, WAITING and SUB_COMMITTED included). */
   statusCounts: Partial<Record<ExecutionStatus, number>>;
   /** PENDING executions due now: the queue a worker would claim from. */
   queueDepth: number;
@@ -61,9 +61,15 @@ export interface ActiveCounts {
   expiredLeases: number;
 }
 
+/**
+ * aries.active_counts, and beside it the SUB_COMMITTED children (completed, waiting for their parent to
+ * finish), counted the same way: an index-only count of executions_status_idx for that one status.
+ */
 export async function activeCounts(db: Queryable): Promise<ActiveCounts> {
   const rows = await db.query<{ status: ExecutionStatus; executions: string | number; due: string | number | null; expired: string | number | null }>(
-    'SELECT * FROM aries.active_counts()',
+    `SELECT status, executions, due, expired FROM aries.active_counts()
+     UNION ALL
+     SELECT 'SUB_COMMITTED', pg_catalog.count(*), NULL::bigint, NULL::bigint FROM aries.executions WHERE status = 'SUB_COMMITTED'`,
   );
   const statusCounts: Partial<Record<ExecutionStatus, number>> = {};
   let queueDepth = 0;

@@ -25,7 +25,14 @@ export interface ExecutionRow {
   updated_at: Date | string;
   started_at: Date | string | null;
   finished_at: Date | string | null;
+  parent_id: string | null;
+  parent_step_key: string | null;
+  parent_close: 'cancel' | 'abandon' | null;
+  deadline_at: Date | string | null;
 }
+
+/** What the workflow code ran under a step key; a steps row keeps it, and replay holds the code to it. */
+export type StepKind = 'step' | 'transaction' | 'sleep' | 'signal' | 'child';
 
 export interface StepRow {
   execution_id: string;
@@ -40,6 +47,15 @@ export interface StepRow {
   started_at: Date | string;
   completed_at: Date | string | null;
   compensation_status: CompensationStatus | null;
+  kind: StepKind;
+  ended_at: Date | string | null;
+  /** A wait's row (aries.waits) joined in; all NULL for the other kinds. */
+  wait_created_at: Date | string | null;
+  wait_wake_at: Date | string | null;
+  wait_signal_name: string | null;
+  wait_child_id: string | null;
+  wait_child_status: ExecutionStatus | null;
+  wait_resolved_at: Date | string | null;
 }
 
 export type CompensationStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'RETRYING';
@@ -118,18 +134,52 @@ export interface Execution {
   updatedAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** The execution that started this one with ctx.child, and under which step key (null: started by a client). */
+  parent: ExecutionParent | null;
+  /** The whole execution's deadline (timeoutMs), on the database clock; null: none. */
+  deadlineAt: Date | null;
+}
+
+export interface ExecutionParent {
+  id: string;
+  stepKey: string;
+  /** What cancelling the parent does to this child: cancel it too, or let it run on. */
+  close: 'cancel' | 'abandon';
 }
 
 export interface Step {
   key: string;
   seq: number;
+  /** Which primitive recorded it: step, transaction, or a wait (sleep, signal, child). */
+  kind: StepKind;
   status: StepStatus;
   attempt: number;
   output: unknown;
   error: StoredError | null;
   startedAt: Date;
   completedAt: Date | null;
+  /** When it stopped, whatever the outcome (completed, failed, cancelled, a wait settled); null while it runs or waits. */
+  endedAt: Date | null;
   compensationStatus: CompensationStatus | null;
+  /** What a wait waits for; null for steps and transactions. */
+  wait: StepWait | null;
+}
+
+/**
+ * A wait as an operator reads it. since: when it began (database clock). A sleep wakes at `until`; a signal
+ * wait takes the oldest unconsumed signal named `signal`, a child wait the end of `childId`; either fails
+ * with WAIT_TIMEOUT at `timeoutAt` (null: no timeout). settledAt: when it settled or was cancelled (null:
+ * open).
+ */
+export interface StepWait {
+  kind: 'sleep' | 'signal' | 'child';
+  since: Date;
+  until: Date | null;
+  timeoutAt: Date | null;
+  signal: string | null;
+  childId: string | null;
+  childStatus: ExecutionStatus | null;
+  settledAt: Date | null;
 }
 
 export interface JournalRecord {
@@ -168,6 +218,11 @@ export function toExecution(row: ExecutionRow): Execution {
     updatedAt: toDate(row.updated_at),
     startedAt: toDateOrNull(row.started_at),
     finishedAt: toDateOrNull(row.finished_at),
+    parent:
+      row.parent_id === null
+        ? null
+        : { id: row.parent_id, stepKey: row.parent_step_key ?? '', close: row.parent_close ?? 'cancel' },
+    deadlineAt: toDateOrNull(row.deadline_at),
   };
 }
 
@@ -175,14 +230,38 @@ export function toStep(row: StepRow): Step {
   return {
     key: row.step_key,
     seq: row.seq,
+    kind: row.kind,
     status: row.status,
     attempt: row.attempt,
     output: row.output_is_null ? undefined : row.output,
     error: row.error,
     startedAt: toDate(row.started_at),
     completedAt: toDateOrNull(row.completed_at),
+    endedAt: toDateOrNull(row.ended_at) ?? toDateOrNull(row.completed_at),
     compensationStatus: row.compensation_status,
+    wait: toStepWait(row),
   };
+}
+
+function toStepWait(row: StepRow): StepWait | null {
+  if (row.kind !== 'sleep' && row.kind !== 'signal' && row.kind !== 'child') return null;
+  const wakeAt = toFiniteDateOrNull(row.wait_wake_at);
+  return {
+    kind: row.kind,
+    since: toDate(row.wait_created_at ?? row.started_at),
+    until: row.kind === 'sleep' ? wakeAt : null,
+    timeoutAt: row.kind === 'sleep' ? null : wakeAt,
+    signal: row.wait_signal_name,
+    childId: row.wait_child_id,
+    childStatus: row.wait_child_status,
+    settledAt: toDateOrNull(row.wait_resolved_at),
+  };
+}
+
+/** A timestamp that may be 'infinity' (a wait with no end of its own): null then. */
+function toFiniteDateOrNull(v: Date | string | null): Date | null {
+  const d = toDateOrNull(v);
+  return d && Number.isFinite(d.getTime()) ? d : null;
 }
 
 export function toFailure(row: FailureRow): Failure {

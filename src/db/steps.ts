@@ -8,7 +8,7 @@ import type { FaultSource } from '../core/failure-classification.js';
 import type { StoredError } from '../core/stored-error.js';
 import type { Queryable, Transaction } from './database.js';
 import type { Lease } from './leases.js';
-import { type CompensationStatus, type Step, type StepRow, toStep } from './rows.js';
+import { type CompensationStatus, type Step, type StepKind, type StepRow, toStep } from './rows.js';
 import { translateDatabaseError, translated } from './sqlstate-errors.js';
 
 /** A step's completion waiting to be recorded with the next step transition. */
@@ -32,8 +32,7 @@ export function completionsJson(completions: readonly StepCompletion[]): string 
     .join(',')}]`;
 }
 
-/** What the workflow code ran under a step key; a steps row keeps it, and replay holds the code to it. */
-export type StepKind = 'step' | 'transaction' | 'sleep' | 'signal' | 'child';
+export type { StepKind } from './rows.js';
 
 /** The step a write starts: its position, key and kind (default 'step'). */
 export interface StepStart {
@@ -161,12 +160,23 @@ export async function stepCrashStreak(db: Queryable, executionId: string, stepKe
   return row?.streak ?? 0;
 }
 
+/**
+ * What an operator reads of a step beside its row: its kind and end, and for a wait its aries.waits row
+ * and the status of the child it waits for (s: the steps row).
+ */
+const STEP_VIEW_COLUMNS = `s.kind, s.ended_at, w.created_at AS wait_created_at, w.wake_at AS wait_wake_at,
+  w.signal_name AS wait_signal_name, w.child_id AS wait_child_id, ch.status AS wait_child_status,
+  w.resolved_at AS wait_resolved_at`;
+const STEP_VIEW_JOINS = `LEFT JOIN aries.waits w ON w.execution_id = s.execution_id AND w.step_key = s.step_key
+  LEFT JOIN aries.executions ch ON ch.id = w.child_id`;
+
 export async function listSteps(db: Queryable, executionId: string): Promise<Step[]> {
   const rows = await db.query<StepRow>(
     `SELECT s.execution_id, s.step_key, s.seq, s.status, s.attempt, j.payload AS output,
             j.lsn IS NOT NULL AND j.payload IS NULL AS output_is_null, s.error, s.started_at, s.completed_at,
-            s.compensation_status
+            s.compensation_status, ${STEP_VIEW_COLUMNS}
        FROM aries.steps s LEFT JOIN aries.journal j ON j.lsn = s.output_lsn
+       ${STEP_VIEW_JOINS}
       WHERE s.execution_id = $1 ORDER BY s.seq`,
     [executionId],
   );
@@ -219,10 +229,14 @@ export async function applyDurability(q: Queryable, durability: Durability): Pro
 /** An execution's steps, outputs above `truncateAboveBytes` as a preview marker. */
 export async function listStepPreviews(db: Queryable, executionId: string, truncateAboveBytes: number | null): Promise<Step[]> {
   const rows = await translated(
-    db.query<StepRow>('SELECT * FROM aries.list_step_previews(p_execution_id => $1, p_truncate_above => $2)', [
-      executionId,
-      truncateAboveBytes,
-    ]),
+    db.query<StepRow>(
+      `SELECT p.*, ${STEP_VIEW_COLUMNS}
+         FROM aries.list_step_previews(p_execution_id => $1, p_truncate_above => $2) p
+         JOIN aries.steps s ON s.execution_id = p.execution_id AND s.step_key = p.step_key
+         ${STEP_VIEW_JOINS}
+        ORDER BY p.seq`,
+      [executionId, truncateAboveBytes],
+    ),
   );
   return rows.map(toStep);
 }

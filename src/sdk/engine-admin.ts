@@ -3,7 +3,7 @@
  * sweep), apart from the client's start / handle / result. The HTTP API, the CLI and `aries verify` go
  * through it; an application's request path never needs it.
  */
-import { renderDatabaseGauges, type AriesMetrics, type DatabaseGauges } from '../core/aries-metrics.js';
+import { GAUGED_STATUSES, renderDatabaseGauges, type AriesMetrics, type DatabaseGauges } from '../core/aries-metrics.js';
 import { TERMINAL_STATUSES, type ExecutionStatus } from '../core/execution-states.js';
 import type { FailureType } from '../core/failure-classification.js';
 import type { Database } from '../db/database.js';
@@ -16,15 +16,24 @@ import { listWorkflows, type RegisteredWorkflow } from '../db/workflows.js';
 import { listWorkers, type WorkerLeases } from '../db/leases.js';
 import { autoRecoverFailures, recoverFromFailure } from '../db/recovery.js';
 import type { Execution, JournalRecord, Step } from '../db/rows.js';
-import { getExecution, isUuid } from '../db/executions.js';
+import { getExecution, isUuid, listChildren, type ChildExecution } from '../db/executions.js';
+import { listSignals, type MailboxSignal } from '../db/signals.js';
 import { readJournal } from '../db/journal.js';
 import { listSteps } from '../db/steps.js';
 import { ExecutionBusyError, ExecutionNotFoundError, IllegalTransitionError, InvalidInputError } from '../errors.js';
 
 export interface ExecutionDetail {
   execution: Execution;
+  /** In position order; a wait's `wait` says what it waits for. */
   steps: Step[];
+  /** The executions it started with ctx.child, in the order started (the first DETAIL_LIST_LIMIT). */
+  children: ChildExecution[];
+  /** Its mailbox: the newest DETAIL_LIST_LIMIT signals sent to it, oldest first, each with the wait that took it. */
+  signals: MailboxSignal[];
 }
+
+/** At most this many children and signals come with one execution (an execution page stays small). */
+export const DETAIL_LIST_LIMIT = 1_000;
 
 export interface JournalReadOptions {
   /** Records after this LSN (default: from the start). */
@@ -73,15 +82,21 @@ export class EngineAdmin {
   }
 
   /**
-   * One execution and its steps. With `truncateAboveBytes`, payloads larger than that (as JSON: input,
-   * output, step outputs) come back as `{ $truncated: true, bytes, preview }`, cut in the database.
+   * One execution with its steps (each wait with what it waits for), its parent and children, and its
+   * mailbox. With `truncateAboveBytes`, payloads larger than that (as JSON: input, output, step outputs,
+   * signal payloads) come back as `{ $truncated: true, bytes, preview }`, cut in the database.
    */
   async getExecution(id: string, options: { truncateAboveBytes?: number } = {}): Promise<ExecutionDetail | undefined> {
     const execution = await this.readExecution(id, options);
     if (!execution) return undefined;
-    const steps =
-      options.truncateAboveBytes === undefined ? await listSteps(this.db, id) : await listStepPreviews(this.db, id, options.truncateAboveBytes);
-    return { execution, steps };
+    const db = this.db;
+    const truncateAboveBytes = options.truncateAboveBytes ?? null;
+    const [steps, children, signals] = await Promise.all([
+      truncateAboveBytes === null ? listSteps(db, id) : listStepPreviews(db, id, truncateAboveBytes),
+      listChildren(db, id, DETAIL_LIST_LIMIT),
+      listSignals(db, id, { limit: DETAIL_LIST_LIMIT, truncateAboveBytes }),
+    ]);
+    return { execution, steps, children, signals };
   }
 
   /** One execution without its steps (payloads truncated as getExecution's are, if asked). */
@@ -243,7 +258,7 @@ export class EngineAdmin {
     let gauges: DatabaseGauges | undefined;
     try {
       const { statusCounts: n, queueDepth, expiredLeases } = await activeCounts(db);
-      const executions = { PENDING: n.PENDING ?? 0, RUNNING: n.RUNNING ?? 0, COMPENSATING: n.COMPENSATING ?? 0, FAILED: n.FAILED ?? 0 };
+      const executions = Object.fromEntries(GAUGED_STATUSES.map((status) => [status, n[status] ?? 0])) as DatabaseGauges['executions'];
       gauges = { queueDepth, executions, expiredLeases };
     } catch (err) {
       this.engine.onError(err, 'metrics');

@@ -175,6 +175,7 @@ export class Engine {
       throw new ExecutionNotFoundError(`execution ${String(executionId)} not found: it is not an execution id (a UUID)`);
     }
     const sent = await sendSignal(this.db, { executionId, ...signal });
+    if (!sent.duplicate) this.metrics.signalsSent.inc();
     this.pokeWorkers();
     return sent;
   }
@@ -197,6 +198,7 @@ export class Engine {
     const signal = checkSignal(s.name, s.payload, s.idempotencyKey, this.maxPayloadBytes);
     const done = await signalWithStart(this.db, { ...start, idempotencyKey: options.idempotencyKey, signal });
     if (done.created) this.metrics.executionsStarted.labels(start.workflow).inc();
+    if (!done.duplicate) this.metrics.signalsSent.inc();
     this.pokeWorkers();
     return { handle: this.handle<Output>(done.executionId, done.created), created: done.created, signalId: done.signalId, duplicate: done.duplicate };
   }

@@ -36,6 +36,11 @@ const executionSummaryProperties: Record<string, Schema> = {
   updatedAt: time,
   startedAt: nullable(time),
   finishedAt: nullable(time),
+  parent: nullable({
+    ...object({ id: { type: 'string', format: 'uuid' }, stepKey: { type: 'string' }, close: { enum: ['cancel', 'abandon'] } }),
+    description: 'The execution that started this one with ctx.child, the step key it used, and what cancelling it does to this one.',
+  }),
+  deadlineAt: { ...nullable(time), description: "The whole execution's deadline (timeoutMs), on the database clock." },
 };
 
 const failureProperties: Record<string, Schema> = {
@@ -73,15 +78,51 @@ const schemas: Record<string, Schema> = {
     {
       key: { type: 'string' },
       seq: { type: 'integer' },
+      kind: { enum: ['step', 'transaction', 'sleep', 'signal', 'child'] },
       status: { enum: [...STEP_STATUSES] },
       attempt: { type: 'integer' },
       output: payload,
       error: storedError,
       startedAt: time,
       completedAt: nullable(time),
+      endedAt: { ...nullable(time), description: 'When it stopped, whatever the outcome (a CANCELLED or FAILED step too); null while it runs or waits.' },
       compensationStatus: nullable({ enum: ['RUNNING', 'COMPLETED', 'FAILED', 'RETRYING'] }),
+      wait: nullable(ref('StepWait')),
     },
-    ['key', 'seq', 'status', 'attempt', 'error', 'startedAt', 'completedAt', 'compensationStatus'],
+    ['key', 'seq', 'kind', 'status', 'attempt', 'error', 'startedAt', 'completedAt', 'endedAt', 'compensationStatus', 'wait'],
+  ),
+  StepWait: {
+    ...object({
+      kind: { enum: ['sleep', 'signal', 'child'] },
+      since: { ...time, description: 'When the wait began (database clock).' },
+      until: { ...nullable(time), description: 'A sleep: when it wakes.' },
+      timeoutAt: { ...nullable(time), description: 'A signal or child wait: when it fails with WAIT_TIMEOUT (null: no timeout).' },
+      signal: { ...nullable({ type: 'string' }), description: 'A signal wait: the signal name it takes.' },
+      childId: nullable({ type: 'string', format: 'uuid' }),
+      childStatus: nullable({ enum: [...EXECUTION_STATUSES] }),
+      settledAt: { ...nullable(time), description: 'When it settled or was cancelled (null: open).' },
+    }),
+    description: 'What a wait (ctx.sleep, ctx.waitForSignal, ctx.child) waits for.',
+  },
+  ChildExecution: object({
+    id: { type: 'string', format: 'uuid' },
+    workflow: { type: 'string' },
+    status: { enum: [...EXECUTION_STATUSES] },
+    stepKey: { type: 'string', description: "The parent's step key that started it." },
+    createdAt: time,
+    finishedAt: nullable(time),
+  }),
+  MailboxSignal: object(
+    {
+      id: { type: 'string', description: 'The order of sending: a wait takes the oldest unconsumed signal of its name.' },
+      name: { type: 'string' },
+      payload,
+      idempotencyKey: nullable({ type: 'string' }),
+      sentAt: time,
+      consumedBy: { ...nullable({ type: 'string' }), description: 'The step key of the wait that took it; null while it is in the mailbox.' },
+      consumedAt: nullable(time),
+    },
+    ['id', 'name', 'idempotencyKey', 'sentAt', 'consumedBy', 'consumedAt'],
   ),
   JournalRecord: object(
     {
@@ -106,6 +147,8 @@ const schemas: Record<string, Schema> = {
   ExecutionDetail: object({
     execution: ref('Execution'),
     steps: { type: 'array', items: ref('Step') },
+    children: { type: 'array', items: ref('ChildExecution'), description: 'Executions it started with ctx.child, in the order started (at most 1,000).' },
+    signals: { type: 'array', items: ref('MailboxSignal'), description: 'Its mailbox: the newest 1,000 signals sent to it, oldest first.' },
     checkpoints: { type: 'array', items: ref('Checkpoint') },
     failures: { type: 'array', items: ref('Failure') },
     journal: ref('JournalPage'),
@@ -211,7 +254,7 @@ const paths: Record<string, Record<string, Schema>> = {
   },
   '/api/executions/{id}': {
     get: {
-      summary: 'One execution with its steps, checkpoints, failures and the first page of its journal',
+      summary: 'One execution with its steps (and what each wait waits for), children, mailbox, checkpoints, failures and the first page of its journal',
       operationId: 'getExecution',
       parameters: [idParam, full],
       responses: { '200': ok('ExecutionDetail'), '404': errorResponse('Unknown execution'), ...common },

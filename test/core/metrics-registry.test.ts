@@ -122,11 +122,16 @@ describe('metrics registry', () => {
     m.claimDuration.observe(0.003);
     const text =
       m.render() +
-      renderDatabaseGauges({ queueDepth: 3, executions: { PENDING: 4, RUNNING: 1, COMPENSATING: 0, FAILED: 2 }, expiredLeases: 0 });
+      renderDatabaseGauges({
+        queueDepth: 3,
+        executions: { PENDING: 4, RUNNING: 1, SLEEPING: 5, WAITING: 6, SUB_COMMITTED: 7, COMPENSATING: 0, FAILED: 2 },
+        expiredLeases: 0,
+      });
     const parsed = parseExposition(text);
     expect(parsed.value('aries_executions_completed_total', { workflow: 'order' })).toBe(1);
     expect(parsed.value('aries_executions_failed_total', { workflow: 'order' })).toBe(0);
     expect(parsed.value('aries_executions', { status: 'FAILED' })).toBe(2);
+    expect(['SLEEPING', 'WAITING', 'SUB_COMMITTED'].map((status) => parsed.value('aries_executions', { status }))).toEqual([5, 6, 7]);
     expect(parsed.value('aries_queue_depth')).toBe(3);
     expect(parsed.value('aries_database_up')).toBe(1);
     expect(parsed.types.get('aries_step_duration_seconds')).toBe('histogram');

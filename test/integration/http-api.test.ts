@@ -49,6 +49,12 @@ describeBackends('HTTP API', (b) => {
     return 'finished';
   });
 
+  const child = defineWorkflow('api-child', async (ctx) => ctx.waitForSignal<string>('go', { timeoutMs: 3_600_000 }));
+  const parent = defineWorkflow('api-parent', async (ctx) => {
+    await ctx.sleep('nap', 1);
+    return ctx.child('sub', child, {});
+  });
+
   async function call(method: string, path: string, options: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {}) {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token !== null) headers.authorization = `Bearer ${options.token ?? TOKEN}`;
@@ -73,7 +79,7 @@ describeBackends('HTTP API', (b) => {
 
   beforeAll(async () => {
     server = await startApiServer({ engine: b.engine, port: 0, token: TOKEN, dashboardDir: false, onError: (err) => internalErrors.push(err) });
-    worker = b.engine.worker({ workflows: [flaky, gated], pollIntervalMs: 20, recoverySweepMs: 0, leaseMs: 3_000 });
+    worker = b.engine.worker({ workflows: [flaky, gated, parent, child], pollIntervalMs: 20, recoverySweepMs: 0, leaseMs: 3_000 });
     await worker.start();
   });
   afterAll(async () => {
@@ -255,6 +261,45 @@ describeBackends('HTTP API', (b) => {
     const retryDone = await call('POST', `/api/executions/${h.id}/retry`, { body: {} });
     expect(retryDone.status).toBe(409);
     expect(retryDone.json.error.code).toBe('ILLEGAL_TRANSITION');
+  });
+
+  test('a waiting parent and its child: each wait says what it waits for, parent and children link both ways, the mailbox', async () => {
+    const h = await b.engine.start(parent, {});
+    let detail;
+    for (let i = 0; ; i++) {
+      detail = await call('GET', `/api/executions/${h.id}`);
+      if (detail.json.children?.[0]?.status === 'WAITING') break;
+      if (i > 500) throw new Error(`the child never waited: ${JSON.stringify(detail.json.children)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expectSchema('ExecutionDetail', detail.json);
+    expect(detail.json.execution).toMatchObject({ status: 'WAITING', parent: null, deadlineAt: null });
+    expect(detail.json.steps.map((s: { key: string; kind: string; status: string }) => [s.key, s.kind, s.status])).toEqual([
+      ['nap', 'sleep', 'COMPLETED'],
+      ['sub', 'child', 'WAITING'],
+    ]);
+    const childId = detail.json.children[0].id;
+    expect(detail.json.steps[1].wait).toMatchObject({ kind: 'child', childId, childStatus: 'WAITING', settledAt: null });
+    expect(detail.json.steps[0].wait).toMatchObject({ kind: 'sleep', until: expect.any(String), settledAt: expect.any(String) });
+
+    await b.engine.signal(childId, 'unrelated', { big: 'y'.repeat(20_000) });
+    const childDetail = await call('GET', `/api/executions/${childId}`);
+    expectSchema('ExecutionDetail', childDetail.json);
+    expect(childDetail.json.execution.parent).toEqual({ id: h.id, stepKey: 'sub', close: 'cancel' });
+    expect(childDetail.json.steps[0]).toMatchObject({ key: 'signal:go:1', kind: 'signal', status: 'WAITING', endedAt: null });
+    expect(childDetail.json.steps[0].wait).toMatchObject({ signal: 'go', timeoutAt: expect.any(String) });
+    expect(childDetail.json.signals).toEqual([expect.objectContaining({ name: 'unrelated', consumedBy: null, payload: expect.objectContaining({ $truncated: true }) })]);
+    const stats = await call('GET', '/api/stats');
+    expect(stats.json.statusCounts.WAITING).toBeGreaterThanOrEqual(2);
+
+    await b.engine.signal(childId, 'go', 'went');
+    expect(await h.result({ timeoutMs: 20_000 })).toBe('went');
+    const done = await call('GET', `/api/executions/${childId}`);
+    expectSchema('ExecutionDetail', done.json);
+    expect(done.json.signals.map((s: { name: string; consumedBy: string | null }) => [s.name, s.consumedBy])).toEqual([
+      ['unrelated', null],
+      ['go', 'signal:go:1'],
+    ]);
   });
 
   test('unknown ids are 404 with EXECUTION_NOT_FOUND; unknown paths 404; a wrong method 405', async () => {

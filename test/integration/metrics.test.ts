@@ -178,6 +178,69 @@ describeBackends('metrics', (b) => {
     expect(m.value('aries_step_failures_total', { workflow: 'm-stalled', failure_type: 'TRANSIENT' })).toBe(0);
   });
 
+  test('waits: sleeping, waiting and sub-committed gauges; signals sent and consumed; timeouts by kind', async () => {
+    const HOUR = 3_600_000;
+    const child = defineWorkflow('m-child', async (ctx) => ctx.step('work', () => 'done'));
+    const parent = defineWorkflow('m-parent', async (ctx) => {
+      const done = await ctx.child('c', child, {});
+      return [done, await ctx.waitForSignal('approved')];
+    });
+    const sleeper = defineWorkflow('m-sleeper', async (ctx) => ctx.sleep('nap', HOUR));
+    const slowStep = defineWorkflow('m-slow-step', { retry: { ...fast, maxAttempts: 2 } }, async (ctx) =>
+      ctx.step(
+        'call',
+        ({ attempt, signal }) =>
+          attempt === 1 ? new Promise((resolve) => signal.addEventListener('abort', () => resolve('aborted'))) : 'answered',
+        { timeoutMs: 50 },
+      ),
+    );
+    const impatient = defineWorkflow('m-impatient', async (ctx) => ctx.waitForSignal('reply', { timeoutMs: 50 }).catch(() => 'gave up'));
+    const late = defineWorkflow('m-late', { timeoutMs: 200 }, async (ctx) => ctx.sleep('too-long', HOUR));
+    const gauge = (m: Exposition, status: string) => m.value('aries_executions', { status });
+    const before = await scrape();
+    const sentBefore = before.value('aries_signals_sent_total');
+    const w = b.engine.worker({ workflows: [child, parent, sleeper, slowStep, impatient, late], pollIntervalMs: 20, recoverySweepMs: 0 });
+    await w.start();
+    const p = await b.engine.start(parent, {});
+    const s = await b.engine.start(sleeper, {});
+    const slow = await b.engine.start(slowStep, {});
+    const imp = await b.engine.start(impatient, {});
+    const lateRun = await b.engine.start(late, {});
+    expect(await slow.result({ timeoutMs: 20_000 })).toBe('answered');
+    expect(await imp.result({ timeoutMs: 20_000 })).toBe('gave up');
+    expect(await settle(lateRun.result({ timeoutMs: 20_000 }))).toBe('ExecutionFailedError');
+    await until(async () => {
+      const m = await scrape();
+      return gauge(m, 'SLEEPING') === 1 && gauge(m, 'WAITING') === 1 && gauge(m, 'SUB_COMMITTED') === 1;
+    });
+
+    // A signal sent before its wait, one sent twice under one key (stored once), and one with a start.
+    await b.engine.signal(p.id, 'approved', 'yes', { idempotencyKey: 'approval' });
+    await b.engine.signal(p.id, 'approved', 'yes', { idempotencyKey: 'approval' });
+    const withStart = defineWorkflow('m-with-start', async (ctx) => ctx.waitForSignal('kick'));
+    await b.engine.signalWithStart(withStart, {}, { idempotencyKey: 'm-with-start-1', signal: { name: 'kick', payload: 1 } });
+    expect(await p.result({ timeoutMs: 20_000 })).toEqual(['done', 'yes']);
+    await b.engine.admin.cancel(s.id);
+    await w.stop();
+
+    const m = await scrape();
+    expect(m.value('aries_signals_sent_total')).toBe(sentBefore + 2);
+    expect(m.value('aries_signals_consumed_total', { workflow: 'm-parent' })).toBe(1);
+    expect(m.value('aries_signals_consumed_total', { workflow: 'm-impatient' })).toBe(0);
+    const timeouts = (workflow: string) => ['step', 'wait', 'execution'].map((kind) => m.value('aries_timeouts_total', { workflow, kind }));
+    expect(timeouts('m-slow-step')).toEqual([1, 0, 0]);
+    expect(timeouts('m-impatient')).toEqual([0, 1, 0]);
+    expect(timeouts('m-late')).toEqual([0, 0, 1]);
+    expect(timeouts('m-parent')).toEqual([0, 0, 0]);
+    expect(m.value('aries_step_failures_total', { workflow: 'm-slow-step', failure_type: 'TRANSIENT' })).toBe(1);
+    // The parent completed (its child with it) and the sleeper was cancelled; m-with-start waits, unclaimed.
+    expect(['SLEEPING', 'WAITING', 'SUB_COMMITTED'].map((status) => gauge(m, status))).toEqual([0, 0, 0]);
+    expect(gauge(m, 'PENDING')).toBeGreaterThanOrEqual(1);
+    expect(m.types.get('aries_signals_sent_total')).toBe('counter');
+    expect(m.types.get('aries_signals_consumed_total')).toBe('counter');
+    expect(m.types.get('aries_timeouts_total')).toBe('counter');
+  });
+
   test('the database unreachable: the counters are still rendered, with aries_database_up 0', async () => {
     const real = b.engine.db.query.bind(b.engine.db);
     const db = b.engine.db as { query: typeof real };

@@ -76,6 +76,8 @@ export const executionRoutes: Route[] = [
         body: {
           execution: detail.execution,
           steps: detail.steps,
+          children: detail.children,
+          signals: detail.signals,
           checkpoints,
           failures,
           journal,

@@ -225,6 +225,7 @@ function attemptDeadline(run: RunState, key: string, attempt: number, timeoutMs:
       const token = await run.storage(() => timeOutStep(deps.db, deps.lease, key, attempt));
       if (token === null) return attemptRun; // it completed first: its result stands
       deps.lease.token = token;
+      deps.metrics?.timeouts.step.inc();
       throw error;
     },
   };

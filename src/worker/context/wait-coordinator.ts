@@ -13,9 +13,13 @@
  *
  * Waits that lost a race (wait-promise.ts) are cancelled with the next request; waits still open when the
  * workflow function returns are cancelled by the runner before the execution completes.
+ *
+ * Settling is where a wait's metrics are counted (a signal consumed, a wait timed out) and, when tracing
+ * is on, its span recorded (tracing.ts) before the workflow sees the outcome: once per wait, never on replay.
  */
 import type { StoredError } from '../../core/stored-error.js';
-import { awaitWaits } from '../../db/waits.js';
+import { awaitWaits, readWaits } from '../../db/waits.js';
+import { recordWaitSpan, type WaitSpanOutcome } from '../tracing.js';
 import type { RunState } from './run-state.js';
 
 export type WaitOutcome = { kind: 'completed'; output: unknown } | { kind: 'failed'; error: StoredError };
@@ -31,6 +35,12 @@ interface OpenWait {
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A settled wait's span outcome: its event came, its timeout came first, or its child failed. */
+function spanOutcome(outcome: WaitOutcome): WaitSpanOutcome {
+  if (outcome.kind === 'completed') return 'completed';
+  return outcome.error.code === 'WAIT_TIMEOUT' ? 'timed_out' : 'failed';
+}
 
 export class WaitCoordinator {
   private readonly open = new Map<string, OpenWait>();
@@ -89,6 +99,48 @@ export class WaitCoordinator {
     this.run.journal.poke();
   }
 
+  /** The settled wait's metrics: a signal taken from the mailbox, a timeout. */
+  private count(kind: OpenWait['kind'] | undefined, outcome: WaitOutcome): void {
+    const metrics = this.run.deps.metrics;
+    if (!metrics) return;
+    if (outcome.kind === 'completed' && kind === 'signal') metrics.signalsConsumed.inc();
+    if (outcome.kind === 'failed' && outcome.error.code === 'WAIT_TIMEOUT') metrics.timeouts.wait.inc();
+  }
+
+  /**
+   * Records the spans of waits that ended, when the run is traced: `keys` with `outcome`, `cancelled` as
+   * cancelled; when each began and ended is read back from the database. A failed read costs the spans only.
+   */
+  async trace(keys: readonly string[], outcome: WaitSpanOutcome, message?: string, cancelled: readonly string[] = []): Promise<void> {
+    const { deps, executionId } = this.run;
+    if (deps.span?.isRecording() !== true || keys.length + cancelled.length === 0) return;
+    let rows;
+    try {
+      rows = await readWaits(deps.db, executionId, [...keys, ...cancelled]);
+    } catch {
+      return;
+    }
+    for (const w of rows) {
+      const lost = !keys.includes(w.stepKey);
+      recordWaitSpan(
+        deps.span,
+        {
+          workflow: deps.workflow.name,
+          executionId,
+          stepKey: w.stepKey,
+          kind: w.kind,
+          signalName: w.signalName,
+          childExecutionId: w.childId,
+          wakeAt: w.wakeAt,
+          outcome: lost ? 'cancelled' : outcome,
+          message: lost ? undefined : message,
+        },
+        w.createdAt,
+        w.resolvedAt ?? new Date(),
+      );
+    }
+  }
+
   private stop(h: WaitHalt): void {
     this.done = true;
     this.halt?.(h);
@@ -103,9 +155,9 @@ export class WaitCoordinator {
         if (run.deps.signal.aborted) run.interrupted(run.deps.signal.reason);
         if (run.interrupt !== undefined) return this.stop({ kind: 'interrupted' });
         let result;
+        const cancel = [...this.losers];
         try {
           await run.storage(() => run.journal.flush());
-          const cancel = [...this.losers];
           result = await run.storage(() => awaitWaits(run.deps.db, run.deps.lease, [...this.open.keys()], cancel));
           for (const key of cancel) this.losers.delete(key);
         } catch (err) {
@@ -113,11 +165,15 @@ export class WaitCoordinator {
           return this.stop({ kind: 'interrupted' });
         }
         if (result.outcome === 'suspended') {
+          await this.trace([], 'cancelled', undefined, cancel);
           return this.stop({ kind: 'suspended', status: result.status, availableAt: result.availableAt, dueInMs: result.dueInMs });
         }
         const wait = this.open.get(result.stepKey);
         this.open.delete(result.stepKey);
-        wait?.settle(result.outcome === 'completed' ? { kind: 'completed', output: result.output } : { kind: 'failed', error: result.error });
+        const outcome: WaitOutcome = result.outcome === 'completed' ? { kind: 'completed', output: result.output } : { kind: 'failed', error: result.error };
+        this.count(wait?.kind, outcome);
+        await this.trace([result.stepKey], spanOutcome(outcome), outcome.kind === 'failed' ? outcome.error.message : undefined, cancel);
+        wait?.settle(outcome);
       }
     } finally {
       this.looping = false;

@@ -141,6 +141,7 @@ async function runWorkflow(deps: RunDeps, run: RunState, claimed: ClaimedExecuti
     if (unsettled.length > 0) {
       await run
         .storage(() => abandonWaits(deps.db, claimed, unsettled, 'the workflow function returned without it'))
+        .then(() => run.waits.trace([], 'cancelled', undefined, unsettled))
         .catch(() => undefined); // the failure is this run's interrupt: the execution is handed back
     }
   }
@@ -174,6 +175,7 @@ async function runWorkflow(deps: RunDeps, run: RunState, claimed: ClaimedExecuti
  * with the timeout (its compensations run first if compensable steps completed).
  */
 async function timedOut(deps: RunDeps, run: RunState, error: Error): Promise<RunEnd> {
+  deps.metrics?.timeouts.execution.inc();
   try {
     await run.storage(() => cancelChildren(deps.db, run.executionId, error.message));
   } catch (err) {
