@@ -2,7 +2,10 @@
  * The dashboard end to end, on both backends: an engine, a worker and the API server in this process,
  * Debian's Chromium driving the built dashboard. An operator finds a FAILED execution (list, failures
  * view), recovers it from its page and sees it complete; cancels a pending one; searches, filters, reads
- * the charts, expands a truncated payload; and the token gate refuses a wrong token.
+ * the charts, expands a truncated payload; reads what waits wait for (a sleep until when, a signal wait
+ * for what and since when) and sends the awaited signal from the page; follows a parent to its child and
+ * back; sees the SLEEPING and WAITING cards count what the database holds; and the token gate refuses a
+ * wrong token.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -70,6 +73,30 @@ const batch = defineWorkflow('e2e-batch', async (ctx) => {
   return total;
 });
 
+/** A human approval: it waits for the signal "approved" (a day at most), then uses its payload. */
+const approval = defineWorkflow('e2e-approval', async (ctx, input: { request: string }) => {
+  await ctx.step('ask', () => ({ asked: input.request }));
+  const decision = await ctx.waitForSignal<{ by: string }>('approved', { timeoutMs: 86_400_000 });
+  return ctx.step('fulfil', () => ({ fulfilled: input.request, approvedBy: decision.by }));
+});
+
+/** Asleep for an hour: SLEEPING for the whole test. */
+const renewal = defineWorkflow('e2e-renewal', async (ctx) => {
+  await ctx.step('notify', () => 'notified');
+  await ctx.sleep('cool-off', 3_600_000);
+  return ctx.step('renew', () => 'renewed');
+});
+
+const shipping = defineWorkflow('e2e-shipping', async (ctx, input: { order: number }) =>
+  ctx.step('book', () => ({ booked: `PARCEL-${input.order}` })),
+);
+
+/** A parent that runs its shipping as a child workflow. */
+const fulfilment = defineWorkflow('e2e-fulfilment', async (ctx, input: { order: number }) => {
+  const parcel = await ctx.child('ship', shipping, { order: input.order });
+  return ctx.step('close', () => ({ closed: input.order, parcel }));
+});
+
 /** Registered by no worker: it stays PENDING until cancelled. */
 const parked = defineWorkflow('e2e-parked', async (ctx) => ctx.step('never', () => 1));
 
@@ -99,7 +126,7 @@ suite('dashboard', () => {
     let stopWorker: () => Promise<void>;
     let context: BrowserContext;
     let page: Page;
-    const ids = { payment: '', report: '', parked: '', batch: '', saga: '' };
+    const ids = { payment: '', report: '', parked: '', batch: '', saga: '', approval: '', renewal: '', fulfilment: '' };
     const keys = { payment: '', parked: '' };
 
     const settle = (h: ExecutionHandle<unknown>) => h.result({ timeoutMs: 20_000 }).catch(() => undefined);
@@ -109,7 +136,11 @@ suite('dashboard', () => {
     const testId = (id: string) => page.getByTestId(id);
 
     beforeAll(async () => {
-      const worker = b.engine.worker({ workflows: [payment, greeting, report, batch, saga], pollIntervalMs: 25, recoverySweepMs: 0 });
+      const worker = b.engine.worker({
+        workflows: [payment, greeting, report, batch, saga, approval, renewal, shipping, fulfilment],
+        pollIntervalMs: 25,
+        recoverySweepMs: 0,
+      });
       await worker.start();
       stopWorker = () => worker.stop();
       server = await startApiServer({ engine: b.engine, port: 0, token: TOKEN, dashboardDir: dir, onError: () => {} });
@@ -128,6 +159,17 @@ suite('dashboard', () => {
       ids.report = rep.id;
       ids.parked = park.id;
       await Promise.all([...greetings, pay, rep, bat, sag].map(settle));
+      const [appr, ren, ful] = await Promise.all([
+        b.engine.start(approval, { request: 'refund #88' }),
+        b.engine.start(renewal, {}),
+        b.engine.start(fulfilment, { order: 77 }),
+      ]);
+      ids.approval = appr.id;
+      ids.renewal = ren.id;
+      ids.fulfilment = ful.id;
+      await settle(ful);
+      const status = async (id: string) => (await b.engine.admin.readExecution(id))?.status;
+      await until(async () => (await status(appr.id)) === 'WAITING' && (await status(ren.id)) === 'SLEEPING', 'the approval to wait and the renewal to sleep');
 
       context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
       page = await context.newPage();
@@ -327,6 +369,97 @@ suite('dashboard', () => {
       await until(async () => (await rows.count()) > first, 'the next journal page');
       expect(await rows.last().getAttribute('data-kind')).toBe('execution_completed');
       expect(await testId('journal-load-more').count()).toBe(0);
+    });
+
+    test('a sleep shows until when; a signal wait shows for what and since when, and sends its signal from the page', async () => {
+      const renewalDetail = (await b.engine.admin.getExecution(ids.renewal))!;
+      const nap = renewalDetail.steps.find((s) => s.key === 'cool-off')!;
+      await goto(`/executions/${ids.renewal}`);
+      await testId('execution-status').and(page.locator('[data-status=SLEEPING]')).waitFor(WAIT);
+      const sleepRow = page.locator('[data-testid=step-wait][data-step=cool-off][data-kind=sleep][data-open=true]');
+      await sleepRow.waitFor(WAIT);
+      expect(await sleepRow.textContent()).toContain('Sleeping until');
+      expect(await sleepRow.getByTestId('wait-until').getAttribute('data-at')).toBe(nap.wait!.until!.toISOString());
+      expect(await page.locator('[data-testid=step-row][data-step=cool-off] [data-testid=step-duration]').textContent()).toBe('sleeping');
+      expect(await page.locator('[data-testid=step-row][data-step=cool-off]').getAttribute('data-status')).toBe('WAITING');
+      expect(await sleepRow.getByTestId('send-signal').count()).toBe(0); // a sleep takes no signal
+
+      const waiting = (await b.engine.admin.getExecution(ids.approval))!.steps.find((s) => s.key === 'signal:approved:1')!;
+      await goto(`/executions/${ids.approval}`);
+      await testId('execution-status').and(page.locator('[data-status=WAITING]')).waitFor(WAIT);
+      const signalRow = page.locator('[data-testid=step-wait][data-step="signal:approved:1"][data-kind=signal][data-open=true]');
+      await signalRow.waitFor(WAIT);
+      expect(await signalRow.getByTestId('wait-signal').textContent()).toBe('approved');
+      expect(await signalRow.getByTestId('wait-since').getAttribute('data-at')).toBe(waiting.wait!.since.toISOString());
+      expect(await signalRow.getByTestId('wait-timeout').textContent()).toContain('times out');
+      expect(await testId('mailbox-panel').textContent()).toContain('No signals sent.');
+      await screenshot(page, b.name, 'execution-waiting');
+
+      // The form starts with the awaited name; a payload that is not JSON is refused before anything is sent.
+      await signalRow.getByTestId('send-signal').click();
+      await testId('confirm-dialog').waitFor(WAIT);
+      expect(await testId('signal-name').inputValue()).toBe('approved');
+      await testId('signal-payload').fill('{"by": ana}');
+      await testId('confirm-button').click();
+      await testId('signal-invalid').waitFor(WAIT);
+      expect((await b.engine.admin.getExecution(ids.approval))!.signals).toEqual([]);
+      await testId('signal-payload').fill('{"by": "ana"}');
+      await testId('signal-idempotency-key').fill('approval-88');
+      await testId('confirm-button').click();
+      await page.locator('[data-testid=signal-result][data-kind=ok]').waitFor(WAIT);
+
+      // The wait takes it: the execution completes with the payload, the mailbox says which wait consumed it.
+      await testId('execution-status').and(page.locator('[data-status=COMPLETED]')).waitFor(WAIT);
+      await page.locator('[data-testid=mailbox-row][data-name=approved][data-consumed-by="signal:approved:1"]').waitFor(WAIT);
+      await page.locator('[data-testid=step-wait][data-step="signal:approved:1"][data-open=false] [data-testid=wait-ended][data-how=received]').waitFor(WAIT);
+      expect(await testId('execution-output').textContent()).toContain('"approvedBy": "ana"');
+      expect(await testId('send-signal').isDisabled()).toBe(true); // the mailbox of a finished execution is closed
+      const [sent] = (await b.engine.admin.getExecution(ids.approval))!.signals;
+      expect(sent).toMatchObject({ name: 'approved', payload: { by: 'ana' }, idempotencyKey: 'approval-88', consumedBy: 'signal:approved:1' });
+    });
+
+    test('a parent links to its child and the child to its parent', async () => {
+      const [child] = (await b.engine.admin.getExecution(ids.fulfilment))!.children;
+      expect(child).toMatchObject({ workflow: 'e2e-shipping', stepKey: 'ship', status: 'COMPLETED' });
+      await goto(`/executions/${ids.fulfilment}`);
+      await testId('execution-status').and(page.locator('[data-status=COMPLETED]')).waitFor(WAIT);
+      const childWait = page.locator('[data-testid=step-wait][data-step=ship][data-kind=child]');
+      await childWait.waitFor(WAIT);
+      expect(await childWait.getByTestId('wait-child-link').getAttribute('data-id')).toBe(child!.id);
+      expect(await childWait.getByTestId('wait-child-status').getAttribute('data-status')).toBe('COMPLETED');
+      const row = page.locator(`[data-testid=children-panel] [data-testid=child-row][data-id="${child!.id}"]`);
+      await row.waitFor(WAIT);
+      expect(await row.textContent()).toContain('e2e-shipping');
+      await screenshot(page, b.name, 'execution-parent');
+
+      await row.getByTestId('child-link').click();
+      await testId('execution-id').and(page.getByText(child!.id)).waitFor(WAIT);
+      const parentLink = testId('parent-link');
+      await parentLink.waitFor(WAIT);
+      expect(await parentLink.getAttribute('data-id')).toBe(ids.fulfilment);
+      expect(await testId('parent').textContent()).toContain('ship');
+      expect(await testId('execution-output').textContent()).toContain('PARCEL-77');
+      await parentLink.click();
+      await testId('execution-id').and(page.getByText(ids.fulfilment)).waitFor(WAIT);
+      expect(await testId('parent-link').count()).toBe(0);
+      await childWait.getByTestId('wait-child-link').click();
+      await testId('parent-link').waitFor(WAIT);
+      expect(page.url()).toContain(child!.id);
+    });
+
+    test('the SLEEPING and WAITING cards count what the database holds', async () => {
+      const another = await b.engine.start(approval, { request: 'refund #89' });
+      await goto('/');
+      const card = (status: string) => testId(`count-${status}`).locator('.card-value');
+      await until(async () => {
+        const { statusCounts } = await b.engine.admin.activeCounts();
+        const shown = await Promise.all(['SLEEPING', 'WAITING'].map(async (s) => Number(await card(s).textContent())));
+        return (statusCounts.SLEEPING ?? 0) >= 1 && (statusCounts.WAITING ?? 0) >= 1 && shown[0] === statusCounts.SLEEPING && shown[1] === statusCounts.WAITING;
+      }, 'the cards to show the database counts');
+      await testId('count-WAITING').click();
+      await page.locator(`[data-testid=execution-row][data-id="${another.id}"][data-status=WAITING]`).waitFor(WAIT);
+      await b.engine.signal(another.id, 'approved', { by: 'grace' });
+      await settle(another);
     });
 
     test('the workers view lists leases', async () => {

@@ -33,6 +33,10 @@ export interface ExecutionSummary {
   startedAt: string | null;
   finishedAt: string | null;
   error: StoredError | null;
+  /** The execution that started this one with ctx.child, under which step key (null: a client started it). */
+  parent: { id: string; stepKey: string; close: 'cancel' | 'abandon' } | null;
+  /** The whole execution's deadline (timeoutMs); null: none. */
+  deadlineAt: string | null;
 }
 
 export interface Execution extends ExecutionSummary {
@@ -40,17 +44,56 @@ export interface Execution extends ExecutionSummary {
   output: unknown;
 }
 
+export type StepKind = 'step' | 'transaction' | 'sleep' | 'signal' | 'child';
+
 export interface Step {
   key: string;
   seq: number;
-  status: 'RUNNING' | 'COMPLETED' | 'FAILED' | 'RETRYING' | 'ROLLED_BACK';
+  kind: StepKind;
+  status: 'RUNNING' | 'COMPLETED' | 'FAILED' | 'RETRYING' | 'ROLLED_BACK' | 'WAITING' | 'CANCELLED';
   attempt: number;
   output: unknown;
   error: StoredError | null;
   startedAt: string;
   completedAt: string | null;
+  /** When it stopped, whatever the outcome; null while it runs or waits. */
+  endedAt: string | null;
   compensationStatus: null | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'RETRYING';
   compensatedAt?: string | null;
+  /** What a wait waits for; null for steps and transactions. */
+  wait: StepWait | null;
+}
+
+/** A sleep wakes at `until`; a signal wait takes a signal named `signal`, a child wait the end of `childId`. */
+export interface StepWait {
+  kind: 'sleep' | 'signal' | 'child';
+  since: string;
+  until: string | null;
+  timeoutAt: string | null;
+  signal: string | null;
+  childId: string | null;
+  childStatus: ExecutionStatus | null;
+  settledAt: string | null;
+}
+
+export interface ChildExecution {
+  id: string;
+  workflow: string;
+  status: ExecutionStatus;
+  stepKey: string;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+/** A signal in an execution's mailbox, with the wait that consumed it (null: not yet). */
+export interface MailboxSignal {
+  id: string;
+  name: string;
+  payload: unknown;
+  idempotencyKey: string | null;
+  sentAt: string;
+  consumedBy: string | null;
+  consumedAt: string | null;
 }
 
 export interface Checkpoint {
@@ -100,6 +143,8 @@ export interface JournalPage {
 export interface ExecutionDetail {
   execution: Execution;
   steps: Step[];
+  children: ChildExecution[];
+  signals: MailboxSignal[];
   checkpoints: Checkpoint[];
   failures: Failure[];
   journal: JournalPage;

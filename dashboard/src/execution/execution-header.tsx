@@ -1,8 +1,12 @@
-/** Who and where the execution is: workflow@version, status, keys, lease, timestamps, claims. */
+/**
+ * Who and where the execution is: workflow@version, status, its parent (a link, for a child), keys, lease,
+ * deadline, timestamps, claims.
+ */
 import type { ReactNode } from 'react';
 import type { Execution } from '../api/types';
 import { StatusBadge } from '../components/badges';
 import { formatAge, formatDuration, formatTime } from '../components/format';
+import { href } from '../hooks/use-route';
 
 export function ExecutionHeader({ execution: e }: { execution: Execution }) {
   const end = e.finishedAt ? new Date(e.finishedAt).getTime() : Date.now();
@@ -19,7 +23,23 @@ export function ExecutionHeader({ execution: e }: { execution: Execution }) {
     ['Finished', formatTime(e.finishedAt)],
     ['Updated', `${formatTime(e.updatedAt)} (${formatAge(e.updatedAt)})`],
     ['Duration', start !== undefined ? formatDuration(end - start) : '—'],
+    ['Deadline', e.deadlineAt ? `${formatTime(e.deadlineAt)}${e.finishedAt ? '' : ` (${formatAge(e.deadlineAt)})`}` : '—', 'deadline'],
   ];
+  if (e.parent) {
+    fields.unshift([
+      'Parent',
+      <>
+        <a className="mono" href={href(`/executions/${e.parent.id}`)} data-testid="parent-link" data-id={e.parent.id}>
+          {e.parent.id}
+        </a>{' '}
+        <span className="muted">
+          step <span className="mono">{e.parent.stepKey}</span>
+          {e.parent.close === 'abandon' ? ' · runs on if the parent is cancelled' : ''}
+        </span>
+      </>,
+      'parent',
+    ]);
+  }
   return (
     <div className="exec-header">
       <div className="exec-title">

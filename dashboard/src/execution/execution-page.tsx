@@ -1,7 +1,8 @@
 /**
- * One execution: header and actions, step timeline, failures, checkpoints, journal, and its input, output
- * and error. Live (every 2 s until the execution is final). Large payloads arrive truncated; "Show all"
- * switches the page to `?full=true`.
+ * One execution: header (with its parent, for a child) and actions, step timeline (what each wait waits
+ * for; an open signal wait can be sent its signal), children, mailbox, failures, checkpoints, journal, and
+ * its input, output and error. Live (every 2 s until the execution is final). Large payloads arrive
+ * truncated; "Show all" switches the page to `?full=true`.
  */
 import { useState } from 'react';
 import { api } from '../api/client';
@@ -13,9 +14,12 @@ import { JsonView } from '../components/json-view';
 import { usePoll } from '../hooks/use-poll';
 import { href, navigate, type Route } from '../hooks/use-route';
 import { CheckpointsTable } from './checkpoints-table';
+import { ChildrenTable } from './children-table';
 import { ExecutionActions } from './execution-actions';
 import { ExecutionHeader } from './execution-header';
 import { JournalTable } from './journal-table';
+import { MailboxTable } from './mailbox-table';
+import { SendSignal, SignalResultBanner, type SignalResult } from './send-signal';
 import { StepTimeline } from './step-timeline';
 
 const JOURNAL_PAGE = 100;
@@ -30,6 +34,7 @@ export function ExecutionPage({ id, route }: { id: string; route: Route }) {
   );
   const [more, setMore] = useState<{ key: string; records: JournalRecord[]; next: number | null }>({ key: '', records: [], next: null });
   const [loadingMore, setLoadingMore] = useState(false);
+  const [signalResult, setSignalResult] = useState<SignalResult | null>(null);
   const d = detail.data;
   const isFinal = d ? FINAL_STATUSES.has(d.execution.status) : false;
   if (isFinal !== final) setFinal(isFinal);
@@ -69,6 +74,10 @@ export function ExecutionPage({ id, route }: { id: string; route: Route }) {
     );
   }
   const e = d.execution;
+  const onSignalSent = (result: SignalResult) => {
+    setSignalResult(result);
+    detail.reload();
+  };
   return (
     <div data-testid="execution-page" data-status={e.status}>
       <p className="crumbs">
@@ -78,6 +87,7 @@ export function ExecutionPage({ id, route }: { id: string; route: Route }) {
       <section className="panel">
         <ExecutionHeader execution={e} />
         <ExecutionActions execution={e} onDone={detail.reload} />
+        {signalResult && <SignalResultBanner result={signalResult} onClose={() => setSignalResult(null)} />}
       </section>
       {e.error && (
         <section className="panel panel-error">
@@ -87,7 +97,24 @@ export function ExecutionPage({ id, route }: { id: string; route: Route }) {
       )}
       <section className="panel">
         <h2>Steps</h2>
-        <StepTimeline execution={e} steps={d.steps} failures={d.failures} onShowAll={showAll} />
+        <StepTimeline execution={e} steps={d.steps} failures={d.failures} onShowAll={showAll} onSignalSent={onSignalSent} />
+      </section>
+      {d.children.length > 0 && (
+        <section className="panel" data-testid="children-panel">
+          <h2>
+            Children <span className="count">{d.children.length}</span>
+          </h2>
+          <ChildrenTable items={d.children} />
+        </section>
+      )}
+      <section className="panel" data-testid="mailbox-panel">
+        <div className="panel-head">
+          <h2>
+            Signals <span className="count">{d.signals.length}</span>
+          </h2>
+          <SendSignal executionId={e.id} disabled={FINAL_STATUSES.has(e.status)} onSent={onSignalSent} small />
+        </div>
+        <MailboxTable signals={d.signals} onShowAll={showAll} />
       </section>
       <div className="grid-2">
         <section className="panel">

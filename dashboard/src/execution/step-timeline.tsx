@@ -1,14 +1,18 @@
 /**
- * Steps as a timeline: one bar per step from startedAt to completedAt (a running step reaches "now"),
- * with its attempts and retries; a row opens to show the step's output or error. Compensations are
- * listed in the order they run: the reverse of the steps' completion.
+ * Steps as a timeline: one bar per step from startedAt to when it ended (completed, failed, cancelled, a
+ * wait settled; a running step or an open wait reaches "now"), with its attempts and retries; a wait
+ * (sleep, signal, child) says under its row what it waits for (wait-summary.tsx). A row opens to show the
+ * step's output or error. Compensations are listed in the order they run: the reverse of the steps'
+ * completion.
  */
 import { useState } from 'react';
-import type { Execution, Failure, Step } from '../api/types';
+import type { Execution, Failure, Step, StepWait } from '../api/types';
 import { StatusBadge } from '../components/badges';
 import { formatDuration, formatTime } from '../components/format';
 import { ErrorView } from '../components/error-view';
 import { JsonView } from '../components/json-view';
+import type { SignalResult } from './send-signal';
+import { WaitSummary } from './wait-summary';
 
 const ms = (iso: string | null | undefined) => (iso ? new Date(iso).getTime() : undefined);
 
@@ -18,17 +22,32 @@ interface Props {
   /** Drawn as markers on their step's row: the attempts that failed before the one the bar shows. */
   failures: Failure[];
   onShowAll: () => void;
+  /** A signal was sent from an open wait's row: show the answer, read the execution again. */
+  onSignalSent: (result: SignalResult) => void;
 }
 
-export function StepTimeline({ execution, steps, failures, onShowAll }: Props) {
+const KIND_LABELS: Record<Step['kind'], string | undefined> = {
+  step: undefined,
+  transaction: 'transaction',
+  sleep: 'sleep',
+  signal: 'signal',
+  child: 'child',
+};
+
+const hasWait = (s: Step): s is Step & { wait: StepWait } => s.wait !== null;
+
+export function StepTimeline({ execution, steps, failures, onShowAll, onSignalSent }: Props) {
   const [open, setOpen] = useState<string | null>(null);
   const now = Date.now();
   const live = !execution.finishedAt;
   const lastFailure = (key: string) => Math.max(-Infinity, ...failures.filter((f) => f.stepKey === key).map((f) => ms(f.at) ?? -Infinity));
   const starts = steps.map((s) => ms(s.startedAt) ?? now);
-  // A step still running reaches "now"; one that failed ends at its failure (or its start, if unrecorded).
-  const running = (s: Step) => live && (s.status === 'RUNNING' || s.status === 'RETRYING');
-  const ends = steps.map((s, i) => ms(s.completedAt) ?? (running(s) ? now : Math.max(starts[i]!, lastFailure(s.key))));
+  // A step still running (or an open wait) reaches "now"; one that stopped ends when it did (older rows
+  // without an end: at its failure, or its start).
+  const running = (s: Step) => live && (s.status === 'RUNNING' || s.status === 'RETRYING' || s.status === 'WAITING');
+  const ends = steps.map(
+    (s, i) => ms(s.completedAt) ?? ms(s.endedAt) ?? (running(s) ? now : Math.max(starts[i]!, lastFailure(s.key))),
+  );
   const failureTimes = failures.filter((f) => f.stepKey !== null).map((f) => ms(f.at) ?? now);
   const t0 = Math.min(ms(execution.startedAt) ?? Infinity, ...starts, ...failureTimes);
   const t1 = Math.max(ms(execution.finishedAt) ?? -Infinity, ...ends, ...failureTimes);
@@ -63,9 +82,14 @@ export function StepTimeline({ execution, steps, failures, onShowAll }: Props) {
                 aria-expanded={open === s.key}
               >
                 <span className="timeline-label">
-                  <span className="muted">{s.seq}.</span> <span className="mono">{s.key}</span>
+                  <span className="muted">{s.seq}.</span> <span className="mono" title={s.key}>{s.key}</span>
                 </span>
                 <span className="timeline-meta">
+                  {KIND_LABELS[s.kind] && (
+                    <span className={`kind kind-wait kind-${s.kind}`} data-testid="step-kind">
+                      {KIND_LABELS[s.kind]}
+                    </span>
+                  )}
                   <StatusBadge status={s.status} />
                   <span className="muted small" data-testid="step-attempts">
                     attempt {s.attempt}
@@ -76,7 +100,7 @@ export function StepTimeline({ execution, steps, failures, onShowAll }: Props) {
                   <span
                     className={`timeline-bar bar-${s.status.toLowerCase()}`}
                     style={{ left: `${Math.min(left, 99.4)}%`, width: `${Math.min(width, 100 - Math.min(left, 99.4))}%` }}
-                    title={`${formatTime(s.startedAt)} → ${formatTime(s.completedAt)}`}
+                    title={`${formatTime(s.startedAt)} → ${formatTime(s.completedAt ?? s.endedAt)}`}
                   />
                   {failures
                     .filter((f) => f.stepKey === s.key)
@@ -90,8 +114,11 @@ export function StepTimeline({ execution, steps, failures, onShowAll }: Props) {
                       />
                     ))}
                 </span>
-                <span className="timeline-duration muted small">{running(s) && !s.completedAt ? 'running' : formatDuration(ends[i]! - starts[i]!)}</span>
+                <span className="timeline-duration muted small" data-testid="step-duration">
+                  {running(s) && !s.completedAt ? runningLabel(s) : formatDuration(ends[i]! - starts[i]!)}
+                </span>
               </button>
+              {hasWait(s) && <WaitSummary executionId={execution.id} step={s} live={live} onSignalSent={onSignalSent} />}
               {open === s.key && (
                 <div className="timeline-detail">
                   {s.error && (
@@ -139,4 +166,10 @@ export function StepTimeline({ execution, steps, failures, onShowAll }: Props) {
       )}
     </>
   );
+}
+
+/** What a step that has not ended is doing. */
+function runningLabel(s: Step): string {
+  if (s.status !== 'WAITING') return 'running';
+  return s.kind === 'sleep' ? 'sleeping' : 'waiting';
 }

@@ -18,7 +18,8 @@ const WINDOWS = [
   { label: 'Last 24 hours', seconds: 86_400, buckets: 48 },
 ];
 
-const ACTIVE = ['PENDING', 'RUNNING', 'SLEEPING', 'WAITING', 'COMPENSATING', 'FAILED'] as const;
+/** Unfinished statuses, each a card linking to its executions (SUB_COMMITTED: children waiting for their parent). */
+const ACTIVE = ['PENDING', 'RUNNING', 'SLEEPING', 'WAITING', 'SUB_COMMITTED', 'COMPENSATING', 'FAILED'] as const;
 
 export function OverviewPage() {
   const [windowIndex, setWindowIndex] = useState(1);
