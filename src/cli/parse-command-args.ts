@@ -6,11 +6,12 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './cli-error.js';
 import { CONNECTION_OPTIONS } from './connection-args.js';
 
-export type OptionSpecs = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+/** `multiple`: a string option that may be given more than once (its values in the order given). */
+export type OptionSpecs = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
-/** The parsed values of a spec: strings and booleans, each absent when not given. */
+/** The parsed values of a spec: strings, lists of strings and booleans, each absent when not given. */
 export type OptionValues<T extends OptionSpecs> = {
-  [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string;
+  [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : T[K] extends { multiple: true } ? string[] : string;
 };
 
 export const SHARED_OPTIONS = {

@@ -13,12 +13,19 @@
  *   - COMPLETED: the steps that completed are the reference run's;
  *   - COMPENSATED: the compensations that completed are the reference run's, each once, in reverse
  *     completion order of their steps;
- *   - FAILED: an unrecovered failure is recorded (an operator can see it and recover the execution).
+ *   - FAILED: an unrecovered failure is recorded (an operator can see it and recover the execution);
+ *   - every wait began once (a resumed wait is found begun, not begun again) and settled at most once;
+ *   - every signal consumed was consumed by one signal wait that completed, each such wait consumed one
+ *     signal, and the mailbox holds what the reference run's held (a signal sent again after the crash
+ *     was a duplicate, not a second signal), each taken by the same wait as in the reference run;
+ *   - each child wait started exactly one child (its journal starts once), the children are the
+ *     reference run's, and each child's recovery is judged by these same rules against the reference
+ *     run's child under the same key (its problems are prefixed "child <key>:").
  *
  * Verify assumes that the workflow takes the same path whenever it runs with the same input; a workflow
  * whose path depends on state outside its journal is exactly what these checks catch.
  */
-import { FINAL_STATUSES, type ExecutionReport } from './execution-report.js';
+import { FINAL_STATUSES, type ChildReport, type ExecutionReport, type ReportedSignal } from './execution-report.js';
 import { extraRuns, inFlight, startedAfterCompletion, summarizeJournal, type JournalSummary } from './journal-summary.js';
 
 export interface Reference {
@@ -58,8 +65,14 @@ function checkRuns(report: ExecutionReport, crashLsn: number | null, summary: Jo
   const again = startedAfterCompletion(report.journal);
   for (const key of again.steps) problems.push(`step ${key} ran again after it had completed`);
   for (const key of again.compensations) problems.push(`the compensation of ${key} ran again after it had completed`);
+  for (const key of again.waits) problems.push(`wait ${key} began again after it had settled`);
   for (const [key, counts] of summary.byKey) {
-    if (counts.completed > 1) problems.push(`step ${key} completed ${counts.completed} times`);
+    if (counts.waitBegun > 0) {
+      if (counts.waitBegun > 1) problems.push(`wait ${key} began ${counts.waitBegun} times`);
+      if (counts.completed + counts.failed > 1) problems.push(`wait ${key} settled ${counts.completed + counts.failed} times`);
+    } else if (counts.completed > 1) {
+      problems.push(`step ${key} completed ${counts.completed} times`);
+    }
     if (counts.compensationCompleted > 1) problems.push(`the compensation of ${key} completed ${counts.compensationCompleted} times`);
     const attempts = counts.startedAttempts;
     if (attempts.some((a, i) => i > 0 && a <= attempts[i - 1]!)) problems.push(`step ${key} started with attempts ${attempts.join(', ')}`);
@@ -100,13 +113,78 @@ function checkOutcome(reference: Reference, report: ExecutionReport, summary: Jo
   }
 }
 
-/** `crashLsn`: the journal's last LSN when the recovering worker took over, i.e. where the crash left it. */
-export function judgeRecovery(reference: Reference, report: ExecutionReport, crashLsn: number | null): Judgement {
+/** The n-th signal of its name, in the order sent: how a signal of a run is matched with the reference run's. */
+function signalLabels(signals: readonly ReportedSignal[]): Map<string, ReportedSignal> {
+  const seen = new Map<string, number>();
+  const labels = new Map<string, ReportedSignal>();
+  for (const signal of [...signals].sort((a, b) => Number(a.id) - Number(b.id))) {
+    const n = (seen.get(signal.name) ?? 0) + 1;
+    seen.set(signal.name, n);
+    labels.set(`${signal.name} #${n}`, signal);
+  }
+  return labels;
+}
+
+function checkSignals(reference: ExecutionReport, report: ExecutionReport, summary: JournalSummary, problems: string[]): void {
+  const byConsumer = new Map<string, ReportedSignal[]>();
+  for (const signal of report.signals) {
+    if (signal.consumedBy !== null) byConsumer.set(signal.consumedBy, [...(byConsumer.get(signal.consumedBy) ?? []), signal]);
+  }
+  for (const [key, taken] of byConsumer) {
+    if (taken.length > 1) problems.push(`wait ${key} consumed ${taken.length} signals (ids ${taken.map((t) => t.id).join(', ')})`);
+    const counts = summary.byKey.get(key);
+    if (!counts || counts.waitKind !== 'signal' || counts.completed === 0) {
+      problems.push(`signal ${taken[0]!.name} (id ${taken[0]!.id}) is consumed by ${key}, which is no signal wait that completed`);
+    }
+  }
+  for (const [key, counts] of summary.byKey) {
+    if (counts.waitKind === 'signal' && counts.completed > 0 && !byConsumer.has(key)) problems.push(`signal wait ${key} completed without consuming a signal`);
+  }
+  const got = signalLabels(report.signals);
+  const expected = signalLabels(reference.signals);
+  const names = new Set([...report.signals, ...reference.signals].map((s) => s.name));
+  for (const name of names) {
+    const n = report.signals.filter((s) => s.name === name).length;
+    const m = reference.signals.filter((s) => s.name === name).length;
+    if (n !== m) problems.push(`the mailbox holds ${n} signals ${name}; the reference run's held ${m}`);
+  }
+  for (const [label, signal] of got) {
+    const ref = expected.get(label);
+    if (ref && ref.consumedBy !== signal.consumedBy) {
+      problems.push(`signal ${label} was consumed by ${signal.consumedBy ?? 'no wait'}; in the reference run by ${ref.consumedBy ?? 'no wait'}`);
+    }
+  }
+}
+
+function checkChildren(reference: ExecutionReport, report: ExecutionReport, crashLsn: number | null, problems: string[], reruns: string[]): void {
+  const byKey = new Map<string, ChildReport[]>();
+  for (const child of report.children) byKey.set(child.stepKey, [...(byKey.get(child.stepKey) ?? []), child]);
+  for (const [key, started] of byKey) {
+    if (started.length > 1) problems.push(`child wait ${key} started ${started.length} child executions`);
+    const ref = reference.children.find((c) => c.stepKey === key);
+    if (!ref) {
+      problems.push(`a child was started under ${key} (the reference run started none)`);
+      continue;
+    }
+    const child = started[0]!;
+    const starts = child.journal.filter((r) => r.kind === 'execution_started').length;
+    if (starts !== 1) problems.push(`child ${key}: its journal records ${starts} starts`);
+    const judged = judgeExecution({ report: ref, summary: summarizeJournal(ref.journal) }, child, crashLsn, 'child');
+    problems.push(...judged.problems.map((p) => `child ${key}: ${p}`));
+    reruns.push(...judged.reruns.map((r) => `${key}/${r}`));
+  }
+  for (const ref of reference.children) {
+    if (!byKey.has(ref.stepKey)) problems.push(`no child was started under ${ref.stepKey} (the reference run started one)`);
+  }
+}
+
+/** One execution's recovery against its reference: a child is judged by its status alone coming to rest (it may rest CANCELLED). */
+function judgeExecution(reference: Reference, report: ExecutionReport, crashLsn: number | null, role: 'execution' | 'child'): Omit<Judgement, 'valid'> {
   const problems: string[] = [];
   const reruns: string[] = [];
   const summary = summarizeJournal(report.journal);
   const expected = reference.report.status;
-  if (!FINAL_STATUSES.has(report.status)) {
+  if (role === 'execution' && !FINAL_STATUSES.has(report.status)) {
     problems.push(`did not come to rest: still ${report.status}`);
   } else if (report.status !== expected) {
     const why = report.error ? ` (${report.error.name}: ${report.error.message})` : '';
@@ -117,5 +195,16 @@ export function judgeRecovery(reference: Reference, report: ExecutionReport, cra
   checkJournal(report, problems);
   checkRuns(report, crashLsn, summary, problems, reruns);
   if (report.status === expected) checkOutcome(reference, report, summary, problems);
-  return { valid: problems.length === 0, problems, reruns, compensations: summary.compensatedKeys };
+  checkSignals(reference.report, report, summary, problems);
+  checkChildren(reference.report, report, crashLsn, problems, reruns);
+  return { problems, reruns, compensations: summary.compensatedKeys };
+}
+
+/**
+ * `crashLsn`: the newest LSN of the execution's and its children's journals when the recovering worker
+ * took over, i.e. where the crash left them (LSNs are global, so one number serves every journal).
+ */
+export function judgeRecovery(reference: Reference, report: ExecutionReport, crashLsn: number | null): Judgement {
+  const judged = judgeExecution(reference, report, crashLsn, 'execution');
+  return { valid: judged.problems.length === 0, ...judged };
 }

@@ -9,7 +9,7 @@ import type { CrashPoint } from '../worker/crash-points.js';
 import type { CrashCase } from './crash-cases.js';
 import type { StoreFactory } from './isolated-stores.js';
 import { judgeRecovery, type Reference } from './judge-recovery.js';
-import { runWorker, stderrTail, type WorkerResult } from './worker-process.js';
+import { runWorker, stderrTail, type VerifySignal, type WorkerResult } from './worker-process.js';
 
 export interface VerifyRow {
   point: CrashPoint;
@@ -32,6 +32,7 @@ export interface CaseContext {
   modulePath: string;
   workflow: string;
   input: unknown;
+  signals: readonly VerifySignal[];
   timeoutMs: number;
   reference: Reference;
 }
@@ -49,7 +50,7 @@ export async function runCase(ctx: CaseContext, target: CrashCase): Promise<Veri
   const row: VerifyRow = { ...unreachedRow(target.point), step: target.stepKey };
   const store = await ctx.stores.create();
   try {
-    const common = { store, modulePath: ctx.modulePath, workflow: ctx.workflow, timeoutMs: ctx.timeoutMs };
+    const common = { store, modulePath: ctx.modulePath, workflow: ctx.workflow, signals: ctx.signals, timeoutMs: ctx.timeoutMs };
     const crashAt = `${target.point}:${target.stepKey}`;
     const crashed = await runWorker({ ...common, start: { input: ctx.input }, crashAt });
     row.reached = crashed.signal === 'SIGKILL' && crashed.stderr.includes(`crash point ${crashAt} reached`);

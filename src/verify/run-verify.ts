@@ -5,17 +5,19 @@
  * (SIGINT) stops new cases from starting.
  */
 import { CRASH_POINTS, type CrashPoint } from '../worker/crash-points.js';
-import { crashCases, type CrashCase } from './crash-cases.js';
+import { crashCases, referenceKeys, type CrashCase } from './crash-cases.js';
 import type { StoreFactory } from './isolated-stores.js';
 import type { Reference } from './judge-recovery.js';
-import { summarizeJournal } from './journal-summary.js';
+import { summarizeJournal, treeSummaries } from './journal-summary.js';
 import { runCase, unreachedRow, type CaseContext, type VerifyRow } from './run-case.js';
-import { runWorker, stderrTail } from './worker-process.js';
+import { runWorker, stderrTail, type VerifySignal } from './worker-process.js';
 
 export interface VerifyOptions {
   modulePath: string;
   workflow: string;
   input: unknown;
+  /** Signals each worker process sends the execution once it is WAITING (see verify-worker.ts). */
+  signals: VerifySignal[];
   stores: StoreFactory;
   points?: CrashPoint[] | undefined;
   steps?: string[] | undefined;
@@ -37,17 +39,16 @@ export class VerifyError extends Error {}
 async function referenceRun(opts: VerifyOptions): Promise<Reference> {
   const store = await opts.stores.create();
   try {
-    const { modulePath, workflow, input, timeoutMs } = opts;
-    const run = await runWorker({ store, modulePath, workflow, start: { input }, timeoutMs });
+    const { modulePath, workflow, input, signals, timeoutMs } = opts;
+    const run = await runWorker({ store, modulePath, workflow, start: { input }, signals, timeoutMs });
     if (opts.signal.aborted) throw new VerifyError('interrupted');
     if (run.code !== 0 || !run.report) {
       const detail = run.stderr.trim() ? `\n${stderrTail(run.stderr)}` : '';
       throw new VerifyError(`the reference run (no crash) failed: exit ${run.signal ?? run.code}${detail}`);
     }
     if (!run.settled) {
-      throw new VerifyError(
-        `the reference run (no crash) did not come to rest within ${timeoutMs} ms: still ${run.report.status} (raise --timeout-ms)`,
-      );
+      const hint = run.report.status === 'WAITING' ? '; give the signals it waits for with --signal, or raise --timeout-ms' : ' (raise --timeout-ms)';
+      throw new VerifyError(`the reference run (no crash) did not come to rest within ${timeoutMs} ms: still ${run.report.status}${hint}`);
     }
     return { report: run.report, summary: summarizeJournal(run.report.journal) };
   } finally {
@@ -77,11 +78,13 @@ async function eachLimited<T>(items: readonly T[], n: number, signal: AbortSigna
 
 export async function runVerify(opts: VerifyOptions): Promise<VerifyResult> {
   const reference = await referenceRun(opts);
-  const unknownSteps = (opts.steps ?? []).filter((k) => !reference.summary.stepKeys.includes(k));
+  const summaries = treeSummaries(reference.report);
+  const known = referenceKeys(summaries);
+  const unknownSteps = (opts.steps ?? []).filter((k) => !known.includes(k));
   if (unknownSteps.length > 0) {
-    throw new VerifyError(`--steps: the reference run has no step ${unknownSteps.join(', ')} (its steps: ${reference.summary.stepKeys.join(', ')})`);
+    throw new VerifyError(`--steps: the reference run has no step or wait ${unknownSteps.join(', ')} (its steps and waits: ${known.join(', ')})`);
   }
-  const { cases, unreached } = crashCases(reference.summary, { points: opts.points, steps: opts.steps });
+  const { cases, unreached } = crashCases(summaries, { points: opts.points, steps: opts.steps });
   opts.onReference?.(reference, cases.length);
 
   const ctx: CaseContext = { ...opts, reference };

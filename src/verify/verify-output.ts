@@ -1,8 +1,9 @@
 /**
- * What `aries verify` prints: the reference run in one line, a table of crash cases (crash point → what
+ * What `aries verify` prints: the reference run in one line (its waits and children when it has some), a table of crash cases (crash point → what
  * the recovery did), and a summary line; or, with --json, the same as one JSON object for programs.
  */
 import { formatTable, truncate } from '../cli/format-table.js';
+import type { ExecutionReport } from './execution-report.js';
 import type { Reference } from './judge-recovery.js';
 import type { VerifyRow } from './run-case.js';
 import type { VerifyResult } from './run-verify.js';
@@ -10,12 +11,20 @@ import type { VerifyResult } from './run-verify.js';
 const list = (items: readonly string[]) => (items.length === 0 ? '-' : items.join(','));
 const yesNo = (v: boolean | null, no = 'no') => (v === null ? '-' : v ? 'yes' : no);
 
+/** The reference run's children, as `key:STATUS`, theirs after them as `key/key:STATUS`. */
+function childList(report: ExecutionReport, prefix = ''): string[] {
+  return report.children.flatMap((c) => [`${prefix}${c.stepKey}:${c.status}`, ...childList(c, `${prefix}${c.stepKey}/`)]);
+}
+
 export function describeReference(workflow: string, reference: Reference): string {
   const { report, summary } = reference;
   const error = report.error ? ` (${report.error.name}: ${truncate(report.error.message, 80)})` : '';
+  // Waits and children only when there are some: a workflow of steps reads as it always did.
+  const waits = summary.waitKeys.length > 0 ? `; waits ${list(summary.waitKeys)}` : '';
+  const children = report.children.length > 0 ? `; children ${list(childList(report))}` : '';
   return (
     `reference run of ${workflow} (no crash): ${report.status}${error}; ` +
-    `steps ${list(summary.stepKeys)}; retried ${list(summary.retriedKeys)}; compensated ${list(summary.compensatedKeys)}`
+    `steps ${list(summary.stepKeys)}; retried ${list(summary.retriedKeys)}; compensated ${list(summary.compensatedKeys)}${waits}${children}`
   );
 }
 
@@ -75,6 +84,9 @@ export function resultJson(workflow: string, result: VerifyResult): string {
     steps: summary.stepKeys,
     retried: summary.retriedKeys,
     compensated: summary.compensatedKeys,
+    waits: summary.waitKeys,
+    children: childList(report),
+    signals: report.signals.map((g) => ({ name: g.name, consumedBy: g.consumedBy })),
   };
   return `${JSON.stringify({ workflow, reference, rows: result.rows, valid: result.valid }, null, 2)}\n`;
 }

@@ -6,10 +6,15 @@
  * point: the next worker process must recover what it left.
  *
  * The lease is short (1 s) so the next process can claim a killed process's execution soon after; the
- * recovery sweep is off so a FAILED execution stays as its failure left it.
+ * recovery sweep is off so a FAILED execution stays as its failure left it. With --signals, the process
+ * sends the execution those signals as soon as it sees it WAITING (so a signal wait is woken by its
+ * signal, as in production, rather than finding it in the mailbox), under idempotency keys that every
+ * process of a case shares: a process that resumes after a crash sends them again, and a signal that
+ * was already stored is a duplicate, not a second signal.
  *
  *   node dist/verify/verify-worker.js --module <abs path> --workflow <name[@version]>
  *        (--data-dir DIR | --database-url URL) (--start --input JSON | --execution ID) --timeout-ms N
+ *        [--signals '[{"name":…,"payload":…}]']
  *
  * Reports are JSON lines on file descriptor 3 ({ event: 'started', executionId } as soon as the execution
  * exists, { event: 'report', settled, resumedFromLsn, report } at the end, resumedFromLsn being the
@@ -19,8 +24,10 @@ import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadWorkflowModules } from '../cli/load-workflow-modules.js';
 import { createEngine } from '../sdk/engine.js';
-import { readExecutionReport } from './execution-report.js';
+import type { Engine } from '../sdk/engine.js';
+import { newestLsn, readExecutionReport } from './execution-report.js';
 import { findWorkflow } from './find-workflow.js';
+import type { VerifySignal } from './worker-process.js';
 
 const LEASE_MS = 1_000;
 const POLL_INTERVAL_MS = 50;
@@ -52,6 +59,7 @@ function options() {
       input: { type: 'string' },
       execution: { type: 'string' },
       'timeout-ms': { type: 'string' },
+      signals: { type: 'string' },
     },
   });
   const { module, workflow } = values;
@@ -61,7 +69,39 @@ function options() {
     throw new Error('usage: verify-worker --module M --workflow W (--data-dir D | --database-url U) (--start --input J | --execution ID)');
   }
   const input: unknown = values.start ? JSON.parse(values.input ?? 'null') : undefined;
-  return { module, workflow, store, start: values.start === true, input, executionId: values.execution, timeoutMs };
+  const signals = JSON.parse(values.signals ?? '[]') as VerifySignal[];
+  return { module, workflow, store, start: values.start === true, input, executionId: values.execution, signals, timeoutMs };
+}
+
+/**
+ * Sends `signals` to the execution the first time it is WAITING, then stops; `stop()` ends the watch.
+ * The same idempotency keys in every process: sending again after a crash stores nothing new.
+ */
+function sendSignalsWhenWaiting(engine: Engine, executionId: string, signals: readonly VerifySignal[]): { stop: () => Promise<void> } {
+  let stopped = signals.length === 0;
+  let failure: { error: unknown } | undefined;
+  const watch = (async () => {
+    while (!stopped) {
+      const execution = await engine.admin.readExecution(executionId);
+      if (execution?.status === 'WAITING') {
+        for (const [i, s] of signals.entries()) {
+          await engine.signal(executionId, s.name, s.payload, { idempotencyKey: `${IDEMPOTENCY_KEY}:signal:${i + 1}` });
+        }
+        return;
+      }
+      await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+    }
+  })().catch((error: unknown) => {
+    // It ended between the read and the send (a wait's timeout, say): there is nothing left to signal.
+    if ((error as { code?: unknown }).code !== 'ILLEGAL_TRANSITION') failure = { error };
+  });
+  return {
+    stop: async () => {
+      stopped = true;
+      await watch;
+      if (failure) throw failure.error;
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -81,10 +121,11 @@ async function main(): Promise<void> {
       executionId = (await engine.start(workflow, opts.input, { idempotencyKey: IDEMPOTENCY_KEY })).id;
       emit({ event: 'started', executionId });
     } else {
-      // Where the journal stood when this process took over: what the crash left.
-      resumedFromLsn = (await engine.admin.readJournal(executionId)).records.at(-1)?.lsn ?? null;
+      // Where the journals (the execution's and its children's) stood when this process took over: what the crash left.
+      resumedFromLsn = newestLsn(await readExecutionReport(engine, executionId));
     }
     await worker.start();
+    const sender = sendSignalsWhenWaiting(engine, executionId, opts.signals);
     let settled = true;
     try {
       await engine.handle(executionId).result({ timeoutMs: opts.timeoutMs });
@@ -92,6 +133,8 @@ async function main(): Promise<void> {
       const code = (err as { code?: unknown }).code;
       if (code === 'TIMEOUT') settled = false;
       else if (code !== 'EXECUTION_FAILED' && code !== 'EXECUTION_COMPENSATED') throw err;
+    } finally {
+      await sender.stop();
     }
     await worker.stop();
     emit({ event: 'report', settled, resumedFromLsn, report: await readExecutionReport(engine, executionId) });

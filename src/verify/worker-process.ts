@@ -9,6 +9,12 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionReport } from './execution-report.js';
 
+/** A signal verify sends the execution (aries verify --signal name=json). */
+export interface VerifySignal {
+  name: string;
+  payload?: unknown;
+}
+
 export interface WorkerRun {
   /** Where the store is: an embedded data dir or a server database. */
   store: { dataDir: string } | { databaseUrl: string };
@@ -17,6 +23,8 @@ export interface WorkerRun {
   /** Start the execution with this input (undefined: resume `executionId`). */
   start?: { input: unknown };
   executionId?: string;
+  /** Sent to the execution once it is WAITING, under idempotency keys every process shares. */
+  signals?: readonly VerifySignal[];
   /** ARIES_CRASH_AT for this process: `<point>:<step key>`. */
   crashAt?: string;
   /** How long the worker waits for the execution to come to rest. */
@@ -31,7 +39,7 @@ export interface WorkerResult {
   report: ExecutionReport | undefined;
   /** False when the execution had not come to rest when the worker gave up waiting. */
   settled: boolean;
-  /** A resuming worker: the journal's last LSN when it opened the store (what the crash left). */
+  /** A resuming worker: the newest LSN of the execution's and its children's journals when it opened the store (what the crash left). */
   resumedFromLsn: number | null;
 }
 
@@ -63,6 +71,7 @@ function argsFor(run: WorkerRun): string[] {
   else args.push('--database-url', run.store.databaseUrl);
   if (run.start) args.push('--start', '--input', JSON.stringify(run.start.input ?? null));
   if (run.executionId) args.push('--execution', run.executionId);
+  if (run.signals && run.signals.length > 0) args.push('--signals', JSON.stringify(run.signals));
   return args;
 }
 

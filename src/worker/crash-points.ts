@@ -1,8 +1,8 @@
 /**
- * Named crash points at the commit boundaries of a step, for fault tests and for checking a deployment:
- * with ARIES_CRASH_AT=<point>:<step key> in its environment, a worker process kills itself with SIGKILL
- * (no cleanup, no finally blocks, no lease hand-back) the first time it reaches that point for a step of
- * that key. Points, in the order a step passes them:
+ * Named crash points at the commit boundaries of a step or a wait, for fault tests and for checking a
+ * deployment: with ARIES_CRASH_AT=<point>:<step key> in its environment, a worker process kills itself
+ * with SIGKILL (no cleanup, no finally blocks, no lease hand-back) the first time it reaches that point for
+ * a step of that key. Points, in the order a step passes them:
  *
  *   before-step        the step's intent is committed; its function has not run
  *   after-step-effect  its function returned (side effect done); its output is not yet committed
@@ -12,6 +12,20 @@
  *                      while the execution waits for its durable timer
  *   during-compensation  the step's compensation is journaled as started; it has not run
  *   after-compensation-effect  the compensation returned; its completion is not yet committed
+ *
+ * and, for a wait (ctx.sleep, ctx.waitForSignal, ctx.child) of that key:
+ *
+ *   after-wait-begin   a sleep or signal wait is begun (its WAITING row and step_waiting record are
+ *                      committed); nothing has been asked about it yet
+ *   after-child-start  the child execution is started and the parent's wait for it begun, in one
+ *                      committed transaction; the child has not run
+ *   during-wait        nothing the run waits for had come: the execution is suspended (SLEEPING or
+ *                      WAITING, no lease owner, committed), and the worker dies while it waits
+ *   after-wait-settle  the database settled the wait (its completion or failure is committed; a signal
+ *                      wait's signal is consumed); the workflow has not seen the outcome
+ *
+ * A child's compensation (its own saga, run as the parent's undoes it) passes during-compensation when
+ * the child is made to compensate and the parent waits for it.
  *
  * Before dying it writes one line to stderr (synchronously), so whoever watches the process can tell the
  * kill happened at the intended point. The variable is read once, at load; when it is unset,
@@ -26,6 +40,10 @@ export const CRASH_POINTS = [
   'during-retry-wait',
   'during-compensation',
   'after-compensation-effect',
+  'after-wait-begin',
+  'after-child-start',
+  'during-wait',
+  'after-wait-settle',
 ] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 

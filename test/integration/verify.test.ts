@@ -9,6 +9,13 @@
  *                    the compensation points are not (and that is no failure)
  *   verify-drifting  broken on purpose (a step key from module state): recoveries end FAILED with a
  *                    NondeterminismError where the reference run COMPLETED, and verify exits 1
+ *   verify-waits     a sleep, a signal wait (the signal given with --signal) and a child workflow: crashes
+ *                    as each wait begins, while the execution is suspended on it, once it settled, and
+ *                    in the child's run, each recovered with nothing lost, no step run twice, the signal
+ *                    consumed once and the child started once
+ *   verify-fan-out   a PERMANENT child failure compensates the parent: crashes as each child starts and
+ *                    inside the saga that undoes the SUB_COMMITTED child (the parent's step and the
+ *                    child's own compensation)
  *
  * Afterwards nothing verify made is left: no data dir in the temp dir, no aries_verify_* database. The
  * judge itself is also fed journals no correct engine writes (a completed step run again, compensations
@@ -19,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { ExecutionReport } from '../../src/verify/execution-report.js';
+import type { ChildReport, ExecutionReport } from '../../src/verify/execution-report.js';
 import { judgeRecovery, type Reference } from '../../src/verify/judge-recovery.js';
 import { summarizeJournal } from '../../src/verify/journal-summary.js';
 import { BACKENDS, serverEnabled } from '../helpers/backends.js';
@@ -41,7 +48,16 @@ interface Row {
 
 interface VerifyJson {
   workflow: string;
-  reference: { status: string; error: { name: string } | null; steps: string[]; retried: string[]; compensated: string[] };
+  reference: {
+    status: string;
+    error: { name: string } | null;
+    steps: string[];
+    retried: string[];
+    compensated: string[];
+    waits: string[];
+    children: string[];
+    signals: { name: string; consumedBy: string | null }[];
+  };
   rows: Row[];
   valid: boolean;
 }
@@ -155,6 +171,104 @@ for (const backend of BACKENDS) {
     );
 
     test(
+      'waits: crashes as a sleep, a signal wait and a child begin, while suspended on them, once settled and in the child, all recovered validly',
+      async () => {
+        const result = await verify([
+          'test/fixtures/verify-waits.ts',
+          'verify-waits',
+          '--input',
+          '{"order":"o-1"}',
+          '--signal',
+          'approve={"by":"ana"}',
+          '--points',
+          'before-step,after-wait-begin,after-child-start,during-wait,after-wait-settle',
+          '--steps',
+          'cool-off,signal:approve:1,charge,capture',
+          '--parallel',
+          '4',
+          '--json',
+          ...store,
+        ]);
+        expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+        const out = JSON.parse(result.stdout) as VerifyJson;
+        expect(out.reference).toMatchObject({
+          status: 'COMPLETED',
+          steps: ['load', 'finish'],
+          waits: ['cool-off', 'signal:approve:1', 'charge'],
+          children: ['charge:COMPLETED'],
+          signals: [{ name: 'approve', consumedBy: 'signal:approve:1' }],
+        });
+        expect(brief(out.rows)).toEqual([
+          // A step of the child: the worker running the child dies, and the next one runs the step again.
+          ['before-step', 'capture', true, 'COMPLETED', true],
+          ['after-wait-begin', 'cool-off', true, 'COMPLETED', true],
+          ['after-wait-begin', 'signal:approve:1', true, 'COMPLETED', true],
+          ['after-child-start', 'charge', true, 'COMPLETED', true],
+          ['during-wait', 'cool-off', true, 'COMPLETED', true],
+          ['during-wait', 'signal:approve:1', true, 'COMPLETED', true],
+          ['during-wait', 'charge', true, 'COMPLETED', true],
+          ['after-wait-settle', 'cool-off', true, 'COMPLETED', true],
+          ['after-wait-settle', 'signal:approve:1', true, 'COMPLETED', true],
+          ['after-wait-settle', 'charge', true, 'COMPLETED', true],
+        ]);
+        // Only the child's interrupted step ran again; a wait is resumed, never begun or run again.
+        const reruns = Object.fromEntries(out.rows.map((r) => [`${r.point}:${r.step}`, r.reruns]));
+        expect(reruns['before-step:capture']).toEqual(['charge/capture@2']);
+        for (const point of ['after-child-start:charge', 'during-wait:signal:approve:1', 'during-wait:charge', 'after-wait-settle:signal:approve:1', 'after-wait-settle:charge']) {
+          expect(reruns[point], point).toEqual([]);
+        }
+        expect(out.valid).toBe(true);
+        await expectCleanedUp();
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    test(
+      'a PERMANENT child failure compensates the parent: crashes as the children start and inside the saga that undoes the SUB_COMMITTED one',
+      async () => {
+        const result = await verify([
+          'test/fixtures/verify-fan-out.ts',
+          'verify-fan-out',
+          '--input',
+          '{"order":"o-2"}',
+          '--points',
+          'after-child-start,during-compensation,after-compensation-effect',
+          '--steps',
+          'pay,ship,debit',
+          '--parallel',
+          '4',
+          '--json',
+          ...store,
+        ]);
+        expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+        const out = JSON.parse(result.stdout) as VerifyJson;
+        expect(out.reference).toMatchObject({
+          status: 'COMPENSATED',
+          error: { name: 'ChildWorkflowFailedError' },
+          steps: ['reserve'],
+          waits: ['pay', 'ship'],
+          compensated: ['pay', 'reserve'],
+          // The payment child is undone with the parent's saga; the failed shipping child is cancelled.
+          children: ['pay:COMPENSATED', 'ship:CANCELLED'],
+        });
+        expect(brief(out.rows)).toEqual([
+          ['during-compensation', 'pay', true, 'COMPENSATED', true],
+          ['during-compensation', 'debit', true, 'COMPENSATED', true],
+          ['after-compensation-effect', 'debit', true, 'COMPENSATED', true],
+          ['after-child-start', 'pay', true, 'COMPENSATED', true],
+          ['after-child-start', 'ship', true, 'COMPENSATED', true],
+        ]);
+        const reruns = Object.fromEntries(out.rows.map((r) => [`${r.point}:${r.step}`, r.reruns]));
+        expect(reruns['during-compensation:pay']).toEqual([]);
+        expect(reruns['during-compensation:debit']).toEqual(['pay/debit:compensation@2']);
+        for (const row of out.rows) expect(row.compensations).toEqual(['pay', 'reserve']);
+        expect(out.valid).toBe(true);
+        await expectCleanedUp();
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    test(
       'a workflow whose step keys depend on state outside its journal: its recoveries are not valid, exit 1',
       async () => {
         const result = await verify(['test/fixtures/verify-drifting.ts', 'verify-drifting', '--points', 'after-step-commit', '--json', ...store]);
@@ -216,7 +330,7 @@ describe('aries verify: judging a recovery from its journal', () => {
       checksumOk: true,
     }));
     const error = status === 'COMPLETED' ? null : { name: 'PermanentError', message: 'no' };
-    return { executionId: 'e', status, error, lastLsn: journal.length, journal, steps, unrecoveredFailures: [] };
+    return { executionId: 'e', status, error, lastLsn: journal.length, journal, steps, unrecoveredFailures: [], signals: [], children: [] };
   }
   const reference = (r: ExecutionReport): Reference => ({ report: r, summary: summarizeJournal(r.journal) });
   const started: Entry = ['execution_started'];
@@ -247,6 +361,63 @@ describe('aries verify: judging a recovery from its journal', () => {
       'step a completed 2 times',
       'step a ran again after the crash, which had not interrupted it',
     ]);
+  });
+
+  test('a wait begun twice, a signal taken by the wrong wait or left, a signal sent twice, a child started twice: each is reported', () => {
+    const withWaits = (entries: Entry[]) => {
+      const r = report('COMPLETED', [started, ...entries, ['execution_completed']]);
+      for (const rec of r.journal) if (rec.kind === 'step_waiting') rec.waitKind = rec.stepKey === 'kid' ? 'child' : 'signal';
+      return r;
+    };
+    const child = (id: string): ChildReport => ({
+      ...report('COMPLETED', [started, ['step_started', 'work', 1], ['step_completed', 'work', 1], ['execution_completed']]),
+      executionId: id,
+      stepKey: 'kid',
+    });
+    const once: Entry[] = [['step_waiting', 'signal:go:1', 1], ['step_completed', 'signal:go:1', 1], ['step_waiting', 'kid', 1], ['step_completed', 'kid', 1]];
+    const taken = [{ id: '1', name: 'go', idempotencyKey: 'k1', consumedBy: 'signal:go:1' }];
+    const ref = withWaits(once);
+    ref.signals = taken;
+    ref.children = [child('c1')];
+
+    const recovered = withWaits(once);
+    recovered.signals = taken;
+    recovered.children = [child('c1')];
+    expect(judgeRecovery(reference(ref), recovered, 3)).toEqual({ valid: true, problems: [], reruns: [], compensations: [] });
+
+    const broken = withWaits([['step_waiting', 'signal:go:1', 1], ['step_waiting', 'signal:go:1', 1], ...once.slice(1)]);
+    broken.signals = [
+      { id: '1', name: 'go', idempotencyKey: 'k1', consumedBy: null },
+      { id: '2', name: 'go', idempotencyKey: null, consumedBy: 'kid' },
+    ];
+    broken.children = [child('c1'), child('c2')];
+    expect(judgeRecovery(reference(ref), broken, 3).problems).toEqual([
+      'wait signal:go:1 began 2 times',
+      'signal go (id 2) is consumed by kid, which is no signal wait that completed',
+      'signal wait signal:go:1 completed without consuming a signal',
+      "the mailbox holds 2 signals go; the reference run's held 1",
+      'signal go #1 was consumed by no wait; in the reference run by signal:go:1',
+      'child wait kid started 2 child executions',
+    ]);
+  });
+
+  test("a child's own recovery is judged too: its completed step run again is reported under the child's key", () => {
+    const parent = (kid: ChildReport) => {
+      const r = report('COMPLETED', [started, ['step_waiting', 'kid', 1], ['step_completed', 'kid', 1], ['execution_completed']]);
+      r.journal[1]!.waitKind = 'child';
+      r.children = [kid];
+      return r;
+    };
+    const kid = (entries: Entry[]): ChildReport => ({ ...report('COMPLETED', [started, ...entries, ['execution_completed']]), stepKey: 'kid' });
+    const ref = parent(kid([['step_started', 'work', 1], ['step_completed', 'work', 1]]));
+    const rerun = parent(kid([['step_started', 'work', 1], ['step_completed', 'work', 1], ['step_started', 'work', 2], ['step_completed', 'work', 2]]));
+    const judged = judgeRecovery(reference(ref), rerun, 3); // the child had completed work (its LSN 3) when the crash came
+    expect(judged.problems).toEqual([
+      'child kid: step work ran again after it had completed',
+      'child kid: step work completed 2 times',
+      'child kid: step work ran again after the crash, which had not interrupted it',
+    ]);
+    expect(judged.reruns).toEqual(['kid/work@2']);
   });
 
   test('compensations out of reverse completion order, or one missing, are not valid', () => {

@@ -13,7 +13,7 @@ import { findWorkflow } from '../../verify/find-workflow.js';
 import { embeddedStores, serverStores, type StoreFactory } from '../../verify/isolated-stores.js';
 import { runVerify, VerifyError } from '../../verify/run-verify.js';
 import { describeReference, describeRow, formatResult, resultJson } from '../../verify/verify-output.js';
-import { killWorkers } from '../../verify/worker-process.js';
+import { killWorkers, type VerifySignal } from '../../verify/worker-process.js';
 import { CliError, UsageError } from '../cli-error.js';
 import { loadWorkflowModules } from '../load-workflow-modules.js';
 import { positiveInt } from '../parse-command-args.js';
@@ -31,7 +31,11 @@ compensations that ran.
 
 A recovery is valid when the execution ends as the reference run did (COMPLETED, COMPENSATED, or FAILED
 with its failure recorded), its journal is intact, no completed step ran again (only the step the crash
-interrupted, once, with a higher attempt), and compensations ran once each, in reverse completion order.
+interrupted, once, with a higher attempt), and compensations ran once each, in reverse completion order;
+every wait (ctx.sleep, ctx.waitForSignal, ctx.child) began once and settled once, every signal was
+consumed exactly once, by the wait that took it in the reference run, and every child was started once,
+its own recovery judged the same way. Crash points in a child's steps are tried too (a crash point names
+a step key: one a parent and its child share is crashed wherever it is reached first).
 
 Crash points: ${CRASH_POINTS.join(', ')}.
 
@@ -40,6 +44,10 @@ the same path whenever it runs with the same input.
 
 Options:
   --input JSON         the execution's input, as JSON (default: null)
+  --signal NAME[=JSON] a signal to send the execution once it is WAITING (its payload as JSON; none:
+                       null); repeat for more, sent in the order given. Every worker process of a run
+                       sends them under the same idempotency keys, so a resend after a crash stores
+                       nothing new
   --points P,Q         only these crash points (default: all)
   --steps K,L          only these step keys (default: every step the reference run started)
   --parallel N         crash cases run at once, each in its own store (default 2)
@@ -63,6 +71,19 @@ function parseInput(text: string | undefined): unknown {
     return JSON.parse(text) as unknown;
   } catch (err) {
     throw new InvalidInputError(`--input is not valid JSON: ${(err as Error).message} (input: ${text.slice(0, 80)})`);
+  }
+}
+
+/** `--signal name` or `--signal name=<json payload>`. */
+function parseSignal(text: string): VerifySignal {
+  const eq = text.indexOf('=');
+  const name = (eq < 0 ? text : text.slice(0, eq)).trim();
+  if (name === '') throw new UsageError(`--signal takes NAME or NAME=JSON, got "${text}"`, usage);
+  if (eq < 0) return { name };
+  try {
+    return { name, payload: JSON.parse(text.slice(eq + 1)) as unknown };
+  } catch (err) {
+    throw new InvalidInputError(`--signal ${name}: the payload is not valid JSON: ${(err as Error).message}`);
   }
 }
 
@@ -93,6 +114,7 @@ export default defineCommand({
   usage,
   options: {
     input: { type: 'string' },
+    signal: { type: 'string', multiple: true },
     points: { type: 'string' },
     steps: { type: 'string' },
     parallel: { type: 'string' },
@@ -110,6 +132,7 @@ export default defineCommand({
       throw new UsageError('--database-url and --data-dir name two different stores; give one of them', usage);
     }
     const input = parseInput(values.input);
+    const signals = (values.signal ?? []).map(parseSignal);
     const databaseUrl = values['database-url'] ?? (values['data-dir'] === undefined ? process.env.DATABASE_URL || undefined : undefined);
 
     // The module first: a wrong name costs nothing, and the workers load it exactly as this does.
@@ -128,6 +151,7 @@ export default defineCommand({
         modulePath,
         workflow: workflow.key,
         input,
+        signals,
         stores,
         points,
         steps,

@@ -19,6 +19,7 @@
  */
 import type { StoredError } from '../../core/stored-error.js';
 import { awaitWaits, readWaits } from '../../db/waits.js';
+import { crashPoint } from '../crash-points.js';
 import { recordWaitSpan, type WaitSpanOutcome } from '../tracing.js';
 import type { RunState } from './run-state.js';
 
@@ -166,8 +167,10 @@ export class WaitCoordinator {
         }
         if (result.outcome === 'suspended') {
           await this.trace([], 'cancelled', undefined, cancel);
+          for (const key of this.open.keys()) crashPoint('during-wait', key);
           return this.stop({ kind: 'suspended', status: result.status, availableAt: result.availableAt, dueInMs: result.dueInMs });
         }
+        crashPoint('after-wait-settle', result.stepKey);
         const wait = this.open.get(result.stepKey);
         this.open.delete(result.stepKey);
         const outcome: WaitOutcome = result.outcome === 'completed' ? { kind: 'completed', output: result.output } : { kind: 'failed', error: result.error };

@@ -26,6 +26,7 @@ import {
   UnknownWorkflowError,
   WaitTimeoutError,
 } from '../../errors.js';
+import { crashPoint } from '../crash-points.js';
 import { CompensationUnwind, YieldSignal } from '../engine-signals.js';
 import type { StepRecord } from '../run/replay-log.js';
 import { KIND_WORDS } from './attempt.js';
@@ -158,6 +159,7 @@ function enterWait<Spec, T>(run: RunState, primitive: WaitPrimitive<Spec>, key: 
         if (run.deps.shouldYield()) throw new YieldSignal();
         if (run.deps.signal.aborted) throw run.deps.signal.reason;
         await run.storage(() => primitive.begin(run, key, seq, spec));
+        crashPoint(primitive.kind === 'child' ? 'after-child-start' : 'after-wait-begin', key);
       }
     } catch (err) {
       run.journal.settled();

@@ -79,7 +79,10 @@ async function undoChild(deps: UndoDeps, step: CompensableStep): Promise<'done' 
     step.status = 'COMPLETED';
     return 'done';
   }
-  if (r.outcome === 'waiting') return 'suspended';
+  if (r.outcome === 'waiting') {
+    crashPoint('during-compensation', step.stepKey); // journaled as started; the child's own saga has not run
+    return 'suspended';
+  }
   const error = new ChildWorkflowFailedError(
     `child execution ${r.childId} of step "${step.stepKey}" could not be compensated: it is ${r.childStatus}` +
       (r.childError?.message ? ` (${r.childError.message})` : ''),
