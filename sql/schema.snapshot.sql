@@ -368,10 +368,11 @@ BEGIN
       UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = v_now WHERE e.id = p_execution_id;
       -- A child that timed out is cancelled, unless it is to be abandoned.
       IF w.kind = 'child' AND w.error ->> 'code' = 'WAIT_TIMEOUT' THEN
-        PERFORM aries.cancel_execution(ch.id, pg_catalog.format('its parent %s stopped waiting for it: %s', p_execution_id, w.error ->> 'message'))
+        PERFORM aries.cancel_execution(ch.id, pg_catalog.format('its parent %s stopped waiting for it: %s', p_execution_id, w.error ->> 'message'),
+                                       true)
            FROM aries.executions ch
           WHERE ch.id = w.child_id AND ch.parent_close = 'cancel'
-            AND ch.status NOT IN ('COMPLETED', 'COMPENSATED', 'CANCELLED', 'SUB_COMMITTED');
+            AND ch.status IN ('PENDING', 'RUNNING', 'SLEEPING', 'WAITING');
       END IF;
     END IF;
     IF w.signal_id IS NOT NULL THEN
@@ -518,10 +519,10 @@ BEGIN
 END $$;
 
 --
--- Name: cancel_children(uuid, text); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: cancel_children(uuid, text, boolean); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.cancel_children(p_parent_id uuid, p_reason text) RETURNS integer
+CREATE FUNCTION aries.cancel_children(p_parent_id uuid, p_reason text, p_compensate boolean DEFAULT false) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -531,9 +532,9 @@ DECLARE
 BEGIN
   FOR v_child IN SELECT ch.id FROM aries.executions ch
                   WHERE ch.parent_id = p_parent_id AND ch.parent_close = 'cancel'
-                    AND ch.status NOT IN ('COMPLETED', 'SUB_COMMITTED', 'COMPENSATED', 'CANCELLED')
+                    AND ch.status IN ('PENDING', 'RUNNING', 'SLEEPING', 'WAITING')
                   ORDER BY ch.id LOOP
-    PERFORM aries.cancel_execution(v_child, p_reason);
+    PERFORM aries.cancel_execution(v_child, p_reason, p_compensate);
     v_count := v_count + 1;
   END LOOP;
   RETURN v_count;
@@ -574,7 +575,7 @@ BEGIN
   UPDATE aries.executions e SET last_lsn = v_lsn WHERE e.id = p_execution_id;
   PERFORM aries.cancel_waits(p_execution_id,
     ARRAY(SELECT wt.step_key FROM aries.waits wt WHERE wt.execution_id = p_execution_id AND wt.resolved_at IS NULL),
-    v_reason);
+    v_reason, v_compensate);
   UPDATE aries.steps s
      SET status = 'CANCELLED', ended_at = aries.now(),
          error = pg_catalog.jsonb_build_object('name', 'CancelledError', 'message', v_reason)
@@ -598,10 +599,10 @@ BEGIN
 END $$;
 
 --
--- Name: cancel_waits(uuid, text[], text); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: cancel_waits(uuid, text[], text, boolean); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.cancel_waits(p_execution_id uuid, p_keys text[], p_reason text) RETURNS integer
+CREATE FUNCTION aries.cancel_waits(p_execution_id uuid, p_keys text[], p_reason text, p_compensate_children boolean DEFAULT true) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -626,10 +627,11 @@ BEGIN
      WHERE wt.execution_id = p_execution_id AND wt.step_key = w.step_key;
     UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = aries.now() WHERE e.id = p_execution_id;
     IF w.kind = 'child' THEN
-      PERFORM aries.cancel_execution(ch.id, pg_catalog.format('its parent %s cancelled the wait for it: %s', p_execution_id, p_reason))
+      PERFORM aries.cancel_execution(ch.id, pg_catalog.format('its parent %s cancelled the wait for it: %s', p_execution_id, p_reason),
+                                     p_compensate_children)
          FROM aries.executions ch
         WHERE ch.id = w.child_id AND ch.parent_close = 'cancel'
-          AND ch.status NOT IN ('COMPLETED', 'COMPENSATED', 'CANCELLED', 'SUB_COMMITTED');
+          AND ch.status IN ('PENDING', 'RUNNING', 'SLEEPING', 'WAITING');
     END IF;
     v_count := v_count + 1;
   END LOOP;
@@ -1084,7 +1086,8 @@ BEGIN
     RETURN NULL;
   END IF;
   IF NEW.status IN ('COMPENSATING', 'CANCELLED') THEN
-    PERFORM aries.cancel_children(NEW.id, pg_catalog.format('its parent %s is %s', NEW.id, NEW.status));
+    PERFORM aries.cancel_children(NEW.id, pg_catalog.format('its parent %s is %s', NEW.id, NEW.status),
+                                  NEW.status = 'COMPENSATING');
   END IF;
   -- SUB_COMMITTED children commit with a parent that completes or is cancelled; a parent's saga undoes
   -- them in order (aries.compensate_child), and one it did not reach is undone when the parent is COMPENSATED.

@@ -158,10 +158,14 @@ export async function timeOutStep(db: Queryable, lease: Lease, stepKey: string, 
   return row?.token == null ? null : Number(row.token);
 }
 
-/** Cancels an execution's unfinished children started with parentClose 'cancel'. */
-export async function cancelChildren(db: Queryable, parentId: string, reason: string): Promise<number> {
+/** Cancels an execution's children under way started with parentClose 'cancel' (compensate: with their compensations run). */
+export async function cancelChildren(db: Queryable, parentId: string, reason: string, compensate = false): Promise<number> {
   const [row] = await translated(
-    db.query<{ n: number }>('SELECT aries.cancel_children(p_parent_id => $1, p_reason => $2) AS n', [parentId, reason]),
+    db.query<{ n: number }>('SELECT aries.cancel_children(p_parent_id => $1, p_reason => $2, p_compensate => $3) AS n', [
+      parentId,
+      reason,
+      compensate,
+    ]),
   );
   return row?.n ?? 0;
 }

@@ -352,6 +352,35 @@ describeBackends('child workflows', (b) => {
     expect(d!.ms).toBeCloseTo(300, 0);
   });
 
+  test('a Promise.all over children that rejects cancels the sibling still under way with its compensations run', async () => {
+    const undone: string[] = [];
+    let held!: () => void;
+    const holding = new Promise<void>((r) => (held = r));
+    const holder = defineWorkflow('child-all-holder', async (ctx) => {
+      await ctx.step('hold', () => (held(), 'held'), { compensate: () => void undone.push('hold') });
+      return ctx.waitForSignal('never-sent');
+    });
+    const breaker = defineWorkflow('child-all-breaker', async (ctx) =>
+      ctx.step('break', async () => {
+        await holding; // the sibling has done its step: there is something to undo
+        throw new PermanentError('no stock');
+      }),
+    );
+    const parent = defineWorkflow('child-all-parent', async (ctx) => {
+      await Promise.all([ctx.child('holder', holder, {}), ctx.child('breaker', breaker, {})]);
+    });
+    await worker([parent, holder, breaker]);
+    const h = await b.engine.start(parent, {});
+    const err = await h.result({ timeoutMs: 15_000 }).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('EXECUTION_FAILED');
+    const kid = await untilChild(b.engine.db, h.id, 'holder', ['COMPENSATED']);
+    expect(kid.status).toBe('COMPENSATED');
+    expect(undone).toEqual(['hold']);
+    // Its wait lost when the Promise.all rejected: cancelled (then voided by the parent's rollback, which had no checkpoint).
+    const cancelled = await b.engine.db.query(`SELECT 1 FROM aries.journal WHERE execution_id = $1 AND kind = 'step_cancelled' AND step_key = 'holder'`, [h.id]);
+    expect(cancelled).toHaveLength(1);
+  });
+
   test('a child of a workflow no one registered fails the parent with an error naming it, and starts nothing', async () => {
     const unknown = defineWorkflow('child-never-registered', async () => 1);
     const parent = defineWorkflow('child-unknown-parent', { retry: { maxAttempts: 2, initialDelayMs: 10, jitter: 'none' } }, async (ctx) => {

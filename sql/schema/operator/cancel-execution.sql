@@ -40,7 +40,7 @@ BEGIN
   UPDATE aries.executions e SET last_lsn = v_lsn WHERE e.id = p_execution_id;
   PERFORM aries.cancel_waits(p_execution_id,
     ARRAY(SELECT wt.step_key FROM aries.waits wt WHERE wt.execution_id = p_execution_id AND wt.resolved_at IS NULL),
-    v_reason);
+    v_reason, v_compensate);
   UPDATE aries.steps s
      SET status = 'CANCELLED', ended_at = aries.now(),
          error = pg_catalog.jsonb_build_object('name', 'CancelledError', 'message', v_reason)

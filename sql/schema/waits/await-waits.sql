@@ -80,10 +80,11 @@ BEGIN
       UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = v_now WHERE e.id = p_execution_id;
       -- A child that timed out is cancelled, unless it is to be abandoned.
       IF w.kind = 'child' AND w.error ->> 'code' = 'WAIT_TIMEOUT' THEN
-        PERFORM aries.cancel_execution(ch.id, pg_catalog.format('its parent %s stopped waiting for it: %s', p_execution_id, w.error ->> 'message'))
+        PERFORM aries.cancel_execution(ch.id, pg_catalog.format('its parent %s stopped waiting for it: %s', p_execution_id, w.error ->> 'message'),
+                                       true)
            FROM aries.executions ch
           WHERE ch.id = w.child_id AND ch.parent_close = 'cancel'
-            AND ch.status NOT IN ('COMPLETED', 'COMPENSATED', 'CANCELLED', 'SUB_COMMITTED');
+            AND ch.status IN ('PENDING', 'RUNNING', 'SLEEPING', 'WAITING');
       END IF;
     END IF;
     IF w.signal_id IS NOT NULL THEN

@@ -2,10 +2,13 @@
 --
 -- Cancels the open waits p_keys of an execution (the caller holds its row lock): each steps row becomes
 -- CANCELLED with the time it ended, its wait resolved by a step_cancelled record carrying p_reason. A
--- signal the wait did not consume stays in the mailbox. A child wait's child is cancelled too when it was
--- started with parent_close 'cancel'. Returns how many were cancelled.
+-- signal the wait did not consume stays in the mailbox. A child wait's child still under way is cancelled
+-- too when it was started with parent_close 'cancel': with its compensations run (p_compensate_children,
+-- the default: nothing a child did for a result no one awaits stays half-applied), or, for a plain cancel
+-- of the parent, without. Returns how many were cancelled.
 
-CREATE FUNCTION aries.cancel_waits(p_execution_id uuid, p_keys text[], p_reason text) RETURNS integer
+CREATE FUNCTION aries.cancel_waits(p_execution_id uuid, p_keys text[], p_reason text,
+                                   p_compensate_children boolean DEFAULT true) RETURNS integer
 LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   w record;
@@ -28,10 +31,11 @@ BEGIN
      WHERE wt.execution_id = p_execution_id AND wt.step_key = w.step_key;
     UPDATE aries.executions e SET last_lsn = v_lsn, updated_at = aries.now() WHERE e.id = p_execution_id;
     IF w.kind = 'child' THEN
-      PERFORM aries.cancel_execution(ch.id, pg_catalog.format('its parent %s cancelled the wait for it: %s', p_execution_id, p_reason))
+      PERFORM aries.cancel_execution(ch.id, pg_catalog.format('its parent %s cancelled the wait for it: %s', p_execution_id, p_reason),
+                                     p_compensate_children)
          FROM aries.executions ch
         WHERE ch.id = w.child_id AND ch.parent_close = 'cancel'
-          AND ch.status NOT IN ('COMPLETED', 'COMPENSATED', 'CANCELLED', 'SUB_COMMITTED');
+          AND ch.status IN ('PENDING', 'RUNNING', 'SLEEPING', 'WAITING');
     END IF;
     v_count := v_count + 1;
   END LOOP;

@@ -6,7 +6,8 @@
 --     for it, is made due (and told by NOTIFY on commit);
 --   a child undone (it leaves COMPENSATING) → a parent waiting for it in its own saga goes on;
 --   a parent COMPLETED → its SUB_COMMITTED children commit (COMPLETED), and theirs in turn;
---   a parent COMPENSATING → its unfinished children are cancelled (parent_close); its SUB_COMMITTED ones
+--   a parent COMPENSATING → its children under way are cancelled with their compensations run
+--     (parent_close); its SUB_COMMITTED ones
 --     are undone by its saga in reverse order (aries.compensate_child); any it did not reach are undone
 --     when it ends COMPENSATED;
 --   a parent CANCELLED → its unfinished children are cancelled (parent_close), its SUB_COMMITTED ones
@@ -36,7 +37,8 @@ BEGIN
     RETURN NULL;
   END IF;
   IF NEW.status IN ('COMPENSATING', 'CANCELLED') THEN
-    PERFORM aries.cancel_children(NEW.id, pg_catalog.format('its parent %s is %s', NEW.id, NEW.status));
+    PERFORM aries.cancel_children(NEW.id, pg_catalog.format('its parent %s is %s', NEW.id, NEW.status),
+                                  NEW.status = 'COMPENSATING');
   END IF;
   -- SUB_COMMITTED children commit with a parent that completes or is cancelled; a parent's saga undoes
   -- them in order (aries.compensate_child), and one it did not reach is undone when the parent is COMPENSATED.

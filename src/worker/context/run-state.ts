@@ -3,19 +3,13 @@
  * ends it: the step journal, the first engine-level signal met (the interrupt), the completed steps with
  * compensations, the last step failure handed to the workflow, the functions still running, counters.
  */
-import type { Span } from '@opentelemetry/api';
-import type { WorkflowSeries } from '../../core/aries-metrics.js';
 import type { ErrorClassifier, FailureType, FaultSource } from '../../core/failure-classification.js';
 import type { RetryPolicy } from '../../core/retry-policy.js';
 import { isTransientError } from '../../core/transient-errors.js';
-import type { Database } from '../../db/database.js';
 import type { CompensationStatus } from '../../db/rows.js';
-import type { Lease } from '../../db/leases.js';
 import { DuplicateStepKeyError, JournalCorruptError, LeaseLostError, NondeterminismError } from '../../errors.js';
 import type { Compensation } from '../../sdk/types/workflow-context.js';
-import type { Workflow } from '../../sdk/types/workflow.js';
-import type { ReplayLog } from '../run/replay-log.js';
-import type { StepWriter } from '../step-write-batcher.js';
+import type { RunStateDeps } from './run-state-deps.js';
 import { StepJournal } from './step-journal.js';
 import { WaitCoordinator } from './wait-coordinator.js';
 import { RaceTracker } from './wait-promise.js';
@@ -44,23 +38,7 @@ export interface CompensableStep {
   child?: boolean;
 }
 
-export interface RunStateDeps {
-  db: Database;
-  lease: Lease;
-  workflow: Workflow;
-  replay: ReplayLog;
-  /** 'compensating': replay only, to find compensations; unwind at the first step with no outcome. */
-  mode: 'forward' | 'compensating';
-  signal: AbortSignal;
-  shouldYield: () => boolean;
-  maxPayloadBytes: number;
-  writer: StepWriter;
-  flushDelayMs?: number | undefined;
-  /** The execution's span: each attempt gets a child span. */
-  span?: Span | undefined;
-  /** The workflow's metric series: each attempt run here is counted and timed (replays are not). */
-  metrics?: WorkflowSeries | undefined;
-}
+export type { RunStateDeps } from './run-state-deps.js';
 
 export class RunState {
   readonly deps: RunStateDeps;

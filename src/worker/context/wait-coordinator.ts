@@ -21,7 +21,18 @@ import type { StoredError } from '../../core/stored-error.js';
 import { awaitWaits, readWaits } from '../../db/waits.js';
 import { crashPoint } from '../crash-points.js';
 import { recordWaitSpan, type WaitSpanOutcome } from '../tracing.js';
-import type { RunState } from './run-state.js';
+import type { RunStateDeps } from './run-state-deps.js';
+import type { StepJournal } from './step-journal.js';
+
+/** What the coordinator needs of its run (a RunState is one). */
+export interface WaitHost {
+  readonly deps: Pick<RunStateDeps, 'db' | 'lease' | 'metrics' | 'signal' | 'span' | 'workflow'>;
+  readonly journal: Pick<StepJournal, 'flush' | 'poke' | 'untilQuiet'>;
+  readonly executionId: string;
+  readonly interrupt: unknown;
+  interrupted(signal: unknown): unknown;
+  storage<T>(call: () => Promise<T>): Promise<T>;
+}
 
 export type WaitOutcome = { kind: 'completed'; output: unknown } | { kind: 'failed'; error: StoredError };
 
@@ -54,7 +65,7 @@ export class WaitCoordinator {
   readonly halted: Promise<WaitHalt>;
   private done = false;
 
-  constructor(private readonly run: RunState) {
+  constructor(private readonly run: WaitHost) {
     this.halted = new Promise((resolve) => (this.halt = resolve));
   }
 
@@ -89,7 +100,12 @@ export class WaitCoordinator {
     }
   }
 
-  /** Waits the run began and no longer awaits, or that are still open: the runner cancels them at the end. */
+  /** Waits that lost a race and are not cancelled yet: the runner cancels them at the end of the run. */
+  lostWaits(): string[] {
+    return [...this.losers];
+  }
+
+  /** Those, and the waits still open: what the runner cancels when the workflow function returned. */
   unsettled(): string[] {
     return [...this.open.keys(), ...this.losers];
   }

@@ -52,7 +52,7 @@ export class WaitPromise<T> extends Promise<T> {
     super(executor);
     this.#tracker = tracker;
     this.#keys = keys;
-    Object.defineProperty(this, 'constructor', { value: Promise });
+    void Object.defineProperty(this, 'constructor', { value: Promise });
   }
 
   static override get [Symbol.species](): PromiseConstructor {
@@ -68,7 +68,7 @@ export class WaitPromise<T> extends Promise<T> {
     tracker.subscribe(keys, onFulfilled as Callback, onRejected as Callback);
     return new WaitPromise<A | B>(
       (resolve, reject) => {
-        super.then(
+        void super.then(
           (value) => {
             tracker.fired(onFulfilled as Callback, keys);
             if (typeof onFulfilled !== 'function') return resolve(value as unknown as A);

@@ -158,6 +158,8 @@ function enterWait<Spec, T>(run: RunState, primitive: WaitPrimitive<Spec>, key: 
         seq = typeof placed === 'number' ? placed : await placed;
         if (run.deps.shouldYield()) throw new YieldSignal();
         if (run.deps.signal.aborted) throw run.deps.signal.reason;
+        // The completions of the steps before it are durable before the wait (a child, above all) begins.
+        await run.storage(() => run.journal.flush());
         await run.storage(() => primitive.begin(run, key, seq, spec));
         crashPoint(primitive.kind === 'child' ? 'after-child-start' : 'after-wait-begin', key);
       }

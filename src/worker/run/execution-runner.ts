@@ -134,10 +134,11 @@ async function runWorkflow(deps: RunDeps, run: RunState, claimed: ClaimedExecuti
   if ('kind' in returned && returned.kind === 'suspended') return { kind: 'suspended', status: returned.status, dueInMs: returned.dueInMs };
   const result: FunctionResult = 'kind' in returned ? { ok: false, error: run.interrupt } : returned;
   await run.settle(deps.settleTimeoutMs);
-  // Waits the workflow began and no longer awaits (lost races, open when it returned) are cancelled, so
-  // that a signal one of them would have taken stays in the mailbox.
-  if (result.ok && run.interrupt === undefined && !claimed.compensating) {
-    const unsettled = run.waits.unsettled();
+  // Waits the workflow began and no longer awaits are cancelled, so that a signal one of them would have
+  // taken stays in the mailbox and a child it started is undone: the losers of races, and, when it
+  // returned, every wait still open (a failed execution keeps its open waits: a recovery awaits them again).
+  if (run.interrupt === undefined && !claimed.compensating) {
+    const unsettled = result.ok ? run.waits.unsettled() : run.waits.lostWaits();
     if (unsettled.length > 0) {
       await run
         .storage(() => abandonWaits(deps.db, claimed, unsettled, 'the workflow function returned without it'))
