@@ -28,14 +28,6 @@ import type { CompensableStep, RunState } from './run-state.js';
 import { attemptFailed, attemptsWornOut } from './step-failure.js';
 import type { FailureType, FaultSource } from '../../core/failure-classification.js';
 
-export const KIND_WORDS = {
-  step: 'a step',
-  transaction: 'a transaction',
-  sleep: 'a sleep',
-  signal: 'a signal wait',
-  child: 'a child workflow',
-} as const;
-
 function isFailureType(v: unknown): v is FailureType {
   return v === 'TRANSIENT' || v === 'PERMANENT' || v === 'PARTIAL';
 }
@@ -92,14 +84,8 @@ async function enter<Options extends StepOptions<never>>(
   let record: StepRecord | undefined;
   let seq: number;
   try {
-    const lookup = run.journal.recordOf(key);
+    const lookup = run.journal.recordOf(key, primitive.kind);
     record = lookup && (await lookup);
-    if (record && record.kind !== primitive.kind) {
-      throw new NondeterminismError(
-        `execution ${run.executionId} recorded step "${key}" as ${KIND_WORDS[record.kind]}, but the workflow code now runs it as ` +
-          `${KIND_WORDS[primitive.kind]}; the code changed under a running execution (deploy such changes as a new workflow version)`,
-      );
-    }
     if (record?.outcome && record.outcome.kind !== 'cancelled') return { replayed: replay(run, key, record, options, policy) };
     // Compensating: the replay only collects compensations, up to the first step with no outcome.
     if (run.deps.mode === 'compensating') throw new CompensationUnwind();

@@ -45,6 +45,15 @@ function listKeys(keys: readonly string[]): string {
   return keys.slice(0, 5).map((k) => `"${k}"`).join(', ') + (keys.length > 5 ? `, … (${keys.length} in all)` : '');
 }
 
+/** How each kind of call is named in an error message. */
+const KIND_WORDS: Record<StepKind, string> = {
+  step: 'a step',
+  transaction: 'a transaction',
+  sleep: 'a sleep',
+  signal: 'a signal wait',
+  child: 'a child workflow',
+};
+
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class StepJournal {
@@ -85,9 +94,23 @@ export class StepJournal {
     this.moved();
   }
 
-  /** The journal's record of `key`; undefined at once on a first run (nothing is recorded). */
-  recordOf(key: string): Promise<StepRecord | undefined> | undefined {
-    return this.deps.replay.hasHistory ? this.deps.replay.recordOf(key) : undefined;
+  /**
+   * The journal's record of `key`, called as a `kind`; undefined when there is none (at once on a first
+   * run: nothing is recorded). A key recorded as another kind is a NondeterminismError.
+   */
+  recordOf(key: string, kind: StepKind): Promise<StepRecord | undefined> | undefined {
+    return this.deps.replay.hasHistory ? this.recordedAs(key, kind) : undefined;
+  }
+
+  private async recordedAs(key: string, kind: StepKind): Promise<StepRecord | undefined> {
+    const record = await this.deps.replay.recordOf(key);
+    if (record && record.kind !== kind) {
+      throw new NondeterminismError(
+        `execution ${this.deps.lease.executionId} recorded step "${key}" as ${KIND_WORDS[record.kind]}, but the workflow code now runs it as ` +
+          `${KIND_WORDS[kind]}; the code changed under a running execution (deploy such changes as a new workflow version)`,
+      );
+    }
+    return record;
   }
 
   /**

@@ -19,7 +19,6 @@ import {
   DuplicateStepKeyError,
   InvalidDefinitionError,
   InvalidInputError,
-  NondeterminismError,
   NotJsonSerializableError,
   PayloadTooLargeError,
   StepFailedError,
@@ -29,7 +28,6 @@ import {
 import { crashPoint } from '../crash-points.js';
 import { CompensationUnwind, YieldSignal } from '../engine-signals.js';
 import type { StepRecord } from '../run/replay-log.js';
-import { KIND_WORDS } from './attempt.js';
 import type { WaitPrimitive } from './primitives/primitive.js';
 import type { RunState } from './run-state.js';
 import type { WaitOutcome } from './wait-coordinator.js';
@@ -126,14 +124,8 @@ function enterWait<Spec, T>(run: RunState, primitive: WaitPrimitive<Spec>, key: 
     let record: StepRecord | undefined;
     let seq: number;
     try {
-      const lookup = run.journal.recordOf(key);
+      const lookup = run.journal.recordOf(key, primitive.kind);
       record = lookup && (await lookup);
-      if (record && record.kind !== primitive.kind) {
-        throw new NondeterminismError(
-          `execution ${run.executionId} recorded "${key}" as ${KIND_WORDS[record.kind]}, but the workflow code now runs it as ` +
-            `${KIND_WORDS[primitive.kind]}; the code changed under a running execution (deploy such changes as a new workflow version)`,
-        );
-      }
       const outcome = record?.outcome;
       // Compensating: the replay only collects compensations, up to the first call with no outcome.
       if (run.deps.mode === 'compensating' && (!outcome || outcome.kind === 'cancelled')) throw new CompensationUnwind();
