@@ -50,7 +50,8 @@ CREATE FUNCTION aries.active_counts() RETURNS TABLE(status text, executions bigi
     ('RUNNING', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'RUNNING'), NULL,
                 (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'RUNNING' AND e.lease_expires_at < aries.now())),
     ('SLEEPING', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'SLEEPING'), NULL, NULL),
-    ('WAITING', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'WAITING'), NULL, NULL)
+    ('WAITING', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'WAITING'), NULL, NULL),
+    ('SUB_COMMITTED', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'SUB_COMMITTED'), NULL, NULL)
   ) AS c (status, executions, due, expired)
 $$;
 

@@ -827,3 +827,22 @@ BEGIN
    WHERE e.id = p_execution_id;
   RETURN QUERY SELECT 'waiting'::text, c.id, 'COMPENSATING'::text, NULL::jsonb;
 END $$;
+
+-- As in 0001_baseline, and SUB_COMMITTED counted with the other statuses that are not final.
+CREATE OR REPLACE FUNCTION aries.active_counts()
+RETURNS TABLE (status text, executions bigint, due bigint, expired bigint)
+LANGUAGE sql STABLE SET search_path = '' AS $$
+  -- One count per status, each a plain equality (or a partial index's own predicate), so each is an
+  -- index(-only) scan of just that status's entries.
+  SELECT c.status, c.executions, c.due, c.expired FROM (VALUES
+    ('COMPENSATING', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'COMPENSATING'), NULL::bigint, NULL::bigint),
+    ('FAILED', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'FAILED'), NULL, NULL),
+    ('PENDING', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'PENDING'),
+                (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'PENDING' AND e.available_at <= aries.now()), NULL),
+    ('RUNNING', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'RUNNING'), NULL,
+                (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'RUNNING' AND e.lease_expires_at < aries.now())),
+    ('SLEEPING', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'SLEEPING'), NULL, NULL),
+    ('WAITING', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'WAITING'), NULL, NULL),
+    ('SUB_COMMITTED', (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.status = 'SUB_COMMITTED'), NULL, NULL)
+  ) AS c (status, executions, due, expired)
+$$;

@@ -61,15 +61,10 @@ export interface ActiveCounts {
   expiredLeases: number;
 }
 
-/**
- * aries.active_counts, and beside it the SUB_COMMITTED children (completed, waiting for their parent to
- * finish), counted the same way: an index-only count of executions_status_idx for that one status.
- */
+/** aries.active_counts: one index-only count per status that is not final. */
 export async function activeCounts(db: Queryable): Promise<ActiveCounts> {
   const rows = await db.query<{ status: ExecutionStatus; executions: string | number; due: string | number | null; expired: string | number | null }>(
-    `SELECT status, executions, due, expired FROM aries.active_counts()
-     UNION ALL
-     SELECT 'SUB_COMMITTED', pg_catalog.count(*), NULL::bigint, NULL::bigint FROM aries.executions WHERE status = 'SUB_COMMITTED'`,
+    'SELECT status, executions, due, expired FROM aries.active_counts()',
   );
   const statusCounts: Partial<Record<ExecutionStatus, number>> = {};
   let queueDepth = 0;

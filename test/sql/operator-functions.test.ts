@@ -155,5 +155,10 @@ describeBackends('operator SQL functions', (b) => {
     expect(Number(pending.executions)).toBe(Number(truth!.n));
     expect(Number(pending.due)).toBe(Number(truth!.due));
     expect(counts.map((c) => c.status)).not.toContain('COMPLETED');
+    // Every status that is not final is counted, and only those.
+    const [unfinished] = await db.query<{ statuses: string[] }>(
+      'SELECT array_agg(status ORDER BY status) AS statuses FROM aries.execution_statuses WHERE NOT terminal',
+    );
+    expect(counts.map((c) => c.status).sort()).toEqual(unfinished!.statuses);
   });
 });
