@@ -1,4 +1,4 @@
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
   defineWorkflow,
   ExecutionCancelledError,
@@ -6,12 +6,11 @@ import {
   IllegalTransitionError,
   PermanentError,
   WaitTimeoutError,
-  type Worker,
-  type Workflow,
 } from '../../src/index.js';
 import type { Queryable } from '../../src/db/database.js';
 import { describeBackends } from '../helpers/backends.js';
 import { latch } from '../helpers/latch.js';
+import { connectionReset, executionReaders, FAST, stepReader, waitFor, workerStarter } from '../helpers/waits.js';
 
 /**
  * Child workflows (ctx.child): the child's result is the parent's step output, its id is derived from
@@ -21,21 +20,6 @@ import { latch } from '../helpers/latch.js';
  * with the parent's saga. Cancelling a parent cancels its unfinished children unless they were started
  * with parentClose 'abandon'.
  */
-
-const FAST = { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 10, jitter: 'none' } as const;
-const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const connectionReset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
-
-/** Polls `probe` until it returns something; `what` (or what it returns, read at the end) says what was awaited. */
-async function waitFor<T>(what: string | (() => string), probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`gave up after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await pause(10);
-  }
-}
 
 interface ExecRow {
   id: string;
@@ -51,28 +35,12 @@ interface ExecRow {
 
 const COLUMNS = 'id, status, lease_owner, output, input, finished_at, parent_id, parent_step_key, parent_close';
 
-async function execRow(db: Queryable, id: string): Promise<ExecRow> {
-  const [row] = await db.query<ExecRow>(`SELECT ${COLUMNS} FROM aries.executions WHERE id = $1`, [id]);
-  if (!row) throw new Error(`no execution ${id}`);
-  return row;
-}
+const { execRow, untilStatus } = executionReaders<ExecRow>(COLUMNS);
 
 /** The children of an execution, by the parent's step key. */
 async function children(db: Queryable, parentId: string): Promise<ExecRow[]> {
   return db.query<ExecRow>(`SELECT ${COLUMNS} FROM aries.executions WHERE parent_id = $1 ORDER BY parent_step_key`, [parentId]);
 }
-
-const untilStatus = (db: Queryable, id: string, statuses: string[]) => {
-  let last = '(not read)';
-  return waitFor(
-    () => `execution ${id} to be ${statuses.join(' or ')} (it is ${last})`,
-    async () => {
-      const row = await execRow(db, id);
-      last = row.status;
-      return statuses.includes(row.status) ? row : undefined;
-    },
-  );
-};
 
 /** Waits until the parent has a child under `key`, and returns it. */
 const untilChild = (db: Queryable, parentId: string, key: string, statuses?: string[]) =>
@@ -80,25 +48,10 @@ const untilChild = (db: Queryable, parentId: string, key: string, statuses?: str
     (await children(db, parentId)).find((c) => c.parent_step_key === key && (!statuses || statuses.includes(c.status))),
   );
 
-async function stepRow(db: Queryable, id: string, key: string) {
-  const [row] = await db.query<{ kind: string; status: string; ended: boolean }>(
-    'SELECT kind, status, ended_at IS NOT NULL AND ended_at >= started_at AS ended FROM aries.steps WHERE execution_id = $1 AND step_key = $2',
-    [id, key],
-  );
-  return row;
-}
+const stepRow = stepReader<{ kind: string; status: string; ended: boolean }>('kind, status, ended_at IS NOT NULL AND ended_at >= started_at AS ended');
 
 describeBackends('child workflows', (b) => {
-  const started: Worker[] = [];
-  async function worker(workflows: Workflow<any, any>[], concurrency = 4) {
-    const w = b.engine.worker({ workflows, concurrency, pollIntervalMs: 20, recoverySweepMs: 0 });
-    await w.start();
-    started.push(w);
-    return w;
-  }
-  afterEach(async () => {
-    await Promise.all(started.splice(0).map((w) => w.stop()));
-  });
+  const worker = workerStarter(b);
 
   /** A child that waits for the signal "finish" and returns "done:<payload>": it runs as long as a test wants. */
   const waiter = defineWorkflow('child-waiter', async (ctx) => `done:${String(await ctx.waitForSignal('finish'))}`);
@@ -135,7 +88,7 @@ describeBackends('child workflows', (b) => {
       }),
     );
     const parent = defineWorkflow('child-slot-parent', async (ctx) => ctx.child('sub', child, {}));
-    const w = await worker([parent, child], 1);
+    const w = await worker([parent, child], { concurrency: 1 });
     const h = await b.engine.start(parent, {});
     await inChild.promise;
     const kid = await untilChild(b.engine.db, h.id, 'sub', ['RUNNING']);

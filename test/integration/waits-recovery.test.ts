@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest';
-import { defineWorkflow, PermanentError, type Worker } from '../../src/index.js';
+import { defineWorkflow, PermanentError } from '../../src/index.js';
 import { describeBackends } from '../helpers/backends.js';
+import { workerStarter } from '../helpers/waits.js';
 
 /**
  * Waits and recovery: a PERMANENT failure rolls the execution back to its last valid checkpoint, voiding
@@ -9,13 +10,7 @@ import { describeBackends } from '../helpers/backends.js';
  * (its consumption was voided with it), a child wait finds the same child — and the journal still verifies.
  */
 describeBackends('waits after a rollback and recover', (b) => {
-  const started: Worker[] = [];
-  async function worker(workflows: Parameters<typeof b.engine.worker>[0]['workflows']) {
-    const w = b.engine.worker({ workflows, concurrency: 4, pollIntervalMs: 50 });
-    await w.start();
-    started.push(w);
-    return w;
-  }
+  const worker = workerStarter(b, { concurrency: 4, pollIntervalMs: 50 });
 
   test('a voided sleep, signal wait and child wait begin again on recover, and the signal is taken again exactly once', async () => {
     let failNext = true;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
   defineWorkflow,
   ExecutionNotFoundError,
@@ -8,14 +8,13 @@ import {
   NotJsonSerializableError,
   PermanentError,
   WaitTimeoutError,
-  type Worker,
-  type Workflow,
   type WorkflowContext,
 } from '../../src/index.js';
 import type { Queryable } from '../../src/db/database.js';
 import { describeBackends } from '../helpers/backends.js';
 import { latch } from '../helpers/latch.js';
 import { seededRandom, testSeeds } from '../helpers/seeded-random.js';
+import { connectionReset, executionReaders, FAST, pause, stepStatus, untilStepStatus, workerStarter } from '../helpers/waits.js';
 
 /**
  * Signals: a durable mailbox per execution. A signal sent before the wait is kept; each is consumed by
@@ -25,46 +24,7 @@ import { seededRandom, testSeeds } from '../helpers/seeded-random.js';
  * cancelled and leaves the mailbox alone. aries.send_signal runs in the sender's own transaction.
  */
 
-const FAST = { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 10, jitter: 'none' } as const;
-const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const connectionReset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
-
-/** Polls `probe` until it returns something; `what` (or what it returns, read at the end) says what was awaited. */
-async function waitFor<T>(what: string | (() => string), probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`gave up after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await pause(10);
-  }
-}
-
-async function execRow(db: Queryable, id: string) {
-  const [row] = await db.query<{ status: string; lease_owner: string | null }>('SELECT status, lease_owner FROM aries.executions WHERE id = $1', [id]);
-  if (!row) throw new Error(`no execution ${id}`);
-  return row;
-}
-
-const untilStatus = (db: Queryable, id: string, statuses: string[]) => {
-  let last = '(not read)';
-  return waitFor(
-    () => `execution ${id} to be ${statuses.join(' or ')} (it is ${last})`,
-    async () => {
-      const row = await execRow(db, id);
-      last = row.status;
-      return statuses.includes(row.status) ? row : undefined;
-    },
-  );
-};
-
-async function stepStatus(db: Queryable, id: string, key: string): Promise<string | undefined> {
-  const [row] = await db.query<{ status: string }>('SELECT status FROM aries.steps WHERE execution_id = $1 AND step_key = $2', [id, key]);
-  return row?.status;
-}
-
-const untilStepStatus = (db: Queryable, id: string, key: string, status: string) =>
-  waitFor(`step "${key}" of ${id} to be ${status}`, async () => ((await stepStatus(db, id, key)) === status ? true : undefined));
+const { execRow, untilStatus } = executionReaders<{ status: string; lease_owner: string | null }>('status, lease_owner');
 
 interface SignalRow {
   id: string;
@@ -82,16 +42,7 @@ async function mailbox(db: Queryable, id: string): Promise<SignalRow[]> {
 const waitsOnce = (name: string, signal = 'go') => defineWorkflow(name, async (ctx) => ctx.waitForSignal(signal));
 
 describeBackends('signals', (b) => {
-  const started: Worker[] = [];
-  async function worker(workflows: Workflow<any, any>[], concurrency = 4) {
-    const w = b.engine.worker({ workflows, concurrency, pollIntervalMs: 20, recoverySweepMs: 0 });
-    await w.start();
-    started.push(w);
-    return w;
-  }
-  afterEach(async () => {
-    await Promise.all(started.splice(0).map((w) => w.stop()));
-  });
+  const worker = workerStarter(b);
 
   test('a signal sent before the execution ever ran is kept, and its wait takes it; the consumption names the wait', async () => {
     const wf = defineWorkflow('sig-mailbox-pending', async (ctx) => {

@@ -1,8 +1,9 @@
-import { afterEach, expect, test } from 'vitest';
-import { createEngine, defineWorkflow, type Engine, type Worker, type Workflow, type WorkflowContext } from '../../src/index.js';
+import { expect, test } from 'vitest';
+import { createEngine, defineWorkflow, type WorkflowContext } from '../../src/index.js';
 import type { Queryable } from '../../src/db/database.js';
 import { describeBackends } from '../helpers/backends.js';
 import { seededRandom, testSeeds } from '../helpers/seeded-random.js';
+import { connectionReset, executionReaders, FAST, pause, workerStarter } from '../helpers/waits.js';
 
 /**
  * Durable sleeps (ctx.sleep, ctx.sleepUntil): a sleeping execution is SLEEPING with no lease owner and
@@ -11,44 +12,13 @@ import { seededRandom, testSeeds } from '../helpers/seeded-random.js';
  * duration is refused with an error naming it, and nothing of the wait is stored.
  */
 
-const FAST = { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 10, jitter: 'none' } as const;
-const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const connectionReset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
-
-/** Polls `probe` until it returns something; `what` (or what it returns, read at the end) says what was awaited. */
-async function waitFor<T>(what: string | (() => string), probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`gave up after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await pause(10);
-  }
-}
-
 interface ExecRow {
   status: string;
   lease_owner: string | null;
   lease_expires_at: Date | null;
 }
 
-async function execRow(db: Queryable, id: string): Promise<ExecRow> {
-  const [row] = await db.query<ExecRow>('SELECT status, lease_owner, lease_expires_at FROM aries.executions WHERE id = $1', [id]);
-  if (!row) throw new Error(`no execution ${id}`);
-  return row;
-}
-
-const untilStatus = (db: Queryable, id: string, status: string) => {
-  let last = '(not read)';
-  return waitFor(
-    () => `execution ${id} to be ${status} (it is ${last})`,
-    async () => {
-      const row = await execRow(db, id);
-      last = row.status;
-      return row.status === status ? row : undefined;
-    },
-  );
-};
+const { execRow, untilStatus } = executionReaders<ExecRow>('status, lease_owner, lease_expires_at');
 
 interface StepRow {
   step_key: string;
@@ -77,16 +47,7 @@ async function sleepTiming(db: Queryable, id: string, key: string, after: string
 }
 
 describeBackends('durable sleeps', (b) => {
-  const started: Worker[] = [];
-  async function worker(workflows: Workflow<any, any>[], options: { concurrency?: number; engine?: Engine } = {}) {
-    const w = (options.engine ?? b.engine).worker({ workflows, concurrency: options.concurrency ?? 4, pollIntervalMs: 20, recoverySweepMs: 0 });
-    await w.start();
-    started.push(w);
-    return w;
-  }
-  afterEach(async () => {
-    await Promise.all(started.splice(0).map((w) => w.stop()));
-  });
+  const worker = workerStarter(b);
 
   test('a sleeping execution is SLEEPING with no lease owner, its wake time on the database clock, and wakes no earlier', async () => {
     const wf = defineWorkflow('sleep-basic', async (ctx) => {
@@ -96,7 +57,7 @@ describeBackends('durable sleeps', (b) => {
     });
     await worker([wf]);
     const h = await b.engine.start(wf, {});
-    const sleeping = await untilStatus(b.engine.db, h.id, 'SLEEPING');
+    const sleeping = await untilStatus(b.engine.db, h.id, ['SLEEPING']);
     expect(sleeping).toMatchObject({ lease_owner: null, lease_expires_at: null });
     expect((await stepRows(b.engine.db, h.id)).map((s) => [s.step_key, s.kind, s.status])).toEqual([
       ['before', 'step', 'COMPLETED'],
@@ -122,7 +83,7 @@ describeBackends('durable sleeps', (b) => {
     const quick = defineWorkflow('sleep-quick', async (ctx, n: number) => ctx.step('only', () => n * 2));
     await worker([sleeper, quick], { concurrency: 1 });
     const h = await b.engine.start(sleeper, {});
-    await untilStatus(b.engine.db, h.id, 'SLEEPING');
+    await untilStatus(b.engine.db, h.id, ['SLEEPING']);
     const quicks = await Promise.all([1, 2, 3].map((n) => b.engine.start(quick, n)));
     expect(await Promise.all(quicks.map((q) => q.result({ timeoutMs: 10_000 })))).toEqual([2, 4, 6]);
     // On the database clock, each of them finished before the sleeper's wake time: the one slot was free.
@@ -171,7 +132,7 @@ describeBackends('durable sleeps', (b) => {
     });
     const first = await worker([wf]);
     const h = await b.engine.start(wf, {});
-    await untilStatus(b.engine.db, h.id, 'SLEEPING');
+    await untilStatus(b.engine.db, h.id, ['SLEEPING']);
     const wakeBefore = (await sleepTiming(b.engine.db, h.id, 'nap', 'after')).wake_at.getTime();
     // The worker goes away at a random moment of the sleep; the next one comes before or after the wake time.
     await pause(rng.int(0, 250));
@@ -203,7 +164,7 @@ describeBackends('durable sleeps', (b) => {
     );
     await worker([wf]);
     const h = await b.engine.start(wf, { past: clock!.past.toISOString(), at: clock!.at.toISOString() });
-    const sleeping = await untilStatus(b.engine.db, h.id, 'SLEEPING');
+    const sleeping = await untilStatus(b.engine.db, h.id, ['SLEEPING']);
     expect(sleeping.lease_owner).toBeNull();
     expect(await h.result({ timeoutMs: 10_000 })).toBe('renewed');
     const [row] = await b.engine.db.query<{ exact: boolean }>(

@@ -1,17 +1,16 @@
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
   defineWorkflow,
   ExecutionCancelledError,
   ExecutionCompensatedError,
   ExecutionFailedError,
-  type Worker,
-  type Workflow,
   type WorkflowContext,
 } from '../../src/index.js';
 import type { Queryable } from '../../src/db/database.js';
 import { describeBackends } from '../helpers/backends.js';
 import { latch } from '../helpers/latch.js';
 import { seededRandom, testSeeds } from '../helpers/seeded-random.js';
+import { executionReaders, FAST, pause, stepReader, waitFor, workerStarter } from '../helpers/waits.js';
 
 /**
  * Timeouts and cancel. A step attempt past its timeoutMs gets its AbortSignal, is a TRANSIENT
@@ -22,49 +21,18 @@ import { seededRandom, testSeeds } from '../helpers/seeded-random.js';
  * of completed steps in reverse and ends COMPENSATED.
  */
 
-const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns something; `what` (or what it returns, read at the end) says what was awaited. */
-async function waitFor<T>(what: string | (() => string), probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`gave up after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await pause(10);
-  }
+interface ExecRow {
+  status: string;
+  lease_owner: string | null;
+  error: { name?: string; code?: string; message?: string } | null;
 }
 
-async function execRow(db: Queryable, id: string) {
-  const [row] = await db.query<{ status: string; lease_owner: string | null; error: { name?: string; code?: string; message?: string } | null }>(
-    'SELECT status, lease_owner, error FROM aries.executions WHERE id = $1',
-    [id],
-  );
-  if (!row) throw new Error(`no execution ${id}`);
-  return row;
-}
+const { execRow, untilStatus } = executionReaders<ExecRow>('status, lease_owner, error');
 
-const untilStatus = (db: Queryable, id: string, statuses: string[]) => {
-  let last = '(not read)';
-  return waitFor(
-    () => `execution ${id} to be ${statuses.join(' or ')} (it is ${last})`,
-    async () => {
-      const row = await execRow(db, id);
-      last = row.status;
-      return statuses.includes(row.status) ? row : undefined;
-    },
-  );
-};
-
-async function stepRow(db: Queryable, id: string, key: string) {
-  const [row] = await db.query<{ status: string; attempt: number; output: unknown; ended_ms: number | null }>(
-    `SELECT s.status, s.attempt, (SELECT j.payload FROM aries.journal j WHERE j.lsn = s.output_lsn) AS output,
-            (extract(epoch FROM s.ended_at - s.started_at) * 1000)::float8 AS ended_ms
-       FROM aries.steps s WHERE s.execution_id = $1 AND s.step_key = $2`,
-    [id, key],
-  );
-  return row;
-}
+const stepRow = stepReader<{ status: string; attempt: number; output: unknown; ended_ms: number | null }>(
+  `s.status, s.attempt, (SELECT j.payload FROM aries.journal j WHERE j.lsn = s.output_lsn) AS output,
+   (extract(epoch FROM s.ended_at - s.started_at) * 1000)::float8 AS ended_ms`,
+);
 
 async function failures(db: Queryable, id: string) {
   return db.query<{ failure_type: string; error_class: string | null; attempt: number | null; recovery_strategy: string; retries_exhausted: boolean; failure_message: string }>(
@@ -74,16 +42,7 @@ async function failures(db: Queryable, id: string) {
 }
 
 describeBackends('timeouts and cancel', (b) => {
-  const started: Worker[] = [];
-  async function worker(workflows: Workflow<any, any>[]) {
-    const w = b.engine.worker({ workflows, concurrency: 4, pollIntervalMs: 20, recoverySweepMs: 0 });
-    await w.start();
-    started.push(w);
-    return w;
-  }
-  afterEach(async () => {
-    await Promise.all(started.splice(0).map((w) => w.stop()));
-  });
+  const worker = workerStarter(b);
 
   test("a step attempt past its timeoutMs gets its AbortSignal, fails TRANSIENT with STEP_TIMEOUT, and is retried", async () => {
     const attempts: { attempt: number; aborted: boolean; elapsedMs: number }[] = [];
@@ -103,7 +62,7 @@ describeBackends('timeouts and cancel', (b) => {
           attempts.push({ attempt, aborted: signal.aborted, elapsedMs: Date.now() - t0 });
           return 'second attempt';
         },
-        { timeoutMs: 300, retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 10, jitter: 'none' } },
+        { timeoutMs: 300, retry: FAST },
       ),
     );
     await worker([wf]);
@@ -170,7 +129,7 @@ describeBackends('timeouts and cancel', (b) => {
           }
           return tx.attempt;
         },
-        { timeoutMs: 300, retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 10, jitter: 'none' } },
+        { timeoutMs: 300, retry: FAST },
       ),
     );
     await worker([wf]);
