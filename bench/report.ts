@@ -64,8 +64,9 @@ Recorded by \`npm run bench\` (see README.md). One section per measured commit, 
 of the same commit replaces its section. Figures are what was measured, not tuned.
 `;
 
-export function writeResults(path: string, code: CodeInfo, body: string): void {
-  const key = `${code.commit}${code.dirty ? '-dirty' : ''}`;
+/** `label` keys a benchmark's own section (e.g. 'waits'), so it does not replace `npm run bench`'s section of the same commit. */
+export function writeResults(path: string, code: CodeInfo, body: string, label?: string): void {
+  const key = `${label ? `${label} ` : ''}${code.commit}${code.dirty ? '-dirty' : ''}`;
   const begin = `<!-- run ${key} -->`;
   const end = `<!-- /run ${key} -->`;
   const section = `${begin}\n${body.trim()}\n${end}`;
