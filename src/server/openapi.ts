@@ -207,6 +207,10 @@ const schemas: Record<string, Schema> = {
     ['execution'],
   ),
   Started: object({ id: { type: 'string', format: 'uuid' }, created: { type: 'boolean' }, execution: ref('Execution') }),
+  SignalSent: object({
+    signalId: { type: 'string', description: "The signal's id in the mailbox (the order of sending); for a duplicate, the signal first sent under that idempotency key." },
+    duplicate: { type: 'boolean', description: 'The idempotency key was used already: nothing new was stored.' },
+  }),
 };
 
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ref('Error') } } });
@@ -275,11 +279,47 @@ const paths: Record<string, Record<string, Schema>> = {
   },
   '/api/executions/{id}/cancel': {
     post: {
-      summary: 'Cancel an execution that is not finished: no step starts afterwards; compensations do not run',
+      summary:
+        'Cancel an execution that is not finished: no step starts afterwards, a sleeping or waiting one ends at once; ' +
+        'with compensate: true it becomes COMPENSATING and ends COMPENSATED once a worker ran its compensations in reverse',
       operationId: 'cancelExecution',
       parameters: [idParam],
-      requestBody: jsonBody(object({ reason: { type: 'string' } }, [])),
+      requestBody: jsonBody(
+        object(
+          {
+            reason: { type: 'string', description: 'Recorded in its journal and as its error (default: "cancelled by an operator").' },
+            compensate: { type: 'boolean', description: 'Run the compensations of its completed steps in reverse order (default false: none run).' },
+          },
+          [],
+        ),
+      ),
       responses: { '200': ok('ActionResult'), '404': errorResponse('Unknown execution'), '409': errorResponse('Already finished (ILLEGAL_TRANSITION)'), ...forWrites },
+    },
+  },
+  '/api/executions/{id}/signals': {
+    post: {
+      summary: "Put a signal in an execution's mailbox: a wait for its name (ctx.waitForSignal) takes the oldest one, now or later",
+      operationId: 'sendSignal',
+      parameters: [idParam],
+      requestBody: jsonBody(
+        object(
+          {
+            name: { type: 'string', minLength: 1, description: 'The signal name a wait takes it by.' },
+            payload: { description: 'Any JSON value, what the wait resolves to (left out: none).' },
+            idempotencyKey: { type: 'string', minLength: 1, description: 'The same key again stores nothing and answers the first signal (200, duplicate: true).' },
+          },
+          ['name'],
+        ),
+        true,
+      ),
+      responses: {
+        '201': ok('SignalSent', 'Sent'),
+        '200': ok('SignalSent', 'The idempotency key matched a signal sent earlier: nothing sent again'),
+        '404': errorResponse('Unknown execution'),
+        '409': errorResponse('The execution is finished: COMPLETED, SUB_COMMITTED, COMPENSATED or CANCELLED (ILLEGAL_TRANSITION)'),
+        '413': errorResponse('Payload too large'),
+        ...forWrites,
+      },
     },
   },
   '/api/executions/{id}/recover': {
@@ -362,7 +402,7 @@ export function openApiDocument(): Record<string, unknown> {
       version: '1',
       description:
         'Operate a durable workflow engine: executions, their journals, checkpoints and failures, and the actions an operator takes ' +
-        '(cancel, recover, retry). Every call needs `Authorization: Bearer <token>` unless the server runs with --no-auth on loopback. ' +
+        '(cancel, recover, retry, send a signal). Every call needs `Authorization: Bearer <token>` unless the server runs with --no-auth on loopback. ' +
         'Errors are `{ "error": { "code", "message", "details"? } }`. Prometheus metrics are at /metrics (same token).',
     },
     servers: [{ url: '/' }],

@@ -58,3 +58,11 @@ export function bodyString(body: Record<string, unknown>, name: string): string 
   if (typeof value !== 'string') throw new InvalidInputError(`${name} must be a string`, { field: name });
   return refuseNul(value, name, { field: name });
 }
+
+/** A body field that must be a boolean when present. */
+export function bodyBoolean(body: Record<string, unknown>, name: string): boolean | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw new InvalidInputError(`${name} must be true or false`, { field: name });
+  return value;
+}

@@ -30,7 +30,7 @@ describe('usage', () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
-    for (const command of ['worker', 'start', 'status', 'list', 'migrate']) expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['worker', 'start', 'status', 'list', 'signal', 'cancel', 'migrate']) expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
   });
 
   test('<command> --help shows that command\'s options', async () => {
@@ -75,6 +75,26 @@ describe('bad input', () => {
     // The unreachable URL shows the input is checked first.
     const result = await runCli(['start', 'wf', '--input', '{name: "x"}', '--database-url', UNREACHABLE]);
     expectOneLineError(result, 1, /^aries: INVALID_INPUT: --input is not valid JSON: .*position 1 \(input: \{name: "x"\}\)\n$/);
+  });
+
+  test('signal checks the execution id, the name and --payload before any database is opened', async () => {
+    const id = '00000000-0000-4000-8000-000000000000';
+    const offline = ['--database-url', UNREACHABLE];
+    expectOneLineError(
+      await runCli(['signal', 'not-an-id', 'go', ...offline]),
+      1,
+      /^aries: EXECUTION_NOT_FOUND: execution not-an-id not found: it is not an execution id \(a UUID\)\n$/,
+    );
+    expectOneLineError(await runCli(['signal', id, '', ...offline]), 1, /^aries: INVALID_INPUT: <name> must not be empty: a signal needs a name\n$/);
+    expectOneLineError(
+      await runCli(['signal', id, 'go', '--payload', '{by: "ana"}', ...offline]),
+      1,
+      /^aries: INVALID_INPUT: --payload is not valid JSON: .* \(payload: \{by: "ana"\}\)\n$/,
+    );
+    expectOneLineError(await runCli(['signal', id]), 2, /^aries: missing <name>\n\nUsage: aries signal <execution-id> <name>/);
+    expectOneLineError(await runCli(['signal', id, 'go', 'extra']), 2, /^aries: unexpected argument "extra"/);
+    // A well-formed command line gets as far as the database.
+    expectOneLineError(await runCli(['signal', id, 'go', '--payload', '{"by":"ana"}', ...offline]), 1, /^aries: DATABASE_UNREACHABLE: /);
   });
 
   test('a malformed --database-url is INVALID_DATABASE_URL', async () => {

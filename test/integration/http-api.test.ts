@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { defineWorkflow, ExecutionCancelledError, PermanentError, type Worker } from '../../src/index.js';
+import { defineWorkflow, ExecutionCancelledError, ExecutionCompensatedError, PermanentError, type Worker } from '../../src/index.js';
 import { API_ROUTES, startApiServer, type ApiServer } from '../../src/server/api-server.js';
 import { openApiDocument } from '../../src/server/openapi.js';
 import { describeBackends } from '../helpers/backends.js';
@@ -13,7 +13,8 @@ import { latch } from '../helpers/latch.js';
 /**
  * The HTTP API over a real server on loopback, on both backends: auth, the error scheme (404 unknown id,
  * 409 illegal transition, 422 bad input), every answer validated against the OpenAPI document, and the
- * operator's actions (cancel, recover, retry) doing what they say to executions a real worker runs.
+ * operator's actions (cancel, with or without compensation, recover, retry, send a signal) doing what they
+ * say to executions a real worker runs.
  */
 const TOKEN = 'test-token-0123456789abcdef';
 const doc = openApiDocument() as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, object> } };
@@ -55,6 +56,25 @@ describeBackends('HTTP API', (b) => {
     return ctx.child('sub', child, {});
   });
 
+  const signalled = defineWorkflow('api-signalled', async (ctx) => ({ got: await ctx.waitForSignal<unknown>('go') }));
+  const undone: string[] = [];
+  const saga = defineWorkflow('api-saga', async (ctx) => {
+    await ctx.step('reserve', () => 'seat 4A', { compensate: (seat) => void undone.push(`release ${seat}`) });
+    await ctx.step('charge', () => 'EUR 30', { compensate: (amount) => void undone.push(`refund ${amount}`) });
+    await ctx.waitForSignal('confirmed');
+    return 'booked';
+  });
+
+  /** Polls the execution's page until it is `status`. */
+  async function untilStatus(id: string, status: string): Promise<any> {
+    for (let i = 0; ; i++) {
+      const detail = await call('GET', `/api/executions/${id}`);
+      if (detail.json.execution?.status === status) return detail.json;
+      if (i > 500) throw new Error(`execution ${id} is ${detail.json.execution?.status}, not ${status}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   async function call(method: string, path: string, options: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {}) {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token !== null) headers.authorization = `Bearer ${options.token ?? TOKEN}`;
@@ -79,7 +99,7 @@ describeBackends('HTTP API', (b) => {
 
   beforeAll(async () => {
     server = await startApiServer({ engine: b.engine, port: 0, token: TOKEN, dashboardDir: false, onError: (err) => internalErrors.push(err) });
-    worker = b.engine.worker({ workflows: [flaky, gated, parent, child], pollIntervalMs: 20, recoverySweepMs: 0, leaseMs: 3_000 });
+    worker = b.engine.worker({ workflows: [flaky, gated, parent, child, signalled, saga], pollIntervalMs: 20, recoverySweepMs: 0, leaseMs: 3_000 });
     await worker.start();
   });
   afterAll(async () => {
@@ -104,6 +124,7 @@ describeBackends('HTTP API', (b) => {
       ['GET', '/api/health'],
       ['POST', '/api/executions'],
       ['POST', '/api/executions/00000000-0000-4000-8000-000000000000/cancel'],
+      ['POST', '/api/executions/00000000-0000-4000-8000-000000000000/signals'],
       ['GET', '/metrics'],
     ] as const) {
       const none = await call(method, path, { token: null, body: method === 'POST' ? {} : undefined });
@@ -308,8 +329,8 @@ describeBackends('HTTP API', (b) => {
       expect(res.status, path).toBe(404);
       expect(res.json.error.code).toBe('EXECUTION_NOT_FOUND');
     }
-    for (const action of ['cancel', 'recover', 'retry']) {
-      const res = await call('POST', `/api/executions/00000000-0000-4000-8000-000000000000/${action}`, { body: {} });
+    for (const action of ['cancel', 'recover', 'retry', 'signals']) {
+      const res = await call('POST', `/api/executions/00000000-0000-4000-8000-000000000000/${action}`, { body: { name: 'go' } });
       expect(res.status, action).toBe(404);
     }
     expect((await call('GET', '/api/nothing-here')).status).toBe(404);
@@ -349,6 +370,109 @@ describeBackends('HTTP API', (b) => {
     expect(again.json.error.code).toBe('ILLEGAL_TRANSITION');
   });
 
+  test('signals: 201 for a new one, 200 and duplicate: true for the same idempotency key, and the wait takes it', async () => {
+    const h = await b.engine.start(signalled, {});
+    const path = `/api/executions/${h.id}/signals`;
+    const sent = await call('POST', path, { body: { name: 'go', payload: { by: 'ana' }, idempotencyKey: `approval-${b.name}` } });
+    expect(sent.status).toBe(201);
+    expectSchema('SignalSent', sent.json);
+    expect(sent.json).toEqual({ signalId: expect.stringMatching(/^\d+$/), duplicate: false });
+    const again = await call('POST', path, { body: { name: 'go', payload: { by: 'someone else' }, idempotencyKey: `approval-${b.name}` } });
+    expect(again.status).toBe(200);
+    expectSchema('SignalSent', again.json);
+    expect(again.json).toEqual({ signalId: sent.json.signalId, duplicate: true });
+    expect(await h.result({ timeoutMs: 20_000 })).toEqual({ got: { by: 'ana' } });
+    const detail = await call('GET', `/api/executions/${h.id}`);
+    expect(detail.json.signals.map((g: any) => [g.id, g.name, g.payload, g.consumedBy])).toEqual([[sent.json.signalId, 'go', { by: 'ana' }, 'signal:go:1']]);
+
+    // Without a key or a payload: the wait resolves to null.
+    const bare = await b.engine.start(signalled, {});
+    const plain = await call('POST', `/api/executions/${bare.id}/signals`, { body: { name: 'go' } });
+    expect(plain.status).toBe(201);
+    expect(Number(plain.json.signalId)).toBeGreaterThan(Number(sent.json.signalId));
+    expect(await bare.result({ timeoutMs: 20_000 })).toEqual({ got: null });
+  });
+
+  test('signals: 404 for an unknown execution, 409 for a finished one, 422 naming a bad name or key, 413 for a huge payload; nothing stored', async () => {
+    const h = await b.engine.start(signalled, {});
+    const path = `/api/executions/${h.id}/signals`;
+    for (const [body, field] of [
+      [{}, 'name'],
+      [{ name: '' }, 'name'],
+      [{ name: 7 }, 'name'],
+      [{ name: 'go', idempotencyKey: 7 }, 'idempotencyKey'],
+      [{ name: 'go', idempotencyKey: '' }, 'idempotencyKey'],
+    ] as const) {
+      const bad = await call('POST', path, { body });
+      expect(bad.status, JSON.stringify(body)).toBe(422);
+      expectSchema('Error', bad.json);
+      expect(bad.json.error).toMatchObject({ code: 'INVALID_INPUT', details: { field } });
+    }
+    const long = await call('POST', path, { body: { name: 'n'.repeat(300) } });
+    expect(long.status).toBe(422);
+    expect(long.json.error.message).toContain('256 bytes');
+    const huge = await call('POST', path, { body: { name: 'go', payload: 'x'.repeat(9 * 1024 * 1024) } });
+    expect(huge.status).toBe(413);
+    expect(huge.json.error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect((await call('GET', `/api/executions/${h.id}`)).json.signals).toEqual([]);
+
+    for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
+      const missing = await call('POST', `/api/executions/${id}/signals`, { body: { name: 'go' } });
+      expect(missing.status, id).toBe(404);
+      expectSchema('Error', missing.json);
+      expect(missing.json.error.code).toBe('EXECUTION_NOT_FOUND');
+    }
+
+    expect((await call('POST', path, { body: { name: 'go', payload: 1, idempotencyKey: 'once' } })).status).toBe(201);
+    expect(await h.result({ timeoutMs: 20_000 })).toEqual({ got: 1 });
+    const finished = await call('POST', path, { body: { name: 'go', payload: 2 } });
+    expect(finished.status).toBe(409);
+    expectSchema('Error', finished.json);
+    expect(finished.json.error.code).toBe('ILLEGAL_TRANSITION');
+    expect(finished.json.error.message).toContain('COMPLETED');
+    // Re-sending under the key already used is still harmless: the first signal, nothing new.
+    const retried = await call('POST', path, { body: { name: 'go', payload: 1, idempotencyKey: 'once' } });
+    expect(retried.status).toBe(200);
+    expect(retried.json.duplicate).toBe(true);
+    expect((await call('GET', `/api/executions/${h.id}`)).json.signals).toHaveLength(1);
+  });
+
+  test('cancel with { compensate: true }: a WAITING saga becomes COMPENSATING, its compensations run in reverse, it ends COMPENSATED', async () => {
+    undone.length = 0;
+    const h = await b.engine.start(saga, {});
+    await untilStatus(h.id, 'WAITING');
+    const badFlag = await call('POST', `/api/executions/${h.id}/cancel`, { body: { compensate: 'yes' } });
+    expect(badFlag.status).toBe(422);
+    expect(badFlag.json.error).toMatchObject({ code: 'INVALID_INPUT', details: { field: 'compensate' } });
+
+    const res = await call('POST', `/api/executions/${h.id}/cancel`, { body: { reason: 'customer withdrew', compensate: true } });
+    expect(res.status).toBe(200);
+    expectSchema('ActionResult', res.json);
+    expect(res.json.previousStatus).toBe('WAITING');
+    expect(['COMPENSATING', 'COMPENSATED']).toContain(res.json.execution.status);
+    await expect(h.result({ timeoutMs: 20_000 })).rejects.toBeInstanceOf(ExecutionCompensatedError);
+    expect(undone).toEqual(['refund EUR 30', 'release seat 4A']);
+    const detail = await untilStatus(h.id, 'COMPENSATED');
+    expectSchema('ExecutionDetail', detail);
+    expect(detail.execution.error).toMatchObject({ message: 'customer withdrew' });
+    expect(detail.steps.map((s: any) => [s.key, s.status, s.compensationStatus])).toEqual([
+      ['reserve', 'COMPLETED', 'COMPLETED'],
+      ['charge', 'COMPLETED', 'COMPLETED'],
+      ['signal:confirmed:1', 'CANCELLED', null],
+    ]);
+    const late = await call('POST', `/api/executions/${h.id}/signals`, { body: { name: 'confirmed' } });
+    expect(late.status).toBe(409);
+
+    // Without compensate (false given or left out), a cancelled saga keeps its steps' effects.
+    undone.length = 0;
+    const kept = await b.engine.start(saga, {});
+    await untilStatus(kept.id, 'WAITING');
+    const plain = await call('POST', `/api/executions/${kept.id}/cancel`, { body: { compensate: false } });
+    expect(plain.json).toMatchObject({ previousStatus: 'WAITING', execution: { status: 'CANCELLED' } });
+    await expect(kept.result({ timeoutMs: 5_000 })).rejects.toBeInstanceOf(ExecutionCancelledError);
+    expect(undone).toEqual([]);
+  });
+
   test('overview figures: stats buckets, unfinished counts and queue depth, workers, workflows', async () => {
     const stats = await call('GET', '/api/stats?windowSeconds=600&buckets=10');
     expect(stats.status).toBe(200);
@@ -377,6 +501,9 @@ describeBackends('HTTP API', (b) => {
       ['GET', `/api/executions?cursor=${Buffer.from(JSON.stringify(['2024-13-45T99:99:99.999999Z', '00000000-0000-4000-8000-000000000000'])).toString('base64url')}`, undefined, 422],
       ['GET', `/api/failures?cursor=${Buffer.from(JSON.stringify(['2024-13-45T99:99:99.999999Z', '00000000-0000-4000-8000-000000000000'])).toString('base64url')}`, undefined, 422],
       ['POST', '/api/executions/00000000-0000-4000-8000-000000000000/cancel', { reason: 'a\u0000b' }, 422],
+      ['POST', '/api/executions/%ZZ/signals', { name: 'go' }, 400],
+      ['POST', '/api/executions/00000000-0000-4000-8000-000000000000/signals', { name: 'go\u0000' }, 422],
+      ['POST', '/api/executions/00000000-0000-4000-8000-000000000000/signals', { name: 'go', idempotencyKey: 'k'.repeat(6_000) }, 422],
     ];
     for (const [method, path, body, status] of cases) {
       const res = await call(method, path, { body });

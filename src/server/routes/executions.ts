@@ -1,11 +1,14 @@
-/** /api/executions: list by pages, start, read one (with its steps, journal, checkpoints, failures), act on one. */
+/**
+ * /api/executions: list by pages, start, read one (with its steps, journal, checkpoints, failures), act on
+ * one (cancel, optionally compensating; recover; retry), and put a signal in its mailbox.
+ */
 import { EXECUTION_STATUSES } from '../../core/execution-states.js';
 import { FAILURE_TYPES, type FailureType } from '../../core/failure-classification.js';
 import type { Execution, JournalRecord } from '../../db/rows.js';
 import { ExecutionNotFoundError, InvalidInputError } from '../../errors.js';
 import type { Engine } from '../../sdk/engine.js';
 import { TRUNCATE_ABOVE_BYTES } from '../payload-truncation.js';
-import { bodyString, optionalBoolean, optionalDate, optionalEnum, optionalInt, optionalString } from '../query-params.js';
+import { bodyBoolean, bodyString, optionalBoolean, optionalDate, optionalEnum, optionalInt, optionalString } from '../query-params.js';
 import type { Route } from '../route.js';
 
 const JOURNAL_PAGE = 200;
@@ -99,8 +102,23 @@ export const executionRoutes: Route[] = [
     method: 'POST',
     path: '/api/executions/{id}/cancel',
     async handle({ engine, params, body }) {
-      const { previousStatus } = await engine.admin.cancel(params.id!, bodyString(body, 'reason'));
+      const { previousStatus } = await engine.admin.cancel(params.id!, {
+        reason: bodyString(body, 'reason'),
+        compensate: bodyBoolean(body, 'compensate') ?? false,
+      });
       return { body: { previousStatus, execution: await readExecution(engine, params.id!) } };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/executions/{id}/signals',
+    async handle({ engine, params, body }) {
+      const name = bodyString(body, 'name');
+      if (name === undefined || name === '') throw new InvalidInputError('name (the signal name, a non-empty string) is required', { field: 'name' });
+      const idempotencyKey = bodyString(body, 'idempotencyKey');
+      if (idempotencyKey === '') throw new InvalidInputError('idempotencyKey must not be empty (leave it out for none)', { field: 'idempotencyKey' });
+      const { signalId, duplicate } = await engine.signal(params.id!, name, body.payload, { idempotencyKey });
+      return { status: duplicate ? 200 : 201, body: { signalId, duplicate } };
     },
   },
   {
