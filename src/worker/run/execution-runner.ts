@@ -132,6 +132,12 @@ async function runFunction(deps: RunDeps, run: RunState, claimed: ClaimedExecuti
 async function runWorkflow(deps: RunDeps, run: RunState, claimed: ClaimedExecution, workflow: Workflow): Promise<RunEnd> {
   const returned = await runFunction(deps, run, claimed, workflow);
   if ('kind' in returned && returned.kind === 'suspended') return { kind: 'suspended', status: returned.status, dueInMs: returned.dueInMs };
+  // Stopped because the lease is gone (taken over, or the worker gave up on the run at shutdown): nothing
+  // more is written, whatever the run met before, and the execution stays under its lease until it expires.
+  if ('kind' in returned && deps.signal.aborted) {
+    await run.settle(deps.settleTimeoutMs);
+    return { kind: 'leaseLost' };
+  }
   const result: FunctionResult = 'kind' in returned ? { ok: false, error: run.interrupt } : returned;
   await run.settle(deps.settleTimeoutMs);
   // Waits the workflow began and no longer awaits are cancelled, so that a signal one of them would have
