@@ -718,19 +718,35 @@ LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   c record;
   v_lsn bigint;
+  v_parent_status text;
+  v_parent_workflow text;
+  v_parent_waits boolean;
 BEGIN
   IF NEW.parent_id IS NOT NULL AND NEW.status IN ('SUB_COMMITTED', 'COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED')
      AND OLD.status <> 'SUB_COMMITTED'
      AND EXISTS (SELECT 1 FROM aries.waits wt WHERE wt.child_id = NEW.id AND wt.execution_id = NEW.parent_id
                                               AND wt.resolved_at IS NULL) THEN
-    PERFORM aries.wake_execution(NEW.parent_id);
+    -- The parent's row is locked even while it RUNS (and only made due once it waits): its worker's
+    -- await_waits, which locks it too, then either reads this child's end once this commits, or has
+    -- suspended it first, and this UPDATE, waiting for that lock, sees it WAITING. Without the lock, an
+    -- end committed just after the parent looked and before it suspended would wake nothing.
+    UPDATE aries.executions p
+       SET available_at = CASE WHEN p.status IN ('SLEEPING', 'WAITING') THEN aries.now() ELSE p.available_at END
+     WHERE p.id = NEW.parent_id AND p.status IN ('RUNNING', 'SLEEPING', 'WAITING')
+    RETURNING p.status, p.workflow_name INTO v_parent_status, v_parent_workflow;
+    IF v_parent_status IN ('SLEEPING', 'WAITING') THEN
+      PERFORM pg_catalog.pg_notify('aries_wakeup', v_parent_workflow);
+    END IF;
   END IF;
-  -- A child undone with its parent's saga: the parent, waiting for it while COMPENSATING, goes on.
+  -- A child undone with its parent's saga: the parent, waiting for it while COMPENSATING, goes on. Its row
+  -- is locked while its worker still holds it, for the same reason (aries.compensate_child locks it too).
   IF NEW.parent_id IS NOT NULL AND OLD.status = 'COMPENSATING' THEN
-    UPDATE aries.executions p SET available_at = aries.now(), updated_at = aries.now()
-     WHERE p.id = NEW.parent_id AND p.status = 'COMPENSATING' AND p.lease_owner IS NULL AND p.available_at > aries.now();
-    IF FOUND THEN
-      PERFORM pg_catalog.pg_notify('aries_wakeup', (SELECT p.workflow_name FROM aries.executions p WHERE p.id = NEW.parent_id));
+    UPDATE aries.executions p
+       SET available_at = CASE WHEN p.lease_owner IS NULL THEN aries.now() ELSE p.available_at END
+     WHERE p.id = NEW.parent_id AND p.status = 'COMPENSATING'
+    RETURNING p.lease_owner IS NULL, p.workflow_name INTO v_parent_waits, v_parent_workflow;
+    IF v_parent_waits THEN
+      PERFORM pg_catalog.pg_notify('aries_wakeup', v_parent_workflow);
     END IF;
   END IF;
   IF NOT NEW.has_children THEN
