@@ -43,14 +43,18 @@ function checkSignal(
 ): { name: string; payloadJson: string | null; idempotencyKey: string | null } {
   if (typeof name !== 'string' || name === '') throw new InvalidInputError(`a signal needs a non-empty string name, got ${JSON.stringify(name) ?? String(name)}`);
   if (Buffer.byteLength(name, 'utf8') > 256) throw new InvalidInputError('a signal name is at most 256 bytes');
-  if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
-    throw new InvalidInputError('a signal\'s idempotencyKey must be a non-empty string');
-  }
-  if (typeof idempotencyKey === 'string' && Buffer.byteLength(idempotencyKey, 'utf8') > MAX_IDEMPOTENCY_KEY_BYTES) {
-    throw new InvalidInputError(`a signal's idempotencyKey is at most ${MAX_IDEMPOTENCY_KEY_BYTES} bytes`);
-  }
+  const key = checkIdempotencyKey(idempotencyKey, "a signal's idempotencyKey");
   const payloadJson = encodeStored(payload, `payload of signal "${name}"`, maxPayloadBytes);
-  return { name, payloadJson, idempotencyKey: (idempotencyKey as string | undefined) ?? null };
+  return { name, payloadJson, idempotencyKey: key ?? null };
+}
+
+/** An idempotency key (of a start or a signal): absent, or a non-empty string that fits the unique index. */
+function checkIdempotencyKey(key: unknown, what: string): string | undefined {
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || key === '') throw new InvalidInputError(`${what} must be a non-empty string`);
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > MAX_IDEMPOTENCY_KEY_BYTES) throw new InvalidInputError(`${what} is ${bytes} bytes; the limit is ${MAX_IDEMPOTENCY_KEY_BYTES}`);
+  return key;
 }
 
 /** Longer keys would not fit the unique index that makes them idempotent (and no caller needs one). */
@@ -224,13 +228,7 @@ export class Engine {
         this.registered.add(workflow.key);
       }
     }
-    const key = options.idempotencyKey;
-    if (key !== undefined && (typeof key !== 'string' || key === '')) {
-      throw new InvalidInputError('idempotencyKey must be a non-empty string');
-    }
-    if (key !== undefined && Buffer.byteLength(key, 'utf8') > MAX_IDEMPOTENCY_KEY_BYTES) {
-      throw new InvalidInputError(`idempotencyKey is ${Buffer.byteLength(key, 'utf8')} bytes; the limit is ${MAX_IDEMPOTENCY_KEY_BYTES}`);
-    }
+    const key = checkIdempotencyKey(options.idempotencyKey, 'idempotencyKey');
     const timeoutMs = options.timeoutMs ?? (typeof workflow === 'string' ? undefined : workflow.timeoutMs);
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
       throw new InvalidInputError(`timeoutMs must be a positive finite number of milliseconds, got ${String(timeoutMs)}`);

@@ -54,7 +54,8 @@ const KIND_WORDS: Record<StepKind, string> = {
   child: 'a child workflow',
 };
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Resolves after every continuation already due has run (one turn of the event loop). */
+export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class StepJournal {
   private readonly deps: StepJournalDeps;

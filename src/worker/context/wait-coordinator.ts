@@ -22,7 +22,7 @@ import { awaitWaits, readWaits } from '../../db/waits.js';
 import { crashPoint } from '../crash-points.js';
 import { recordWaitSpan, type WaitSpanOutcome } from '../tracing.js';
 import type { RunStateDeps } from './run-state-deps.js';
-import type { StepJournal } from './step-journal.js';
+import { nextTurn, type StepJournal } from './step-journal.js';
 
 /** What the coordinator needs of its run (a RunState is one). */
 export interface WaitHost {
@@ -45,8 +45,6 @@ interface OpenWait {
   kind: 'sleep' | 'signal' | 'child';
   settle: (outcome: WaitOutcome) => void;
 }
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A settled wait's span outcome: its event came, its timeout came first, or its child failed. */
 function spanOutcome(outcome: WaitOutcome): WaitSpanOutcome {
