@@ -56,6 +56,187 @@ CREATE FUNCTION aries.active_counts() RETURNS TABLE(status text, executions bigi
 $$;
 
 --
+-- Name: admit_from_queue(text, text, text[], integer, integer, uuid[], timestamp with time zone); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.admit_from_queue(p_queue text, p_worker text, p_workflow_keys text[], p_room integer, p_lease_ms integer, p_running uuid[], p_now timestamp with time zone) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  c_max_visits constant integer := 1000;
+  v_q aries.queues;
+  v_room integer;
+  v_worker_free integer;
+  v_rate_free integer;
+  v_ids uuid[] := '{}';
+  v_id uuid;
+  v_key text;
+  v_first_start boolean;
+  v_priority integer;
+  v_cursor text;
+  v_pass_first text;
+  v_wrapped boolean;
+  v_pass_admitted integer;
+  v_visits integer := 0;
+  v_candidate record;
+BEGIN
+  SELECT * INTO v_q FROM aries.queues q WHERE q.name = p_queue FOR UPDATE;
+  IF NOT FOUND OR v_q.paused THEN
+    RETURN;
+  END IF;
+  -- Counted after the lock: every earlier admission into this queue is visible.
+  v_room := p_room;
+  IF v_q.concurrency IS NOT NULL THEN
+    v_room := least(v_room, v_q.concurrency - (SELECT pg_catalog.count(*) FROM aries.executions e
+                                                 WHERE e.queue_name = p_queue AND e.lease_owner IS NOT NULL)::integer);
+  END IF;
+  v_worker_free := CASE WHEN v_q.worker_concurrency IS NULL THEN p_room ELSE
+    v_q.worker_concurrency - (SELECT pg_catalog.count(*) FROM aries.executions e
+                               WHERE e.queue_name = p_queue AND e.lease_owner = p_worker)::integer END;
+  v_rate_free := CASE WHEN v_q.rate_limit IS NULL THEN p_room ELSE
+    v_q.rate_limit - (SELECT pg_catalog.count(*) FROM aries.executions e
+                       WHERE e.queue_name = p_queue
+                         AND e.started_at > p_now - v_q.rate_period_ms * interval '1 millisecond')::integer END;
+
+  -- 1. Expired leases: the execution keeps its queue and key slot; the taking worker needs room of its own.
+  FOR v_candidate IN
+    SELECT e.id FROM aries.executions e
+     WHERE e.queue_name = p_queue AND e.lease_owner IS NOT NULL AND e.lease_expires_at < p_now
+       AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+       AND NOT (e.id = ANY (p_running))
+     ORDER BY e.lease_expires_at
+     LIMIT greatest(least(p_room, v_worker_free), 0)
+       FOR UPDATE SKIP LOCKED
+  LOOP
+    v_ids := v_ids || v_candidate.id;
+    v_worker_free := v_worker_free - 1;
+  END LOOP;
+  v_room := least(v_room, p_room - pg_catalog.cardinality(v_ids));
+
+  -- 2. Due COMPENSATING (unowned), SLEEPING and WAITING ones: a new slot (queue, worker, key), no rate.
+  FOR v_candidate IN
+    SELECT e.id, e.queue_key FROM aries.executions e
+     WHERE e.queue_name = p_queue AND e.status IN ('SLEEPING', 'WAITING', 'COMPENSATING')
+       AND e.lease_owner IS NULL AND e.available_at <= p_now
+       AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+       AND NOT (e.id = ANY (p_running))
+     ORDER BY e.available_at
+     LIMIT c_max_visits
+  LOOP
+    EXIT WHEN v_room <= 0 OR v_worker_free <= 0;
+    CONTINUE WHEN NOT aries.queue_key_has_room(v_q, v_candidate.queue_key);
+    SELECT e.id INTO v_id FROM aries.executions e
+     WHERE e.id = v_candidate.id AND e.status IN ('SLEEPING', 'WAITING', 'COMPENSATING')
+       AND e.lease_owner IS NULL AND e.available_at <= p_now
+       FOR UPDATE SKIP LOCKED;
+    CONTINUE WHEN v_id IS NULL;
+    RETURN QUERY SELECT * FROM aries.grant_claims(p_worker, ARRAY[v_id], p_lease_ms, p_now);
+    v_room := v_room - 1;
+    v_worker_free := v_worker_free - 1;
+  END LOOP;
+
+  -- 3. Due PENDING ones, by priority, then round robin across keys.
+  v_cursor := v_q.rr_key;
+  v_priority := NULL;
+  <<priorities>>
+  LOOP
+    EXIT WHEN v_room <= 0 OR v_worker_free <= 0 OR v_visits >= c_max_visits;
+    SELECT e.priority INTO v_priority FROM aries.executions e
+     WHERE e.queue_name = p_queue AND e.status = 'PENDING' AND e.available_at <= p_now
+       AND (v_priority IS NULL OR e.priority < v_priority)
+       AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+     ORDER BY e.priority DESC LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    LOOP -- passes over this priority's keys
+      v_pass_admitted := 0;
+      v_pass_first := NULL;
+      v_wrapped := false;
+      v_key := v_cursor;
+      LOOP -- keys of one pass, after the cursor and around
+        EXIT priorities WHEN v_room <= 0 OR v_worker_free <= 0 OR v_visits >= c_max_visits;
+        SELECT e.queue_key INTO v_key FROM aries.executions e
+         WHERE e.queue_name = p_queue AND e.status = 'PENDING' AND e.priority = v_priority
+           AND (v_key IS NULL OR e.queue_key > v_key) AND e.available_at <= p_now
+           AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+           AND NOT (e.id = ANY (p_running))
+         ORDER BY e.queue_key LIMIT 1;
+        IF NOT FOUND THEN
+          EXIT WHEN v_wrapped OR v_pass_first IS NULL AND v_cursor IS NULL;
+          v_wrapped := true;
+          v_key := NULL;
+          CONTINUE;
+        END IF;
+        EXIT WHEN v_wrapped AND v_pass_first IS NOT NULL AND v_key >= v_pass_first;
+        v_pass_first := coalesce(v_pass_first, v_key);
+        v_visits := v_visits + 1;
+        CONTINUE WHEN NOT aries.queue_key_has_room(v_q, v_key);
+        SELECT e.id, e.started_at IS NULL AS first_start INTO v_id, v_first_start FROM aries.executions e
+         WHERE e.queue_name = p_queue AND e.status = 'PENDING' AND e.priority = v_priority AND e.queue_key = v_key
+           AND e.available_at <= p_now
+           AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
+           AND NOT (e.id = ANY (p_running))
+         ORDER BY e.available_at, e.id LIMIT 1
+           FOR UPDATE SKIP LOCKED;
+        CONTINUE WHEN v_id IS NULL OR (v_first_start AND v_rate_free <= 0);
+        RETURN QUERY SELECT * FROM aries.grant_claims(p_worker, ARRAY[v_id], p_lease_ms, p_now);
+        v_room := v_room - 1;
+        v_worker_free := v_worker_free - 1;
+        IF v_first_start THEN
+          v_rate_free := v_rate_free - 1;
+        END IF;
+        v_pass_admitted := v_pass_admitted + 1;
+        v_cursor := v_key;
+      END LOOP;
+      EXIT WHEN v_pass_admitted = 0;
+    END LOOP;
+  END LOOP;
+
+  IF pg_catalog.cardinality(v_ids) > 0 THEN
+    RETURN QUERY SELECT * FROM aries.grant_claims(p_worker, v_ids, p_lease_ms, p_now);
+  END IF;
+  IF v_cursor IS DISTINCT FROM v_q.rr_key THEN
+    UPDATE aries.queues q SET rr_key = v_cursor WHERE q.name = p_queue;
+  END IF;
+END $$;
+
+--
+-- Name: admit_queued(text, text[], integer, integer, uuid[], timestamp with time zone); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.admit_queued(p_worker text, p_workflow_keys text[], p_room integer, p_lease_ms integer, p_running uuid[], p_now timestamp with time zone) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_room integer := p_room;
+  v_queue text;
+  v_admitted integer;
+BEGIN
+  FOR v_queue IN
+    SELECT q.name FROM aries.queues q
+     WHERE NOT q.paused
+       AND (EXISTS (SELECT 1 FROM aries.executions e
+                     WHERE e.queue_name = q.name AND e.status = 'PENDING' AND e.available_at <= p_now
+                       AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys))
+            OR EXISTS (SELECT 1 FROM aries.executions e
+                        WHERE e.queue_name = q.name AND e.status IN ('SLEEPING', 'WAITING', 'COMPENSATING')
+                          AND e.lease_owner IS NULL AND e.available_at <= p_now
+                          AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys))
+            OR EXISTS (SELECT 1 FROM aries.executions e
+                        WHERE e.queue_name = q.name AND e.lease_owner IS NOT NULL AND e.lease_expires_at < p_now
+                          AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)))
+     ORDER BY q.name
+  LOOP
+    EXIT WHEN v_room <= 0;
+    RETURN QUERY SELECT * FROM aries.admit_from_queue(v_queue, p_worker, p_workflow_keys, v_room, p_lease_ms,
+                                                      p_running, p_now);
+    GET DIAGNOSTICS v_admitted = ROW_COUNT;
+    v_room := v_room - v_admitted;
+  END LOOP;
+END $$;
+
+--
 -- Name: append_journal(uuid, bigint, text, integer, text, integer, jsonb); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -640,6 +821,54 @@ BEGIN
 END $$;
 
 --
+-- Name: check_queue_limits(text, integer, integer, integer, integer, bigint); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.check_queue_limits(p_name text, p_concurrency integer, p_worker_concurrency integer, p_key_concurrency integer, p_rate_limit integer, p_rate_period_ms bigint) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_limit record;
+BEGIN
+  IF p_name IS NULL OR p_name = '' OR pg_catalog.octet_length(p_name) > 200 THEN
+    RAISE EXCEPTION 'a queue name must be a non-empty string of at most 200 bytes, got %',
+      coalesce(pg_catalog.quote_literal(pg_catalog.left(p_name, 40)), 'NULL') USING ERRCODE = 'AR011';
+  END IF;
+  FOR v_limit IN SELECT * FROM (VALUES ('concurrency', p_concurrency::bigint),
+                                       ('workerConcurrency', p_worker_concurrency::bigint),
+                                       ('keyConcurrency', p_key_concurrency::bigint),
+                                       ('rateLimit.limit', p_rate_limit::bigint),
+                                       ('rateLimit.periodMs', p_rate_period_ms)) AS l (what, value)
+  LOOP
+    IF v_limit.value IS NOT NULL AND v_limit.value <= 0 THEN
+      RAISE EXCEPTION 'queue "%": % must be a positive integer, got %', p_name, v_limit.what, v_limit.value
+        USING ERRCODE = 'AR011';
+    END IF;
+  END LOOP;
+END $$;
+
+--
+-- Name: check_start_placement(text, text, bigint); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.check_start_placement(p_queue text, p_queue_key text, p_delay_ms bigint) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+BEGIN
+  IF p_queue = '' THEN
+    RAISE EXCEPTION 'a start''s queue must be a non-empty queue name' USING ERRCODE = 'AR011';
+  END IF;
+  IF p_queue_key = '' OR pg_catalog.octet_length(p_queue_key) > 512 THEN
+    RAISE EXCEPTION 'a queue key must be a non-empty string of at most 512 bytes' USING ERRCODE = 'AR011';
+  END IF;
+  IF p_delay_ms < 0 THEN
+    RAISE EXCEPTION 'a start''s delay must be at least 0 ms, got %', p_delay_ms USING ERRCODE = 'AR011';
+  END IF;
+END $$;
+
+--
 -- Name: checkpoint_checksum(uuid, bigint, jsonb); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -670,18 +899,18 @@ CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_
     AS $$
 DECLARE
   v_now timestamptz := aries.now();
+  v_ids uuid[];
 BEGIN
-  RETURN QUERY
   WITH expired AS (
     SELECT e.id, e.lease_owner AS old_owner, e.lease_expires_at AS expired_at FROM aries.executions e
-     WHERE e.status = 'RUNNING' AND e.lease_expires_at < v_now
+     WHERE e.status = 'RUNNING' AND e.lease_expires_at < v_now AND e.queue_name IS NULL
        AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
        AND NOT (e.id = ANY (p_running))
      ORDER BY e.lease_expires_at LIMIT p_limit
        FOR UPDATE SKIP LOCKED
   ), compensating AS (
     SELECT e.id, e.lease_owner AS old_owner, e.lease_expires_at AS expired_at FROM aries.executions e
-     WHERE e.status = 'COMPENSATING'
+     WHERE e.status = 'COMPENSATING' AND e.queue_name IS NULL
        AND ((e.lease_owner IS NULL AND e.available_at <= v_now) OR e.lease_expires_at < v_now)
        AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
        AND NOT (e.id = ANY (p_running))
@@ -689,7 +918,7 @@ BEGIN
        FOR UPDATE SKIP LOCKED
   ), woken AS (
     SELECT e.id FROM aries.executions e
-     WHERE e.status IN ('SLEEPING', 'WAITING') AND e.available_at <= v_now
+     WHERE e.status IN ('SLEEPING', 'WAITING') AND e.available_at <= v_now AND e.queue_name IS NULL
        AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
        AND NOT (e.id = ANY (p_running))
      ORDER BY e.available_at LIMIT p_limit
@@ -698,7 +927,7 @@ BEGIN
     -- Not one the worker is still running: a retry due at once, or a hand-back, can become PENDING
     -- before the run that wrote it has returned.
     SELECT e.id FROM aries.executions e
-     WHERE e.status = 'PENDING' AND e.available_at <= v_now
+     WHERE e.status = 'PENDING' AND e.available_at <= v_now AND e.queue_name IS NULL
        AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
        AND NOT (e.id = ANY (p_running))
      ORDER BY e.available_at LIMIT p_limit
@@ -712,30 +941,15 @@ BEGIN
     UNION ALL
     SELECT d.id, NULL, NULL FROM due d
     LIMIT p_limit
-  ), node_faults AS (
-    INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source,
-                                details, recovered, recovered_at, recovered_by)
-    SELECT c.id, 'TRANSIENT',
-           pg_catalog.format('worker %s stopped renewing its lease (it expired at %s); the execution was resumed by worker %s',
-                             c.old_owner, c.expired_at, p_worker),
-           'retry', 'node', pg_catalog.jsonb_build_object('worker', c.old_owner, 'lease_expired_at', c.expired_at),
-           true, v_now, 'worker'
-      FROM chosen c WHERE c.old_owner IS NOT NULL
-  ), retried AS (
-    UPDATE aries.failures f SET recovered = true, recovered_at = v_now, recovered_by = 'worker'
-      FROM chosen c
-     WHERE f.execution_id = c.id AND NOT f.recovered AND f.failure_type = 'TRANSIENT'
   )
-  UPDATE aries.executions e
-     SET status = CASE WHEN e.status = 'COMPENSATING' THEN 'COMPENSATING' ELSE 'RUNNING' END,
-         lease_owner = p_worker, lease_token = e.lease_token + 1,
-         lease_expires_at = v_now + p_lease_ms * interval '1 millisecond',
-         claim_count = e.claim_count + 1, started_at = coalesce(e.started_at, v_now), updated_at = v_now
-    FROM chosen c
-   WHERE e.id = c.id
-  RETURNING e.id, e.workflow_name, e.workflow_version, e.input, e.lease_token, e.claim_count,
-            c.expired_at IS NOT NULL, e.status = 'COMPENSATING',
-            pg_catalog.date_part('epoch', e.deadline_at - v_now) * 1000;
+  SELECT pg_catalog.array_agg(c.id) INTO v_ids FROM chosen c;
+  IF v_ids IS NOT NULL THEN
+    RETURN QUERY SELECT * FROM aries.grant_claims(p_worker, v_ids, p_lease_ms, v_now);
+  END IF;
+  IF coalesce(pg_catalog.cardinality(v_ids), 0) < p_limit THEN
+    RETURN QUERY SELECT * FROM aries.admit_queued(p_worker, p_workflow_keys, p_limit - coalesce(pg_catalog.cardinality(v_ids), 0),
+                                                  p_lease_ms, p_running, v_now);
+  END IF;
 END $$;
 
 --
@@ -863,10 +1077,10 @@ BEGIN
 END $$;
 
 --
--- Name: create_execution(uuid, text, text, jsonb, text, bigint, uuid, text, text); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: create_execution(uuid, text, text, jsonb, text, bigint, uuid, text, text, text, text, integer, timestamp with time zone, text, timestamp with time zone); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.create_execution(p_id uuid, p_workflow text, p_version text, p_input jsonb, p_idempotency_key text, p_timeout_ms bigint, p_parent_id uuid DEFAULT NULL::uuid, p_parent_step_key text DEFAULT NULL::text, p_parent_close text DEFAULT NULL::text) RETURNS boolean
+CREATE FUNCTION aries.create_execution(p_id uuid, p_workflow text, p_version text, p_input jsonb, p_idempotency_key text, p_timeout_ms bigint, p_parent_id uuid DEFAULT NULL::uuid, p_parent_step_key text DEFAULT NULL::text, p_parent_close text DEFAULT NULL::text, p_queue text DEFAULT NULL::text, p_queue_key text DEFAULT NULL::text, p_priority integer DEFAULT 0, p_available_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_debounce_key text DEFAULT NULL::text, p_debounce_deadline timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS boolean
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -880,9 +1094,12 @@ BEGIN
   END IF;
   v_lsn := pg_catalog.nextval('aries.journal_lsn_seq');
   INSERT INTO aries.executions AS e (id, workflow_name, workflow_version, input, idempotency_key, last_lsn,
-                                     parent_id, parent_step_key, parent_close, deadline_at)
+                                     parent_id, parent_step_key, parent_close, deadline_at, queue_name, queue_key,
+                                     priority, available_at, debounce_key, debounce_deadline)
   VALUES (p_id, p_workflow, p_version, p_input, p_idempotency_key, v_lsn, p_parent_id, p_parent_step_key,
-          p_parent_close, aries.now() + p_timeout_ms * interval '1 millisecond')
+          p_parent_close, aries.now() + p_timeout_ms * interval '1 millisecond', p_queue,
+          CASE WHEN p_queue IS NOT NULL THEN coalesce(p_queue_key, '') END, coalesce(p_priority, 0),
+          coalesce(p_available_at, aries.now()), p_debounce_key, p_debounce_deadline)
   ON CONFLICT DO NOTHING
   RETURNING e.id INTO v_inserted;
   IF v_inserted IS NULL THEN
@@ -895,6 +1112,59 @@ BEGIN
                                                'input', p_input) AS payload) p;
   PERFORM pg_catalog.pg_notify('aries_wakeup', p_workflow);
   RETURN true;
+END $$;
+
+--
+-- Name: debounce_start(text, text, jsonb, bigint, text, text, integer, text, bigint, bigint); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.debounce_start(p_workflow text, p_version text, p_input jsonb, p_timeout_ms bigint, p_queue text, p_queue_key text, p_priority integer, p_key text, p_delay_ms bigint, p_max_delay_ms bigint) RETURNS TABLE(execution_id uuid, created boolean, status text, debounced boolean)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_now timestamptz := aries.now();
+  v_pending record;
+  v_lsn bigint;
+  v_id uuid;
+BEGIN
+  IF p_key IS NULL OR p_key = '' OR pg_catalog.octet_length(p_key) > 512 THEN
+    RAISE EXCEPTION 'a debounce key must be a non-empty string of at most 512 bytes' USING ERRCODE = 'AR011';
+  END IF;
+  IF p_delay_ms IS NULL OR p_delay_ms < 0 THEN
+    RAISE EXCEPTION 'debounce "%": delayMs must be at least 0, got %', p_key, coalesce(p_delay_ms::text, 'NULL')
+      USING ERRCODE = 'AR011';
+  END IF;
+  IF p_max_delay_ms IS NOT NULL AND p_max_delay_ms < p_delay_ms THEN
+    RAISE EXCEPTION 'debounce "%": maxDelayMs (%) must be at least delayMs (%)', p_key, p_max_delay_ms, p_delay_ms
+      USING ERRCODE = 'AR011';
+  END IF;
+  FOR i IN 1..100 LOOP
+    SELECT e.id, e.last_lsn, e.debounce_deadline INTO v_pending FROM aries.executions e
+     WHERE e.workflow_name = p_workflow AND e.debounce_key = p_key AND e.status = 'PENDING'
+       FOR UPDATE;
+    IF FOUND THEN
+      v_lsn := aries.append_journal(v_pending.id, v_pending.last_lsn, 'execution_input_replaced', NULL, NULL, NULL,
+                                    pg_catalog.jsonb_build_object('input', p_input));
+      UPDATE aries.executions e
+         SET input = p_input, last_lsn = v_lsn, updated_at = v_now,
+             available_at = least(v_now + p_delay_ms * interval '1 millisecond', e.debounce_deadline)
+       WHERE e.id = v_pending.id;
+      RETURN QUERY SELECT v_pending.id, false, 'PENDING'::text, true;
+      RETURN;
+    END IF;
+    v_id := gen_random_uuid();
+    IF aries.create_execution(v_id, p_workflow, p_version, p_input, NULL, p_timeout_ms,
+                              p_queue => p_queue, p_queue_key => p_queue_key, p_priority => p_priority,
+                              p_available_at => v_now + p_delay_ms * interval '1 millisecond',
+                              p_debounce_key => p_key,
+                              p_debounce_deadline => v_now + p_max_delay_ms * interval '1 millisecond') THEN
+      RETURN QUERY SELECT v_id, true, 'PENDING'::text, false;
+      RETURN;
+    END IF;
+  END LOOP;
+  RAISE EXCEPTION 'debounce "%": could not start or join a pending execution (too much contention)', p_key
+    USING ERRCODE = '40001';
 END $$;
 
 --
@@ -1133,6 +1403,44 @@ BEGIN
 END $$;
 
 --
+-- Name: grant_claims(text, uuid[], integer, timestamp with time zone); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.grant_claims(p_worker text, p_ids uuid[], p_lease_ms integer, p_now timestamp with time zone) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  WITH chosen AS (
+    SELECT e.id, e.lease_owner AS old_owner, CASE WHEN e.lease_owner IS NOT NULL THEN e.lease_expires_at END AS expired_at
+      FROM aries.executions e WHERE e.id = ANY (p_ids)
+  ), node_faults AS (
+    INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source,
+                                details, recovered, recovered_at, recovered_by)
+    SELECT c.id, 'TRANSIENT',
+           pg_catalog.format('worker %s stopped renewing its lease (it expired at %s); the execution was resumed by worker %s',
+                             c.old_owner, c.expired_at, p_worker),
+           'retry', 'node', pg_catalog.jsonb_build_object('worker', c.old_owner, 'lease_expired_at', c.expired_at),
+           true, p_now, 'worker'
+      FROM chosen c WHERE c.old_owner IS NOT NULL
+  ), retried AS (
+    UPDATE aries.failures f SET recovered = true, recovered_at = p_now, recovered_by = 'worker'
+      FROM chosen c
+     WHERE f.execution_id = c.id AND NOT f.recovered AND f.failure_type = 'TRANSIENT'
+  )
+  UPDATE aries.executions e
+     SET status = CASE WHEN e.status = 'COMPENSATING' THEN 'COMPENSATING' ELSE 'RUNNING' END,
+         lease_owner = p_worker, lease_token = e.lease_token + 1,
+         lease_expires_at = p_now + p_lease_ms * interval '1 millisecond',
+         claim_count = e.claim_count + 1, started_at = coalesce(e.started_at, p_now), updated_at = p_now,
+         debounce_key = NULL
+    FROM chosen c
+   WHERE e.id = c.id
+  RETURNING e.id, e.workflow_name, e.workflow_version, e.input, e.lease_token, e.claim_count,
+            c.expired_at IS NOT NULL, e.status = 'COMPENSATING',
+            pg_catalog.date_part('epoch', e.deadline_at - p_now) * 1000
+$$;
+
+--
 -- Name: guard_execution_transition(); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -1216,6 +1524,34 @@ CREATE FUNCTION aries.list_failures(p_execution_id uuid DEFAULT NULL::uuid, p_un
    WHERE (p_execution_id IS NULL OR f.execution_id = p_execution_id) AND (NOT p_unrecovered_only OR NOT f.recovered)
    ORDER BY f.failure_timestamp DESC, f.failure_id
    LIMIT p_limit
+$$;
+
+--
+-- Name: list_queues(text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.list_queues(p_name text DEFAULT NULL::text) RETURNS TABLE(name text, concurrency integer, worker_concurrency integer, key_concurrency integer, rate_limit integer, rate_period_ms bigint, paused boolean, source text, created_at timestamp with time zone, updated_at timestamp with time zone, pending bigint, delayed bigint, running bigint, waiting bigint, oldest_due_ms double precision, started_in_window bigint)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT q.name, q.concurrency, q.worker_concurrency, q.key_concurrency, q.rate_limit, q.rate_period_ms, q.paused,
+         q.source, q.created_at, q.updated_at,
+         (SELECT pg_catalog.count(*) FROM aries.executions e
+           WHERE e.queue_name = q.name AND e.status = 'PENDING' AND e.available_at <= aries.now()),
+         (SELECT pg_catalog.count(*) FROM aries.executions e
+           WHERE e.queue_name = q.name AND e.status = 'PENDING' AND e.available_at > aries.now()),
+         (SELECT pg_catalog.count(*) FROM aries.executions e WHERE e.queue_name = q.name AND e.lease_owner IS NOT NULL),
+         (SELECT pg_catalog.count(*) FROM aries.executions e
+           WHERE e.queue_name = q.name AND e.status IN ('SLEEPING', 'WAITING')),
+         (SELECT pg_catalog.date_part('epoch', aries.now() - pg_catalog.min(e.available_at)) * 1000 FROM aries.executions e
+           WHERE e.queue_name = q.name AND e.status = 'PENDING' AND e.available_at <= aries.now()),
+         CASE WHEN q.rate_limit IS NOT NULL THEN
+           (SELECT pg_catalog.count(*) FROM aries.executions e
+             WHERE e.queue_name = q.name AND e.started_at > aries.now() - q.rate_period_ms * interval '1 millisecond'
+               AND e.started_at <= aries.now()) END
+    FROM aries.queues q
+   WHERE p_name IS NULL OR q.name = p_name
+   ORDER BY q.name
 $$;
 
 --
@@ -1337,6 +1673,11 @@ CREATE TABLE aries.executions (
     parent_close text,
     deadline_at timestamp with time zone,
     has_children boolean DEFAULT false NOT NULL,
+    queue_name text,
+    queue_key text,
+    priority integer DEFAULT 0 NOT NULL,
+    debounce_key text,
+    debounce_deadline timestamp with time zone,
     CONSTRAINT executions_check1 CHECK (((status = ANY (ARRAY['COMPLETED'::text, 'COMPENSATED'::text, 'CANCELLED'::text])) = (finished_at IS NOT NULL))),
     CONSTRAINT executions_check2 CHECK (((status = ANY (ARRAY['COMPLETED'::text, 'SUB_COMMITTED'::text])) OR (output IS NULL))),
     CONSTRAINT executions_idempotency_key_check CHECK (((idempotency_key IS NULL) OR (idempotency_key <> ''::text))),
@@ -1344,6 +1685,7 @@ CREATE TABLE aries.executions (
     CONSTRAINT executions_leased_status_check CHECK (((lease_owner IS NULL) OR (status = ANY (ARRAY['RUNNING'::text, 'COMPENSATING'::text])))),
     CONSTRAINT executions_parent_check CHECK ((((parent_id IS NULL) = (parent_step_key IS NULL)) AND ((parent_id IS NULL) = (parent_close IS NULL)))),
     CONSTRAINT executions_parent_close_check CHECK ((parent_close = ANY (ARRAY['cancel'::text, 'abandon'::text]))),
+    CONSTRAINT executions_queue_check CHECK (((queue_name IS NULL) = (queue_key IS NULL))),
     CONSTRAINT executions_running_leased_check CHECK (((status <> 'RUNNING'::text) OR (lease_owner IS NOT NULL))),
     CONSTRAINT executions_sub_committed_check CHECK (((status <> 'SUB_COMMITTED'::text) OR (parent_id IS NOT NULL)))
 );
@@ -1372,6 +1714,23 @@ BEGIN
 END $$;
 
 --
+-- Name: notify_queue_slot_freed(); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.notify_queue_slot_freed() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM aries.queues q
+              WHERE q.name = NEW.queue_name
+                AND (q.concurrency IS NOT NULL OR q.worker_concurrency IS NOT NULL OR q.key_concurrency IS NOT NULL)) THEN
+    PERFORM pg_catalog.pg_notify('aries_wakeup', 'queue:' || NEW.queue_name);
+  END IF;
+  RETURN NULL;
+END $$;
+
+--
 -- Name: payload_preview(jsonb, integer); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -1383,6 +1742,42 @@ CREATE FUNCTION aries.payload_preview(p_payload jsonb, p_limit integer) RETURNS 
               ELSE pg_catalog.jsonb_build_object('$truncated', true, 'bytes', pg_catalog.octet_length(p_payload::text),
                                                  'preview', pg_catalog.left(p_payload::text, 2048)) END
 $_$;
+
+--
+-- Name: queues; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.queues (
+    name text NOT NULL,
+    concurrency integer,
+    worker_concurrency integer,
+    key_concurrency integer,
+    rate_limit integer,
+    rate_period_ms bigint,
+    paused boolean DEFAULT false NOT NULL,
+    source text DEFAULT 'definition'::text NOT NULL,
+    rr_key text,
+    created_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    CONSTRAINT queues_limits_check CHECK (((concurrency > 0) AND (worker_concurrency > 0) AND (key_concurrency > 0) AND (rate_limit > 0) AND (rate_period_ms > 0))),
+    CONSTRAINT queues_name_check CHECK (((name <> ''::text) AND (octet_length(name) <= 200))),
+    CONSTRAINT queues_rate_check CHECK (((rate_limit IS NULL) = (rate_period_ms IS NULL))),
+    CONSTRAINT queues_source_check CHECK ((source = ANY (ARRAY['definition'::text, 'operator'::text])))
+);
+
+--
+-- Name: queue_key_has_room(aries.queues, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.queue_key_has_room(p_queue aries.queues, p_key text) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT p_queue.key_concurrency IS NULL OR p_key = ''
+         OR (SELECT pg_catalog.count(*) FROM aries.executions e
+              WHERE e.queue_name = p_queue.name AND e.queue_key = p_key AND e.lease_owner IS NOT NULL)
+            < p_queue.key_concurrency
+$$;
 
 --
 -- Name: read_journal(uuid, bigint); Type: FUNCTION; Schema: aries; Owner: -
@@ -1793,15 +2188,41 @@ BEGIN
 END $$;
 
 --
--- Name: register_workflow(text, text); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: register_queue(text, integer, integer, integer, integer, bigint); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.register_workflow(p_name text, p_version text) RETURNS void
+CREATE FUNCTION aries.register_queue(p_name text, p_concurrency integer DEFAULT NULL::integer, p_worker_concurrency integer DEFAULT NULL::integer, p_key_concurrency integer DEFAULT NULL::integer, p_rate_limit integer DEFAULT NULL::integer, p_rate_period_ms bigint DEFAULT NULL::bigint) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  PERFORM aries.check_queue_limits(p_name, p_concurrency, p_worker_concurrency, p_key_concurrency, p_rate_limit,
+                                   p_rate_period_ms);
+  IF (p_rate_limit IS NULL) <> (p_rate_period_ms IS NULL) THEN
+    RAISE EXCEPTION 'queue "%": a rate limit needs both limit and periodMs', p_name USING ERRCODE = 'AR011';
+  END IF;
+  INSERT INTO aries.queues AS q (name, concurrency, worker_concurrency, key_concurrency, rate_limit, rate_period_ms)
+  VALUES (p_name, p_concurrency, p_worker_concurrency, p_key_concurrency, p_rate_limit, p_rate_period_ms)
+  ON CONFLICT (name) DO UPDATE
+     SET concurrency = excluded.concurrency, worker_concurrency = excluded.worker_concurrency,
+         key_concurrency = excluded.key_concurrency, rate_limit = excluded.rate_limit,
+         rate_period_ms = excluded.rate_period_ms, updated_at = aries.now()
+   WHERE q.source = 'definition'
+     AND (q.concurrency, q.worker_concurrency, q.key_concurrency, q.rate_limit, q.rate_period_ms)
+         IS DISTINCT FROM (excluded.concurrency, excluded.worker_concurrency, excluded.key_concurrency,
+                           excluded.rate_limit, excluded.rate_period_ms);
+END $$;
+
+--
+-- Name: register_workflow(text, text, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.register_workflow(p_name text, p_version text, p_queue text DEFAULT NULL::text) RETURNS void
     LANGUAGE sql
     SET search_path TO ''
     AS $$
-  INSERT INTO aries.workflows (name, version) VALUES (p_name, p_version)
-  ON CONFLICT (name, version) DO UPDATE SET last_seen_at = pg_catalog.now()
+  INSERT INTO aries.workflows (name, version, queue_name) VALUES (p_name, p_version, p_queue)
+  ON CONFLICT (name, version) DO UPDATE SET last_seen_at = pg_catalog.now(), queue_name = excluded.queue_name
 $$;
 
 --
@@ -1856,6 +2277,27 @@ CREATE FUNCTION aries.renew_leases(p_worker text, p_ids uuid[], p_tokens bigint[
   )
   SELECT held.id FROM held
 $$;
+
+--
+-- Name: resolve_queue(text, text, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.resolve_queue(p_workflow text, p_version text, p_queue text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_queue text := p_queue;
+BEGIN
+  IF v_queue IS NULL THEN
+    SELECT w.queue_name INTO v_queue FROM aries.workflows w WHERE w.name = p_workflow AND w.version = p_version;
+  END IF;
+  IF v_queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM aries.queues q WHERE q.name = v_queue) THEN
+    RAISE EXCEPTION 'unknown queue "%" (starting workflow "%")', v_queue, p_workflow USING ERRCODE = 'AR013',
+      HINT = 'define it with defineQueue and start through the SDK, or create it with aries.register_queue';
+  END IF;
+  RETURN v_queue;
+END $$;
 
 --
 -- Name: resolve_workflow_version(text, text); Type: FUNCTION; Schema: aries; Owner: -
@@ -2043,10 +2485,61 @@ BEGIN
 END $$;
 
 --
--- Name: signal_with_start(text, text, jsonb, text, text, jsonb, text, bigint); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: set_queue(text, integer, integer, integer, integer, bigint, boolean, text[]); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.signal_with_start(p_workflow text, p_version text, p_input jsonb, p_idempotency_key text, p_signal_name text, p_payload jsonb DEFAULT NULL::jsonb, p_signal_idempotency_key text DEFAULT NULL::text, p_timeout_ms bigint DEFAULT NULL::bigint) RETURNS TABLE(execution_id uuid, created boolean, signal_id bigint, duplicate boolean)
+CREATE FUNCTION aries.set_queue(p_name text, p_concurrency integer DEFAULT NULL::integer, p_worker_concurrency integer DEFAULT NULL::integer, p_key_concurrency integer DEFAULT NULL::integer, p_rate_limit integer DEFAULT NULL::integer, p_rate_period_ms bigint DEFAULT NULL::bigint, p_paused boolean DEFAULT NULL::boolean, p_clear text[] DEFAULT '{}'::text[]) RETURNS SETOF aries.queues
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_queue aries.queues;
+  v_clear text[] := coalesce(p_clear, '{}');
+  v_bad text;
+BEGIN
+  PERFORM aries.check_queue_limits(p_name, p_concurrency, p_worker_concurrency, p_key_concurrency, p_rate_limit,
+                                   p_rate_period_ms);
+  SELECT c INTO v_bad FROM pg_catalog.unnest(v_clear) c
+   WHERE c IS NULL OR c NOT IN ('concurrency', 'worker_concurrency', 'key_concurrency', 'rate_limit') LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'queue "%": cannot clear %; the limits are concurrency, worker_concurrency, key_concurrency and rate_limit',
+      p_name, coalesce(pg_catalog.quote_literal(v_bad), 'NULL') USING ERRCODE = 'AR011';
+  END IF;
+  SELECT * INTO v_queue FROM aries.queues q WHERE q.name = p_name FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown queue "%"', p_name USING ERRCODE = 'AR013',
+      HINT = 'a queue exists once defineQueue''s workflow was started or served by a worker, or aries.register_queue created it';
+  END IF;
+  v_queue.concurrency := CASE WHEN 'concurrency' = ANY (v_clear) THEN NULL ELSE coalesce(p_concurrency, v_queue.concurrency) END;
+  v_queue.worker_concurrency := CASE WHEN 'worker_concurrency' = ANY (v_clear) THEN NULL
+                                     ELSE coalesce(p_worker_concurrency, v_queue.worker_concurrency) END;
+  v_queue.key_concurrency := CASE WHEN 'key_concurrency' = ANY (v_clear) THEN NULL
+                                  ELSE coalesce(p_key_concurrency, v_queue.key_concurrency) END;
+  IF 'rate_limit' = ANY (v_clear) THEN
+    v_queue.rate_limit := NULL;
+    v_queue.rate_period_ms := NULL;
+  ELSE
+    v_queue.rate_limit := coalesce(p_rate_limit, v_queue.rate_limit);
+    v_queue.rate_period_ms := coalesce(p_rate_period_ms, v_queue.rate_period_ms);
+  END IF;
+  IF (v_queue.rate_limit IS NULL) <> (v_queue.rate_period_ms IS NULL) THEN
+    RAISE EXCEPTION 'queue "%": a rate limit needs both limit and periodMs', p_name USING ERRCODE = 'AR011';
+  END IF;
+  RETURN QUERY
+  UPDATE aries.queues q
+     SET concurrency = v_queue.concurrency, worker_concurrency = v_queue.worker_concurrency,
+         key_concurrency = v_queue.key_concurrency, rate_limit = v_queue.rate_limit,
+         rate_period_ms = v_queue.rate_period_ms, paused = coalesce(p_paused, q.paused), source = 'operator',
+         updated_at = aries.now()
+   WHERE q.name = p_name
+  RETURNING q.*;
+END $$;
+
+--
+-- Name: signal_with_start(text, text, jsonb, text, text, jsonb, text, bigint, text, text, integer, bigint); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.signal_with_start(p_workflow text, p_version text, p_input jsonb, p_idempotency_key text, p_signal_name text, p_payload jsonb DEFAULT NULL::jsonb, p_signal_idempotency_key text DEFAULT NULL::text, p_timeout_ms bigint DEFAULT NULL::bigint, p_queue text DEFAULT NULL::text, p_queue_key text DEFAULT NULL::text, p_priority integer DEFAULT 0, p_delay_ms bigint DEFAULT NULL::bigint) RETURNS TABLE(execution_id uuid, created boolean, signal_id bigint, duplicate boolean)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -2057,7 +2550,8 @@ BEGIN
   IF p_idempotency_key IS NULL OR p_idempotency_key = '' THEN
     RAISE EXCEPTION 'signal-with-start needs the idempotency key that names the execution' USING ERRCODE = 'AR011';
   END IF;
-  SELECT * INTO v_started FROM aries.start_execution(p_workflow, p_version, p_input, p_idempotency_key, p_timeout_ms);
+  SELECT * INTO v_started FROM aries.start_execution(p_workflow, p_version, p_input, p_idempotency_key, p_timeout_ms,
+                                                           p_queue, p_queue_key, p_priority, p_delay_ms);
   SELECT * INTO v_signal FROM aries.send_signal(v_started.execution_id, p_signal_name, p_payload, p_signal_idempotency_key);
   RETURN QUERY SELECT v_started.execution_id, v_started.created, v_signal.signal_id, v_signal.duplicate;
 END $$;
@@ -2080,26 +2574,45 @@ BEGIN
   END IF;
   PERFORM aries.begin_wait(p_execution_id, p_token, p_seq, p_step_key, 'child', p_timeout_ms, NULL, NULL, v_child);
   PERFORM aries.create_execution(v_child, p_workflow, v_version, p_input, NULL, p_child_timeout_ms, p_execution_id,
-                                 p_step_key, p_parent_close);
+                                 p_step_key, p_parent_close, aries.resolve_queue(p_workflow, v_version, NULL));
   UPDATE aries.executions e SET has_children = true WHERE e.id = p_execution_id AND NOT e.has_children;
   RETURN v_child;
 END $$;
 
 --
--- Name: start_execution(text, text, jsonb, text, bigint); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: start_execution(text, text, jsonb, text, bigint, text, text, integer, bigint, text, bigint, bigint); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.start_execution(p_workflow text, p_version text, p_input jsonb, p_idempotency_key text DEFAULT NULL::text, p_timeout_ms bigint DEFAULT NULL::bigint) RETURNS TABLE(execution_id uuid, created boolean, status text)
+CREATE FUNCTION aries.start_execution(p_workflow text, p_version text, p_input jsonb, p_idempotency_key text DEFAULT NULL::text, p_timeout_ms bigint DEFAULT NULL::bigint, p_queue text DEFAULT NULL::text, p_queue_key text DEFAULT NULL::text, p_priority integer DEFAULT 0, p_delay_ms bigint DEFAULT NULL::bigint, p_debounce_key text DEFAULT NULL::text, p_debounce_delay_ms bigint DEFAULT NULL::bigint, p_debounce_max_delay_ms bigint DEFAULT NULL::bigint) RETURNS TABLE(execution_id uuid, created boolean, status text, debounced boolean)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 DECLARE
   v_version text := aries.resolve_workflow_version(p_workflow, p_version);
+  v_queue text;
   v_id uuid := gen_random_uuid();
   v_existing record;
 BEGIN
-  IF aries.create_execution(v_id, p_workflow, v_version, p_input, p_idempotency_key, p_timeout_ms) THEN
-    RETURN QUERY SELECT v_id, true, 'PENDING'::text;
+  PERFORM aries.check_start_placement(p_queue, p_queue_key, p_delay_ms);
+  v_queue := aries.resolve_queue(p_workflow, v_version, p_queue);
+  IF v_queue IS NULL AND (p_queue_key IS NOT NULL OR coalesce(p_priority, 0) <> 0) THEN
+    RAISE EXCEPTION 'workflow "%" has no queue: a queue key or priority needs one (name it in the start or in the workflow)',
+      p_workflow USING ERRCODE = 'AR011';
+  END IF;
+  IF p_debounce_key IS NOT NULL OR p_debounce_delay_ms IS NOT NULL OR p_debounce_max_delay_ms IS NOT NULL THEN
+    IF p_idempotency_key IS NOT NULL THEN
+      RAISE EXCEPTION 'a start cannot be both debounced and idempotent (debounce with idempotencyKey "%")',
+        p_idempotency_key USING ERRCODE = 'AR011';
+    END IF;
+    RETURN QUERY SELECT * FROM aries.debounce_start(p_workflow, v_version, p_input, p_timeout_ms, v_queue,
+                                                    p_queue_key, p_priority, p_debounce_key, p_debounce_delay_ms,
+                                                    p_debounce_max_delay_ms);
+    RETURN;
+  END IF;
+  IF aries.create_execution(v_id, p_workflow, v_version, p_input, p_idempotency_key, p_timeout_ms,
+                            p_queue => v_queue, p_queue_key => p_queue_key, p_priority => p_priority,
+                            p_available_at => aries.now() + coalesce(p_delay_ms, 0) * interval '1 millisecond') THEN
+    RETURN QUERY SELECT v_id, true, 'PENDING'::text, false;
     RETURN;
   END IF;
   SELECT e.id, e.workflow_name, e.status INTO v_existing
@@ -2108,7 +2621,7 @@ BEGIN
     RAISE EXCEPTION 'idempotency key "%" already started an execution of workflow "%", not "%"',
       p_idempotency_key, v_existing.workflow_name, p_workflow USING ERRCODE = 'AR007';
   END IF;
-  RETURN QUERY SELECT v_existing.id, false, v_existing.status;
+  RETURN QUERY SELECT v_existing.id, false, v_existing.status, false;
 END $$;
 
 --
@@ -2242,7 +2755,7 @@ CREATE TABLE aries.journal (
     checksum text NOT NULL,
     created_at timestamp with time zone DEFAULT aries.now() NOT NULL,
     CONSTRAINT journal_check CHECK (((prev_lsn IS NULL) OR (prev_lsn < lsn))),
-    CONSTRAINT journal_kind_check CHECK ((kind = ANY (ARRAY['execution_started'::text, 'step_started'::text, 'step_completed'::text, 'step_failed'::text, 'step_retrying'::text, 'execution_completed'::text, 'execution_failed'::text, 'execution_released'::text, 'execution_rolled_back'::text, 'execution_recovered'::text, 'execution_compensating'::text, 'compensation_started'::text, 'compensation_completed'::text, 'compensation_failed'::text, 'compensation_retrying'::text, 'execution_compensated'::text, 'execution_cancelled'::text, 'step_waiting'::text, 'step_cancelled'::text, 'signal_received'::text, 'execution_suspended'::text, 'execution_sub_committed'::text]))),
+    CONSTRAINT journal_kind_check CHECK ((kind = ANY (ARRAY['execution_started'::text, 'step_started'::text, 'step_completed'::text, 'step_failed'::text, 'step_retrying'::text, 'execution_completed'::text, 'execution_failed'::text, 'execution_released'::text, 'execution_rolled_back'::text, 'execution_recovered'::text, 'execution_compensating'::text, 'compensation_started'::text, 'compensation_completed'::text, 'compensation_failed'::text, 'compensation_retrying'::text, 'execution_compensated'::text, 'execution_cancelled'::text, 'step_waiting'::text, 'step_cancelled'::text, 'signal_received'::text, 'execution_suspended'::text, 'execution_sub_committed'::text, 'execution_input_replaced'::text]))),
     CONSTRAINT journal_step_fields_check CHECK ((((kind ~~ 'step_%'::text) OR (kind ~~ 'compensation_%'::text)) = ((step_key IS NOT NULL) AND (seq IS NOT NULL) AND (attempt IS NOT NULL)))),
     CONSTRAINT journal_step_fields_whole_check CHECK ((num_nulls(step_key, seq, attempt) = ANY (ARRAY[0, 3])))
 );
@@ -2334,6 +2847,7 @@ CREATE TABLE aries.workflows (
     version text NOT NULL,
     registered_at timestamp with time zone DEFAULT now() NOT NULL,
     last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    queue_name text,
     CONSTRAINT workflows_check CHECK (((name <> ''::text) AND (version <> ''::text)))
 );
 
@@ -2391,6 +2905,13 @@ ALTER TABLE ONLY aries.failures
 
 ALTER TABLE ONLY aries.journal
     ADD CONSTRAINT journal_pkey PRIMARY KEY (lsn);
+
+--
+-- Name: queues queues_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.queues
+    ADD CONSTRAINT queues_pkey PRIMARY KEY (name);
 
 --
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
@@ -2454,6 +2975,12 @@ CREATE INDEX checkpoints_execution_idx ON aries.checkpoints USING btree (executi
 CREATE INDEX executions_compensating_idx ON aries.executions USING btree (available_at) WHERE (status = 'COMPENSATING'::text);
 
 --
+-- Name: executions_debounce_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE UNIQUE INDEX executions_debounce_idx ON aries.executions USING btree (workflow_name, debounce_key) WHERE ((status = 'PENDING'::text) AND (debounce_key IS NOT NULL));
+
+--
 -- Name: executions_finished_idx; Type: INDEX; Schema: aries; Owner: -
 --
 
@@ -2476,6 +3003,36 @@ CREATE INDEX executions_list_idx ON aries.executions USING btree (created_at DES
 --
 
 CREATE INDEX executions_parent_idx ON aries.executions USING btree (parent_id) WHERE (parent_id IS NOT NULL);
+
+--
+-- Name: executions_queue_due_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_queue_due_idx ON aries.executions USING btree (queue_name, available_at) WHERE (status = 'PENDING'::text);
+
+--
+-- Name: executions_queue_pending_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_queue_pending_idx ON aries.executions USING btree (queue_name, priority DESC, queue_key, available_at, id) WHERE (status = 'PENDING'::text);
+
+--
+-- Name: executions_queue_slots_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_queue_slots_idx ON aries.executions USING btree (queue_name, queue_key, lease_owner) WHERE (lease_owner IS NOT NULL);
+
+--
+-- Name: executions_queue_started_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_queue_started_idx ON aries.executions USING btree (queue_name, started_at) WHERE (queue_name IS NOT NULL);
+
+--
+-- Name: executions_queue_woken_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_queue_woken_idx ON aries.executions USING btree (queue_name, available_at) WHERE (status = ANY (ARRAY['SLEEPING'::text, 'WAITING'::text, 'COMPENSATING'::text]));
 
 --
 -- Name: executions_runnable_idx; Type: INDEX; Schema: aries; Owner: -
@@ -2562,6 +3119,12 @@ CREATE TRIGGER executions_born_pending BEFORE INSERT ON aries.executions FOR EAC
 CREATE TRIGGER executions_follow_end AFTER UPDATE OF status ON aries.executions FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) AND ((new.parent_id IS NOT NULL) OR new.has_children))) EXECUTE FUNCTION aries.follow_execution_end();
 
 --
+-- Name: executions executions_queue_slot_freed; Type: TRIGGER; Schema: aries; Owner: -
+--
+
+CREATE TRIGGER executions_queue_slot_freed AFTER UPDATE OF lease_owner ON aries.executions FOR EACH ROW WHEN (((old.lease_owner IS NOT NULL) AND (new.lease_owner IS NULL) AND (new.queue_name IS NOT NULL))) EXECUTE FUNCTION aries.notify_queue_slot_freed();
+
+--
 -- Name: executions executions_transition_guard; Type: TRIGGER; Schema: aries; Owner: -
 --
 
@@ -2612,6 +3175,13 @@ ALTER TABLE ONLY aries.execution_transitions
 
 ALTER TABLE ONLY aries.executions
     ADD CONSTRAINT executions_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES aries.executions(id) ON DELETE SET NULL;
+
+--
+-- Name: executions executions_queue_name_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.executions
+    ADD CONSTRAINT executions_queue_name_fkey FOREIGN KEY (queue_name) REFERENCES aries.queues(name);
 
 --
 -- Name: executions executions_status_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -

@@ -91,6 +91,13 @@ export class UnknownWorkflowError extends AriesError {
   }
 }
 
+/** A start named a queue (or its workflow's definition did) that is not in aries.queues (AR013). */
+export class UnknownQueueError extends AriesError {
+  constructor(message: string) {
+    super('UNKNOWN_QUEUE', message);
+  }
+}
+
 export class DuplicateStepKeyError extends AriesError {
   constructor(message: string) {
     super('DUPLICATE_STEP_KEY', message);

@@ -15,6 +15,7 @@ import {
   NoFailureToRecoverError,
   NondeterminismError,
   StepTimeoutError,
+  UnknownQueueError,
   UnknownWorkflowError,
 } from '../errors.js';
 
@@ -31,6 +32,7 @@ const BY_SQLSTATE: Record<string, (message: string) => AriesError> = {
   AR010: (m) => new ExecutionBusyError(m),
   AR011: (m) => new InvalidInputError(m),
   AR012: (m) => new StepTimeoutError(m),
+  AR013: (m) => new UnknownQueueError(m),
 };
 
 export const ARIES_SQLSTATES = Object.keys(BY_SQLSTATE);

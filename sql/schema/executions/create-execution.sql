@@ -1,14 +1,19 @@
 -- aries.create_execution (function)
 --
 -- Inserts a PENDING execution under p_id with its execution_started record, unless one exists under the
--- same id or idempotency key; true when it was created. Tells idle workers once per new execution (never
--- per step: NOTIFY serialises commits; workers also poll, so a lost notification only delays). The one
--- insert of start_execution, signal_with_start and start_child.
+-- same id or idempotency key, or (p_debounce_key) a PENDING one of the workflow under the same debounce
+-- key; true when it was created. Queued when p_queue is given (p_queue_key '' for none), due at
+-- p_available_at (NULL: now). Tells idle workers once per new execution (never per step: NOTIFY
+-- serialises commits; workers also poll, so a lost notification only delays). The one insert of
+-- start_execution, signal_with_start and start_child.
 
 CREATE FUNCTION aries.create_execution(p_id uuid, p_workflow text, p_version text, p_input jsonb,
                                        p_idempotency_key text, p_timeout_ms bigint,
                                        p_parent_id uuid DEFAULT NULL, p_parent_step_key text DEFAULT NULL,
-                                       p_parent_close text DEFAULT NULL)
+                                       p_parent_close text DEFAULT NULL, p_queue text DEFAULT NULL,
+                                       p_queue_key text DEFAULT NULL, p_priority integer DEFAULT 0,
+                                       p_available_at timestamptz DEFAULT NULL, p_debounce_key text DEFAULT NULL,
+                                       p_debounce_deadline timestamptz DEFAULT NULL)
 RETURNS boolean LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   v_lsn bigint;
@@ -20,9 +25,12 @@ BEGIN
   END IF;
   v_lsn := pg_catalog.nextval('aries.journal_lsn_seq');
   INSERT INTO aries.executions AS e (id, workflow_name, workflow_version, input, idempotency_key, last_lsn,
-                                     parent_id, parent_step_key, parent_close, deadline_at)
+                                     parent_id, parent_step_key, parent_close, deadline_at, queue_name, queue_key,
+                                     priority, available_at, debounce_key, debounce_deadline)
   VALUES (p_id, p_workflow, p_version, p_input, p_idempotency_key, v_lsn, p_parent_id, p_parent_step_key,
-          p_parent_close, aries.now() + p_timeout_ms * interval '1 millisecond')
+          p_parent_close, aries.now() + p_timeout_ms * interval '1 millisecond', p_queue,
+          CASE WHEN p_queue IS NOT NULL THEN coalesce(p_queue_key, '') END, coalesce(p_priority, 0),
+          coalesce(p_available_at, aries.now()), p_debounce_key, p_debounce_deadline)
   ON CONFLICT DO NOTHING
   RETURNING e.id INTO v_inserted;
   IF v_inserted IS NULL THEN

@@ -9,6 +9,10 @@
 -- cancel of the parent does to it; has_children: it started one, so its end concerns them); deadline_at is the whole execution's deadline (timeoutMs). The
 -- constraint names executions_check1 / _check2 are those the first schema gave them, kept so that every
 -- database has the same catalog.
+-- A queued execution names its queue (queue_name) and a queue_key ('' when its start gave none; an
+-- unqueued one has neither) and holds a slot of its queue exactly while it has a lease owner; priority
+-- orders a queue's PENDING work (higher first). debounce_key marks a PENDING execution later starts with
+-- the same workflow and key replace the input of (until it is claimed), never due after debounce_deadline.
 
 CREATE TABLE aries.executions (
   id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -35,6 +39,11 @@ CREATE TABLE aries.executions (
   parent_close     text,
   deadline_at      timestamptz,
   has_children     boolean NOT NULL DEFAULT false,
+  queue_name       text,
+  queue_key        text,
+  priority         integer NOT NULL DEFAULT 0,
+  debounce_key     text,
+  debounce_deadline timestamptz,
   FOREIGN KEY (workflow_name, workflow_version) REFERENCES aries.workflows (name, version),
   CONSTRAINT executions_lease_check CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL)),
   CONSTRAINT executions_running_leased_check CHECK (status <> 'RUNNING' OR lease_owner IS NOT NULL),
@@ -45,7 +54,9 @@ CREATE TABLE aries.executions (
   CONSTRAINT executions_parent_check CHECK ((parent_id IS NULL) = (parent_step_key IS NULL)
                                             AND (parent_id IS NULL) = (parent_close IS NULL)),
   CONSTRAINT executions_parent_close_check CHECK (parent_close IN ('cancel', 'abandon')),
-  CONSTRAINT executions_sub_committed_check CHECK (status <> 'SUB_COMMITTED' OR parent_id IS NOT NULL)
+  CONSTRAINT executions_sub_committed_check CHECK (status <> 'SUB_COMMITTED' OR parent_id IS NOT NULL),
+  CONSTRAINT executions_queue_name_fkey FOREIGN KEY (queue_name) REFERENCES aries.queues (name),
+  CONSTRAINT executions_queue_check CHECK ((queue_name IS NULL) = (queue_key IS NULL))
 );
 -- The claim query's indexes: runnable work ordered by when it becomes runnable, and leases to reap.
 CREATE INDEX executions_runnable_idx ON aries.executions (available_at) WHERE status = 'PENDING';
@@ -61,3 +72,15 @@ CREATE INDEX executions_status_idx ON aries.executions (status, created_at DESC,
 CREATE INDEX executions_workflow_status_idx ON aries.executions (workflow_name, status, created_at DESC, id DESC);
 -- Written once per execution (when it finishes): the overview's completed / compensated / cancelled counts.
 CREATE INDEX executions_finished_idx ON aries.executions (finished_at) WHERE finished_at IS NOT NULL;
+-- Queues (aries.admit_from_queue): slots held per queue, key and worker; a queue's PENDING work by
+-- priority and key (the round robin's skip scan); due work per queue; first starts in the rate window.
+CREATE INDEX executions_queue_slots_idx ON aries.executions (queue_name, queue_key, lease_owner) WHERE lease_owner IS NOT NULL;
+CREATE INDEX executions_queue_pending_idx ON aries.executions (queue_name, priority DESC, queue_key, available_at, id)
+  WHERE status = 'PENDING';
+CREATE INDEX executions_queue_due_idx ON aries.executions (queue_name, available_at) WHERE status = 'PENDING';
+CREATE INDEX executions_queue_woken_idx ON aries.executions (queue_name, available_at)
+  WHERE status IN ('SLEEPING', 'WAITING', 'COMPENSATING');
+CREATE INDEX executions_queue_started_idx ON aries.executions (queue_name, started_at) WHERE queue_name IS NOT NULL;
+-- One PENDING debounced execution per (workflow, debounce key): concurrent debounced starts make one.
+CREATE UNIQUE INDEX executions_debounce_idx ON aries.executions (workflow_name, debounce_key)
+  WHERE status = 'PENDING' AND debounce_key IS NOT NULL;

@@ -2,19 +2,46 @@
 --
 -- Starts an execution, or returns the one already started under the same idempotency key.
 -- p_version NULL means the most recently registered version of p_workflow; p_timeout_ms, when given, is
--- the whole execution's deadline from now (database clock).
+-- the whole execution's deadline from now (database clock). p_queue names the queue (NULL: the one its
+-- workflow's definition names, if any; AR013 an unknown one), p_queue_key its key within the queue (NULL:
+-- none; '' refused), p_priority its priority there (higher first), p_delay_ms how long from now until it
+-- is due. p_debounce_key debounces it (aries.debounce_start): debounced says a PENDING execution under
+-- that key took this start's input instead of a new one being created.
 
 CREATE FUNCTION aries.start_execution(p_workflow text, p_version text, p_input jsonb,
-                                      p_idempotency_key text DEFAULT NULL, p_timeout_ms bigint DEFAULT NULL)
-RETURNS TABLE (execution_id uuid, created boolean, status text)
+                                      p_idempotency_key text DEFAULT NULL, p_timeout_ms bigint DEFAULT NULL,
+                                      p_queue text DEFAULT NULL, p_queue_key text DEFAULT NULL,
+                                      p_priority integer DEFAULT 0, p_delay_ms bigint DEFAULT NULL,
+                                      p_debounce_key text DEFAULT NULL, p_debounce_delay_ms bigint DEFAULT NULL,
+                                      p_debounce_max_delay_ms bigint DEFAULT NULL)
+RETURNS TABLE (execution_id uuid, created boolean, status text, debounced boolean)
 LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   v_version text := aries.resolve_workflow_version(p_workflow, p_version);
+  v_queue text;
   v_id uuid := gen_random_uuid();
   v_existing record;
 BEGIN
-  IF aries.create_execution(v_id, p_workflow, v_version, p_input, p_idempotency_key, p_timeout_ms) THEN
-    RETURN QUERY SELECT v_id, true, 'PENDING'::text;
+  PERFORM aries.check_start_placement(p_queue, p_queue_key, p_delay_ms);
+  v_queue := aries.resolve_queue(p_workflow, v_version, p_queue);
+  IF v_queue IS NULL AND (p_queue_key IS NOT NULL OR coalesce(p_priority, 0) <> 0) THEN
+    RAISE EXCEPTION 'workflow "%" has no queue: a queue key or priority needs one (name it in the start or in the workflow)',
+      p_workflow USING ERRCODE = 'AR011';
+  END IF;
+  IF p_debounce_key IS NOT NULL OR p_debounce_delay_ms IS NOT NULL OR p_debounce_max_delay_ms IS NOT NULL THEN
+    IF p_idempotency_key IS NOT NULL THEN
+      RAISE EXCEPTION 'a start cannot be both debounced and idempotent (debounce with idempotencyKey "%")',
+        p_idempotency_key USING ERRCODE = 'AR011';
+    END IF;
+    RETURN QUERY SELECT * FROM aries.debounce_start(p_workflow, v_version, p_input, p_timeout_ms, v_queue,
+                                                    p_queue_key, p_priority, p_debounce_key, p_debounce_delay_ms,
+                                                    p_debounce_max_delay_ms);
+    RETURN;
+  END IF;
+  IF aries.create_execution(v_id, p_workflow, v_version, p_input, p_idempotency_key, p_timeout_ms,
+                            p_queue => v_queue, p_queue_key => p_queue_key, p_priority => p_priority,
+                            p_available_at => aries.now() + coalesce(p_delay_ms, 0) * interval '1 millisecond') THEN
+    RETURN QUERY SELECT v_id, true, 'PENDING'::text, false;
     RETURN;
   END IF;
   SELECT e.id, e.workflow_name, e.status INTO v_existing
@@ -23,5 +50,5 @@ BEGIN
     RAISE EXCEPTION 'idempotency key "%" already started an execution of workflow "%", not "%"',
       p_idempotency_key, v_existing.workflow_name, p_workflow USING ERRCODE = 'AR007';
   END IF;
-  RETURN QUERY SELECT v_existing.id, false, v_existing.status;
+  RETURN QUERY SELECT v_existing.id, false, v_existing.status, false;
 END $$;

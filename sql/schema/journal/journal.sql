@@ -22,7 +22,8 @@ CREATE TABLE aries.journal (
     'execution_completed', 'execution_failed', 'execution_released', 'execution_rolled_back',
     'execution_recovered', 'execution_compensating', 'compensation_started', 'compensation_completed',
     'compensation_failed', 'compensation_retrying', 'execution_compensated', 'execution_cancelled',
-    'step_waiting', 'step_cancelled', 'signal_received', 'execution_suspended', 'execution_sub_committed')),
+    'step_waiting', 'step_cancelled', 'signal_received', 'execution_suspended', 'execution_sub_committed',
+    'execution_input_replaced')),
   CONSTRAINT journal_step_fields_check CHECK (
     (kind LIKE 'step_%' OR kind LIKE 'compensation_%') = (step_key IS NOT NULL AND seq IS NOT NULL AND attempt IS NOT NULL)),
   CONSTRAINT journal_step_fields_whole_check CHECK (pg_catalog.num_nulls(step_key, seq, attempt) IN (0, 3))

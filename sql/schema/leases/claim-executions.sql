@@ -7,9 +7,12 @@
 -- signal, a child's end or a cancel made them due), then PENDING ones that are due. p_running lists what the claiming worker is running
 -- itself: a lease of its own that expired because the worker stalled (a CPU-bound step) is not taken again
 -- while its run is still going. Each claim increments the fencing token; a claim of an expired lease
--- records the node fault it recovers from, and a claim marks the TRANSIENT failures it retries recovered.
--- deadline_in_ms: how long until the execution's deadline (deadline_at; NULL: none, <= 0: passed, and the
--- worker ends it with a TIMEOUT failure).
+-- records the node fault it recovers from, and a claim marks the TRANSIENT failures it retries recovered
+-- (aries.grant_claims). deadline_in_ms: how long until the execution's deadline (deadline_at; NULL: none,
+-- <= 0: passed, and the worker ends it with a TIMEOUT failure).
+-- Unqueued executions (queue_name NULL) are claimed by the one statement below, as before queues existed.
+-- With room left, queued ones are admitted by aries.admit_queued, queue by queue under each queue's row
+-- lock (see there why its limits are exact).
 -- Run at READ COMMITTED: SKIP LOCKED keeps concurrent claimers apart, and under SERIALIZABLE the skipped
 -- rows' predicate locks would cause 40001 storms.
 
@@ -20,18 +23,18 @@ RETURNS TABLE (id uuid, workflow_name text, workflow_version text, input jsonb, 
 LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   v_now timestamptz := aries.now();
+  v_ids uuid[];
 BEGIN
-  RETURN QUERY
   WITH expired AS (
     SELECT e.id, e.lease_owner AS old_owner, e.lease_expires_at AS expired_at FROM aries.executions e
-     WHERE e.status = 'RUNNING' AND e.lease_expires_at < v_now
+     WHERE e.status = 'RUNNING' AND e.lease_expires_at < v_now AND e.queue_name IS NULL
        AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
        AND NOT (e.id = ANY (p_running))
      ORDER BY e.lease_expires_at LIMIT p_limit
        FOR UPDATE SKIP LOCKED
   ), compensating AS (
     SELECT e.id, e.lease_owner AS old_owner, e.lease_expires_at AS expired_at FROM aries.executions e
-     WHERE e.status = 'COMPENSATING'
+     WHERE e.status = 'COMPENSATING' AND e.queue_name IS NULL
        AND ((e.lease_owner IS NULL AND e.available_at <= v_now) OR e.lease_expires_at < v_now)
        AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
        AND NOT (e.id = ANY (p_running))
@@ -39,7 +42,7 @@ BEGIN
        FOR UPDATE SKIP LOCKED
   ), woken AS (
     SELECT e.id FROM aries.executions e
-     WHERE e.status IN ('SLEEPING', 'WAITING') AND e.available_at <= v_now
+     WHERE e.status IN ('SLEEPING', 'WAITING') AND e.available_at <= v_now AND e.queue_name IS NULL
        AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
        AND NOT (e.id = ANY (p_running))
      ORDER BY e.available_at LIMIT p_limit
@@ -48,7 +51,7 @@ BEGIN
     -- Not one the worker is still running: a retry due at once, or a hand-back, can become PENDING
     -- before the run that wrote it has returned.
     SELECT e.id FROM aries.executions e
-     WHERE e.status = 'PENDING' AND e.available_at <= v_now
+     WHERE e.status = 'PENDING' AND e.available_at <= v_now AND e.queue_name IS NULL
        AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys)
        AND NOT (e.id = ANY (p_running))
      ORDER BY e.available_at LIMIT p_limit
@@ -62,28 +65,13 @@ BEGIN
     UNION ALL
     SELECT d.id, NULL, NULL FROM due d
     LIMIT p_limit
-  ), node_faults AS (
-    INSERT INTO aries.failures (execution_id, failure_type, failure_message, recovery_strategy, source,
-                                details, recovered, recovered_at, recovered_by)
-    SELECT c.id, 'TRANSIENT',
-           pg_catalog.format('worker %s stopped renewing its lease (it expired at %s); the execution was resumed by worker %s',
-                             c.old_owner, c.expired_at, p_worker),
-           'retry', 'node', pg_catalog.jsonb_build_object('worker', c.old_owner, 'lease_expired_at', c.expired_at),
-           true, v_now, 'worker'
-      FROM chosen c WHERE c.old_owner IS NOT NULL
-  ), retried AS (
-    UPDATE aries.failures f SET recovered = true, recovered_at = v_now, recovered_by = 'worker'
-      FROM chosen c
-     WHERE f.execution_id = c.id AND NOT f.recovered AND f.failure_type = 'TRANSIENT'
   )
-  UPDATE aries.executions e
-     SET status = CASE WHEN e.status = 'COMPENSATING' THEN 'COMPENSATING' ELSE 'RUNNING' END,
-         lease_owner = p_worker, lease_token = e.lease_token + 1,
-         lease_expires_at = v_now + p_lease_ms * interval '1 millisecond',
-         claim_count = e.claim_count + 1, started_at = coalesce(e.started_at, v_now), updated_at = v_now
-    FROM chosen c
-   WHERE e.id = c.id
-  RETURNING e.id, e.workflow_name, e.workflow_version, e.input, e.lease_token, e.claim_count,
-            c.expired_at IS NOT NULL, e.status = 'COMPENSATING',
-            pg_catalog.date_part('epoch', e.deadline_at - v_now) * 1000;
+  SELECT pg_catalog.array_agg(c.id) INTO v_ids FROM chosen c;
+  IF v_ids IS NOT NULL THEN
+    RETURN QUERY SELECT * FROM aries.grant_claims(p_worker, v_ids, p_lease_ms, v_now);
+  END IF;
+  IF coalesce(pg_catalog.cardinality(v_ids), 0) < p_limit THEN
+    RETURN QUERY SELECT * FROM aries.admit_queued(p_worker, p_workflow_keys, p_limit - coalesce(pg_catalog.cardinality(v_ids), 0),
+                                                  p_lease_ms, p_running, v_now);
+  END IF;
 END $$;
