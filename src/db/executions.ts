@@ -12,19 +12,51 @@ import { type Execution, type ExecutionRow, toDate, toExecution } from './rows.j
 import { translated } from './sqlstate-errors.js';
 import { type StepCompletion, completionsJson } from './steps.js';
 
+/** Where and when a start places its execution (start_execution's queue, delay and debounce arguments). */
+export interface StartPlacement {
+  /** The queue (null: the one its workflow's definition names, if any). */
+  queue?: string | null;
+  queueKey?: string | null;
+  priority?: number;
+  delayMs?: number | null;
+  debounce?: { key: string; delayMs: number; maxDelayMs: number | null } | null;
+}
+
 export async function startExecution(
   db: Queryable,
-  args: { workflow: string; version: string | null; inputJson: string | null; idempotencyKey: string | null; timeoutMs?: number | null },
-): Promise<{ executionId: string; created: boolean; status: ExecutionStatus }> {
+  args: {
+    workflow: string;
+    version: string | null;
+    inputJson: string | null;
+    idempotencyKey: string | null;
+    timeoutMs?: number | null;
+  } & StartPlacement,
+): Promise<{ executionId: string; created: boolean; status: ExecutionStatus; debounced: boolean }> {
   const [row] = await translated(
-    db.query<{ execution_id: string; created: boolean; status: ExecutionStatus }>(
+    db.query<{ execution_id: string; created: boolean; status: ExecutionStatus; debounced: boolean }>(
       `SELECT * FROM aries.start_execution(p_workflow => $1, p_version => $2, p_input => $3::jsonb,
-                                          p_idempotency_key => $4, p_timeout_ms => $5)`,
-      [args.workflow, args.version, args.inputJson, args.idempotencyKey, args.timeoutMs ?? null],
+                                          p_idempotency_key => $4, p_timeout_ms => $5, p_queue => $6,
+                                          p_queue_key => $7, p_priority => $8, p_delay_ms => $9,
+                                          p_debounce_key => $10, p_debounce_delay_ms => $11,
+                                          p_debounce_max_delay_ms => $12)`,
+      [
+        args.workflow,
+        args.version,
+        args.inputJson,
+        args.idempotencyKey,
+        args.timeoutMs ?? null,
+        args.queue ?? null,
+        args.queueKey ?? null,
+        args.priority ?? 0,
+        args.delayMs ?? null,
+        args.debounce?.key ?? null,
+        args.debounce?.delayMs ?? null,
+        args.debounce?.maxDelayMs ?? null,
+      ],
     ),
   );
   if (!row) throw new Error('start_execution returned no row');
-  return { executionId: row.execution_id, created: row.created, status: row.status };
+  return { executionId: row.execution_id, created: row.created, status: row.status, debounced: row.debounced };
 }
 
 /** Ends an execution COMPLETED, recording the completions of its last steps in the same transaction. */

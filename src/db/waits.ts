@@ -7,6 +7,7 @@
 import type { StoredError } from '../core/stored-error.js';
 import type { Queryable } from './database.js';
 import type { Lease } from './leases.js';
+import type { StartPlacement } from './executions.js';
 import { translated } from './sqlstate-errors.js';
 
 export type WaitKind = 'sleep' | 'signal' | 'child';
@@ -200,15 +201,17 @@ export async function signalWithStart(
     idempotencyKey: string;
     timeoutMs: number | null;
     signal: { name: string; payloadJson: string | null; idempotencyKey: string | null };
-  },
+  } & Omit<StartPlacement, 'debounce'>,
 ): Promise<{ executionId: string; created: boolean } & SentSignal> {
   const [row] = await translated(
     db.query<{ execution_id: string; created: boolean; signal_id: number | string; duplicate: boolean }>(
       `SELECT * FROM aries.signal_with_start(p_workflow => $1, p_version => $2, p_input => $3::jsonb,
                                              p_idempotency_key => $4, p_signal_name => $5, p_payload => $6::jsonb,
-                                             p_signal_idempotency_key => $7, p_timeout_ms => $8)`,
+                                             p_signal_idempotency_key => $7, p_timeout_ms => $8, p_queue => $9,
+                                             p_queue_key => $10, p_priority => $11, p_delay_ms => $12)`,
       [args.workflow, args.version, args.inputJson, args.idempotencyKey, args.signal.name, args.signal.payloadJson,
-        args.signal.idempotencyKey, args.timeoutMs],
+        args.signal.idempotencyKey, args.timeoutMs, args.queue ?? null, args.queueKey ?? null, args.priority ?? 0,
+        args.delayMs ?? null],
     ),
   );
   return { executionId: row!.execution_id, created: row!.created, signalId: String(row!.signal_id), duplicate: row!.duplicate };

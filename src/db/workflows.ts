@@ -6,8 +6,11 @@ import type { Queryable } from './database.js';
 import { toDate } from './rows.js';
 import { translated } from './sqlstate-errors.js';
 
-export async function registerWorkflow(db: Queryable, name: string, version: string): Promise<void> {
-  await translated(db.query('SELECT aries.register_workflow(p_name => $1, p_version => $2)', [name, version]));
+/** Records a workflow definition, and the queue it names (null: none), which must be registered first. */
+export async function registerWorkflow(db: Queryable, name: string, version: string, queue: string | null = null): Promise<void> {
+  await translated(
+    db.query('SELECT aries.register_workflow(p_name => $1, p_version => $2, p_queue => $3)', [name, version, queue]),
+  );
 }
 
 export interface RegisteredWorkflow {

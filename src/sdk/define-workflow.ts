@@ -5,6 +5,8 @@
 import { DEFAULT_DURABILITY, parseDurability } from '../core/durability.js';
 import { DEFAULT_RETRY_POLICY, resolveRetryPolicy } from '../core/retry-policy.js';
 import { InvalidDefinitionError } from '../errors.js';
+import { checkQueueName } from './define-queue.js';
+import { isQueue } from './types/queue.js';
 import type { Workflow, WorkflowFunction, WorkflowOptions } from './types/workflow.js';
 
 export type { CheckpointPolicy, Workflow, WorkflowFunction, WorkflowOptions } from './types/workflow.js';
@@ -61,6 +63,12 @@ export function defineWorkflow<Input, Output>(
   if (options.timeoutMs !== undefined && !isPositiveDuration(options.timeoutMs)) {
     throw new InvalidDefinitionError(`workflow "${name}": timeoutMs must be a positive finite number of milliseconds, got ${String(options.timeoutMs)}`);
   }
+  if (options.queue !== undefined && !isQueue(options.queue)) {
+    if (typeof options.queue !== 'string') {
+      throw new InvalidDefinitionError(`workflow "${name}": queue must be a queue from defineQueue() or a queue name`);
+    }
+    checkQueueName(options.queue, InvalidDefinitionError);
+  }
   return Object.freeze({
     name,
     version,
@@ -70,6 +78,7 @@ export function defineWorkflow<Input, Output>(
     classify: options.classify,
     durability: options.durability === undefined ? DEFAULT_DURABILITY : parseDurability(options.durability, `workflow "${name}"`),
     timeoutMs: options.timeoutMs,
+    queue: options.queue,
     fn,
     kind: 'aries.workflow' as const,
   });

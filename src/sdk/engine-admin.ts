@@ -14,6 +14,7 @@ import { listFailurePage, summarizeFailures, type FailureGroup, type FailurePage
 import { listStepPreviews } from '../db/steps.js';
 import { listWorkflows, type RegisteredWorkflow } from '../db/workflows.js';
 import { listWorkers, type WorkerLeases } from '../db/leases.js';
+import { listQueues, setQueue, type QueueChange, type QueueInfo } from '../db/queues.js';
 import { autoRecoverFailures, recoverFromFailure } from '../db/recovery.js';
 import type { Execution, JournalRecord, Step } from '../db/rows.js';
 import { getExecution, isUuid, listChildren, type ChildExecution } from '../db/executions.js';
@@ -21,6 +22,7 @@ import { listSignals, type MailboxSignal } from '../db/signals.js';
 import { readJournal } from '../db/journal.js';
 import { listSteps } from '../db/steps.js';
 import { ExecutionBusyError, ExecutionNotFoundError, IllegalTransitionError, InvalidInputError } from '../errors.js';
+import { checkQueueLimits, checkQueueName } from './define-queue.js';
 
 export interface ExecutionDetail {
   execution: Execution;
@@ -169,6 +171,37 @@ export class EngineAdmin {
   /** The workers holding leases now, with their executions and lease expiries. */
   async listWorkers(): Promise<WorkerLeases[]> {
     return listWorkers(this.db);
+  }
+
+  /** Every queue by name: its limits (null: unlimited) and live stats (pending, delayed, running, waiting, …). */
+  async listQueues(): Promise<QueueInfo[]> {
+    return listQueues(this.db);
+  }
+
+  /** One queue's limits and stats, or undefined when there is no such queue. */
+  async getQueue(name: string): Promise<QueueInfo | undefined> {
+    checkQueueName(name, InvalidInputError);
+    const [queue] = await listQueues(this.db, name);
+    return queue;
+  }
+
+  /**
+   * Changes a queue at runtime; the next claim applies it. A given limit replaces the current one, `null`
+   * removes it (unlimited), `paused` stops or resumes admissions. The queue then keeps these limits when a
+   * deploy registers its definition again. UnknownQueueError for an unknown queue.
+   */
+  async setQueue(name: string, change: QueueChange): Promise<QueueInfo> {
+    checkQueueName(name, InvalidInputError);
+    if (typeof change !== 'object' || change === null) throw new InvalidInputError('setQueue needs a change: { concurrency?, …, paused? }');
+    const given = Object.fromEntries(Object.entries(change).filter(([k, v]) => v !== null && k !== 'paused'));
+    checkQueueLimits(given, `queue "${name}"`, (m) => new InvalidInputError(m));
+    if (change.paused !== undefined && typeof change.paused !== 'boolean') throw new InvalidInputError('paused must be true or false');
+    const known = new Set(['concurrency', 'workerConcurrency', 'keyConcurrency', 'rateLimit', 'paused']);
+    const unknown = Object.keys(change).find((k) => !known.has(k));
+    if (unknown !== undefined) throw new InvalidInputError(`setQueue: unknown setting "${unknown}"`);
+    const queue = await setQueue(this.db, name, change);
+    this.engine.pokeWorkers();
+    return queue;
   }
 
   /**

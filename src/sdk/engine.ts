@@ -11,13 +11,16 @@ import { durabilityWarnings } from '../db/durability-check.js';
 import { checkSchema, migrate, type MigrationResult } from '../db/migrate.js';
 import { openDatabase, type ConnectionOptions } from '../db/open-database.js';
 import { RemoteDatabase } from '../db/remote-database.js';
-import { isUuid, startExecution } from '../db/executions.js';
+import { isUuid, startExecution, type StartPlacement } from '../db/executions.js';
 import { sendSignal, signalWithStart } from '../db/waits.js';
-import { registerWorkflow } from '../db/workflows.js';
+import { registerQueue } from '../db/queues.js';
 import { EngineClosedError, ExecutionNotFoundError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
 import { startEmbeddedMaintenance } from '../worker/embedded-maintenance.js';
+import { registerDefinition } from '../worker/register-definition.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
+import { checkQueueName } from './define-queue.js';
 import { isWorkflow, type Workflow } from './define-workflow.js';
+import { isQueue, type Queue } from './types/queue.js';
 import { EngineAdmin } from './engine-admin.js';
 import { ExecutionHandle } from './execution-handle.js';
 
@@ -57,6 +60,10 @@ function checkIdempotencyKey(key: unknown, what: string): string | undefined {
   return key;
 }
 
+function isDelay(ms: unknown): ms is number {
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0;
+}
+
 /** Longer keys would not fit the unique index that makes them idempotent (and no caller needs one). */
 export const MAX_IDEMPOTENCY_KEY_BYTES = 512;
 
@@ -67,6 +74,19 @@ export interface StartOptions {
   version?: string;
   /** The whole execution's deadline from now (overrides the workflow's timeoutMs); see WorkflowOptions.timeoutMs. */
   timeoutMs?: number;
+  /** The queue to start in, instead of the workflow's (a defineQueue() value is registered first). */
+  queue?: Queue | string;
+  /** Its key within the queue (keyConcurrency counts per key; fairness round-robins across keys). Non-empty. */
+  queueKey?: string;
+  /** Its priority within the queue: an integer, higher first (default 0). Needs a queue. */
+  priority?: number;
+  /** Due this many milliseconds from now (database clock), queued or not (default 0). */
+  delayMs?: number;
+  /**
+   * Runs once, delayMs after the last start with this key (per workflow), with the last start's input,
+   * and never later than maxDelayMs after the first (default: no bound). Not with idempotencyKey.
+   */
+  debounce?: { key: string; delayMs: number; maxDelayMs?: number };
 }
 
 export interface SignalOptions {
@@ -164,7 +184,7 @@ export class Engine {
     const started = await startExecution(this.db, start);
     if (started.created) this.metrics.executionsStarted.labels(start.workflow).inc();
     this.pokeWorkers();
-    return this.handle<Output>(started.executionId, started.created);
+    return this.handle<Output>(started.executionId, started.created, started.debounced);
   }
 
   /**
@@ -200,6 +220,7 @@ export class Engine {
     const s = options.signal as SignalWithStartOptions['signal'] | undefined;
     if (typeof s !== 'object' || s === null) throw new InvalidInputError('engine.signalWithStart needs options.signal: { name, payload? }');
     const signal = checkSignal(s.name, s.payload, s.idempotencyKey, this.maxPayloadBytes);
+    if (start.debounce) throw new InvalidInputError('engine.signalWithStart cannot debounce: its idempotencyKey names the execution');
     const done = await signalWithStart(this.db, { ...start, idempotencyKey: options.idempotencyKey, signal });
     if (done.created) this.metrics.executionsStarted.labels(start.workflow).inc();
     if (!done.duplicate) this.metrics.signalsSent.inc();
@@ -207,12 +228,14 @@ export class Engine {
     return { handle: this.handle<Output>(done.executionId, done.created), created: done.created, signalId: done.signalId, duplicate: done.duplicate };
   }
 
-  /** Checks a start's arguments and registers the workflow: what start_execution takes. */
+  /** Checks a start's arguments and registers the workflow (and the queues it names): what start_execution takes. */
   private async prepareStart<Input, Output>(
     workflow: Workflow<Input, Output> | string,
     input: Input,
     options: StartOptions,
-  ): Promise<{ workflow: string; version: string | null; inputJson: string | null; idempotencyKey: string | null; timeoutMs: number | null }> {
+  ): Promise<
+    { workflow: string; version: string | null; inputJson: string | null; idempotencyKey: string | null; timeoutMs: number | null } & StartPlacement
+  > {
     this.assertOpen();
     let name: string;
     let version: string | null;
@@ -224,7 +247,7 @@ export class Engine {
       name = workflow.name;
       version = workflow.version;
       if (!this.registered.has(workflow.key)) {
-        await registerWorkflow(this.db, name, version);
+        await registerDefinition(this.db, workflow);
         this.registered.add(workflow.key);
       }
     }
@@ -233,12 +256,58 @@ export class Engine {
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
       throw new InvalidInputError(`timeoutMs must be a positive finite number of milliseconds, got ${String(timeoutMs)}`);
     }
+    const placement = await this.placement(options);
+    if (placement.debounce && key !== undefined) {
+      throw new InvalidInputError('a start cannot be both debounced and idempotent: give debounce or idempotencyKey, not both');
+    }
     const inputJson = encodeStored(input === undefined ? null : input, 'input', this.maxPayloadBytes);
-    return { workflow: name, version, inputJson, idempotencyKey: key ?? null, timeoutMs: timeoutMs === undefined ? null : Math.ceil(timeoutMs) };
+    return { workflow: name, version, inputJson, idempotencyKey: key ?? null, timeoutMs: timeoutMs === undefined ? null : Math.ceil(timeoutMs), ...placement };
   }
 
-  handle<Output = unknown>(id: string, created = false): ExecutionHandle<Output> {
-    return new ExecutionHandle<Output>(id, created, this.db, (eid, fn) => this.onSettledHere(eid, fn));
+  /** A start's queue, key, priority, delay and debounce, checked; a defineQueue() value is registered. */
+  private async placement(options: StartOptions): Promise<StartPlacement> {
+    const { queue, queueKey, priority, delayMs, debounce } = options;
+    let queueName: string | null = null;
+    if (isQueue(queue)) {
+      if (!this.registered.has(`queue:${queue.name}`)) {
+        await registerQueue(this.db, queue.name, queue.limits);
+        this.registered.add(`queue:${queue.name}`);
+      }
+      queueName = queue.name;
+    } else if (queue !== undefined) {
+      checkQueueName(queue, InvalidInputError);
+      queueName = queue;
+    }
+    if (queueKey !== undefined && (typeof queueKey !== 'string' || queueKey === '' || Buffer.byteLength(queueKey, 'utf8') > 512)) {
+      throw new InvalidInputError(`queueKey must be a non-empty string of at most 512 bytes, got ${JSON.stringify(queueKey) ?? String(queueKey)}`);
+    }
+    if (priority !== undefined && !(Number.isInteger(priority) && Math.abs(priority) <= 2_147_483_647)) {
+      throw new InvalidInputError(`priority must be an integer, got ${String(priority)}`);
+    }
+    if (delayMs !== undefined && !isDelay(delayMs)) throw new InvalidInputError(`delayMs must be a finite number >= 0, got ${String(delayMs)}`);
+    let checkedDebounce: StartPlacement['debounce'] = null;
+    if (debounce !== undefined) {
+      const d = debounce as { key?: unknown; delayMs?: unknown; maxDelayMs?: unknown } | null;
+      if (typeof d !== 'object' || d === null || typeof d.key !== 'string' || d.key === '' || Buffer.byteLength(d.key, 'utf8') > 512) {
+        throw new InvalidInputError('debounce needs { key, delayMs, maxDelayMs? } with a non-empty key of at most 512 bytes');
+      }
+      if (!isDelay(d.delayMs)) throw new InvalidInputError(`debounce.delayMs must be a finite number >= 0, got ${String(d.delayMs)}`);
+      if (d.maxDelayMs !== undefined && (!isDelay(d.maxDelayMs) || d.maxDelayMs < d.delayMs)) {
+        throw new InvalidInputError(`debounce.maxDelayMs must be a finite number >= delayMs, got ${String(d.maxDelayMs)}`);
+      }
+      checkedDebounce = { key: d.key, delayMs: Math.ceil(d.delayMs), maxDelayMs: d.maxDelayMs === undefined ? null : Math.ceil(d.maxDelayMs) };
+    }
+    return {
+      queue: queueName,
+      queueKey: queueKey ?? null,
+      priority: priority ?? 0,
+      delayMs: delayMs === undefined ? null : Math.ceil(delayMs),
+      debounce: checkedDebounce,
+    };
+  }
+
+  handle<Output = unknown>(id: string, created = false, debounced = false): ExecutionHandle<Output> {
+    return new ExecutionHandle<Output>(id, created, this.db, (eid, fn) => this.onSettledHere(eid, fn), debounced);
   }
 
   worker(options: WorkerOptions): Worker {

@@ -20,6 +20,8 @@ export class ExecutionHandle<Output = unknown> {
     private readonly db: Database,
     /** Subscribes to "a worker in this process settled this execution"; returns the unsubscribe. */
     private readonly onSettledHere: (id: string, fn: () => void) => () => void,
+    /** True when a debounced start gave its input to the PENDING execution under its key (created is false). */
+    readonly debounced = false,
   ) {}
 
   async status(): Promise<Execution> {

@@ -5,8 +5,8 @@
  *   executions and RUNNING ones whose lease expired on the database clock, i.e. whose worker died.
  * - Leases: renewed by a heartbeat every leaseMs / 3. An execution the heartbeat no longer finds under
  *   our token was taken over; its run is aborted and every write it tries is refused by the database.
- * - Wake-ups: NOTIFY aries_wakeup when work is started or handed back, with a polling fallback, and at
- *   once when a slot frees up.
+ * - Wake-ups: NOTIFY aries_wakeup when work is started or handed back, or a queued execution gives up
+ *   its slot, with a polling fallback, and at once when a slot frees up.
  * - Shutdown: stop() stops claiming; running executions finish their current step and are handed back
  *   before their next one; whatever is still running after shutdownTimeoutMs is left to lease expiry.
  */
@@ -16,13 +16,13 @@ import { AriesMetrics } from '../core/aries-metrics.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
 import type { Database } from '../db/database.js';
 import { claimExecutions, renewLeases, type ClaimedExecution } from '../db/leases.js';
-import { registerWorkflow } from '../db/workflows.js';
 import { readLeaseState } from '../db/leases.js';
 import { InvalidDefinitionError, LeaseLostError } from '../errors.js';
 import { isWorkflow, type Workflow } from '../sdk/types/workflow.js';
 import { RUN_OUTCOMES, type RunOutcome } from './run/close-run.js';
 import { runExecution } from './run/execution-runner.js';
 import { DEFAULT_RECOVERY_SWEEP_MS, startRecoverySweep } from './recovery-sweep.js';
+import { registerDefinition } from './register-definition.js';
 import { StepWriteBatcher } from './step-write-batcher.js';
 
 export interface WorkerOptions {
@@ -119,10 +119,11 @@ export class Worker {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`worker ${this.id} was already started`);
     this.state = 'running';
-    for (const wf of this.workflows.values()) await registerWorkflow(this.db, wf.name, wf.version);
+    for (const wf of this.workflows.values()) await registerDefinition(this.db, wf);
     try {
       this.unlisten = await this.db.listen('aries_wakeup', (n) => {
-        if ([...this.workflows.values()].some((wf) => wf.name === n.payload)) this.poke();
+        // 'queue:<name>': a queued execution gave up its slot; any worker may serve that queue.
+        if (n.payload.startsWith('queue:') || [...this.workflows.values()].some((wf) => wf.name === n.payload)) this.poke();
       });
     } catch (err) {
       this.events.onError?.(err, 'listen'); // polling still finds the work

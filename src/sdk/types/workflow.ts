@@ -5,6 +5,7 @@
 import type { Durability } from '../../core/durability.js';
 import type { ErrorClassifier } from '../../core/failure-classification.js';
 import type { RetryOptions, RetryPolicy } from '../../core/retry-policy.js';
+import type { Queue } from './queue.js';
 import type { WorkflowContext } from './workflow-context.js';
 
 /** When a completed step also writes a checkpoint (a snapshot that bounds recovery). */
@@ -27,6 +28,11 @@ export interface WorkflowOptions {
    * for any PERMANENT failure after compensable steps, and unfinished children are cancelled.
    */
   timeoutMs?: number;
+  /**
+   * The queue its executions start in (a start may name another): a defineQueue() value, registered with
+   * the workflow, or the name of a queue registered elsewhere (else starts fail with UnknownQueueError).
+   */
+  queue?: Queue | string;
 }
 
 export type WorkflowFunction<Input, Output> = (ctx: WorkflowContext, input: Input) => Promise<Output>;
@@ -42,6 +48,8 @@ export interface Workflow<Input = unknown, Output = unknown> {
   readonly durability: Durability;
   /** The execution's deadline from its start (undefined: none). */
   readonly timeoutMs: number | undefined;
+  /** The queue its definition names, as given (undefined: none). */
+  readonly queue: Queue | string | undefined;
   readonly fn: WorkflowFunction<Input, Output>;
   /** Brand, so modules' exports can be told apart from other values. */
   readonly kind: 'aries.workflow';
