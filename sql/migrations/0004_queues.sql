@@ -295,9 +295,8 @@ BEGIN
     RAISE EXCEPTION 'debounce "%": delayMs must be at least 0, got %', p_key, coalesce(p_delay_ms::text, 'NULL')
       USING ERRCODE = 'AR011';
   END IF;
-  IF p_max_delay_ms IS NOT NULL AND p_max_delay_ms < p_delay_ms THEN
-    RAISE EXCEPTION 'debounce "%": maxDelayMs (%) must be at least delayMs (%)', p_key, p_max_delay_ms, p_delay_ms
-      USING ERRCODE = 'AR011';
+  IF p_max_delay_ms < 0 THEN
+    RAISE EXCEPTION 'debounce "%": maxDelayMs must be at least 0, got %', p_key, p_max_delay_ms USING ERRCODE = 'AR011';
   END IF;
   FOR i IN 1..100 LOOP
     SELECT e.id, e.last_lsn, e.debounce_deadline INTO v_pending FROM aries.executions e
@@ -316,7 +315,8 @@ BEGIN
     v_id := gen_random_uuid();
     IF aries.create_execution(v_id, p_workflow, p_version, p_input, NULL, p_timeout_ms,
                               p_queue => p_queue, p_queue_key => p_queue_key, p_priority => p_priority,
-                              p_available_at => v_now + p_delay_ms * interval '1 millisecond',
+                              p_available_at => least(v_now + p_delay_ms * interval '1 millisecond',
+                                                      v_now + p_max_delay_ms * interval '1 millisecond'),
                               p_debounce_key => p_key,
                               p_debounce_deadline => v_now + p_max_delay_ms * interval '1 millisecond') THEN
       RETURN QUERY SELECT v_id, true, 'PENDING'::text, false;

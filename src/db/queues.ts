@@ -3,7 +3,7 @@
  * and the limits with live stats.
  * One typed wrapper per SQL function, called with named arguments; errors come back as the public classes.
  */
-import type { QueueLimits } from '../sdk/types/queue.js';
+import type { QueueLimits } from '../core/queue-limits.js';
 import type { Queryable } from './database.js';
 import { toDate } from './rows.js';
 import { translated } from './sqlstate-errors.js';

@@ -292,8 +292,8 @@ export class Engine {
         throw new InvalidInputError('debounce needs { key, delayMs, maxDelayMs? } with a non-empty key of at most 512 bytes');
       }
       if (!isDelay(d.delayMs)) throw new InvalidInputError(`debounce.delayMs must be a finite number >= 0, got ${String(d.delayMs)}`);
-      if (d.maxDelayMs !== undefined && (!isDelay(d.maxDelayMs) || d.maxDelayMs < d.delayMs)) {
-        throw new InvalidInputError(`debounce.maxDelayMs must be a finite number >= delayMs, got ${String(d.maxDelayMs)}`);
+      if (d.maxDelayMs !== undefined && !isDelay(d.maxDelayMs)) {
+        throw new InvalidInputError(`debounce.maxDelayMs must be a finite number >= 0, got ${String(d.maxDelayMs)}`);
       }
       checkedDebounce = { key: d.key, delayMs: Math.ceil(d.delayMs), maxDelayMs: d.maxDelayMs === undefined ? null : Math.ceil(d.maxDelayMs) };
     }

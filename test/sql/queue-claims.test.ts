@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import type { Queryable } from '../../src/db/database.js';
+import type { Database as Queryable } from '../../src/db/database.js';
 import { describeBackends } from '../helpers/backends.js';
 import { seededRandom, testSeeds } from '../helpers/seeded-random.js';
 import { expireLease, sqlError } from '../helpers/sql.js';

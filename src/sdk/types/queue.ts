@@ -2,18 +2,9 @@
  * The public types of a queue definition: what `defineQueue` takes and returns. Types and the brand check
  * only, so the worker and workflow types can name queues without importing the SDK's implementation.
  */
+import type { QueueLimits } from '../../core/queue-limits.js';
 
-/** A queue's limits. Each is optional (absent: unlimited); each given one is a positive integer. */
-export interface QueueLimits {
-  /** Executions holding a slot (running) at once, across every worker on the database. */
-  concurrency?: number;
-  /** Per worker (the claiming worker's id). */
-  workerConcurrency?: number;
-  /** Per queue key (StartOptions.queueKey), e.g. one run per customer. Starts without a key are not key-limited. */
-  keyConcurrency?: number;
-  /** First starts per sliding window of periodMs, on the database clock. */
-  rateLimit?: { limit: number; periodMs: number };
-}
+export type { QueueLimits } from '../../core/queue-limits.js';
 
 export type QueueOptions = QueueLimits;
 
