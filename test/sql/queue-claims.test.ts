@@ -312,3 +312,42 @@ describeBackends('queue admission (aries.claim_executions with queues)', (b) => 
     });
   }
 });
+
+describeBackends('queue wake-ups (executions_queue_slot_freed)', (b) => {
+  test('a queued execution giving up its slot notifies aries_wakeup with queue:<name>; an unqueued one does not', async () => {
+    const db = b.engine.db;
+    const payloads: string[] = [];
+    const unlisten = await db.listen('aries_wakeup', (n) => payloads.push(n.payload));
+    try {
+      await defineQueue(db, 'wake', { concurrency: 1 });
+      await start(db, 'q-wake', { queue: 'wake' });
+      await start(db, 'q-unqueued');
+      const [queued] = await claim(db, 'w1', 'q-wake', 1);
+      const [plain] = await claim(db, 'w1', 'q-unqueued', 1);
+      payloads.length = 0;
+      await complete(db, plain!);
+      await complete(db, queued!);
+      const until = Date.now() + 5_000;
+      while (!payloads.includes('queue:wake') && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      expect(payloads.filter((p) => p.startsWith('queue:'))).toEqual(['queue:wake']);
+    } finally {
+      await unlisten();
+    }
+  });
+
+  test('a child started with ctx.child lands in its workflow’s registered queue, key ""', async () => {
+    const db = b.engine.db;
+    await defineQueue(db, 'kids', { concurrency: 1 });
+    await db.query(`SELECT aries.register_workflow(p_name => 'q-child', p_version => '1', p_queue => 'kids')`);
+    const parent = await start(db, 'q-parent');
+    const [c] = await claim(db, 'w1', 'q-parent', 1);
+    expect(c!.id).toBe(parent);
+    const [row] = await db.query<{ child: string }>(
+      `SELECT aries.start_child(p_execution_id => $1, p_token => $2, p_seq => 0, p_step_key => 'kid', p_workflow => 'q-child',
+                                p_version => NULL, p_input => '{}'::jsonb) AS child`,
+      [c!.id, c!.lease_token],
+    );
+    const [child] = await db.query<{ queue_name: string; queue_key: string }>('SELECT queue_name, queue_key FROM aries.executions WHERE id = $1', [row!.child]);
+    expect(child).toEqual({ queue_name: 'kids', queue_key: '' });
+  });
+});
