@@ -131,6 +131,7 @@ const JOURNAL_KINDS = [
   'execution_started', 'step_started', 'step_completed', 'step_failed', 'step_retrying', 'execution_completed',
   'execution_failed', 'execution_released', 'execution_rolled_back', 'execution_recovered', 'execution_compensating',
   'compensation_started', 'compensation_completed', 'compensation_failed', 'compensation_retrying', 'execution_compensated',
+  'execution_input_replaced',
 ];
 const STEP_KINDS = JOURNAL_KINDS.filter((k) => k.startsWith('step_') || k.startsWith('compensation_'));
 const EXECUTION_KINDS = JOURNAL_KINDS.filter((k) => !STEP_KINDS.includes(k));
