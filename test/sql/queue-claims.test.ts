@@ -335,6 +335,33 @@ describeBackends('queue wake-ups (executions_queue_slot_freed)', (b) => {
     }
   });
 
+  test.skipIf(b.name !== 'postgres')('a start into a queue inside an open transaction does not hold up claims of that queue', async () => {
+    const db = b.engine.db;
+    await defineQueue(db, 'openstart', { concurrency: 2 });
+    await start(db, 'q-open', { queue: 'openstart' });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inside!: () => void;
+    const started = new Promise<void>((r) => (inside = r));
+    const open = db.transaction(async (tx) => {
+      await tx.query(`SELECT * FROM aries.start_execution(p_workflow => 'q-open', p_version => NULL, p_input => '{}', p_queue => 'openstart')`);
+      inside();
+      await held;
+    });
+    await started;
+    try {
+      const claimed = await db.transaction(async (tx) => {
+        await tx.query(`SET LOCAL lock_timeout = '5s'`);
+        await tx.query(`SELECT set_config('aries.now', $1, true)`, [at(10)]);
+        return tx.query(`SELECT id FROM aries.claim_executions(p_worker => 'w1', p_workflow_keys => ARRAY['q-open@1'], p_limit => 5, p_lease_ms => 60000)`);
+      });
+      expect(claimed).toHaveLength(1);
+    } finally {
+      release();
+      await open;
+    }
+  });
+
   test('a child started with ctx.child lands in its workflow’s registered queue, key ""', async () => {
     const db = b.engine.db;
     await defineQueue(db, 'kids', { concurrency: 1 });

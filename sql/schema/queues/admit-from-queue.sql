@@ -39,7 +39,7 @@ DECLARE
   v_visits integer := 0;
   v_candidate record;
 BEGIN
-  SELECT * INTO v_q FROM aries.queues q WHERE q.name = p_queue FOR UPDATE;
+  SELECT * INTO v_q FROM aries.queues q WHERE q.name = p_queue FOR NO KEY UPDATE;
   IF NOT FOUND OR v_q.paused THEN
     RETURN;
   END IF;

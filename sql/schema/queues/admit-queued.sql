@@ -2,7 +2,9 @@
 --
 -- claim_executions' second half: admits up to p_room queued executions of the given workflows for worker
 -- p_worker, queue by queue in name order (unpaused queues with claimable work), each queue under its row
--- lock (FOR UPDATE), by aries.admit_from_queue. Returns claim_executions' rows.
+-- lock (FOR NO KEY UPDATE: it serialises claimers but not the FOR KEY SHARE lock a start's foreign key
+-- takes, so a start, even in a long transaction, never holds up admissions), by aries.admit_from_queue.
+-- Returns claim_executions' rows.
 --
 -- Why the limits are exact: a queued execution holds a slot of its queue exactly while it has a lease
 -- owner, and a slot is only ever taken here, by a claimer holding the queue's row lock. That lock

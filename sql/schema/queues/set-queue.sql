@@ -25,7 +25,7 @@ BEGIN
     RAISE EXCEPTION 'queue "%": cannot clear %; the limits are concurrency, worker_concurrency, key_concurrency and rate_limit',
       p_name, coalesce(pg_catalog.quote_literal(v_bad), 'NULL') USING ERRCODE = 'AR011';
   END IF;
-  SELECT * INTO v_queue FROM aries.queues q WHERE q.name = p_name FOR UPDATE;
+  SELECT * INTO v_queue FROM aries.queues q WHERE q.name = p_name FOR NO KEY UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown queue "%"', p_name USING ERRCODE = 'AR013',
       HINT = 'a queue exists once defineQueue''s workflow was started or served by a worker, or aries.register_queue created it';
