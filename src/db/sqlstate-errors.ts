@@ -14,6 +14,7 @@ import {
   LeaseLostError,
   NoFailureToRecoverError,
   NondeterminismError,
+  ScheduleNotFoundError,
   StepTimeoutError,
   UnknownWorkflowError,
 } from '../errors.js';
@@ -31,6 +32,7 @@ const BY_SQLSTATE: Record<string, (message: string) => AriesError> = {
   AR010: (m) => new ExecutionBusyError(m),
   AR011: (m) => new InvalidInputError(m),
   AR012: (m) => new StepTimeoutError(m),
+  AR014: (m) => new ScheduleNotFoundError(m),
 };
 
 export const ARIES_SQLSTATES = Object.keys(BY_SQLSTATE);
