@@ -1116,18 +1116,18 @@ BEGIN
     INSERT INTO aries.schedule_slots (schedule_name, slot_at, through_at, slot_count, status)
     VALUES (p_name, p_skipped_from, nullif(p_skipped_through, p_skipped_from), coalesce(p_skipped_count, 1), 'skipped')
     ON CONFLICT (schedule_name, slot_at) WHERE status <> 'manual' DO NOTHING;
-    v_newest := pg_catalog.greatest(v_newest, coalesce(p_skipped_through, p_skipped_from));
+    v_newest := GREATEST(v_newest, coalesce(p_skipped_through, p_skipped_from));
   END IF;
   IF p_missed_from IS NOT NULL AND p_missed_from >= v.next_fire_at THEN
     INSERT INTO aries.schedule_slots (schedule_name, slot_at, through_at, slot_count, status)
     VALUES (p_name, p_missed_from, nullif(p_missed_through, p_missed_from), coalesce(p_missed_count, 1), 'missed')
     ON CONFLICT (schedule_name, slot_at) WHERE status <> 'manual' DO NOTHING;
-    v_newest := pg_catalog.greatest(v_newest, coalesce(p_missed_through, p_missed_from));
+    v_newest := GREATEST(v_newest, coalesce(p_missed_through, p_missed_from));
   END IF;
   FOR v_slot IN SELECT DISTINCT u.s FROM pg_catalog.unnest(coalesce(p_start_slots, '{}')) u (s)
                  WHERE u.s >= v.next_fire_at ORDER BY u.s
   LOOP
-    v_newest := pg_catalog.greatest(v_newest, v_slot);
+    v_newest := GREATEST(v_newest, v_slot);
     INSERT INTO aries.schedule_slots (schedule_name, slot_at, status) VALUES (p_name, v_slot, 'started')
     ON CONFLICT (schedule_name, slot_at) WHERE status <> 'manual' DO NOTHING
     RETURNING id INTO v_slot_id;
@@ -1146,7 +1146,7 @@ BEGIN
     RETURN QUERY SELECT v_slot, v_execution_id, v_created, v_result;
   END LOOP;
   UPDATE aries.schedules s
-     SET next_fire_at = pg_catalog.greatest(s.next_fire_at, p_next_fire_at,
+     SET next_fire_at = GREATEST(s.next_fire_at, p_next_fire_at,
                                             v_newest + interval '1 millisecond'),
          last_slot_at = v_newest
    WHERE s.name = p_name;
@@ -1546,7 +1546,7 @@ CREATE FUNCTION aries.pause_schedule(p_name text) RETURNS boolean
 DECLARE
   v aries.schedules := aries.lock_schedule(p_name);
 BEGIN
-  UPDATE aries.schedules s SET paused = true, updated_at = pg_catalog.greatest(aries.now(), s.created_at)
+  UPDATE aries.schedules s SET paused = true, updated_at = GREATEST(aries.now(), s.created_at)
    WHERE s.name = p_name;
   RETURN v.paused;
 END $$;
@@ -2090,7 +2090,7 @@ CREATE FUNCTION aries.resume_schedule(p_name text) RETURNS boolean
 DECLARE
   v aries.schedules := aries.lock_schedule(p_name);
 BEGIN
-  UPDATE aries.schedules s SET paused = false, updated_at = pg_catalog.greatest(aries.now(), s.created_at)
+  UPDATE aries.schedules s SET paused = false, updated_at = GREATEST(aries.now(), s.created_at)
    WHERE s.name = p_name;
   RETURN v.paused;
 END $$;
@@ -2490,7 +2490,7 @@ BEGIN
          input = p_input, misfire = p_misfire, max_lateness_ms = p_max_lateness_ms,
          next_fire_at = CASE WHEN (v_old.cron, v_old.timezone) IS DISTINCT FROM (p_cron, p_timezone)
                              THEN p_next_fire_at ELSE s.next_fire_at END,
-         updated_at = pg_catalog.greatest(aries.now(), s.created_at)
+         updated_at = GREATEST(aries.now(), s.created_at)
    WHERE s.name = p_name;
   RETURN QUERY SELECT false, s.next_fire_at FROM aries.schedules s WHERE s.name = p_name;
 END $$;

@@ -12,7 +12,9 @@ import { checkSchema, migrate, type MigrationResult } from '../db/migrate.js';
 import { openDatabase, type ConnectionOptions } from '../db/open-database.js';
 import { RemoteDatabase } from '../db/remote-database.js';
 import { isUuid, startExecution } from '../db/executions.js';
+import { databaseNow, upsertSchedule } from '../db/schedules.js';
 import { sendSignal, signalWithStart } from '../db/waits.js';
+import { nextSlotAfter } from '../core/schedule-slots.js';
 import { registerWorkflow } from '../db/workflows.js';
 import { EngineClosedError, ExecutionNotFoundError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
 import { startEmbeddedMaintenance } from '../worker/embedded-maintenance.js';
@@ -20,6 +22,7 @@ import { Worker, type WorkerOptions } from '../worker/worker.js';
 import { isWorkflow, type Workflow } from './define-workflow.js';
 import { EngineAdmin } from './engine-admin.js';
 import { ExecutionHandle } from './execution-handle.js';
+import { checkSchedule, type ScheduleOptions } from './schedule-options.js';
 
 export interface EngineOptions extends ConnectionOptions {
   /** Apply pending migrations on open (default true). When false, a schema that is behind is an error. */
@@ -207,6 +210,30 @@ export class Engine {
     return { handle: this.handle<Output>(done.executionId, done.created), created: done.created, signalId: done.signalId, duplicate: done.duplicate };
   }
 
+  /**
+   * Creates the schedule `name`, or changes it (an upsert): at every slot of `options.cron` (in
+   * `options.timezone`) a worker starts one execution of `options.workflow` with `options.input`, exactly
+   * once per slot whatever the number of workers. A changed cron or timezone computes the next slot from
+   * now; the same one keeps it. Refused before anything is stored: an invalid cron, an unknown timezone,
+   * a bad misfire or maxLatenessMs, input that is not JSON (InvalidInputError), an unknown workflow name
+   * (UnknownWorkflowError).
+   */
+  async schedule<Input>(name: string, options: ScheduleOptions<Input>): Promise<{ created: boolean; nextFireAt: Date }> {
+    this.assertOpen();
+    const s = checkSchedule(name, options, this.maxPayloadBytes);
+    if (s.definition && !this.registered.has(s.definition.key)) {
+      await registerWorkflow(this.db, s.workflow, s.version!);
+      this.registered.add(s.definition.key);
+    }
+    // The next slot is computed from the database clock, in the transaction that stores it.
+    const saved = await this.db.transaction(async (tx) => {
+      const nextFireAt = nextSlotAfter(s.cron, s.timezone, await databaseNow(tx));
+      return upsertSchedule(tx, { ...s, nextFireAt });
+    });
+    this.pokeSchedulers();
+    return saved;
+  }
+
   /** Checks a start's arguments and registers the workflow: what start_execution takes. */
   private async prepareStart<Input, Output>(
     workflow: Workflow<Input, Output> | string,
@@ -270,6 +297,10 @@ export class Engine {
 
   private pokeWorkers(): void {
     for (const w of this.workers) w.poke();
+  }
+
+  private pokeSchedulers(): void {
+    for (const w of this.workers) w.pokeScheduler();
   }
 
   private notifySettled(id: string): void {

@@ -37,18 +37,18 @@ BEGIN
     INSERT INTO aries.schedule_slots (schedule_name, slot_at, through_at, slot_count, status)
     VALUES (p_name, p_skipped_from, nullif(p_skipped_through, p_skipped_from), coalesce(p_skipped_count, 1), 'skipped')
     ON CONFLICT (schedule_name, slot_at) WHERE status <> 'manual' DO NOTHING;
-    v_newest := pg_catalog.greatest(v_newest, coalesce(p_skipped_through, p_skipped_from));
+    v_newest := GREATEST(v_newest, coalesce(p_skipped_through, p_skipped_from));
   END IF;
   IF p_missed_from IS NOT NULL AND p_missed_from >= v.next_fire_at THEN
     INSERT INTO aries.schedule_slots (schedule_name, slot_at, through_at, slot_count, status)
     VALUES (p_name, p_missed_from, nullif(p_missed_through, p_missed_from), coalesce(p_missed_count, 1), 'missed')
     ON CONFLICT (schedule_name, slot_at) WHERE status <> 'manual' DO NOTHING;
-    v_newest := pg_catalog.greatest(v_newest, coalesce(p_missed_through, p_missed_from));
+    v_newest := GREATEST(v_newest, coalesce(p_missed_through, p_missed_from));
   END IF;
   FOR v_slot IN SELECT DISTINCT u.s FROM pg_catalog.unnest(coalesce(p_start_slots, '{}')) u (s)
                  WHERE u.s >= v.next_fire_at ORDER BY u.s
   LOOP
-    v_newest := pg_catalog.greatest(v_newest, v_slot);
+    v_newest := GREATEST(v_newest, v_slot);
     INSERT INTO aries.schedule_slots (schedule_name, slot_at, status) VALUES (p_name, v_slot, 'started')
     ON CONFLICT (schedule_name, slot_at) WHERE status <> 'manual' DO NOTHING
     RETURNING id INTO v_slot_id;
@@ -67,7 +67,7 @@ BEGIN
     RETURN QUERY SELECT v_slot, v_execution_id, v_created, v_result;
   END LOOP;
   UPDATE aries.schedules s
-     SET next_fire_at = pg_catalog.greatest(s.next_fire_at, p_next_fire_at,
+     SET next_fire_at = GREATEST(s.next_fire_at, p_next_fire_at,
                                             v_newest + interval '1 millisecond'),
          last_slot_at = v_newest
    WHERE s.name = p_name;

@@ -9,7 +9,7 @@ LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   v aries.schedules := aries.lock_schedule(p_name);
 BEGIN
-  UPDATE aries.schedules s SET paused = true, updated_at = pg_catalog.greatest(aries.now(), s.created_at)
+  UPDATE aries.schedules s SET paused = true, updated_at = GREATEST(aries.now(), s.created_at)
    WHERE s.name = p_name;
   RETURN v.paused;
 END $$;

@@ -56,7 +56,7 @@ BEGIN
          input = p_input, misfire = p_misfire, max_lateness_ms = p_max_lateness_ms,
          next_fire_at = CASE WHEN (v_old.cron, v_old.timezone) IS DISTINCT FROM (p_cron, p_timezone)
                              THEN p_next_fire_at ELSE s.next_fire_at END,
-         updated_at = pg_catalog.greatest(aries.now(), s.created_at)
+         updated_at = GREATEST(aries.now(), s.created_at)
    WHERE s.name = p_name;
   RETURN QUERY SELECT false, s.next_fire_at FROM aries.schedules s WHERE s.name = p_name;
 END $$;
