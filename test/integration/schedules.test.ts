@@ -178,17 +178,17 @@ describeBackends('schedules', (b) => {
   });
 
   test('an invalid cron, an unknown timezone, an unknown workflow and bad options are refused with the reason, nothing stored', async () => {
-    const refusals: Array<[Parameters<Engine['schedule']>[1], unknown, RegExp]> = [
+    const refusals: Array<[Record<string, unknown>, unknown, RegExp]> = [
       [{ cron: 'every night', workflow: tick }, InvalidInputError, /invalid cron expression "every night"/],
       [{ cron: '0 2 * * *', timezone: 'Europe/Atlantis', workflow: tick }, InvalidInputError, /unknown timezone "Europe\/Atlantis"/],
       [{ cron: '0 2 * * *', workflow: 'never-registered' }, UnknownWorkflowError, /unknown workflow "never-registered"/],
-      [{ cron: '0 2 * * *', workflow: tick, misfire: 'later' as 'skip' }, InvalidInputError, /misfire must be 'skip', 'once' or 'all'/],
+      [{ cron: '0 2 * * *', workflow: tick, misfire: 'later' }, InvalidInputError, /misfire must be 'skip', 'once' or 'all'/],
       [{ cron: '0 2 * * *', workflow: tick, maxLatenessMs: 0 }, InvalidInputError, /maxLatenessMs must be a positive/],
       [{ cron: '0 2 * * *', workflow: tick, input: { when: new Date() } }, Error, /input of schedule "refused"/],
       [{ cron: '0 2 * * *', workflow: {} as never }, InvalidDefinitionError, /workflow must come from defineWorkflow/],
     ];
     for (const [options, type, reason] of refusals) {
-      const refused = await b.engine.schedule('refused', options).then(() => undefined, (err: unknown) => err);
+      const refused = await b.engine.schedule('refused', options as never).then(() => undefined, (err: unknown) => err);
       expect(refused).toBeInstanceOf(type);
       expect((refused as Error).message).toMatch(reason);
     }
