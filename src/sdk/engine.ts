@@ -225,11 +225,11 @@ export class Engine {
       await registerWorkflow(this.db, s.workflow, s.version!);
       this.registered.add(s.definition.key);
     }
-    // The next slot is computed from the database clock, in the transaction that stores it.
-    const saved = await this.db.transaction(async (tx) => {
-      const nextFireAt = nextSlotAfter(s.cron, s.timezone, await databaseNow(tx));
-      return upsertSchedule(tx, { ...s, nextFireAt });
-    });
+    // The next slot is computed from the database clock. Two statements, not a transaction, so that an
+    // engine reaching an embedded database held by another process can do it too: a slot that passes
+    // between them is simply due at once (and on time).
+    const nextFireAt = nextSlotAfter(s.cron, s.timezone, await databaseNow(this.db));
+    const saved = await upsertSchedule(this.db, { ...s, nextFireAt });
     this.pokeSchedulers();
     return saved;
   }
