@@ -108,7 +108,7 @@ async function measure(engine: Engine, backend: BackendName, scenario: Scenario,
   await resetBank(engine, initial);
   const database = backend === 'postgres' ? (await engine.db.query<{ name: string }>('SELECT current_database() AS name'))[0]?.name : undefined;
 
-  const worker = engine.worker({ workflows: [workflow], concurrency: config.concurrency, recoverySweepMs: 0 });
+  const worker = engine.worker({ workflows: [workflow], concurrency: config.concurrency, schedulerIntervalMs: 0 });
   await worker.start();
   const latencies: number[] = [];
   const runOne = (record: boolean) => async (t: TransferInput) => {

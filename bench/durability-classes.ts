@@ -110,7 +110,7 @@ async function startOrders(engine: Engine, durability: Class, n: number, prefix:
 
 /** Runs the orders already started, with one worker; returns the seconds from worker.start() to the last completion. */
 async function runWorker(engine: Engine, durability: Class, n: number): Promise<number> {
-  const worker = engine.worker({ workflows: [orderWorkflow(durability)], concurrency: config.concurrency, recoverySweepMs: 0 });
+  const worker = engine.worker({ workflows: [orderWorkflow(durability)], concurrency: config.concurrency, schedulerIntervalMs: 0 });
   const t0 = performance.now();
   await worker.start();
   await finished(worker, n);

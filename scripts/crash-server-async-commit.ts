@@ -215,7 +215,7 @@ async function crashRun(durability: 'on' | 'off'): Promise<CrashReport> {
       const reader = new pg.Client({ connectionString: url });
       reader.on('error', () => {});
       await reader.connect();
-      const worker = engineA.worker({ workflows: [wf], concurrency: CONCURRENCY, leaseMs: 5_000, pollIntervalMs: 50, recoverySweepMs: 0, shutdownTimeoutMs: 2_000 });
+      const worker = engineA.worker({ workflows: [wf], concurrency: CONCURRENCY, leaseMs: 5_000, pollIntervalMs: 50, schedulerIntervalMs: 0, shutdownTimeoutMs: 2_000 });
       await worker.start();
       await sleep(CRASH_AFTER_MS);
 
@@ -262,7 +262,7 @@ async function crashRun(durability: 'on' | 'off'): Promise<CrashReport> {
     phase = 'after';
     const engineB: Engine = await createEngine({ databaseUrl: url, onError, onWarning: log });
     try {
-      const worker = engineB.worker({ workflows: [wf], concurrency: CONCURRENCY, pollIntervalMs: 100, recoverySweepMs: 0 });
+      const worker = engineB.worker({ workflows: [wf], concurrency: CONCURRENCY, pollIntervalMs: 100, schedulerIntervalMs: 0 });
       await worker.start();
       const deadline = Date.now() + 180_000;
       let done = 0;

@@ -890,6 +890,23 @@ CREATE FUNCTION aries.child_execution_id(p_parent_id uuid, p_step_key text) RETU
 $$;
 
 --
+-- Name: claim_due_schedules(integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.claim_due_schedules(p_limit integer) RETURNS TABLE(name text, cron text, timezone text, misfire text, max_lateness_ms bigint, next_fire_at timestamp with time zone, last_slot_at timestamp with time zone, sql_action text, db_now timestamp with time zone)
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  SELECT s.name, s.cron, s.timezone, s.misfire, s.max_lateness_ms, s.next_fire_at, s.last_slot_at, s.sql_action,
+         aries.now()
+    FROM aries.schedules s
+   WHERE NOT s.paused AND s.next_fire_at <= aries.now()
+   ORDER BY s.next_fire_at, s.name
+   LIMIT p_limit
+     FOR UPDATE OF s SKIP LOCKED
+$$;
+
+--
 -- Name: claim_executions(text, text[], integer, integer, uuid[]); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -1168,6 +1185,23 @@ BEGIN
 END $$;
 
 --
+-- Name: delete_schedule(text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.delete_schedule(p_name text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.schedules := aries.lock_schedule(p_name);
+BEGIN
+  IF v.sql_action IS NOT NULL THEN
+    RAISE EXCEPTION 'schedule "%" is built in: pause it instead of deleting it', p_name USING ERRCODE = 'AR011';
+  END IF;
+  DELETE FROM aries.schedules s WHERE s.name = p_name;
+END $$;
+
+--
 -- Name: durability_rank(text); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -1325,6 +1359,67 @@ BEGIN
      SET status = 'COMPENSATED', lease_owner = NULL, lease_expires_at = NULL, last_lsn = v_lsn,
          finished_at = aries.now(), updated_at = aries.now()
    WHERE e.id = p_execution_id;
+END $$;
+
+--
+-- Name: fire_schedule(text, timestamp with time zone[], timestamp with time zone, timestamp with time zone, integer, timestamp with time zone, timestamp with time zone, integer, timestamp with time zone); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.fire_schedule(p_name text, p_start_slots timestamp with time zone[], p_skipped_from timestamp with time zone, p_skipped_through timestamp with time zone, p_skipped_count integer, p_missed_from timestamp with time zone, p_missed_through timestamp with time zone, p_missed_count integer, p_next_fire_at timestamp with time zone) RETURNS TABLE(slot_at timestamp with time zone, execution_id uuid, created boolean, action_result bigint)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+#variable_conflict use_column
+DECLARE
+  v aries.schedules := aries.lock_schedule(p_name);
+  v_slot timestamptz;
+  v_slot_id bigint;
+  v_execution_id uuid;
+  v_created boolean;
+  v_result bigint;
+  v_newest timestamptz := v.last_slot_at;
+BEGIN
+  IF p_next_fire_at IS NULL THEN
+    RAISE EXCEPTION 'fire_schedule needs the next fire time of schedule "%"', p_name USING ERRCODE = 'AR011';
+  END IF;
+  IF p_skipped_from IS NOT NULL AND p_skipped_from >= v.next_fire_at THEN
+    INSERT INTO aries.schedule_slots (schedule_name, slot_at, through_at, slot_count, status)
+    VALUES (p_name, p_skipped_from, nullif(p_skipped_through, p_skipped_from), coalesce(p_skipped_count, 1), 'skipped')
+    ON CONFLICT (schedule_name, slot_at) WHERE status <> 'manual' DO NOTHING;
+    v_newest := GREATEST(v_newest, coalesce(p_skipped_through, p_skipped_from));
+  END IF;
+  IF p_missed_from IS NOT NULL AND p_missed_from >= v.next_fire_at THEN
+    INSERT INTO aries.schedule_slots (schedule_name, slot_at, through_at, slot_count, status)
+    VALUES (p_name, p_missed_from, nullif(p_missed_through, p_missed_from), coalesce(p_missed_count, 1), 'missed')
+    ON CONFLICT (schedule_name, slot_at) WHERE status <> 'manual' DO NOTHING;
+    v_newest := GREATEST(v_newest, coalesce(p_missed_through, p_missed_from));
+  END IF;
+  FOR v_slot IN SELECT DISTINCT u.s FROM pg_catalog.unnest(coalesce(p_start_slots, '{}')) u (s)
+                 WHERE u.s >= v.next_fire_at ORDER BY u.s
+  LOOP
+    v_newest := GREATEST(v_newest, v_slot);
+    INSERT INTO aries.schedule_slots (schedule_name, slot_at, status) VALUES (p_name, v_slot, 'started')
+    ON CONFLICT (schedule_name, slot_at) WHERE status <> 'manual' DO NOTHING
+    RETURNING id INTO v_slot_id;
+    CONTINUE WHEN v_slot_id IS NULL;
+    v_execution_id := NULL;
+    v_created := false;
+    v_result := NULL;
+    IF v.sql_action IS NOT NULL THEN
+      v_result := aries.run_schedule_action(v.sql_action);
+    ELSE
+      SELECT x.execution_id, x.created INTO v_execution_id, v_created
+        FROM aries.start_execution(v.workflow_name, v.workflow_version, v.input,
+                                   aries.schedule_slot_key(p_name, v_slot)) x;
+    END IF;
+    UPDATE aries.schedule_slots ss SET execution_id = v_execution_id, action_result = v_result WHERE ss.id = v_slot_id;
+    RETURN QUERY SELECT v_slot, v_execution_id, v_created, v_result;
+  END LOOP;
+  UPDATE aries.schedules s
+     SET next_fire_at = GREATEST(s.next_fire_at, p_next_fire_at,
+                                            v_newest + interval '1 millisecond'),
+         last_slot_at = v_newest
+   WHERE s.name = p_name;
 END $$;
 
 --
@@ -1555,6 +1650,22 @@ CREATE FUNCTION aries.list_queues(p_name text DEFAULT NULL::text) RETURNS TABLE(
 $$;
 
 --
+-- Name: list_schedules(integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.list_schedules(p_recent integer DEFAULT 5) RETURNS TABLE(name text, cron text, timezone text, workflow_name text, workflow_version text, input jsonb, sql_action text, misfire text, max_lateness_ms bigint, paused boolean, next_fire_at timestamp with time zone, last_slot_at timestamp with time zone, created_at timestamp with time zone, updated_at timestamp with time zone, recent_slots jsonb)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT s.name, s.cron, s.timezone, s.workflow_name, s.workflow_version, s.input, s.sql_action, s.misfire,
+         s.max_lateness_ms, s.paused, s.next_fire_at, s.last_slot_at, s.created_at, s.updated_at,
+         coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r) ORDER BY r.id DESC)
+                     FROM aries.read_schedule_slots(s.name, p_recent) r), '[]'::jsonb)
+    FROM aries.schedules s
+   ORDER BY s.name
+$$;
+
+--
 -- Name: list_step_previews(uuid, integer); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -1714,6 +1825,59 @@ BEGIN
 END $$;
 
 --
+-- Name: schedules; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.schedules (
+    name text NOT NULL,
+    cron text NOT NULL,
+    timezone text DEFAULT 'UTC'::text NOT NULL,
+    workflow_name text,
+    workflow_version text,
+    input jsonb,
+    sql_action text,
+    misfire text DEFAULT 'skip'::text NOT NULL,
+    max_lateness_ms bigint DEFAULT 60000 NOT NULL,
+    paused boolean DEFAULT false NOT NULL,
+    next_fire_at timestamp with time zone NOT NULL,
+    last_slot_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    CONSTRAINT schedules_action_check CHECK (((workflow_name IS NULL) <> (sql_action IS NULL))),
+    CONSTRAINT schedules_builtin_check CHECK (((sql_action IS NOT NULL) = (name ~~ 'aries.%'::text))),
+    CONSTRAINT schedules_check CHECK ((last_slot_at < next_fire_at)),
+    CONSTRAINT schedules_cron_check CHECK (((cron <> ''::text) AND (octet_length(cron) <= 256))),
+    CONSTRAINT schedules_input_check CHECK (((sql_action IS NULL) OR (input IS NULL))),
+    CONSTRAINT schedules_max_lateness_ms_check CHECK ((max_lateness_ms > 0)),
+    CONSTRAINT schedules_misfire_check CHECK ((misfire = ANY (ARRAY['skip'::text, 'once'::text, 'all'::text]))),
+    CONSTRAINT schedules_name_check CHECK (((name <> ''::text) AND (octet_length(name) <= 256))),
+    CONSTRAINT schedules_sql_action_check CHECK ((sql_action = 'auto_recover_failures'::text)),
+    CONSTRAINT schedules_timezone_check CHECK (((timezone <> ''::text) AND (octet_length(timezone) <= 64))),
+    CONSTRAINT schedules_updated_check CHECK ((updated_at >= created_at)),
+    CONSTRAINT schedules_version_check CHECK (((workflow_version IS NULL) OR (workflow_name IS NOT NULL))),
+    CONSTRAINT schedules_workflow_name_check CHECK ((workflow_name <> ''::text)),
+    CONSTRAINT schedules_workflow_version_check CHECK ((workflow_version <> ''::text))
+);
+
+--
+-- Name: lock_schedule(text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.lock_schedule(p_name text) RETURNS aries.schedules
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.schedules;
+BEGIN
+  SELECT * INTO v FROM aries.schedules s WHERE s.name = p_name FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'schedule "%" not found', p_name USING ERRCODE = 'AR014';
+  END IF;
+  RETURN v;
+END $$;
+
+--
 -- Name: notify_queue_slot_freed(); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -1728,6 +1892,22 @@ BEGIN
     PERFORM pg_catalog.pg_notify('aries_wakeup', 'queue:' || NEW.queue_name);
   END IF;
   RETURN NULL;
+END $$;
+
+--
+-- Name: pause_schedule(text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.pause_schedule(p_name text) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.schedules := aries.lock_schedule(p_name);
+BEGIN
+  UPDATE aries.schedules s SET paused = true, updated_at = GREATEST(aries.now(), s.created_at)
+   WHERE s.name = p_name;
+  RETURN v.paused;
 END $$;
 
 --
@@ -1812,6 +1992,23 @@ CREATE FUNCTION aries.read_journal_page(p_execution_id uuid, p_after_lsn bigint,
     FROM aries.journal j
    WHERE j.execution_id = p_execution_id AND j.lsn > coalesce(p_after_lsn, 0)
    ORDER BY j.lsn
+   LIMIT p_limit
+$$;
+
+--
+-- Name: read_schedule_slots(text, integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.read_schedule_slots(p_name text, p_limit integer) RETURNS TABLE(id bigint, slot_at timestamp with time zone, through_at timestamp with time zone, slot_count integer, status text, execution_id uuid, execution_status text, action_result bigint, recorded_at timestamp with time zone)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT ss.id, ss.slot_at, ss.through_at, ss.slot_count, ss.status, ss.execution_id, e.status, ss.action_result,
+         ss.recorded_at
+    FROM aries.schedule_slots ss
+    LEFT JOIN aries.executions e ON e.id = ss.execution_id
+   WHERE ss.schedule_name = p_name
+   ORDER BY ss.id DESC
    LIMIT p_limit
 $$;
 
@@ -2325,6 +2522,22 @@ BEGIN
 END $$;
 
 --
+-- Name: resume_schedule(text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.resume_schedule(p_name text) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.schedules := aries.lock_schedule(p_name);
+BEGIN
+  UPDATE aries.schedules s SET paused = false, updated_at = GREATEST(aries.now(), s.created_at)
+   WHERE s.name = p_name;
+  RETURN v.paused;
+END $$;
+
+--
 -- Name: retry_compensation(uuid, bigint, text, integer, jsonb, integer, text); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -2433,6 +2646,33 @@ BEGIN
    WHERE e.id = p_execution_id;
   RETURN v_checkpoint.checkpoint_id;
 END $$;
+
+--
+-- Name: run_schedule_action(text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.run_schedule_action(p_action text) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  CASE p_action
+    WHEN 'auto_recover_failures' THEN RETURN aries.auto_recover_failures();
+    ELSE RAISE EXCEPTION 'unknown schedule action "%"', p_action USING ERRCODE = 'AR011';
+  END CASE;
+END $$;
+
+--
+-- Name: schedule_slot_key(text, timestamp with time zone); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.schedule_slot_key(p_name text, p_slot_at timestamp with time zone) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  SELECT 'aries:schedule:' || p_name || ':'
+         || pg_catalog.to_char(p_slot_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;
 
 --
 -- Name: send_signal(uuid, text, jsonb, text); Type: FUNCTION; Schema: aries; Owner: -
@@ -2687,6 +2927,88 @@ BEGIN
 END $$;
 
 --
+-- Name: trigger_schedule(text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.trigger_schedule(p_name text) RETURNS TABLE(slot_id bigint, execution_id uuid, action_result bigint)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.schedules := aries.lock_schedule(p_name);
+  v_slot_id bigint;
+  v_execution_id uuid;
+  v_result bigint;
+BEGIN
+  INSERT INTO aries.schedule_slots (schedule_name, slot_at, status) VALUES (p_name, aries.now(), 'manual')
+  RETURNING id INTO v_slot_id;
+  IF v.sql_action IS NOT NULL THEN
+    v_result := aries.run_schedule_action(v.sql_action);
+  ELSE
+    SELECT x.execution_id INTO v_execution_id
+      FROM aries.start_execution(v.workflow_name, v.workflow_version, v.input,
+                                 'aries:schedule:' || p_name || ':manual:' || v_slot_id) x;
+  END IF;
+  UPDATE aries.schedule_slots ss SET execution_id = v_execution_id, action_result = v_result WHERE ss.id = v_slot_id;
+  RETURN QUERY SELECT v_slot_id, v_execution_id, v_result;
+END $$;
+
+--
+-- Name: upsert_schedule(text, text, text, text, text, jsonb, text, bigint, timestamp with time zone); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.upsert_schedule(p_name text, p_cron text, p_timezone text, p_workflow text, p_version text, p_input jsonb, p_misfire text, p_max_lateness_ms bigint, p_next_fire_at timestamp with time zone) RETURNS TABLE(created boolean, next_fire_at timestamp with time zone)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_old aries.schedules;
+BEGIN
+  IF p_name IS NULL OR p_name = '' OR p_name LIKE 'aries.%' THEN
+    RAISE EXCEPTION 'schedule name "%" is not allowed: it must be non-empty and not begin with "aries." (built in)',
+      p_name USING ERRCODE = 'AR011';
+  END IF;
+  IF p_misfire IS NULL OR p_misfire NOT IN ('skip', 'once', 'all') THEN
+    RAISE EXCEPTION 'misfire must be ''skip'', ''once'' or ''all'', got %', coalesce('"' || p_misfire || '"', 'NULL')
+      USING ERRCODE = 'AR011';
+  END IF;
+  IF p_max_lateness_ms IS NULL OR p_max_lateness_ms <= 0 THEN
+    RAISE EXCEPTION 'max_lateness_ms must be a positive number of milliseconds, got %', coalesce(p_max_lateness_ms::text, 'NULL')
+      USING ERRCODE = 'AR011';
+  END IF;
+  IF p_cron IS NULL OR p_cron = '' OR p_timezone IS NULL OR p_timezone = '' OR p_next_fire_at IS NULL THEN
+    RAISE EXCEPTION 'a schedule needs a cron expression, a timezone and its next fire time' USING ERRCODE = 'AR011';
+  END IF;
+  PERFORM aries.resolve_workflow_version(p_workflow, p_version);
+
+  SELECT * INTO v_old FROM aries.schedules s WHERE s.name = p_name FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO aries.schedules (name, cron, timezone, workflow_name, workflow_version, input, misfire, max_lateness_ms,
+                                 next_fire_at)
+    VALUES (p_name, p_cron, p_timezone, p_workflow, p_version, p_input, p_misfire, p_max_lateness_ms, p_next_fire_at)
+    ON CONFLICT (name) DO NOTHING;
+    IF FOUND THEN
+      RETURN QUERY SELECT true, p_next_fire_at;
+      RETURN;
+    END IF;
+    -- Created meanwhile by a concurrent call: change that one.
+    SELECT * INTO v_old FROM aries.schedules s WHERE s.name = p_name FOR UPDATE;
+  END IF;
+  IF (v_old.cron, v_old.timezone) IS DISTINCT FROM (p_cron, p_timezone) AND p_next_fire_at <= v_old.last_slot_at THEN
+    RAISE EXCEPTION 'schedule "%": next fire time % is not after its last handled slot %', p_name, p_next_fire_at,
+      v_old.last_slot_at USING ERRCODE = 'AR011';
+  END IF;
+  UPDATE aries.schedules s
+     SET cron = p_cron, timezone = p_timezone, workflow_name = p_workflow, workflow_version = p_version,
+         input = p_input, misfire = p_misfire, max_lateness_ms = p_max_lateness_ms,
+         next_fire_at = CASE WHEN (v_old.cron, v_old.timezone) IS DISTINCT FROM (p_cron, p_timezone)
+                             THEN p_next_fire_at ELSE s.next_fire_at END,
+         updated_at = GREATEST(aries.now(), s.created_at)
+   WHERE s.name = p_name;
+  RETURN QUERY SELECT false, s.next_fire_at FROM aries.schedules s WHERE s.name = p_name;
+END $$;
+
+--
 -- Name: wake_execution(uuid); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -2770,6 +3092,40 @@ CREATE SEQUENCE aries.journal_lsn_seq
     NO MINVALUE
     NO MAXVALUE
     CACHE 1;
+
+--
+-- Name: schedule_slots; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.schedule_slots (
+    id bigint NOT NULL,
+    schedule_name text NOT NULL,
+    slot_at timestamp with time zone NOT NULL,
+    through_at timestamp with time zone,
+    slot_count integer DEFAULT 1 NOT NULL,
+    status text NOT NULL,
+    execution_id uuid,
+    action_result bigint,
+    recorded_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    CONSTRAINT schedule_slots_compact_check CHECK (((status = ANY (ARRAY['skipped'::text, 'missed'::text])) OR (slot_count = 1))),
+    CONSTRAINT schedule_slots_range_check CHECK ((((through_at IS NULL) = (slot_count = 1)) AND ((through_at IS NULL) OR (through_at > slot_at)))),
+    CONSTRAINT schedule_slots_run_check CHECK (((status = ANY (ARRAY['started'::text, 'manual'::text])) OR ((execution_id IS NULL) AND (action_result IS NULL)))),
+    CONSTRAINT schedule_slots_slot_count_check CHECK ((slot_count >= 1)),
+    CONSTRAINT schedule_slots_status_check CHECK ((status = ANY (ARRAY['started'::text, 'skipped'::text, 'missed'::text, 'manual'::text])))
+);
+
+--
+-- Name: schedule_slots_id_seq; Type: SEQUENCE; Schema: aries; Owner: -
+--
+
+ALTER TABLE aries.schedule_slots ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME aries.schedule_slots_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 --
 -- Name: schema_migrations; Type: TABLE; Schema: aries; Owner: -
@@ -2912,6 +3268,20 @@ ALTER TABLE ONLY aries.journal
 
 ALTER TABLE ONLY aries.queues
     ADD CONSTRAINT queues_pkey PRIMARY KEY (name);
+
+--
+-- Name: schedule_slots schedule_slots_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.schedule_slots
+    ADD CONSTRAINT schedule_slots_pkey PRIMARY KEY (id);
+
+--
+-- Name: schedules schedules_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.schedules
+    ADD CONSTRAINT schedules_pkey PRIMARY KEY (name);
 
 --
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
@@ -3089,6 +3459,24 @@ CREATE INDEX failures_unrecovered_idx ON aries.failures USING btree (failure_tim
 CREATE INDEX journal_execution_idx ON aries.journal USING btree (execution_id, lsn);
 
 --
+-- Name: schedule_slots_recent_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX schedule_slots_recent_idx ON aries.schedule_slots USING btree (schedule_name, id DESC);
+
+--
+-- Name: schedule_slots_slot_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE UNIQUE INDEX schedule_slots_slot_idx ON aries.schedule_slots USING btree (schedule_name, slot_at) WHERE (status <> 'manual'::text);
+
+--
+-- Name: schedules_due_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX schedules_due_idx ON aries.schedules USING btree (next_fire_at) WHERE (NOT paused);
+
+--
 -- Name: signals_mailbox_idx; Type: INDEX; Schema: aries; Owner: -
 --
 
@@ -3210,6 +3598,20 @@ ALTER TABLE ONLY aries.failures
 
 ALTER TABLE ONLY aries.journal
     ADD CONSTRAINT journal_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES aries.executions(id) ON DELETE CASCADE;
+
+--
+-- Name: schedule_slots schedule_slots_execution_id_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.schedule_slots
+    ADD CONSTRAINT schedule_slots_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES aries.executions(id) ON DELETE SET NULL;
+
+--
+-- Name: schedule_slots schedule_slots_schedule_name_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.schedule_slots
+    ADD CONSTRAINT schedule_slots_schedule_name_fkey FOREIGN KEY (schedule_name) REFERENCES aries.schedules(name) ON DELETE CASCADE;
 
 --
 -- Name: signals signals_execution_id_fkey; Type: FK CONSTRAINT; Schema: aries; Owner: -

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'NONDETERMINISM'
   | 'IDEMPOTENCY_CONFLICT'
   | 'EXECUTION_NOT_FOUND'
+  | 'SCHEDULE_NOT_FOUND'
   | 'EXECUTION_FAILED'
   | 'EXECUTION_COMPENSATED'
   | 'EXECUTION_CANCELLED'
@@ -121,6 +122,13 @@ export class IdempotencyConflictError extends AriesError {
 export class ExecutionNotFoundError extends AriesError {
   constructor(message: string) {
     super('EXECUTION_NOT_FOUND', message);
+  }
+}
+
+/** No schedule of that name (pause, resume, trigger, delete, get). */
+export class ScheduleNotFoundError extends AriesError {
+  constructor(message: string) {
+    super('SCHEDULE_NOT_FOUND', message);
   }
 }
 

@@ -1,7 +1,10 @@
 export { createEngine, Engine } from './sdk/engine.js';
 export type { EngineOptions, StartOptions } from './sdk/engine.js';
 export { EngineAdmin } from './sdk/engine-admin.js';
-export type { ExecutionDetail, JournalPage, JournalReadOptions, FailurePage } from './sdk/engine-admin.js';
+export type { ExecutionDetail, JournalPage, JournalReadOptions, FailurePage, ScheduleDetail } from './sdk/engine-admin.js';
+export type { ScheduleOptions } from './sdk/schedule-options.js';
+export type { Schedule, ScheduleSlot, ScheduleSlotStatus } from './db/schedules.js';
+export type { MisfirePolicy } from './core/schedule-slots.js';
 export { defineWorkflow, isWorkflow } from './sdk/define-workflow.js';
 export { defineQueue, isQueue } from './sdk/define-queue.js';
 export type { Queue, QueueLimits, QueueOptions } from './sdk/define-queue.js';

@@ -14,6 +14,7 @@ import {
   LeaseLostError,
   NoFailureToRecoverError,
   NondeterminismError,
+  ScheduleNotFoundError,
   StepTimeoutError,
   UnknownQueueError,
   UnknownWorkflowError,
@@ -33,6 +34,7 @@ const BY_SQLSTATE: Record<string, (message: string) => AriesError> = {
   AR011: (m) => new InvalidInputError(m),
   AR012: (m) => new StepTimeoutError(m),
   AR013: (m) => new UnknownQueueError(m),
+  AR014: (m) => new ScheduleNotFoundError(m),
 };
 
 export const ARIES_SQLSTATES = Object.keys(BY_SQLSTATE);

@@ -19,9 +19,19 @@ import { autoRecoverFailures, recoverFromFailure } from '../db/recovery.js';
 import type { Execution, JournalRecord, Step } from '../db/rows.js';
 import { getExecution, isUuid, listChildren, type ChildExecution } from '../db/executions.js';
 import { listSignals, type MailboxSignal } from '../db/signals.js';
+import {
+  deleteSchedule,
+  listSchedules,
+  pauseSchedule,
+  readScheduleSlots,
+  resumeSchedule,
+  triggerSchedule,
+  type Schedule,
+  type ScheduleSlot,
+} from '../db/schedules.js';
 import { readJournal } from '../db/journal.js';
 import { listSteps } from '../db/steps.js';
-import { ExecutionBusyError, ExecutionNotFoundError, IllegalTransitionError, InvalidInputError } from '../errors.js';
+import { ExecutionBusyError, ExecutionNotFoundError, IllegalTransitionError, InvalidInputError, ScheduleNotFoundError } from '../errors.js';
 import { checkQueueLimits, checkQueueName } from './define-queue.js';
 
 export interface ExecutionDetail {
@@ -52,6 +62,14 @@ export interface JournalPage {
   /** Pass as `afterLsn` for the next page; null when this page reaches the end of the journal. */
   nextAfterLsn: number | null;
 }
+
+/** One schedule with its newest slot records (started, manual, and the skipped and missed ranges). */
+export interface ScheduleDetail extends Schedule {
+  slots: ScheduleSlot[];
+}
+
+/** Slot records getSchedule returns by default (newest first). */
+export const SCHEDULE_SLOTS_LIMIT = 100;
 
 export interface FailurePage {
   failures: FailureWithWorkflow[];
@@ -271,6 +289,48 @@ export class EngineAdmin {
     this.engine.metrics.recoveries.labels('operator').inc();
     this.engine.pokeWorkers();
     return { checkpointId };
+  }
+
+  /** Every schedule by name (the built-in 'aries.auto-recover' too): definition, state, its newest 5 slots. */
+  async listSchedules(): Promise<Schedule[]> {
+    return listSchedules(this.db);
+  }
+
+  /** One schedule with its newest `limit` slot records (default 100). ScheduleNotFoundError for an unknown name. */
+  async getSchedule(name: string, options: { limit?: number } = {}): Promise<ScheduleDetail> {
+    const limit = options.limit ?? SCHEDULE_SLOTS_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1) throw new InvalidInputError(`limit must be a positive integer; got ${limit}`);
+    const db = this.db;
+    const schedule = (await listSchedules(db, 0)).find((s) => s.name === name);
+    if (!schedule) throw new ScheduleNotFoundError(`schedule "${name}" not found`);
+    return { ...schedule, slots: await readScheduleSlots(db, name, limit) };
+  }
+
+  /** No slot fires until resumed. Returns whether it was paused already. */
+  async pauseSchedule(name: string): Promise<{ wasPaused: boolean }> {
+    return { wasPaused: await pauseSchedule(this.db, name) };
+  }
+
+  /** Slots that came due while paused are then handled by its misfire policy. Returns whether it was paused. */
+  async resumeSchedule(name: string): Promise<{ wasPaused: boolean }> {
+    const wasPaused = await resumeSchedule(this.db, name);
+    return { wasPaused };
+  }
+
+  /**
+   * Runs the schedule once now (a 'manual' slot; its cron slots are untouched), even when paused: the
+   * execution it started, or for a built-in schedule its action's count.
+   */
+  async triggerSchedule(name: string): Promise<{ executionId: string | null; actionResult: number | null }> {
+    const { executionId, actionResult } = await triggerSchedule(this.db, name);
+    if (actionResult !== null && actionResult > 0) this.engine.metrics.recoveries.labels('sweep').inc(actionResult);
+    this.engine.pokeWorkers();
+    return { executionId, actionResult };
+  }
+
+  /** Deletes a schedule and its slot records (not the executions it started). A built-in one is paused instead. */
+  async deleteSchedule(name: string): Promise<void> {
+    await deleteSchedule(this.db, name);
   }
 
   /** The automatic recovery sweep, once (workers run it on a schedule). Returns how many it recovered. */

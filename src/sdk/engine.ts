@@ -12,8 +12,10 @@ import { checkSchema, migrate, type MigrationResult } from '../db/migrate.js';
 import { openDatabase, type ConnectionOptions } from '../db/open-database.js';
 import { RemoteDatabase } from '../db/remote-database.js';
 import { isUuid, startExecution, type StartPlacement } from '../db/executions.js';
-import { sendSignal, signalWithStart } from '../db/waits.js';
 import { registerQueue } from '../db/queues.js';
+import { databaseNow, upsertSchedule } from '../db/schedules.js';
+import { sendSignal, signalWithStart } from '../db/waits.js';
+import { nextSlotAfter } from '../core/schedule-slots.js';
 import { EngineClosedError, ExecutionNotFoundError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
 import { startEmbeddedMaintenance } from '../worker/embedded-maintenance.js';
 import { registerDefinition } from '../worker/register-definition.js';
@@ -23,6 +25,7 @@ import { isWorkflow, type Workflow } from './define-workflow.js';
 import { isQueue, type Queue } from './types/queue.js';
 import { EngineAdmin } from './engine-admin.js';
 import { ExecutionHandle } from './execution-handle.js';
+import { checkSchedule, type ScheduleOptions } from './schedule-options.js';
 
 export interface EngineOptions extends ConnectionOptions {
   /** Apply pending migrations on open (default true). When false, a schema that is behind is an error. */
@@ -228,6 +231,30 @@ export class Engine {
     return { handle: this.handle<Output>(done.executionId, done.created), created: done.created, signalId: done.signalId, duplicate: done.duplicate };
   }
 
+  /**
+   * Creates the schedule `name`, or changes it (an upsert): at every slot of `options.cron` (in
+   * `options.timezone`) a worker starts one execution of `options.workflow` with `options.input`, exactly
+   * once per slot whatever the number of workers. A changed cron or timezone computes the next slot from
+   * now; the same one keeps it. Refused before anything is stored: an invalid cron, an unknown timezone,
+   * a bad misfire or maxLatenessMs, input that is not JSON (InvalidInputError), an unknown workflow name
+   * (UnknownWorkflowError).
+   */
+  async schedule<Input>(name: string, options: ScheduleOptions<Input>): Promise<{ created: boolean; nextFireAt: Date }> {
+    this.assertOpen();
+    const s = checkSchedule(name, options, this.maxPayloadBytes);
+    if (s.definition && !this.registered.has(s.definition.key)) {
+      await registerDefinition(this.db, s.definition);
+      this.registered.add(s.definition.key);
+    }
+    // The next slot is computed from the database clock. Two statements, not a transaction, so that an
+    // engine reaching an embedded database held by another process can do it too: a slot that passes
+    // between them is simply due at once (and on time).
+    const nextFireAt = nextSlotAfter(s.cron, s.timezone, await databaseNow(this.db));
+    const saved = await upsertSchedule(this.db, { ...s, nextFireAt });
+    this.pokeSchedulers();
+    return saved;
+  }
+
   /** Checks a start's arguments and registers the workflow (and the queues it names): what start_execution takes. */
   private async prepareStart<Input, Output>(
     workflow: Workflow<Input, Output> | string,
@@ -339,6 +366,10 @@ export class Engine {
 
   private pokeWorkers(): void {
     for (const w of this.workers) w.poke();
+  }
+
+  private pokeSchedulers(): void {
+    for (const w of this.workers) w.pokeScheduler();
   }
 
   private notifySettled(id: string): void {

@@ -41,6 +41,8 @@ function keysReachingIn(point: CrashPoint, reference: JournalSummary): string[] 
       return reference.suspendedOn;
     case 'after-wait-settle':
       return reference.settledWaitKeys;
+    case 'after-schedule-claim':
+      return []; // a scheduler's point, not an execution's
   }
 }
 

@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     onError: (err, context) => process.stderr.write(`aries verify worker ${process.pid}: ${context}: ${String(err)}\n`),
   });
   try {
-    const worker = engine.worker({ workflows, concurrency: 1, leaseMs: LEASE_MS, pollIntervalMs: POLL_INTERVAL_MS, recoverySweepMs: 0 });
+    const worker = engine.worker({ workflows, concurrency: 1, leaseMs: LEASE_MS, pollIntervalMs: POLL_INTERVAL_MS, schedulerIntervalMs: 0 });
     let executionId = opts.executionId!;
     let resumedFromLsn: number | null = null;
     if (opts.start) {

@@ -24,6 +24,11 @@
  *   after-wait-settle  the database settled the wait (its completion or failure is committed; a signal
  *                      wait's signal is consumed); the workflow has not seen the outcome
  *
+ * and, for a schedule of that name (ARIES_CRASH_AT=after-schedule-claim:<schedule name>):
+ *
+ *   after-schedule-claim  the firing transaction has locked the due schedule; its slots are not yet
+ *                      recorded nor its executions started (the transaction rolls back with the process)
+ *
  * A child's compensation (its own saga, run as the parent's undoes it) passes during-compensation when
  * the child is made to compensate and the parent waits for it.
  *
@@ -45,7 +50,10 @@ export const CRASH_POINTS = [
   'during-wait',
   'after-wait-settle',
 ] as const;
-export type CrashPoint = (typeof CRASH_POINTS)[number];
+/** The points a scheduler passes (not a step's or a wait's: `aries verify` does not crash there). */
+export const SCHEDULER_CRASH_POINTS = ['after-schedule-claim'] as const;
+const ALL_CRASH_POINTS: readonly string[] = [...CRASH_POINTS, ...SCHEDULER_CRASH_POINTS];
+export type CrashPoint = (typeof CRASH_POINTS)[number] | (typeof SCHEDULER_CRASH_POINTS)[number];
 
 interface CrashTarget {
   point: CrashPoint;
@@ -57,8 +65,8 @@ export function parseCrashSpec(spec: string): CrashTarget {
   const colon = spec.indexOf(':');
   const point = colon < 0 ? spec : spec.slice(0, colon);
   const stepKey = colon < 0 ? '' : spec.slice(colon + 1);
-  if (!(CRASH_POINTS as readonly string[]).includes(point) || stepKey === '') {
-    throw new Error(`ARIES_CRASH_AT must be <point>:<step key> with point one of ${CRASH_POINTS.join(', ')}; got "${spec}"`);
+  if (!ALL_CRASH_POINTS.includes(point) || stepKey === '') {
+    throw new Error(`ARIES_CRASH_AT must be <point>:<step key> with point one of ${ALL_CRASH_POINTS.join(', ')}; got "${spec}"`);
   }
   return { point: point as CrashPoint, stepKey };
 }

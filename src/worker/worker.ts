@@ -7,6 +7,8 @@
  *   our token was taken over; its run is aborted and every write it tries is refused by the database.
  * - Wake-ups: NOTIFY aries_wakeup when work is started or handed back, or a queued execution gives up
  *   its slot, with a polling fallback, and at once when a slot frees up.
+ * - Schedules: every worker runs the scheduler (scheduler.ts), which fires due schedules, the built-in
+ *   recovery schedule among them; schedulerIntervalMs: 0 leaves firing to other workers.
  * - Shutdown: stop() stops claiming; running executions finish their current step and are handed back
  *   before their next one; whatever is still running after shutdownTimeoutMs is left to lease expiry.
  */
@@ -21,8 +23,8 @@ import { InvalidDefinitionError, LeaseLostError } from '../errors.js';
 import { isWorkflow, type Workflow } from '../sdk/types/workflow.js';
 import { RUN_OUTCOMES, type RunOutcome } from './run/close-run.js';
 import { runExecution } from './run/execution-runner.js';
-import { DEFAULT_RECOVERY_SWEEP_MS, startRecoverySweep } from './recovery-sweep.js';
 import { registerDefinition } from './register-definition.js';
+import { DEFAULT_SCHEDULER_INTERVAL_MS, Scheduler } from './scheduler.js';
 import { StepWriteBatcher } from './step-write-batcher.js';
 
 export interface WorkerOptions {
@@ -37,8 +39,11 @@ export interface WorkerOptions {
   shutdownTimeoutMs?: number;
   /** Identifies this worker in leases (default host:pid:random). */
   id?: string;
-  /** How often the automatic recovery sweep runs (aries.auto_recover_failures; default 5 min, 0 = never). */
-  recoverySweepMs?: number;
+  /**
+   * How often this worker looks for due schedules (default 1 s; it also looks at the earliest next slot).
+   * 0: this worker fires no schedules (others do; the built-in recovery schedule is one of them).
+   */
+  schedulerIntervalMs?: number;
 }
 
 export interface WorkerEvents {
@@ -80,8 +85,8 @@ export class Worker {
   private wakePending = false;
   private loop: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
-  private readonly recoverySweepMs: number;
-  private stopSweep: (() => Promise<void>) | undefined;
+  private readonly schedulerIntervalMs: number;
+  private scheduler: Scheduler | undefined;
   private unlisten: (() => Promise<void>) | undefined;
   private readonly writer: StepWriteBatcher;
   private readonly metrics: AriesMetrics;
@@ -103,8 +108,13 @@ export class Worker {
     this.leaseMs = positiveInt(options.leaseMs ?? 15_000, 'leaseMs');
     this.pollIntervalMs = positiveInt(options.pollIntervalMs ?? 1_000, 'pollIntervalMs');
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
-    this.recoverySweepMs = options.recoverySweepMs ?? DEFAULT_RECOVERY_SWEEP_MS;
-    if (this.recoverySweepMs !== 0) positiveInt(this.recoverySweepMs, 'recoverySweepMs');
+    if ('recoverySweepMs' in options) {
+      throw new InvalidDefinitionError(
+        'worker option recoverySweepMs is gone: the recovery sweep is the built-in schedule "aries.auto-recover" (pause it with engine.admin.pauseSchedule)',
+      );
+    }
+    this.schedulerIntervalMs = options.schedulerIntervalMs ?? DEFAULT_SCHEDULER_INTERVAL_MS;
+    if (this.schedulerIntervalMs !== 0) positiveInt(this.schedulerIntervalMs, 'schedulerIntervalMs');
     this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     // PGlite runs one query at a time, so one batch in flight. A server is CPU-bound long before it is
     // flush-bound, and a step costs less in a larger batch, so two in flight: one filling while one commits.
@@ -130,14 +140,21 @@ export class Worker {
     }
     const heartbeatMs = Math.max(50, Math.floor(this.leaseMs / 3));
     this.heartbeat = setInterval(() => void this.renew(), heartbeatMs);
-    if (this.recoverySweepMs > 0) {
-      this.stopSweep = startRecoverySweep(this.db, this.recoverySweepMs, {
-        onRecovered: (count) => {
-          this.metrics.recoveries.labels('sweep').inc(count);
-          this.poke();
+    if (this.schedulerIntervalMs > 0) {
+      this.scheduler = new Scheduler(this.db, this.schedulerIntervalMs, {
+        onStarted: (_schedule, slot) => {
+          if (slot.created) this.poke();
         },
-        onError: (err) => this.events.onError?.(err, 'recovery sweep'),
+        onAction: (_schedule, action, result) => {
+          // The built-in recovery schedule: what it recovered counts as the sweep's.
+          if (action === 'auto_recover_failures' && result > 0) {
+            this.metrics.recoveries.labels('sweep').inc(result);
+            this.poke();
+          }
+        },
+        onError: (err) => this.events.onError?.(err, 'scheduler'),
       });
+      this.scheduler.start();
     }
     this.loop = this.claimLoop();
   }
@@ -160,6 +177,11 @@ export class Worker {
     }, at - Date.now());
     timer.unref();
     this.nextWake = { at, timer };
+  }
+
+  /** Makes this worker's scheduler look for due schedules now (a schedule was created or changed). */
+  pokeScheduler(): void {
+    this.scheduler?.poke();
   }
 
   /** Wakes the claim loop now (new work, or a free slot). */
@@ -333,7 +355,7 @@ export class Worker {
     const timeout = new Promise<void>((r) => setTimeout(r, this.shutdownTimeoutMs).unref());
     await Promise.race([all, timeout]);
     clearInterval(this.heartbeat);
-    await this.stopSweep?.();
+    await this.scheduler?.stop();
     // Whatever still runs keeps its lease until it expires; then another worker resumes it.
     for (const entry of this.running.values()) {
       entry.stopped = true;

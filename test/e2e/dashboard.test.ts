@@ -139,7 +139,7 @@ suite('dashboard', () => {
       const worker = b.engine.worker({
         workflows: [payment, greeting, report, batch, saga, approval, renewal, shipping, fulfilment],
         pollIntervalMs: 25,
-        recoverySweepMs: 0,
+        schedulerIntervalMs: 0,
       });
       await worker.start();
       stopWorker = () => worker.stop();

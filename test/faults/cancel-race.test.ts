@@ -22,7 +22,7 @@ describeBackends('cancel racing a running worker', (b) => {
       }
       return 'done';
     });
-    const worker = b.engine.worker({ workflows: [wf], concurrency: 8, pollIntervalMs: 10, recoverySweepMs: 0 });
+    const worker = b.engine.worker({ workflows: [wf], concurrency: 8, pollIntervalMs: 10, schedulerIntervalMs: 0 });
     await worker.start();
     const handles = await Promise.all(Array.from({ length: 40 }, (_, n) => b.engine.start(wf, { n })));
     const cancels = await Promise.all(

@@ -56,7 +56,12 @@ async function freePort(): Promise<number> {
 
 const asPostgres = (binary: string, args: string[]) => run('runuser', ['-u', OS_USER, '--', join(PG_BIN, binary), ...args]);
 
-export async function createThrowawayPostgres(): Promise<ThrowawayPostgres> {
+export interface ThrowawayOptions {
+  /** More postgresql.conf lines, e.g. "shared_preload_libraries = 'pg_cron'". */
+  extraConf?: string[];
+}
+
+export async function createThrowawayPostgres(options: ThrowawayOptions = {}): Promise<ThrowawayPostgres> {
   const root = mkdtempSync(join(tmpdir(), 'aries-throwaway-pg-'));
   const uid = Number(execFileSync('id', ['-u', OS_USER]).toString().trim());
   const gid = Number(execFileSync('id', ['-g', OS_USER]).toString().trim());
@@ -82,6 +87,7 @@ export async function createThrowawayPostgres(): Promise<ThrowawayPostgres> {
         'max_connections = 100',
         'shared_buffers = 32MB',
         'fsync = on',
+        ...(options.extraConf ?? []),
         '',
       ].join('\n'),
     );

@@ -69,7 +69,7 @@ export const untilStepStatus = (db: Queryable, id: string, key: string, status: 
   waitFor(`step "${key}" of ${id} to be ${status}`, async () => ((await stepStatus(db, id, key)) === status ? true : undefined));
 
 /** The settings of the suites' workers: four executions at once, polling every 20 ms, no recovery sweep. */
-export const WORKER_SETTINGS = { concurrency: 4, pollIntervalMs: 20, recoverySweepMs: 0 } as const;
+export const WORKER_SETTINGS = { concurrency: 4, pollIntervalMs: 20, schedulerIntervalMs: 0 } as const;
 
 /** Called in a describe block: `worker(workflows, { concurrency?, engine? })` starts a worker with `settings` on `b.engine` (or `engine`), and each is stopped after its test. */
 export function workerStarter(b: TestBackend, settings: Omit<WorkerOptions, 'workflows'> = WORKER_SETTINGS) {

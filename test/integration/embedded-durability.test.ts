@@ -22,7 +22,7 @@ describe('durability on the embedded backend', () => {
         for (let i = 0; i < 3; i++) await ctx.step(`s${i}`, () => n + i);
         return ctx.transaction('tx', async (tx) => (await tx.query<{ v: number }>('SELECT 1 AS v'))[0]!.v);
       });
-      const w = engine.worker({ workflows: [wf], concurrency: 8, pollIntervalMs: 20, recoverySweepMs: 0 });
+      const w = engine.worker({ workflows: [wf], concurrency: 8, pollIntervalMs: 20, schedulerIntervalMs: 0 });
       await w.start();
       const handles = await Promise.all(Array.from({ length: 8 }, (_, i) => engine.start(wf, i)));
       await Promise.all(handles.map((h) => h.result({ timeoutMs: 30_000 })));

@@ -16,7 +16,7 @@ describeBackends('failure model', (b) => {
   const fast = { initialDelayMs: 20, maxDelayMs: 40, jitter: 'none' } as const;
 
   async function run<I>(wf: Workflow<I, unknown>, input: I) {
-    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     const h = await b.engine.start(wf, input);
     const outcome = await h.result({ timeoutMs: 20_000 }).then(
@@ -119,7 +119,7 @@ describeBackends('failure model', (b) => {
     broken = false;
     const { checkpointId } = await b.engine.admin.recover(first.id);
     expect(checkpointId).not.toBeNull();
-    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     expect(await b.engine.handle(first.id).result({ timeoutMs: 20_000 })).toBe(3);
     await w.stop();
@@ -193,7 +193,7 @@ describeBackends('failure model', (b) => {
 
     refundWorks = true;
     await b.engine.admin.recover(r.id);
-    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     await expect(b.engine.handle(r.id).result({ timeoutMs: 20_000 })).rejects.toBeInstanceOf(ExecutionCompensatedError);
     await w.stop();
@@ -205,7 +205,7 @@ describeBackends('failure model', (b) => {
   });
 
   async function resume(wf: Workflow<never, unknown>, id: string) {
-    const w = b.engine.worker({ workflows: [wf as Workflow<unknown, unknown>], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [wf as Workflow<unknown, unknown>], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     const outcome = await b.engine.handle(id).result({ timeoutMs: 20_000 }).then((o) => o, (e: unknown) => e);
     await w.stop();
@@ -296,7 +296,7 @@ describeBackends('failure model', (b) => {
     });
     const h = await b.engine.start(wf, {});
     for (let run = 1; run <= 3; run++) {
-      const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, shutdownTimeoutMs: 10, recoverySweepMs: 0 });
+      const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, shutdownTimeoutMs: 10, schedulerIntervalMs: 0 });
       await w.start();
       await waitFor(async () => starts === run || (await b.engine.admin.getExecution(h.id))!.execution.status === 'FAILED');
       await w.stop();
@@ -319,12 +319,12 @@ describeBackends('failure model', (b) => {
       });
     });
     const h = await b.engine.start(wf, {});
-    const first = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, shutdownTimeoutMs: 10, recoverySweepMs: 0 });
+    const first = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, shutdownTimeoutMs: 10, schedulerIntervalMs: 0 });
     await first.start();
     await waitFor(async () => starts === 2);
     await first.stop();
     await b.engine.db.query(`UPDATE aries.executions SET lease_expires_at = now() - interval '1 s' WHERE id = $1 AND status = 'RUNNING'`, [h.id]);
-    const second = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const second = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await second.start();
     expect(await h.result({ timeoutMs: 10_000 })).toBe('ok');
     await second.stop();
@@ -340,7 +340,7 @@ describeBackends('failure model', (b) => {
       await ctx.step('wait', () => (dead ? new Promise<void>(() => {}) : undefined));
       return a + bb;
     });
-    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, shutdownTimeoutMs: 10, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, shutdownTimeoutMs: 10, schedulerIntervalMs: 0 });
     await w.start();
     const h = await b.engine.start(wf, {});
     await waitFor(async () => (await b.engine.admin.getExecution(h.id))!.steps.some((s) => s.key === 'wait'));
@@ -352,7 +352,7 @@ describeBackends('failure model', (b) => {
     );
     await b.engine.db.query(`UPDATE aries.executions SET lease_expires_at = now() - interval '1 s' WHERE id = $1`, [h.id]);
     dead = false;
-    const w2 = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w2 = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w2.start();
     expect(await h.result({ timeoutMs: 20_000 })).toBe(3);
     await w2.stop();
@@ -373,7 +373,7 @@ describeBackends('failure model', (b) => {
       await ctx.step('c', () => (dead ? new Promise<void>(() => {}) : undefined));
       return a + bb;
     });
-    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, shutdownTimeoutMs: 10, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, shutdownTimeoutMs: 10, schedulerIntervalMs: 0 });
     await w.start();
     const h = await b.engine.start(wf, {});
     await waitFor(async () => (await b.engine.admin.getExecution(h.id))!.steps.some((s) => s.key === 'c'));
@@ -384,7 +384,7 @@ describeBackends('failure model', (b) => {
     await b.engine.db.query(`UPDATE aries.executions SET lease_expires_at = now() - interval '1 s' WHERE id = $1`, [h.id]);
     seen.length = 0;
     dead = false;
-    const w2 = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w2 = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w2.start();
     const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/journal record \d+ \(step_completed of step "b"\) .* does not match its checksum/);

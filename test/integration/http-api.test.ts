@@ -99,7 +99,7 @@ describeBackends('HTTP API', (b) => {
 
   beforeAll(async () => {
     server = await startApiServer({ engine: b.engine, port: 0, token: TOKEN, dashboardDir: false, onError: (err) => internalErrors.push(err) });
-    worker = b.engine.worker({ workflows: [flaky, gated, parent, child, signalled, saga], pollIntervalMs: 20, recoverySweepMs: 0, leaseMs: 3_000 });
+    worker = b.engine.worker({ workflows: [flaky, gated, parent, child, signalled, saga], pollIntervalMs: 20, schedulerIntervalMs: 0, leaseMs: 3_000 });
     await worker.start();
   });
   afterAll(async () => {

@@ -50,7 +50,7 @@ describeBackends('metrics', (b) => {
 
   test('runs that complete, fail, retry and compensate: exact counters, histograms and gauges', async () => {
     const workflows: Workflow<any, any>[] = [ok, fails, retries, compensates];
-    const w = b.engine.worker({ workflows, pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows, pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     const handles = await Promise.all(workflows.map((wf) => b.engine.start(wf, {}, { idempotencyKey: `${b.name}-${wf.name}` })));
     await b.engine.start(ok, {}, { idempotencyKey: `${b.name}-m-ok` }); // the same execution: not started again
@@ -144,7 +144,7 @@ describeBackends('metrics', (b) => {
     expect(before.value('aries_executions', { status: 'RUNNING' })).toBe(1);
     const expiriesBefore = before.value('aries_lease_expiries_total');
 
-    const w = b.engine.worker({ workflows: [orphan], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [orphan], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     await h.result({ timeoutMs: 20_000 });
     await w.stop();
@@ -163,7 +163,7 @@ describeBackends('metrics', (b) => {
       }),
     );
     const lostBefore = (await scrape()).value('aries_leases_lost_total');
-    const w = b.engine.worker({ workflows: [stalled], pollIntervalMs: 20, leaseMs: 300, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [stalled], pollIntervalMs: 20, leaseMs: 300, schedulerIntervalMs: 0 });
     await w.start();
     const h = await b.engine.start(stalled, {});
     await started.promise;
@@ -199,7 +199,7 @@ describeBackends('metrics', (b) => {
     const gauge = (m: Exposition, status: string) => m.value('aries_executions', { status });
     const before = await scrape();
     const sentBefore = before.value('aries_signals_sent_total');
-    const w = b.engine.worker({ workflows: [child, parent, sleeper, slowStep, impatient, late], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [child, parent, sleeper, slowStep, impatient, late], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     const p = await b.engine.start(parent, {});
     const s = await b.engine.start(sleeper, {});

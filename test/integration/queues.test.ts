@@ -47,7 +47,7 @@ async function execRow(db: Queryable, id: string) {
 }
 
 describeBackends('queues through the SDK', (b) => {
-  const worker = workerStarter(b, { concurrency: 6, pollIntervalMs: 20, recoverySweepMs: 0 });
+  const worker = workerStarter(b, { concurrency: 6, pollIntervalMs: 20, schedulerIntervalMs: 0 });
   const extra: Engine[] = [];
   afterEach(async () => {
     await Promise.all(extra.splice(0).map((e) => e.close()));

@@ -36,7 +36,7 @@ describeBackends('tracing', (b) => {
         throw new PermanentError('refused');
       });
     });
-    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     const h = await b.engine.start(wf, {});
     await h.result({ timeoutMs: 20_000 }).catch(() => {});
@@ -74,7 +74,7 @@ describeBackends('tracing', (b) => {
       const late = await ctx.waitForSignal('late', { timeoutMs: 40 }).catch((err: unknown) => (err instanceof WaitTimeoutError ? 'timed out' : 'other'));
       return [worked, approval, late];
     });
-    const w = b.engine.worker({ workflows: [wf, child], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [wf, child], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     const h = await b.engine.start(wf, {});
     for (let i = 0; !(await b.engine.admin.getExecution(h.id))!.steps.some((s) => s.key === 'signal:approved:1'); i++) {

@@ -8,7 +8,7 @@ import { describeBackends } from '../helpers/backends.js';
  */
 describeBackends('transactional steps', (b) => {
   async function run<I>(wf: Workflow<I, unknown>, inputs: I[], concurrency = 4) {
-    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, concurrency, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, concurrency, schedulerIntervalMs: 0 });
     await w.start();
     const handles = await Promise.all(inputs.map((i) => b.engine.start(wf, i)));
     const outcomes = await Promise.all(handles.map((h) => h.result({ timeoutMs: 30_000 }).then((o) => ({ ok: true as const, o }), (e: unknown) => ({ ok: false as const, e }))));
@@ -103,7 +103,7 @@ describeBackends('transactional steps', (b) => {
       for (let i = 0; i < 30; i++) await ctx.step(`s${i}`, () => new Promise((r) => setTimeout(r, 50)));
       return 'other';
     });
-    const w = b.engine.worker({ workflows: [wf, other], leaseMs: 600, pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [wf, other], leaseMs: 600, pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     try {
       const [h1, h2] = [await b.engine.start(wf, null), await b.engine.start(other, null)];
@@ -130,7 +130,7 @@ describeBackends('transactional steps', (b) => {
         throw err;
       }
     });
-    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     // Another worker's claim bumps the token between the intent and the transaction.
     const original = b.engine.db.transaction.bind(b.engine.db);
     let bumped = false;
@@ -170,7 +170,7 @@ describeBackends('transactional steps', (b) => {
     expect(outcomes[0]!.ok).toBe(false);
     expect(await b.engine.db.query('SELECT v FROM tx_log')).toEqual([{ v: 'logged' }]);
     await b.engine.admin.recover(handles[0]!.id); // resumes from the checkpoint after "log": it is replayed
-    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     await handles[0]!.result({ timeoutMs: 20_000 }).catch(() => {});
     await w.stop();

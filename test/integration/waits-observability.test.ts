@@ -15,7 +15,7 @@ const HOUR = 3_600_000;
 describeBackends('observing waits', (b) => {
   const started: Worker[] = [];
   async function worker(workflows: Workflow<any, any>[]) {
-    const w = b.engine.worker({ workflows, pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows, pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     started.push(w);
     return w;

@@ -83,7 +83,7 @@ describe.skipIf(!serverEnabled())('Hermitage cases through transactional steps [
     // at REPEATABLE READ / SERIALIZABLE a renewal committing between a step's snapshot and its fence would fail
     // that step with 40001 before its statements run: engine behaviour outside the Hermitage cases, retried by
     // default, but this test runs every cell once (retry: { maxAttempts: 1 }).
-    worker = engine.worker({ workflows: [hermitageTransaction], concurrency: 4, pollIntervalMs: 20, recoverySweepMs: 0, leaseMs: 600_000 });
+    worker = engine.worker({ workflows: [hermitageTransaction], concurrency: 4, pollIntervalMs: 20, schedulerIntervalMs: 0, leaseMs: 600_000 });
     await worker.start();
     const [{ version }] = (await engine.db.query<{ version: string }>(`SELECT 'PostgreSQL ' || current_setting('server_version') AS version`)) as [{ version: string }];
     serverVersion = version;
@@ -166,7 +166,7 @@ describe.skipIf(!serverEnabled())('Hermitage cases through transactional steps [
         return (err as Error).name;
       }
     });
-    const w = engine.worker({ workflows: [refused], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = engine.worker({ workflows: [refused], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     try {
       const h = await engine.start(refused, null);
@@ -183,7 +183,7 @@ describe('Hermitage P4 and G2-item through transactional steps [pglite]: one con
 
   beforeAll(async () => {
     engine = await createEngine({ inMemory: true, onError: () => {} });
-    worker = engine.worker({ workflows: [hermitageTransaction], concurrency: 4, pollIntervalMs: 20, recoverySweepMs: 0 });
+    worker = engine.worker({ workflows: [hermitageTransaction], concurrency: 4, pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await worker.start();
     const [{ version }] = (await engine.db.query<{ version: string }>(`SELECT 'PostgreSQL ' || current_setting('server_version') AS version`)) as [{ version: string }];
     pgliteVersion = `PGlite (${version})`;

@@ -65,7 +65,7 @@ async function checkCase(engine: Engine, name: string, spec: CaseSpec): Promise<
     for (;;) {
       let crashed = false;
       void rt.nextCrash().then(() => (crashed = true));
-      const worker = engine.worker({ workflows: [rt.workflow], concurrency: 1, pollIntervalMs: 20, shutdownTimeoutMs: 10, recoverySweepMs: 0 });
+      const worker = engine.worker({ workflows: [rt.workflow], concurrency: 1, pollIntervalMs: 20, shutdownTimeoutMs: 10, schedulerIntervalMs: 0 });
       await worker.start();
       try {
         for (;;) {

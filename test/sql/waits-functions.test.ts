@@ -64,7 +64,7 @@ describeBackends('the waits SQL functions', (b) => {
 
   /** Runs `wf` on a worker until the execution reaches `wanted`, then stops the worker: the rest is SQL. */
   async function runUntil(wf: Workflow<any, any>, wanted: string): Promise<string> {
-    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     started.push(w);
     const h = await b.engine.start(wf, {});
@@ -145,7 +145,7 @@ describeBackends('the waits SQL functions', (b) => {
     await b.engine.admin.cancel(cancelled.execution_id, 'gone');
     expect(await sqlError(sendSignal(b.engine.db, cancelled.execution_id, 'go'))).toMatchObject({ code: 'AR003' });
     const done = defineWorkflow('sqlw-completed', async (ctx) => ctx.step('only', () => 1));
-    const w = b.engine.worker({ workflows: [done], pollIntervalMs: 20, recoverySweepMs: 0 });
+    const w = b.engine.worker({ workflows: [done], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await w.start();
     started.push(w);
     const h = await b.engine.start(done, {});
