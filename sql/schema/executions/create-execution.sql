@@ -3,7 +3,8 @@
 -- Inserts a PENDING execution under p_id with its execution_started record, unless one exists under the
 -- same id or idempotency key; true when it was created. Tells idle workers once per new execution (never
 -- per step: NOTIFY serialises commits; workers also poll, so a lost notification only delays). The one
--- insert of start_execution, signal_with_start and start_child.
+-- insert of start_execution, signal_with_start and start_child. A key that names an execution purged by
+-- retention (aries.retained_idempotency_keys) is taken too: nothing is created.
 
 CREATE FUNCTION aries.create_execution(p_id uuid, p_workflow text, p_version text, p_input jsonb,
                                        p_idempotency_key text, p_timeout_ms bigint,
@@ -18,6 +19,9 @@ BEGIN
     RAISE EXCEPTION 'an execution''s timeout must be a positive number of milliseconds, got %', p_timeout_ms
       USING ERRCODE = 'AR011';
   END IF;
+  IF p_idempotency_key IS NOT NULL AND EXISTS (SELECT 1 FROM aries.retained_execution(p_idempotency_key)) THEN
+    RETURN false;
+  END IF;
   v_lsn := pg_catalog.nextval('aries.journal_lsn_seq');
   INSERT INTO aries.executions AS e (id, workflow_name, workflow_version, input, idempotency_key, last_lsn,
                                      parent_id, parent_step_key, parent_close, deadline_at)
@@ -27,6 +31,12 @@ BEGIN
   RETURNING e.id INTO v_inserted;
   IF v_inserted IS NULL THEN
     RETURN false;
+  END IF;
+  -- A purge that moved this key to the retained keys committed while the insert waited on its row: the
+  -- key is taken after all. A serialization failure, so the caller's retry finds the retained key.
+  IF p_idempotency_key IS NOT NULL AND EXISTS (SELECT 1 FROM aries.retained_execution(p_idempotency_key)) THEN
+    RAISE EXCEPTION 'idempotency key "%" was moved to the retained keys while this start ran; retry', p_idempotency_key
+      USING ERRCODE = '40001';
   END IF;
   INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, payload, checksum)
   SELECT v_lsn, p_id, NULL, 'execution_started', p.payload,

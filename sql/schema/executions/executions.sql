@@ -61,3 +61,6 @@ CREATE INDEX executions_status_idx ON aries.executions (status, created_at DESC,
 CREATE INDEX executions_workflow_status_idx ON aries.executions (workflow_name, status, created_at DESC, id DESC);
 -- Written once per execution (when it finishes): the overview's completed / compensated / cancelled counts.
 CREATE INDEX executions_finished_idx ON aries.executions (finished_at) WHERE finished_at IS NOT NULL;
+-- Retention's candidates: a workflow's finished top-level executions, oldest first (purge_finished).
+CREATE INDEX executions_retention_idx ON aries.executions (workflow_name, finished_at)
+  WHERE finished_at IS NOT NULL AND parent_id IS NULL;
