@@ -3,6 +3,7 @@
  * their explicit string keys, so nothing here depends on function names or decorators.
  */
 import { DEFAULT_DURABILITY, parseDurability } from '../core/durability.js';
+import { retentionPolicyProblem } from '../core/retention-policy.js';
 import { DEFAULT_RETRY_POLICY, resolveRetryPolicy } from '../core/retry-policy.js';
 import { InvalidDefinitionError } from '../errors.js';
 import type { Workflow, WorkflowFunction, WorkflowOptions } from './types/workflow.js';
@@ -61,6 +62,8 @@ export function defineWorkflow<Input, Output>(
   if (options.timeoutMs !== undefined && !isPositiveDuration(options.timeoutMs)) {
     throw new InvalidDefinitionError(`workflow "${name}": timeoutMs must be a positive finite number of milliseconds, got ${String(options.timeoutMs)}`);
   }
+  const retentionProblem = options.retention === undefined ? undefined : retentionPolicyProblem(options.retention);
+  if (retentionProblem !== undefined) throw new InvalidDefinitionError(`workflow "${name}": ${retentionProblem}`);
   return Object.freeze({
     name,
     version,
@@ -70,6 +73,7 @@ export function defineWorkflow<Input, Output>(
     classify: options.classify,
     durability: options.durability === undefined ? DEFAULT_DURABILITY : parseDurability(options.durability, `workflow "${name}"`),
     timeoutMs: options.timeoutMs,
+    retention: options.retention === undefined ? undefined : Object.freeze({ ...options.retention }),
     fn,
     kind: 'aries.workflow' as const,
   });

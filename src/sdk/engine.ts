@@ -14,6 +14,7 @@ import { RemoteDatabase } from '../db/remote-database.js';
 import { isUuid, startExecution } from '../db/executions.js';
 import { sendSignal, signalWithStart } from '../db/waits.js';
 import { registerWorkflow } from '../db/workflows.js';
+import { registerRetentionPolicy } from '../db/retention.js';
 import { EngineClosedError, ExecutionNotFoundError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
 import { startEmbeddedMaintenance } from '../worker/embedded-maintenance.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
@@ -225,6 +226,7 @@ export class Engine {
       version = workflow.version;
       if (!this.registered.has(workflow.key)) {
         await registerWorkflow(this.db, name, version);
+        await registerRetentionPolicy(this.db, name, workflow.retention);
         this.registered.add(workflow.key);
       }
     }

@@ -17,6 +17,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
 import type { Database } from '../db/database.js';
 import { claimExecutions, renewLeases, type ClaimedExecution } from '../db/leases.js';
 import { registerWorkflow } from '../db/workflows.js';
+import { registerRetentionPolicy } from '../db/retention.js';
 import { readLeaseState } from '../db/leases.js';
 import { InvalidDefinitionError, LeaseLostError } from '../errors.js';
 import { isWorkflow, type Workflow } from '../sdk/types/workflow.js';
@@ -119,7 +120,10 @@ export class Worker {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`worker ${this.id} was already started`);
     this.state = 'running';
-    for (const wf of this.workflows.values()) await registerWorkflow(this.db, wf.name, wf.version);
+    for (const wf of this.workflows.values()) {
+      await registerWorkflow(this.db, wf.name, wf.version);
+      await registerRetentionPolicy(this.db, wf.name, wf.retention);
+    }
     try {
       this.unlisten = await this.db.listen('aries_wakeup', (n) => {
         if ([...this.workflows.values()].some((wf) => wf.name === n.payload)) this.poke();

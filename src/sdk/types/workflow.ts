@@ -4,6 +4,7 @@
  */
 import type { Durability } from '../../core/durability.js';
 import type { ErrorClassifier } from '../../core/failure-classification.js';
+import type { RetentionPolicy } from '../../core/retention-policy.js';
 import type { RetryOptions, RetryPolicy } from '../../core/retry-policy.js';
 import type { WorkflowContext } from './workflow-context.js';
 
@@ -27,6 +28,12 @@ export interface WorkflowOptions {
    * for any PERMANENT failure after compensable steps, and unfinished children are cancelled.
    */
   timeoutMs?: number;
+  /**
+   * How long its finished executions (and their idempotency keys) are kept; registered in the database
+   * with the workflow, unless an operator set this workflow's policy (engine.admin.setRetention). Default:
+   * the default policy, or for ever.
+   */
+  retention?: RetentionPolicy;
 }
 
 export type WorkflowFunction<Input, Output> = (ctx: WorkflowContext, input: Input) => Promise<Output>;
@@ -42,6 +49,8 @@ export interface Workflow<Input = unknown, Output = unknown> {
   readonly durability: Durability;
   /** The execution's deadline from its start (undefined: none). */
   readonly timeoutMs: number | undefined;
+  /** Its retention policy (undefined: none of its own). */
+  readonly retention: RetentionPolicy | undefined;
   readonly fn: WorkflowFunction<Input, Output>;
   /** Brand, so modules' exports can be told apart from other values. */
   readonly kind: 'aries.workflow';
