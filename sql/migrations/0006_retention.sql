@@ -257,10 +257,10 @@ BEGIN
     RETURN false;
   END IF;
   -- A purge that moved this key to the retained keys committed while the insert waited on its row: the
-  -- key is taken after all. A serialization failure, so the caller's retry finds the retained key.
+  -- key is taken after all, so the row just inserted (nothing refers to it yet) is taken back.
   IF p_idempotency_key IS NOT NULL AND EXISTS (SELECT 1 FROM aries.retained_execution(p_idempotency_key)) THEN
-    RAISE EXCEPTION 'idempotency key "%" was moved to the retained keys while this start ran; retry', p_idempotency_key
-      USING ERRCODE = '40001';
+    DELETE FROM aries.executions e WHERE e.id = v_inserted;
+    RETURN false;
   END IF;
   INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, payload, checksum)
   SELECT v_lsn, p_id, NULL, 'execution_started', p.payload,
