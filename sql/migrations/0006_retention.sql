@@ -181,6 +181,9 @@ BEGIN
       FROM (SELECT e.id, e.has_children FROM aries.executions e
              WHERE e.workflow_name = v_policy.name AND e.finished_at IS NOT NULL AND e.parent_id IS NULL
                AND e.finished_at < v_now - v_policy.finished_ms * interval '1 millisecond'
+               -- a parent with an unfinished child takes no room in the batch (it would, at its head, for ever)
+               AND NOT (e.has_children AND EXISTS (SELECT 1 FROM aries.executions c
+                                                    WHERE c.parent_id = e.id AND c.finished_at IS NULL))
              ORDER BY e.finished_at
              LIMIT v_left
              FOR UPDATE SKIP LOCKED) c;

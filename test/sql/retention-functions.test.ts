@@ -115,6 +115,21 @@ describeBackends('aries.purge_finished', (b) => {
     expect((await rowsOf(db(), [doneParent, child, grandchild])).journal).toBe(0);
   });
 
+  test('trees kept for an unfinished child do not take the room of younger executions in a batch', async () => {
+    await clear();
+    await setPolicy(null, DAY);
+    const parents: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const parent = await makeExecution(db(), { status: 'COMPLETED', finishedAgoMs: (50 + i) * DAY });
+      await makeExecution(db(), { status: 'FAILED', parentId: parent });
+      parents.push(parent);
+    }
+    const younger = await makeExecution(db(), { status: 'COMPLETED', finishedAgoMs: 2 * DAY });
+    expect((await purge(db(), 2)).executions).toBe(1);
+    expect(await exists(db(), younger)).toBe(false);
+    for (const p of parents) expect(await exists(db(), p)).toBe(true);
+  });
+
   test('an idempotency key outlives its purged execution while its workflow keeps keys longer, and is deleted once expired', async () => {
     await clear();
     await setPolicy('keyed', DAY, 30 * DAY);
