@@ -849,6 +849,25 @@ BEGIN
 END $$;
 
 --
+-- Name: check_retention_durations(bigint, bigint); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.check_retention_durations(p_finished_ms bigint, p_idempotency_keys_ms bigint) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  IF p_finished_ms <= 0 THEN
+    RAISE EXCEPTION 'retention finishedMs must be a positive number of milliseconds, got %', p_finished_ms
+      USING ERRCODE = 'AR011';
+  END IF;
+  IF p_idempotency_keys_ms <= 0 THEN
+    RAISE EXCEPTION 'retention idempotencyKeysMs must be a positive number of milliseconds, got %',
+      p_idempotency_keys_ms USING ERRCODE = 'AR011';
+  END IF;
+END $$;
+
+--
 -- Name: check_start_placement(text, text, bigint); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -967,6 +986,19 @@ BEGIN
     RETURN QUERY SELECT * FROM aries.admit_queued(p_worker, p_workflow_keys, p_limit - coalesce(pg_catalog.cardinality(v_ids), 0),
                                                   p_lease_ms, p_running, v_now);
   END IF;
+END $$;
+
+--
+-- Name: clear_retention_policy(text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.clear_retention_policy(p_workflow text) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  DELETE FROM aries.retention_policies p WHERE p.workflow_name = coalesce(p_workflow, '*');
+  RETURN FOUND;
 END $$;
 
 --
@@ -1109,6 +1141,9 @@ BEGIN
     RAISE EXCEPTION 'an execution''s timeout must be a positive number of milliseconds, got %', p_timeout_ms
       USING ERRCODE = 'AR011';
   END IF;
+  IF p_idempotency_key IS NOT NULL AND EXISTS (SELECT 1 FROM aries.retained_execution(p_idempotency_key)) THEN
+    RETURN false;
+  END IF;
   v_lsn := pg_catalog.nextval('aries.journal_lsn_seq');
   INSERT INTO aries.executions AS e (id, workflow_name, workflow_version, input, idempotency_key, last_lsn,
                                      parent_id, parent_step_key, parent_close, deadline_at, queue_name, queue_key,
@@ -1120,6 +1155,12 @@ BEGIN
   ON CONFLICT DO NOTHING
   RETURNING e.id INTO v_inserted;
   IF v_inserted IS NULL THEN
+    RETURN false;
+  END IF;
+  -- A purge that moved this key to the retained keys committed while the insert waited on its row: the
+  -- key is taken after all, so the row just inserted (nothing refers to it yet) is taken back.
+  IF p_idempotency_key IS NOT NULL AND EXISTS (SELECT 1 FROM aries.retained_execution(p_idempotency_key)) THEN
+    DELETE FROM aries.executions e WHERE e.id = v_inserted;
     RETURN false;
   END IF;
   INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, payload, checksum)
@@ -1851,7 +1892,7 @@ CREATE TABLE aries.schedules (
     CONSTRAINT schedules_max_lateness_ms_check CHECK ((max_lateness_ms > 0)),
     CONSTRAINT schedules_misfire_check CHECK ((misfire = ANY (ARRAY['skip'::text, 'once'::text, 'all'::text]))),
     CONSTRAINT schedules_name_check CHECK (((name <> ''::text) AND (octet_length(name) <= 256))),
-    CONSTRAINT schedules_sql_action_check CHECK ((sql_action = 'auto_recover_failures'::text)),
+    CONSTRAINT schedules_sql_action_check CHECK ((sql_action = ANY (ARRAY['auto_recover_failures'::text, 'purge_finished'::text]))),
     CONSTRAINT schedules_timezone_check CHECK (((timezone <> ''::text) AND (octet_length(timezone) <= 64))),
     CONSTRAINT schedules_updated_check CHECK ((updated_at >= created_at)),
     CONSTRAINT schedules_version_check CHECK (((workflow_version IS NULL) OR (workflow_name IS NOT NULL))),
@@ -1922,6 +1963,95 @@ CREATE FUNCTION aries.payload_preview(p_payload jsonb, p_limit integer) RETURNS 
               ELSE pg_catalog.jsonb_build_object('$truncated', true, 'bytes', pg_catalog.octet_length(p_payload::text),
                                                  'preview', pg_catalog.left(p_payload::text, 2048)) END
 $_$;
+
+--
+-- Name: purge_finished(integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.purge_finished(p_batch integer DEFAULT 1000) RETURNS TABLE(executions integer, keys_kept integer, keys_expired integer)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_now timestamptz := aries.now();
+  v_policy record;
+  v_left integer := p_batch;
+  v_roots uuid[];
+  v_parents uuid[];
+  v_ids uuid[];
+  v_executions integer := 0;
+  v_kept integer := 0;
+  v_expired integer;
+  v_count integer;
+BEGIN
+  IF p_batch IS NULL OR p_batch < 1 THEN
+    RAISE EXCEPTION 'purge_finished needs a batch size of at least 1, got %', coalesce(p_batch::text, 'NULL')
+      USING ERRCODE = 'AR011';
+  END IF;
+  FOR v_policy IN
+    SELECT n.name,
+           CASE WHEN own.workflow_name IS NULL THEN dflt.finished_ms ELSE own.finished_ms END AS finished_ms,
+           CASE WHEN own.workflow_name IS NULL THEN dflt.idempotency_keys_ms ELSE own.idempotency_keys_ms END AS keys_ms
+      FROM (SELECT DISTINCT w.name FROM aries.workflows w) n
+      LEFT JOIN aries.retention_policies own ON own.workflow_name = n.name
+      LEFT JOIN aries.retention_policies dflt ON dflt.workflow_name = '*'
+     WHERE CASE WHEN own.workflow_name IS NULL THEN dflt.finished_ms ELSE own.finished_ms END IS NOT NULL
+     ORDER BY n.name
+  LOOP
+    EXIT WHEN v_left <= 0;
+    SELECT pg_catalog.array_agg(c.id), pg_catalog.array_agg(c.id) FILTER (WHERE c.has_children)
+      INTO v_roots, v_parents
+      FROM (SELECT e.id, e.has_children FROM aries.executions e
+             WHERE e.workflow_name = v_policy.name AND e.finished_at IS NOT NULL AND e.parent_id IS NULL
+               AND e.finished_at < v_now - v_policy.finished_ms * interval '1 millisecond'
+               -- a parent with an unfinished child takes no room in the batch (it would, at its head, for ever)
+               AND NOT (e.has_children AND EXISTS (SELECT 1 FROM aries.executions c
+                                                    WHERE c.parent_id = e.id AND c.finished_at IS NULL))
+             ORDER BY e.finished_at
+             LIMIT v_left
+             FOR UPDATE SKIP LOCKED) c;
+    CONTINUE WHEN v_roots IS NULL;
+    v_left := v_left - pg_catalog.cardinality(v_roots);
+    v_ids := v_roots;
+    IF v_parents IS NOT NULL THEN
+      -- Trees go whole or not at all: drop a root with any unfinished descendant, add the others'.
+      WITH RECURSIVE tree AS (
+        SELECT e.id AS root, e.id FROM aries.executions e WHERE e.id = ANY (v_parents)
+        UNION ALL
+        SELECT t.root, c.id FROM tree t JOIN aries.executions c ON c.parent_id = t.id
+      ), kept AS (
+        SELECT DISTINCT t.root FROM tree t JOIN aries.executions e ON e.id = t.id WHERE e.finished_at IS NULL
+      )
+      SELECT pg_catalog.array_agg(x.id) INTO v_ids
+        FROM (SELECT r.id FROM pg_catalog.unnest(v_roots) AS r(id)
+               WHERE r.id NOT IN (SELECT k.root FROM kept k)
+              UNION ALL
+              SELECT t.id FROM tree t WHERE t.id <> t.root AND t.root NOT IN (SELECT k.root FROM kept k)) x;
+      CONTINUE WHEN v_ids IS NULL;
+    END IF;
+    IF v_policy.keys_ms IS NOT NULL AND v_policy.keys_ms > v_policy.finished_ms THEN
+      INSERT INTO aries.retained_idempotency_keys (idempotency_key, workflow_name, execution_id, status,
+                                                   finished_at, expires_at)
+      SELECT e.idempotency_key, e.workflow_name, e.id, e.status, e.finished_at,
+             e.finished_at + v_policy.keys_ms * interval '1 millisecond'
+        FROM aries.executions e
+       WHERE e.id = ANY (v_ids) AND e.idempotency_key IS NOT NULL AND e.finished_at IS NOT NULL
+         AND e.finished_at + v_policy.keys_ms * interval '1 millisecond' > v_now
+      ON CONFLICT DO NOTHING;
+      GET DIAGNOSTICS v_count = ROW_COUNT;
+      v_kept := v_kept + v_count;
+    END IF;
+    DELETE FROM aries.executions e WHERE e.id = ANY (v_ids);
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    v_executions := v_executions + v_count;
+  END LOOP;
+  DELETE FROM aries.retained_idempotency_keys k
+   WHERE k.idempotency_key IN (SELECT x.idempotency_key FROM aries.retained_idempotency_keys x
+                                WHERE x.expires_at <= v_now ORDER BY x.expires_at LIMIT p_batch
+                                FOR UPDATE SKIP LOCKED);
+  GET DIAGNOSTICS v_expired = ROW_COUNT;
+  RETURN QUERY SELECT v_executions, v_kept, v_expired;
+END $$;
 
 --
 -- Name: queues; Type: TABLE; Schema: aries; Owner: -
@@ -2334,10 +2464,28 @@ CREATE FUNCTION aries.refuse_journal_change() RETURNS trigger
     SET search_path TO ''
     AS $$
 BEGIN
-  IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT 1 FROM aries.executions e WHERE e.id = OLD.execution_id) THEN
-    RETURN OLD;
-  END IF;
   RAISE EXCEPTION 'the journal is append-only (% of lsn %)', pg_catalog.lower(TG_OP), OLD.lsn USING ERRCODE = 'AR008';
+END $$;
+
+--
+-- Name: refuse_journal_delete(); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.refuse_journal_delete() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_lsn bigint;
+BEGIN
+  SELECT g.lsn INTO v_lsn
+    FROM (SELECT DISTINCT ON (d.execution_id) d.execution_id, d.lsn FROM deleted_records d) g
+   WHERE EXISTS (SELECT 1 FROM aries.executions e WHERE e.id = g.execution_id)
+   LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'the journal is append-only (delete of lsn %)', v_lsn USING ERRCODE = 'AR008';
+  END IF;
+  RETURN NULL;
 END $$;
 
 --
@@ -2408,6 +2556,29 @@ BEGIN
      AND (q.concurrency, q.worker_concurrency, q.key_concurrency, q.rate_limit, q.rate_period_ms)
          IS DISTINCT FROM (excluded.concurrency, excluded.worker_concurrency, excluded.key_concurrency,
                            excluded.rate_limit, excluded.rate_period_ms);
+END $$;
+
+--
+-- Name: register_retention_policy(text, bigint, bigint); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.register_retention_policy(p_workflow text, p_finished_ms bigint, p_idempotency_keys_ms bigint) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  PERFORM aries.check_retention_durations(p_finished_ms, p_idempotency_keys_ms);
+  IF p_finished_ms IS NULL AND p_idempotency_keys_ms IS NULL THEN
+    DELETE FROM aries.retention_policies p WHERE p.workflow_name = p_workflow AND p.source = 'definition';
+    RETURN;
+  END IF;
+  INSERT INTO aries.retention_policies AS p (workflow_name, finished_ms, idempotency_keys_ms, source)
+  VALUES (p_workflow, p_finished_ms, p_idempotency_keys_ms, 'definition')
+  ON CONFLICT (workflow_name) DO UPDATE
+    SET finished_ms = excluded.finished_ms, idempotency_keys_ms = excluded.idempotency_keys_ms,
+        updated_at = aries.now()
+    WHERE p.source = 'definition'
+      AND (p.finished_ms, p.idempotency_keys_ms) IS DISTINCT FROM (excluded.finished_ms, excluded.idempotency_keys_ms);
 END $$;
 
 --
@@ -2538,6 +2709,19 @@ BEGIN
 END $$;
 
 --
+-- Name: retained_execution(text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.retained_execution(p_idempotency_key text) RETURNS TABLE(execution_id uuid, workflow_name text, status text)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT k.execution_id, k.workflow_name, k.status
+    FROM aries.retained_idempotency_keys k
+   WHERE k.idempotency_key = p_idempotency_key AND k.expires_at > aries.now()
+$$;
+
+--
 -- Name: retry_compensation(uuid, bigint, text, integer, jsonb, integer, text); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -2658,6 +2842,7 @@ CREATE FUNCTION aries.run_schedule_action(p_action text) RETURNS bigint
 BEGIN
   CASE p_action
     WHEN 'auto_recover_failures' THEN RETURN aries.auto_recover_failures();
+    WHEN 'purge_finished' THEN RETURN (SELECT p.executions FROM aries.purge_finished() p);
     ELSE RAISE EXCEPTION 'unknown schedule action "%"', p_action USING ERRCODE = 'AR011';
   END CASE;
 END $$;
@@ -2776,6 +2961,27 @@ BEGIN
 END $$;
 
 --
+-- Name: set_retention_policy(text, bigint, bigint); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.set_retention_policy(p_workflow text, p_finished_ms bigint, p_idempotency_keys_ms bigint) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  PERFORM aries.check_retention_durations(p_finished_ms, p_idempotency_keys_ms);
+  IF p_workflow = '' OR p_workflow = '*' THEN
+    RAISE EXCEPTION 'a retention policy names a workflow, or NULL for the default, not "%"', p_workflow
+      USING ERRCODE = 'AR011';
+  END IF;
+  INSERT INTO aries.retention_policies AS p (workflow_name, finished_ms, idempotency_keys_ms, source)
+  VALUES (coalesce(p_workflow, '*'), p_finished_ms, p_idempotency_keys_ms, 'operator')
+  ON CONFLICT (workflow_name) DO UPDATE
+    SET finished_ms = excluded.finished_ms, idempotency_keys_ms = excluded.idempotency_keys_ms,
+        source = 'operator', updated_at = aries.now();
+END $$;
+
+--
 -- Name: signal_with_start(text, text, jsonb, text, text, jsonb, text, bigint, text, text, integer, bigint); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -2857,6 +3063,10 @@ BEGIN
   END IF;
   SELECT e.id, e.workflow_name, e.status INTO v_existing
   FROM aries.executions e WHERE e.idempotency_key = p_idempotency_key;
+  IF NOT FOUND THEN
+    SELECT r.execution_id AS id, r.workflow_name, r.status INTO v_existing
+      FROM aries.retained_execution(p_idempotency_key) r;
+  END IF;
   IF v_existing.workflow_name <> p_workflow THEN
     RAISE EXCEPTION 'idempotency key "%" already started an execution of workflow "%", not "%"',
       p_idempotency_key, v_existing.workflow_name, p_workflow USING ERRCODE = 'AR007';
@@ -3094,6 +3304,37 @@ CREATE SEQUENCE aries.journal_lsn_seq
     CACHE 1;
 
 --
+-- Name: retained_idempotency_keys; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.retained_idempotency_keys (
+    idempotency_key text NOT NULL,
+    workflow_name text NOT NULL,
+    execution_id uuid NOT NULL,
+    status text NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT retained_idempotency_keys_check CHECK ((expires_at > finished_at)),
+    CONSTRAINT retained_idempotency_keys_status_check CHECK ((status = ANY (ARRAY['COMPLETED'::text, 'COMPENSATED'::text, 'CANCELLED'::text])))
+);
+
+--
+-- Name: retention_policies; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.retention_policies (
+    workflow_name text NOT NULL,
+    finished_ms bigint,
+    idempotency_keys_ms bigint,
+    source text NOT NULL,
+    updated_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    CONSTRAINT retention_policies_default_check CHECK (((workflow_name <> '*'::text) OR (source = 'operator'::text))),
+    CONSTRAINT retention_policies_finished_ms_check CHECK ((finished_ms > 0)),
+    CONSTRAINT retention_policies_idempotency_keys_ms_check CHECK ((idempotency_keys_ms > 0)),
+    CONSTRAINT retention_policies_source_check CHECK ((source = ANY (ARRAY['definition'::text, 'operator'::text])))
+);
+
+--
 -- Name: schedule_slots; Type: TABLE; Schema: aries; Owner: -
 --
 
@@ -3270,6 +3511,27 @@ ALTER TABLE ONLY aries.queues
     ADD CONSTRAINT queues_pkey PRIMARY KEY (name);
 
 --
+-- Name: retained_idempotency_keys retained_idempotency_keys_execution_id_key; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.retained_idempotency_keys
+    ADD CONSTRAINT retained_idempotency_keys_execution_id_key UNIQUE (execution_id);
+
+--
+-- Name: retained_idempotency_keys retained_idempotency_keys_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.retained_idempotency_keys
+    ADD CONSTRAINT retained_idempotency_keys_pkey PRIMARY KEY (idempotency_key);
+
+--
+-- Name: retention_policies retention_policies_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.retention_policies
+    ADD CONSTRAINT retention_policies_pkey PRIMARY KEY (workflow_name);
+
+--
 -- Name: schedule_slots schedule_slots_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
 --
 
@@ -3405,6 +3667,12 @@ CREATE INDEX executions_queue_started_idx ON aries.executions USING btree (queue
 CREATE INDEX executions_queue_woken_idx ON aries.executions USING btree (queue_name, available_at) WHERE (status = ANY (ARRAY['SLEEPING'::text, 'WAITING'::text, 'COMPENSATING'::text]));
 
 --
+-- Name: executions_retention_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX executions_retention_idx ON aries.executions USING btree (workflow_name, finished_at) WHERE ((finished_at IS NOT NULL) AND (parent_id IS NULL));
+
+--
 -- Name: executions_runnable_idx; Type: INDEX; Schema: aries; Owner: -
 --
 
@@ -3457,6 +3725,12 @@ CREATE INDEX failures_unrecovered_idx ON aries.failures USING btree (failure_tim
 --
 
 CREATE INDEX journal_execution_idx ON aries.journal USING btree (execution_id, lsn);
+
+--
+-- Name: retained_idempotency_keys_expires_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX retained_idempotency_keys_expires_idx ON aries.retained_idempotency_keys USING btree (expires_at);
 
 --
 -- Name: schedule_slots_recent_idx; Type: INDEX; Schema: aries; Owner: -
@@ -3522,7 +3796,13 @@ CREATE TRIGGER executions_transition_guard BEFORE UPDATE OF status ON aries.exec
 -- Name: journal journal_append_only; Type: TRIGGER; Schema: aries; Owner: -
 --
 
-CREATE TRIGGER journal_append_only BEFORE DELETE OR UPDATE ON aries.journal FOR EACH ROW EXECUTE FUNCTION aries.refuse_journal_change();
+CREATE TRIGGER journal_append_only BEFORE UPDATE ON aries.journal FOR EACH ROW EXECUTE FUNCTION aries.refuse_journal_change();
+
+--
+-- Name: journal journal_deleted_with_execution; Type: TRIGGER; Schema: aries; Owner: -
+--
+
+CREATE TRIGGER journal_deleted_with_execution AFTER DELETE ON aries.journal REFERENCING OLD TABLE AS deleted_records FOR EACH STATEMENT EXECUTE FUNCTION aries.refuse_journal_delete();
 
 --
 -- Name: journal journal_no_truncate; Type: TRIGGER; Schema: aries; Owner: -

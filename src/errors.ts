@@ -132,6 +132,23 @@ export class ScheduleNotFoundError extends AriesError {
   }
 }
 
+/**
+ * An execution whose body retention deleted while its idempotency key is still kept: it is not found
+ * (same code), but it is known how it ended.
+ */
+export class ExecutionPurgedError extends ExecutionNotFoundError {
+  constructor(
+    readonly executionId: string,
+    readonly finalStatus: string,
+    readonly finishedAt: Date,
+  ) {
+    super(
+      `execution ${executionId} ended ${finalStatus} at ${finishedAt.toISOString()} and was purged by retention: ` +
+        'its output, journal and steps are gone (only its idempotency key is kept)',
+    );
+  }
+}
+
 /** What `handle.result()` throws for an execution that ended FAILED; `stored` is the recorded error. */
 export class ExecutionFailedError extends AriesError {
   readonly executionId: string;

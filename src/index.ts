@@ -33,6 +33,8 @@ export type { Execution, Step, JournalRecord, Failure } from './db/rows.js';
 export type { FailureType, FaultSource, ErrorClassifier } from './core/failure-classification.js';
 export { classifyError } from './core/failure-classification.js';
 export type { RetryPolicy, RetryOptions, Backoff, Jitter } from './core/retry-policy.js';
+export type { RetentionPolicy, StoredRetentionPolicy } from './core/retention-policy.js';
+export type { PurgeResult } from './db/retention.js';
 export { DEFAULT_RETRY_POLICY, retryDelayMs } from './core/retry-policy.js';
 export type { ExecutionStatus } from './core/execution-states.js';
 export { EXECUTION_STATUSES, EXECUTION_TRANSITIONS } from './core/execution-states.js';

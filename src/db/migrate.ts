@@ -44,14 +44,17 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
         checksum: createHash('sha256').update(sql).digest('hex'),
       };
     });
+  // Numbers increase but may skip one (a branch's migration numbered after ones still unmerged); a
+  // database must have applied exactly the first files in this order (verify), so a gap filled later is refused.
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration ${m.version}_${m.name} is out of sequence (expected ${i + 1})`);
+    const previous = i === 0 ? 0 : migrations[i - 1]!.version;
+    if (m.version <= previous) throw new Error(`migration ${m.version}_${m.name} is out of sequence (after ${previous})`);
   });
   if (dir === MIGRATIONS_DIR) cached = migrations;
   return migrations;
 }
 
-export const CODE_SCHEMA_VERSION = (): number => loadMigrations().length;
+export const CODE_SCHEMA_VERSION = (): number => loadMigrations().at(-1)?.version ?? 0;
 
 type AppliedRow = MigrationRow;
 
@@ -65,14 +68,15 @@ async function readApplied(q: Queryable): Promise<AppliedRow[] | undefined> {
 
 function verify(applied: AppliedRow[], known: Migration[]): void {
   const newest = applied.at(-1)?.version ?? 0;
-  if (newest > known.length) {
+  const codeVersion = known.at(-1)?.version ?? 0;
+  if (newest > codeVersion) {
     throw new SchemaVersionError(
-      `the database schema is at version ${newest}, newer than this code (version ${known.length}); ` +
+      `the database schema is at version ${newest}, newer than this code (version ${codeVersion}); ` +
         'upgrade Aries before running it against this database',
     );
   }
-  for (const row of applied) {
-    const m = known[row.version - 1];
+  for (const [i, row] of applied.entries()) {
+    const m = known[i]?.version === row.version ? known[i] : undefined;
     if (!m || m.checksum !== row.checksum) {
       throw new MigrationChecksumError(
         `migration ${row.version}_${row.name} was changed after it was applied ` +
@@ -93,7 +97,7 @@ export async function checkSchema(db: Queryable): Promise<{ schemaVersion: numbe
   const legacy = isLegacy(recorded);
   const applied = legacy ? carriedRows(recorded, known) : recorded;
   verify(applied, known);
-  return { schemaVersion: applied.length, pending: known.length - applied.length, legacy };
+  return { schemaVersion: applied.at(-1)?.version ?? 0, pending: known.length - applied.length, legacy };
 }
 
 export async function migrate(
@@ -143,6 +147,6 @@ export async function migrate(
         m.checksum,
       ]);
     }
-    return { applied: pending, schemaVersion: known.length };
+    return { applied: pending, schemaVersion: known.at(-1)?.version ?? 0 };
   });
 }

@@ -3,6 +3,7 @@
  * their explicit string keys, so nothing here depends on function names or decorators.
  */
 import { DEFAULT_DURABILITY, parseDurability } from '../core/durability.js';
+import { retentionPolicyProblem } from '../core/retention-policy.js';
 import { DEFAULT_RETRY_POLICY, resolveRetryPolicy } from '../core/retry-policy.js';
 import { InvalidDefinitionError } from '../errors.js';
 import { checkQueueName } from './define-queue.js';
@@ -69,6 +70,8 @@ export function defineWorkflow<Input, Output>(
     }
     checkQueueName(options.queue, InvalidDefinitionError);
   }
+  const retentionProblem = options.retention === undefined ? undefined : retentionPolicyProblem(options.retention);
+  if (retentionProblem !== undefined) throw new InvalidDefinitionError(`workflow "${name}": ${retentionProblem}`);
   return Object.freeze({
     name,
     version,
@@ -79,6 +82,7 @@ export function defineWorkflow<Input, Output>(
     durability: options.durability === undefined ? DEFAULT_DURABILITY : parseDurability(options.durability, `workflow "${name}"`),
     timeoutMs: options.timeoutMs,
     queue: options.queue,
+    retention: options.retention === undefined ? undefined : Object.freeze({ ...options.retention }),
     fn,
     kind: 'aries.workflow' as const,
   });

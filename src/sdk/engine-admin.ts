@@ -13,6 +13,14 @@ import { activeCounts, cancelExecution, executionStats, type ActiveCounts, type 
 import { listFailurePage, summarizeFailures, type FailureGroup, type FailurePageFilter, type FailureWithWorkflow } from '../db/recovery.js';
 import { listStepPreviews } from '../db/steps.js';
 import { listWorkflows, type RegisteredWorkflow } from '../db/workflows.js';
+import { retentionPolicyProblem, type RetentionPolicy, type StoredRetentionPolicy } from '../core/retention-policy.js';
+import {
+  clearRetentionPolicy,
+  listRetentionPolicies,
+  purgeFinished,
+  setRetentionPolicy,
+  type PurgeResult,
+} from '../db/retention.js';
 import { listWorkers, type WorkerLeases } from '../db/leases.js';
 import { listQueues, setQueue, type QueueChange, type QueueInfo } from '../db/queues.js';
 import { autoRecoverFailures, recoverFromFailure } from '../db/recovery.js';
@@ -358,4 +366,48 @@ export class EngineAdmin {
     }
     return this.engine.metrics.render() + renderDatabaseGauges(gauges);
   }
+
+  /**
+   * Sets an operator's retention policy: of one workflow, or with no workflow the default for every
+   * workflow without its own. It replaces that policy whole (an omitted duration: kept for ever) and a
+   * later deploy of the workflow's definition does not overwrite it.
+   */
+  async setRetention(policy: RetentionPolicy, workflow?: string): Promise<void> {
+    const problem = retentionPolicyProblem(policy);
+    if (problem !== undefined) throw new InvalidInputError(problem);
+    await setRetentionPolicy(this.db, retentionTarget(workflow), policy);
+  }
+
+  /** Removes the policy of one workflow (or the default); true when there was one. */
+  async clearRetention(workflow?: string): Promise<boolean> {
+    return clearRetentionPolicy(this.db, retentionTarget(workflow));
+  }
+
+  /** The default policy (workflow null) and every workflow's, each with who set it. */
+  async getRetention(): Promise<{ default: StoredRetentionPolicy | null; workflows: StoredRetentionPolicy[] }> {
+    const policies = await listRetentionPolicies(this.db);
+    return { default: policies.find((p) => p.workflow === null) ?? null, workflows: policies.filter((p) => p.workflow !== null) };
+  }
+
+  /**
+   * One bounded purge pass (one short transaction): finished executions older than their policy, at most
+   * `batchSize` (default 1,000) with their children, and as many expired kept idempotency keys. Call it
+   * again while it returns a full batch.
+   */
+  async purgeFinished(options: { batchSize?: number } = {}): Promise<PurgeResult> {
+    const batchSize = options.batchSize ?? 1_000;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 2_147_483_647) {
+      throw new InvalidInputError(`batchSize must be a whole number of executions ≥ 1, got ${String(batchSize)}`);
+    }
+    return purgeFinished(this.db, batchSize);
+  }
+}
+
+/** A policy's workflow as stored (null: the default), refusing a name that is not a string. */
+function retentionTarget(workflow: string | undefined): string | null {
+  if (workflow === undefined) return null;
+  if (typeof workflow !== 'string' || workflow === '') {
+    throw new InvalidInputError(`a retention policy names a workflow, got ${JSON.stringify(workflow)}`);
+  }
+  return workflow;
 }

@@ -2,7 +2,15 @@
 import type { Database } from '../db/database.js';
 import type { Execution } from '../db/rows.js';
 import { getExecution } from '../db/executions.js';
-import { ExecutionCancelledError, ExecutionCompensatedError, ExecutionFailedError, ExecutionNotFoundError, TimeoutError } from '../errors.js';
+import { getRetainedExecution } from '../db/retention.js';
+import {
+  ExecutionCancelledError,
+  ExecutionCompensatedError,
+  ExecutionFailedError,
+  ExecutionNotFoundError,
+  ExecutionPurgedError,
+  TimeoutError,
+} from '../errors.js';
 
 /** Statuses at which result() stops waiting. FAILED can still be recovered, but it is an answer. */
 const SETTLED = new Set(['COMPLETED', 'SUB_COMMITTED', 'FAILED', 'COMPENSATED', 'CANCELLED']);
@@ -24,10 +32,14 @@ export class ExecutionHandle<Output = unknown> {
     readonly debounced = false,
   ) {}
 
+  /** The execution as stored; ExecutionPurgedError once retention deleted it but kept its key, else ExecutionNotFoundError. */
   async status(): Promise<Execution> {
     const execution = await getExecution(this.db, this.id);
-    if (!execution) throw new ExecutionNotFoundError(`execution ${this.id} not found`);
-    return execution;
+    if (execution) return execution;
+    // Retention may have deleted its body and kept its key (a start under the key returned this handle).
+    const retained = await getRetainedExecution(this.db, this.id);
+    if (retained) throw new ExecutionPurgedError(this.id, retained.status, retained.finishedAt);
+    throw new ExecutionNotFoundError(`execution ${this.id} not found`);
   }
 
   /**

@@ -55,7 +55,7 @@ for (const backend of BACKENDS) {
       const progress = first.stdout.split('\n').filter((l) => l.startsWith('applying '));
       expect(progress).toEqual(migrations.map((f, i) => `applying ${f.replace(/\.sql$/, '')} (${i + 1}/${migrations.length})`));
       const version = /schema version (\d+)/.exec(first.stdout)?.[1];
-      expect(Number(version)).toBe(migrations.length);
+      expect(Number(version)).toBe(Number(migrations.at(-1)!.slice(0, 4)));
 
       const again = await runCli(['migrate', ...connection]);
       expect(again.code).toBe(0);

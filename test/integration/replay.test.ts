@@ -90,12 +90,12 @@ describeBackends('replay from the journal', (b) => {
       await ctx.step('pay', () => amount);
     });
     const h = await runUntil(wf, 'quote');
-    await b.engine.db.exec('ALTER TABLE aries.journal DISABLE TRIGGER journal_append_only');
+    await b.engine.db.exec('ALTER TABLE aries.journal DISABLE TRIGGER journal_append_only, DISABLE TRIGGER journal_deleted_with_execution');
     await b.engine.db.query(
       `UPDATE aries.journal SET payload = '1000000' WHERE execution_id = $1 AND kind = 'step_completed' AND step_key = 'quote'`,
       [h.id],
     );
-    await b.engine.db.exec('ALTER TABLE aries.journal ENABLE TRIGGER journal_append_only');
+    await b.engine.db.exec('ALTER TABLE aries.journal ENABLE TRIGGER journal_append_only, ENABLE TRIGGER journal_deleted_with_execution');
     seen.length = 0;
     const w2 = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
     await w2.start();
@@ -114,9 +114,9 @@ describeBackends('replay from the journal', (b) => {
       await ctx.step('two', () => 2);
     });
     const h = await runUntil(wf, 'one');
-    await b.engine.db.exec('ALTER TABLE aries.journal DISABLE TRIGGER journal_append_only');
+    await b.engine.db.exec('ALTER TABLE aries.journal DISABLE TRIGGER journal_append_only, DISABLE TRIGGER journal_deleted_with_execution');
     await b.engine.db.query(`DELETE FROM aries.journal WHERE execution_id = $1 AND kind = 'step_started'`, [h.id]);
-    await b.engine.db.exec('ALTER TABLE aries.journal ENABLE TRIGGER journal_append_only');
+    await b.engine.db.exec('ALTER TABLE aries.journal ENABLE TRIGGER journal_append_only, ENABLE TRIGGER journal_deleted_with_execution');
     const w2 = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
     await w2.start();
     const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);
@@ -131,12 +131,12 @@ describeBackends('replay from the journal', (b) => {
       await ctx.step('three', () => 3);
     });
     const h = await runUntil(marked, 'two');
-    await b.engine.db.exec('ALTER TABLE aries.journal DISABLE TRIGGER journal_append_only');
+    await b.engine.db.exec('ALTER TABLE aries.journal DISABLE TRIGGER journal_append_only, DISABLE TRIGGER journal_deleted_with_execution');
     await b.engine.db.query(
       `DELETE FROM aries.journal WHERE execution_id = $1 AND lsn = (SELECT max(lsn) FROM aries.journal WHERE execution_id = $1)`,
       [h.id],
     );
-    await b.engine.db.exec('ALTER TABLE aries.journal ENABLE TRIGGER journal_append_only');
+    await b.engine.db.exec('ALTER TABLE aries.journal ENABLE TRIGGER journal_append_only, ENABLE TRIGGER journal_deleted_with_execution');
     const w2 = b.engine.worker({ workflows: [marked], pollIntervalMs: 50 });
     await w2.start();
     const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);
@@ -151,12 +151,12 @@ describeBackends('replay from the journal', (b) => {
       await ctx.step('three', () => 3);
     });
     const h = await runUntil(wf, 'two');
-    await b.engine.db.exec('ALTER TABLE aries.journal DISABLE TRIGGER journal_append_only');
+    await b.engine.db.exec('ALTER TABLE aries.journal DISABLE TRIGGER journal_append_only, DISABLE TRIGGER journal_deleted_with_execution');
     await b.engine.db.query(
       `DELETE FROM aries.journal WHERE execution_id = $1 AND lsn = (SELECT max(lsn) FROM aries.journal WHERE execution_id = $1)`,
       [h.id],
     );
-    await b.engine.db.exec('ALTER TABLE aries.journal ENABLE TRIGGER journal_append_only');
+    await b.engine.db.exec('ALTER TABLE aries.journal ENABLE TRIGGER journal_append_only, ENABLE TRIGGER journal_deleted_with_execution');
     const w2 = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
     await w2.start();
     const err = await h.result({ timeoutMs: 20_000 }).catch((e: unknown) => e);

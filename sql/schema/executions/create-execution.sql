@@ -5,7 +5,8 @@
 -- key; true when it was created. Queued when p_queue is given (p_queue_key '' for none), due at
 -- p_available_at (NULL: now). Tells idle workers once per new execution (never per step: NOTIFY
 -- serialises commits; workers also poll, so a lost notification only delays). The one insert of
--- start_execution, signal_with_start and start_child.
+-- start_execution, signal_with_start and start_child. A key that names an execution purged by
+-- retention (aries.retained_idempotency_keys) is taken too: nothing is created.
 
 CREATE FUNCTION aries.create_execution(p_id uuid, p_workflow text, p_version text, p_input jsonb,
                                        p_idempotency_key text, p_timeout_ms bigint,
@@ -23,6 +24,9 @@ BEGIN
     RAISE EXCEPTION 'an execution''s timeout must be a positive number of milliseconds, got %', p_timeout_ms
       USING ERRCODE = 'AR011';
   END IF;
+  IF p_idempotency_key IS NOT NULL AND EXISTS (SELECT 1 FROM aries.retained_execution(p_idempotency_key)) THEN
+    RETURN false;
+  END IF;
   v_lsn := pg_catalog.nextval('aries.journal_lsn_seq');
   INSERT INTO aries.executions AS e (id, workflow_name, workflow_version, input, idempotency_key, last_lsn,
                                      parent_id, parent_step_key, parent_close, deadline_at, queue_name, queue_key,
@@ -34,6 +38,12 @@ BEGIN
   ON CONFLICT DO NOTHING
   RETURNING e.id INTO v_inserted;
   IF v_inserted IS NULL THEN
+    RETURN false;
+  END IF;
+  -- A purge that moved this key to the retained keys committed while the insert waited on its row: the
+  -- key is taken after all, so the row just inserted (nothing refers to it yet) is taken back.
+  IF p_idempotency_key IS NOT NULL AND EXISTS (SELECT 1 FROM aries.retained_execution(p_idempotency_key)) THEN
+    DELETE FROM aries.executions e WHERE e.id = v_inserted;
     RETURN false;
   END IF;
   INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, payload, checksum)

@@ -84,3 +84,6 @@ CREATE INDEX executions_queue_started_idx ON aries.executions (queue_name, start
 -- One PENDING debounced execution per (workflow, debounce key): concurrent debounced starts make one.
 CREATE UNIQUE INDEX executions_debounce_idx ON aries.executions (workflow_name, debounce_key)
   WHERE status = 'PENDING' AND debounce_key IS NOT NULL;
+-- Retention's candidates: a workflow's finished top-level executions, oldest first (purge_finished).
+CREATE INDEX executions_retention_idx ON aries.executions (workflow_name, finished_at)
+  WHERE finished_at IS NOT NULL AND parent_id IS NULL;

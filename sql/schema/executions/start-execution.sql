@@ -1,6 +1,7 @@
 -- aries.start_execution (function)
 --
--- Starts an execution, or returns the one already started under the same idempotency key.
+-- Starts an execution, or returns the one already started under the same idempotency key (also when
+-- retention purged its body but keeps its key: its id and final status).
 -- p_version NULL means the most recently registered version of p_workflow; p_timeout_ms, when given, is
 -- the whole execution's deadline from now (database clock). p_queue names the queue (NULL: the one its
 -- workflow's definition names, if any; AR013 an unknown one), p_queue_key its key within the queue (NULL:
@@ -46,6 +47,10 @@ BEGIN
   END IF;
   SELECT e.id, e.workflow_name, e.status INTO v_existing
   FROM aries.executions e WHERE e.idempotency_key = p_idempotency_key;
+  IF NOT FOUND THEN
+    SELECT r.execution_id AS id, r.workflow_name, r.status INTO v_existing
+      FROM aries.retained_execution(p_idempotency_key) r;
+  END IF;
   IF v_existing.workflow_name <> p_workflow THEN
     RAISE EXCEPTION 'idempotency key "%" already started an execution of workflow "%", not "%"',
       p_idempotency_key, v_existing.workflow_name, p_workflow USING ERRCODE = 'AR007';

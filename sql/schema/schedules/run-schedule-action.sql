@@ -9,6 +9,7 @@ LANGUAGE plpgsql SET search_path = '' AS $$
 BEGIN
   CASE p_action
     WHEN 'auto_recover_failures' THEN RETURN aries.auto_recover_failures();
+    WHEN 'purge_finished' THEN RETURN (SELECT p.executions FROM aries.purge_finished() p);
     ELSE RAISE EXCEPTION 'unknown schedule action "%"', p_action USING ERRCODE = 'AR011';
   END CASE;
 END $$;

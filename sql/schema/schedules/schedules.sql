@@ -17,7 +17,7 @@ CREATE TABLE aries.schedules (
   workflow_name    text CHECK (workflow_name <> ''),
   workflow_version text CHECK (workflow_version <> ''),
   input            jsonb,
-  sql_action       text CONSTRAINT schedules_sql_action_check CHECK (sql_action IN ('auto_recover_failures')),
+  sql_action       text CONSTRAINT schedules_sql_action_check CHECK (sql_action IN ('auto_recover_failures', 'purge_finished')),
   misfire          text NOT NULL DEFAULT 'skip' CHECK (misfire IN ('skip', 'once', 'all')),
   max_lateness_ms  bigint NOT NULL DEFAULT 60000 CHECK (max_lateness_ms > 0),
   paused           boolean NOT NULL DEFAULT false,
@@ -38,3 +38,7 @@ CREATE INDEX schedules_due_idx ON aries.schedules (next_fire_at) WHERE NOT pause
 INSERT INTO aries.schedules (name, cron, timezone, sql_action, misfire, max_lateness_ms, next_fire_at)
 VALUES ('aries.auto-recover', '0 */5 * * * *', 'UTC', 'auto_recover_failures', 'skip', 60000,
         pg_catalog.date_bin('5 minutes', aries.now(), timestamptz '2000-01-01 00:00:00+00') + interval '5 minutes');
+-- The built-in retention pass (aries.purge_finished, one bounded batch), every 10 seconds.
+INSERT INTO aries.schedules (name, cron, timezone, sql_action, misfire, max_lateness_ms, next_fire_at)
+VALUES ('aries.retention', '*/10 * * * * *', 'UTC', 'purge_finished', 'skip', 60000,
+        pg_catalog.date_bin('10 seconds', aries.now(), timestamptz '2000-01-01 00:00:00+00') + interval '10 seconds');

@@ -4,6 +4,7 @@
  */
 import type { Durability } from '../../core/durability.js';
 import type { ErrorClassifier } from '../../core/failure-classification.js';
+import type { RetentionPolicy } from '../../core/retention-policy.js';
 import type { RetryOptions, RetryPolicy } from '../../core/retry-policy.js';
 import type { Queue } from './queue.js';
 import type { WorkflowContext } from './workflow-context.js';
@@ -33,6 +34,12 @@ export interface WorkflowOptions {
    * the workflow, or the name of a queue registered elsewhere (else starts fail with UnknownQueueError).
    */
   queue?: Queue | string;
+  /**
+   * How long its finished executions (and their idempotency keys) are kept; registered in the database
+   * with the workflow, unless an operator set this workflow's policy (engine.admin.setRetention). Default:
+   * the default policy, or for ever.
+   */
+  retention?: RetentionPolicy;
 }
 
 export type WorkflowFunction<Input, Output> = (ctx: WorkflowContext, input: Input) => Promise<Output>;
@@ -50,6 +57,8 @@ export interface Workflow<Input = unknown, Output = unknown> {
   readonly timeoutMs: number | undefined;
   /** The queue its definition names, as given (undefined: none). */
   readonly queue: Queue | string | undefined;
+  /** Its retention policy (undefined: none of its own). */
+  readonly retention: RetentionPolicy | undefined;
   readonly fn: WorkflowFunction<Input, Output>;
   /** Brand, so modules' exports can be told apart from other values. */
   readonly kind: 'aries.workflow';
