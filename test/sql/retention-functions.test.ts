@@ -147,7 +147,7 @@ describeBackends('aries.purge_finished', (b) => {
     expect(await exists(db(), unkeyed)).toBe(false);
 
     const again = await sqlStart(db(), 'keyed', 'order-7');
-    expect(again).toEqual({ execution_id: started.execution_id, created: false, status: 'COMPLETED' });
+    expect(again).toEqual({ execution_id: started.execution_id, created: false, status: 'COMPLETED', debounced: false });
     const [n] = await db().query<{ n: number }>(`SELECT count(*)::int AS n FROM aries.executions WHERE idempotency_key = 'order-7'`);
     expect(n!.n).toBe(0);
     const conflict = await sqlError(sqlStart(db(), 'another-workflow', 'order-7'));
@@ -259,7 +259,7 @@ describeBackends('aries.purge_finished', (b) => {
       start = sqlStart(db(), 'raced', 'raced-key');
       await new Promise((resolve) => setTimeout(resolve, 200));
     });
-    expect(await start).toEqual({ execution_id: id, created: false, status: 'COMPLETED' });
+    expect(await start).toEqual({ execution_id: id, created: false, status: 'COMPLETED', debounced: false });
     const [n] = await db().query<{ n: number }>(`SELECT count(*)::int AS n FROM aries.executions WHERE idempotency_key = 'raced-key'`);
     expect(n!.n).toBe(0);
   });
