@@ -79,7 +79,7 @@ function summary(backend: string, report: QueueRunReport, maxima: Map<string, Qu
     const l = spec.limits;
     return (
       `  ${spec.name}: at once ${m.queue}/${l.concurrency} in the queue, ${m.key}/${l.keyConcurrency} per key, ` +
-      `${m.worker}/${l.workerConcurrency ?? '∞'} per worker; first starts in one window ${m.rateWindow}/${l.rateLimit?.limit ?? '∞'}; ` +
+      `${m.worker}/${l.workerConcurrency ?? '∞'} per worker; ${l.rateLimit ? `first starts in one window ${m.rateWindow}/${l.rateLimit.limit}; ` : ''}` +
       `${m.intervals} step attempts, ${m.cutByKill} cut by a kill`
     );
   });
