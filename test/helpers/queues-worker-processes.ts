@@ -1,7 +1,7 @@
 /**
  * Worker processes for the queue fault test (test/fixtures/queues-worker.ts): started `processes` at a
  * time, SIGKILLed at seeded random moments (a random gap after the previous kill, a random process among
- * those ready) and replaced at once (on PGlite, where one process at a time may open the data dir, once
+ * those ready for at least minLifeMs) and replaced at once (on PGlite, where one process at a time may open the data dir, once
  * the killed one is gone), until one of them finds nothing left to run.
  *
  * Each kill's time is read on the database clock (`killClock`) once the killed process has exited: no
@@ -21,6 +21,8 @@ interface QueueWorkerProcess {
   process: ChildProcess;
   pid: number;
   ready: boolean;
+  /** When it reported ready (Date.now()): a kill spares a process younger than the plan's minLifeMs. */
+  readyAt: number;
   done: boolean;
   killedByTest: boolean;
   stdout: string;
@@ -44,6 +46,7 @@ function spawnQueueWorker(env: Record<string, string>, onEvent: (w: QueueWorkerP
     process: proc,
     pid: proc.pid,
     ready: false,
+    readyAt: 0,
     done: false,
     killedByTest: false,
     stdout: '',
@@ -71,6 +74,8 @@ export interface QueueKillPlan {
   kills: number;
   /** The gap before each kill, from the previous one (or the start), drawn in [min, max] ms. */
   gapMs: readonly [number, number];
+  /** A process is killed only once it has been ready this long (so it claims and runs before it dies). */
+  minLifeMs: number;
   timeoutMs: number;
   /** No execution finished for this long while some are left: stuck. */
   stallMs: number;
@@ -112,7 +117,10 @@ export async function runQueueWorkersWithKills(
   let wake: (() => void) | undefined;
 
   const onEvent = (w: QueueWorkerProcess, event: WorkerEvent) => {
-    if (event.event === 'ready') w.ready = true;
+    if (event.event === 'ready') {
+      w.ready = true;
+      w.readyAt = Date.now();
+    }
     if (event.event === 'progress') {
       const now = Number(event.open);
       if (now !== open) lastProgressAt = Date.now();
@@ -146,7 +154,7 @@ export async function runQueueWorkersWithKills(
       failure = new Error(`stuck: no execution finished for ${plan.stallMs} ms (${open} open)\n${report.log.join('\n')}`);
       break;
     }
-    const ready = [...processes].filter((w) => w.ready && alive(w) && !w.done);
+    const ready = [...processes].filter((w) => w.ready && alive(w) && !w.done && Date.now() - w.readyAt >= plan.minLifeMs);
     if (!finished && report.kills.length < plan.kills && Date.now() >= nextKillAt && ready.length > 0) {
       const victim = ready[random.int(0, ready.length - 1)]!;
       await kill(victim);
@@ -171,6 +179,10 @@ export async function runQueueWorkersWithKills(
         r();
       };
     });
+  }
+  if (failure) {
+    for (const w of processes) report.log.push(`pid ${w.pid}${w.ready ? '' : ' (not ready)'} stderr:\n${w.stderr.slice(-3_000)}\nstdout:\n${w.stdout.slice(-500)}`);
+    failure.message += `\n${report.log.slice(-processes.size).join('\n')}`;
   }
   for (const w of processes) {
     w.killedByTest = true;
