@@ -13,6 +13,8 @@ import { ExecutionPage } from './execution/execution-page';
 import { ExecutionsPage } from './pages/executions-page';
 import { FailuresPage } from './pages/failures-page';
 import { OverviewPage } from './pages/overview-page';
+import { QueuesPage } from './pages/queues-page';
+import { SchedulesPage } from './pages/schedules-page';
 import { WorkersPage } from './pages/workers-page';
 
 type Auth = { state: 'checking' } | { state: 'ok' } | { state: 'needed'; rejected: boolean } | { state: 'down'; error: ApiError };
@@ -21,6 +23,8 @@ const NAV = [
   { path: '', label: 'Overview' },
   { path: 'executions', label: 'Executions' },
   { path: 'failures', label: 'Failures' },
+  { path: 'queues', label: 'Queues' },
+  { path: 'schedules', label: 'Schedules' },
   { path: 'workers', label: 'Workers' },
 ];
 
@@ -61,6 +65,8 @@ export function App() {
   else if (section === 'executions' && id) page = <ExecutionPage key={id} id={id} route={route} />;
   else if (section === 'executions') page = <ExecutionsPage route={route} />;
   else if (section === 'failures') page = <FailuresPage route={route} />;
+  else if (section === 'queues') page = <QueuesPage />;
+  else if (section === 'schedules') page = <SchedulesPage />;
   else if (section === 'workers') page = <WorkersPage />;
   else page = <p data-testid="not-found">No such page: {section}</p>;
 

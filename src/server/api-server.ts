@@ -16,11 +16,21 @@ import type { Route, RouteResult } from './route.js';
 import { executionRoutes } from './routes/executions.js';
 import { failureRoutes } from './routes/failures.js';
 import { operationRoutes } from './routes/operations.js';
+import { queueRoutes } from './routes/queues.js';
+import { retentionRoutes } from './routes/retention.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { defaultDashboardDir, readStaticFile } from './static-files.js';
 
 export const DEFAULT_PORT = 7070;
 
-export const API_ROUTES: readonly Route[] = [...executionRoutes, ...failureRoutes, ...operationRoutes];
+export const API_ROUTES: readonly Route[] = [
+  ...executionRoutes,
+  ...failureRoutes,
+  ...operationRoutes,
+  ...queueRoutes,
+  ...scheduleRoutes,
+  ...retentionRoutes,
+];
 
 export interface ApiServerOptions {
   engine: Engine;

@@ -1,21 +1,13 @@
 /**
  * The OpenAPI 3.1 document of the HTTP API, served at /openapi.json. A test holds it to the routes (every
  * route documented, nothing documented that is not served) and validates real responses against its
- * schemas, so it cannot drift from what the server answers.
+ * schemas, so it cannot drift from what the server answers. Queues, schedules and retention are described
+ * in openapi-flow-control.ts; the shorthands both use are in openapi-parts.ts.
  */
 import { EXECUTION_STATUSES, STEP_STATUSES } from '../core/execution-states.js';
 import { FAILURE_TYPES } from '../core/failure-classification.js';
-
-type Schema = Record<string, unknown>;
-
-const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-const time = { type: 'string', format: 'date-time' };
-const nullable = (schema: Schema): Schema => ({ oneOf: [schema, { type: 'null' }] });
-const object = (properties: Record<string, Schema>, required = Object.keys(properties)): Schema => ({
-  type: 'object',
-  properties,
-  required,
-});
+import { flowControlPaths, flowControlSchemas } from './openapi-flow-control.js';
+import { common, errorResponse, forWrites, jsonBody, nullable, object, ok, query, ref, time, type Schema } from './openapi-parts.js';
 
 const storedError = nullable({ type: 'object', properties: { name: { type: 'string' }, message: { type: 'string' } } });
 /** A payload as stored (any JSON), or the marker that replaces one larger than 16 KiB unless full=true. */
@@ -65,6 +57,7 @@ const failureProperties: Record<string, Schema> = {
 };
 
 const schemas: Record<string, Schema> = {
+  ...flowControlSchemas,
   Error: object({
     error: object(
       { code: { type: 'string', description: 'Stable: EXECUTION_NOT_FOUND, ILLEGAL_TRANSITION, INVALID_INPUT, UNAUTHORIZED, …' }, message: { type: 'string' }, details: { type: 'object' } },
@@ -206,25 +199,25 @@ const schemas: Record<string, Schema> = {
     },
     ['execution'],
   ),
-  Started: object({ id: { type: 'string', format: 'uuid' }, created: { type: 'boolean' }, execution: ref('Execution') }),
+  Started: object({
+    id: { type: 'string', format: 'uuid' },
+    created: { type: 'boolean' },
+    debounced: { type: 'boolean', description: 'A debounced start gave its input to the PENDING execution under its key (created is false).' },
+    execution: ref('Execution'),
+  }),
   SignalSent: object({
     signalId: { type: 'string', description: "The signal's id in the mailbox (the order of sending); for a duplicate, the signal first sent under that idempotency key." },
     duplicate: { type: 'boolean', description: 'The idempotency key was used already: nothing new was stored.' },
   }),
 };
 
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ref('Error') } } });
-const ok = (schema: string, description = 'OK') => ({ description, content: { 'application/json': { schema: ref(schema) } } });
-const query = (name: string, schema: Schema, description: string) => ({ name, in: 'query', required: false, schema, description });
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'The execution id (a UUID).' };
-const jsonBody = (schema: Schema, required = false) => ({ required, content: { 'application/json': { schema } } });
-const common = { '401': errorResponse('No bearer token, or not this server\'s'), '422': errorResponse('Bad input (names the parameter)') };
-const forWrites = { ...common, '403': errorResponse('Not JSON, or from another origin') };
 const limit = query('limit', { type: 'integer', minimum: 1, maximum: 1000 }, 'Rows per page (default 50).');
 const cursor = query('cursor', { type: 'string' }, 'nextCursor of the previous page.');
 const full = query('full', { type: 'boolean' }, 'Send payloads larger than 16 KiB whole instead of truncated.');
 
 const paths: Record<string, Record<string, Schema>> = {
+  ...flowControlPaths,
   '/api/executions': {
     get: {
       summary: 'List executions, newest first, by pages (keyset: every page costs the same at any table size)',
@@ -244,7 +237,24 @@ const paths: Record<string, Record<string, Schema>> = {
       summary: 'Start an execution of a registered workflow',
       operationId: 'startExecution',
       requestBody: jsonBody(
-        object({ workflow: { type: 'string' }, input: {}, version: { type: 'string' }, idempotencyKey: { type: 'string' } }, ['workflow']),
+        object(
+          {
+            workflow: { type: 'string' },
+            input: {},
+            version: { type: 'string' },
+            idempotencyKey: { type: 'string' },
+            timeoutMs: { type: 'number', exclusiveMinimum: 0, description: "The whole execution's deadline from now." },
+            queue: { type: 'string', description: "The queue to start in instead of the workflow's (it must be registered: else 422 UNKNOWN_QUEUE)." },
+            queueKey: { type: 'string', minLength: 1, description: 'Its key within the queue (keyConcurrency counts per key; fairness round-robins keys).' },
+            priority: { type: 'integer', description: 'Higher first within the queue (default 0).' },
+            delayMs: { type: 'number', minimum: 0, description: 'Due this many ms from now (database clock).' },
+            debounce: {
+              ...object({ key: { type: 'string', minLength: 1 }, delayMs: { type: 'number', minimum: 0 }, maxDelayMs: { type: 'number', minimum: 0 } }, ['key', 'delayMs']),
+              description: 'Runs once, delayMs after the last start with this key, with its input; not with idempotencyKey.',
+            },
+          },
+          ['workflow'],
+        ),
         true,
       ),
       responses: {
@@ -402,7 +412,7 @@ export function openApiDocument(): Record<string, unknown> {
       version: '1',
       description:
         'Operate a durable workflow engine: executions, their journals, checkpoints and failures, and the actions an operator takes ' +
-        '(cancel, recover, retry, send a signal). Every call needs `Authorization: Bearer <token>` unless the server runs with --no-auth on loopback. ' +
+        '(cancel, recover, retry, send a signal); queues and their limits, schedules, retention. Every call needs `Authorization: Bearer <token>` unless the server runs with --no-auth on loopback. ' +
         'Errors are `{ "error": { "code", "message", "details"? } }`. Prometheus metrics are at /metrics (same token).',
     },
     servers: [{ url: '/' }],

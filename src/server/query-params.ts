@@ -66,3 +66,19 @@ export function bodyBoolean(body: Record<string, unknown>, name: string): boolea
   if (typeof value !== 'boolean') throw new InvalidInputError(`${name} must be true or false`, { field: name });
   return value;
 }
+
+/** A body field that must be a number when present (the engine checks its range and says why). */
+export function bodyNumber(body: Record<string, unknown>, name: string): number | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number') throw new InvalidInputError(`${name} must be a number`, { field: name });
+  return value;
+}
+
+/** Refuses a body naming a field the route does not take, so a misspelt setting is not silently ignored. */
+export function refuseUnknownFields(body: Record<string, unknown>, known: readonly string[]): void {
+  const unknown = Object.keys(body).find((k) => !known.includes(k));
+  if (unknown !== undefined) {
+    throw new InvalidInputError(`unknown field "${unknown}"; this call takes ${known.join(', ')}`, { field: unknown });
+  }
+}

@@ -6,7 +6,7 @@ export interface RouteContext {
   /** The path's `{name}` parameters, decoded. */
   params: Record<string, string>;
   query: URLSearchParams;
-  /** The JSON body of a POST (an empty object when none was sent). */
+  /** The JSON body of a POST, PUT, PATCH or DELETE (an empty object when none was sent). */
   body: Record<string, unknown>;
   /** Whether this server asks for a bearer token. */
   authRequired: boolean;
@@ -20,7 +20,8 @@ export interface RouteResult {
 }
 
 export interface Route {
-  method: 'GET' | 'POST';
+  /** Every method but GET changes something: it needs a JSON body (may be empty) and passes the write checks. */
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** As in the OpenAPI document, e.g. /api/executions/{id}/cancel. */
   path: string;
   handle: (ctx: RouteContext) => Promise<RouteResult>;

@@ -4,12 +4,13 @@
  * view), recovers it from its page and sees it complete; cancels a pending one; searches, filters, reads
  * the charts, expands a truncated payload; reads what waits wait for (a sleep until when, a signal wait
  * for what and since when) and sends the awaited signal from the page; follows a parent to its child and
- * back; sees the SLEEPING and WAITING cards count what the database holds; and the token gate refuses a
- * wrong token.
+ * back; sees the SLEEPING and WAITING cards count what the database holds; reads a queue's depth and
+ * limits and changes one, pauses the queue; reads a schedule's next fire time, runs it now and follows
+ * the run to its execution, pauses it; and the token gate refuses a wrong token.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { defineWorkflow, PermanentError, type ExecutionHandle } from '../../src/index.js';
+import { defineQueue, defineWorkflow, PermanentError, type ExecutionHandle } from '../../src/index.js';
 import { startApiServer, type ApiServer } from '../../src/server/api-server.js';
 import { describeBackends } from '../helpers/backends.js';
 import { CHROMIUM_PATH, INSTALL_HINT, chromiumAvailability, launchChromium } from './helpers/chromium.js';
@@ -460,6 +461,73 @@ suite('dashboard', () => {
       await page.locator(`[data-testid=execution-row][data-id="${another.id}"][data-status=WAITING]`).waitFor(WAIT);
       await b.engine.signal(another.id, 'approved', { by: 'grace' });
       await settle(another);
+    });
+
+    test("the queues page shows a queue's depth and limits; an operator changes a limit and pauses it through the dialogs", async () => {
+      const orders = defineQueue(`e2e-orders-${b.name}`, { concurrency: 3, rateLimit: { limit: 20, periodMs: 60_000 } });
+      const held = defineWorkflow('e2e-held', { queue: orders }, async (ctx) => ctx.step('never', () => 1)); // no worker runs it
+      await b.engine.start(held, {});
+      await b.engine.start(held, {}, { queueKey: 'customer-9' });
+      await page.getByTestId('nav-queues').click();
+      const row = page.locator(`[data-testid=queue-row][data-queue="${orders.name}"]`);
+      await row.waitFor(WAIT);
+      await until(async () => (await row.getByTestId('queue-pending').textContent()) === '2', 'the queue to show two due executions');
+      expect(await row.getByTestId('queue-concurrency').textContent()).toBe('3');
+      expect(await row.getByTestId('queue-key-concurrency').textContent()).toBe('∞');
+      expect(await row.getByTestId('queue-rate').textContent()).toContain('0 / 20 per');
+      await screenshot(page, b.name, 'queues');
+
+      // A value that is no limit is refused in the dialog; nothing is sent.
+      await row.getByTestId('queue-edit').click();
+      await testId('limit-concurrency').fill('0');
+      await testId('confirm-button').click();
+      await testId('limit-problem').waitFor(WAIT);
+      expect((await b.engine.admin.getQueue(orders.name))?.concurrency).toBe(3);
+      await testId('limit-concurrency').fill('8');
+      await testId('limit-keyConcurrency').fill('1');
+      await testId('confirm-button').click();
+      await testId('action-result').and(page.locator('[data-kind=ok]')).waitFor(WAIT);
+      await until(async () => (await row.getByTestId('queue-concurrency').textContent()) === '8', 'the new limit on the page');
+      expect(await row.getByTestId('queue-key-concurrency').textContent()).toBe('1');
+      expect(await b.engine.admin.getQueue(orders.name)).toMatchObject({ concurrency: 8, keyConcurrency: 1, rateLimit: { limit: 20, periodMs: 60_000 }, source: 'operator' });
+
+      await row.getByTestId('queue-pause').click();
+      await testId('confirm-dialog').waitFor(WAIT);
+      await testId('confirm-button').click();
+      await row.getByTestId('queue-paused').waitFor(WAIT);
+      expect((await b.engine.admin.getQueue(orders.name))?.paused).toBe(true);
+    });
+
+    test("the schedules page shows a schedule's cron and next fire time; Run now links its execution; Pause pauses it", async () => {
+      const name = `e2e-nightly-${b.name}`;
+      const { nextFireAt } = await b.engine.schedule(name, { cron: '0 3 * * *', timezone: 'Europe/Berlin', workflow: greeting, input: { name: 'Margaret' } });
+      await page.getByTestId('nav-schedules').click();
+      const row = page.locator(`[data-testid=schedule-row][data-schedule="${name}"]`);
+      await row.waitFor(WAIT);
+      expect(await row.getByTestId('schedule-cron').textContent()).toBe('0 3 * * *');
+      expect(await row.textContent()).toContain('Europe/Berlin');
+      expect(new Date((await row.getByTestId('schedule-next-fire').getAttribute('data-next-fire'))!).getTime()).toBe(nextFireAt.getTime());
+      expect(await page.locator('[data-testid=schedule-row][data-schedule="aries.auto-recover"]').count()).toBe(1);
+
+      await row.getByTestId('schedule-trigger').click();
+      await testId('confirm-button').click();
+      await testId('action-result').and(page.locator('[data-kind=ok]')).waitFor(WAIT);
+      const link = row.getByTestId('schedule-slot-execution');
+      await link.waitFor(WAIT);
+      const [slot] = (await b.engine.admin.getSchedule(name)).slots;
+      expect(slot).toMatchObject({ status: 'manual', executionId: expect.any(String) });
+      await settle(b.engine.handle(slot!.executionId!));
+      await row.locator('[data-testid=schedule-slot][data-status=manual] [data-status=COMPLETED]').waitFor(WAIT);
+      await screenshot(page, b.name, 'schedules');
+
+      await row.getByTestId('schedule-pause').click();
+      await testId('confirm-dialog').waitFor(WAIT);
+      await testId('confirm-button').click();
+      await row.getByTestId('schedule-paused').waitFor(WAIT);
+      expect(await row.getByTestId('schedule-pause').textContent()).toBe('Resume');
+      expect((await b.engine.admin.getSchedule(name)).paused).toBe(true);
+      await link.click();
+      await testId('execution-id').and(page.getByText(slot!.executionId!)).waitFor(WAIT);
     });
 
     test('the workers view lists leases', async () => {

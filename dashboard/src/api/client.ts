@@ -42,13 +42,17 @@ function url(path: string): string {
   return new URL(`.${path}`, window.location.href.split('#')[0]).toString();
 }
 
-async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown, token = getToken()): Promise<T> {
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+async function request<T>(method: Method, path: string, body?: unknown, token = getToken()): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (method === 'POST') headers['Content-Type'] = 'application/json';
+  // Every write is JSON: the server refuses a change that is not (a cross-site form cannot send it).
+  const writes = method !== 'GET';
+  if (writes) headers['Content-Type'] = 'application/json';
   let response: Response;
   try {
-    response = await fetch(url(path), { method, headers, body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined });
+    response = await fetch(url(path), { method, headers, body: writes ? JSON.stringify(body ?? {}) : undefined });
   } catch (err) {
     throw new ApiError(0, 'NETWORK_ERROR', `The server did not answer: ${(err as Error).message}`);
   }
@@ -75,4 +79,7 @@ async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown, 
 export const api = {
   get: <T>(path: string, query?: Query, token?: string) => request<T>('GET', withQuery(path, query), undefined, token),
   post: <T>(path: string, body: unknown = {}) => request<T>('POST', path, body),
+  put: <T>(path: string, body: unknown = {}) => request<T>('PUT', path, body),
+  patch: <T>(path: string, body: unknown = {}) => request<T>('PATCH', path, body),
+  delete: <T>(path: string) => request<T>('DELETE', path, {}),
 };

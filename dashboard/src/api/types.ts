@@ -209,6 +209,75 @@ export interface Health {
   auth: boolean;
 }
 
+/** A queue's limits (null: unlimited) and live stats, as GET /api/queues sends them. */
+export interface Queue {
+  name: string;
+  concurrency: number | null;
+  workerConcurrency: number | null;
+  keyConcurrency: number | null;
+  rateLimit: { limit: number; periodMs: number } | null;
+  paused: boolean;
+  /** Who set the limits last: the code's definition, or an operator (then a deploy keeps them). */
+  source: 'definition' | 'operator';
+  createdAt: string;
+  updatedAt: string;
+  /** PENDING and due. */
+  pending: number;
+  /** PENDING, not due yet (a delay, a debounce, a backoff). */
+  delayed: number;
+  /** Holding a slot. */
+  running: number;
+  /** SLEEPING or WAITING: holding no slot. */
+  waiting: number;
+  /** How long the oldest due PENDING one has been due (null: none). */
+  oldestDueMs: number | null;
+  /** First starts within the rate window (null: no rate limit). */
+  startedInWindow: number | null;
+}
+
+/** What PATCH /api/queues/{name} takes: a limit given replaces the current one, null removes it. */
+export interface QueueChange {
+  concurrency?: number | null;
+  workerConcurrency?: number | null;
+  keyConcurrency?: number | null;
+  rateLimit?: { limit: number; periodMs: number } | null;
+  paused?: boolean;
+}
+
+/** One record of what a schedule did: a started or manual run, or a range of skipped or missed slots. */
+export interface ScheduleSlot {
+  id: number;
+  slotAt: string;
+  /** A range's last slot (null: one slot). */
+  throughAt: string | null;
+  count: number;
+  status: 'started' | 'skipped' | 'missed' | 'manual';
+  executionId: string | null;
+  executionStatus: ExecutionStatus | null;
+  actionResult: number | null;
+  recordedAt: string;
+}
+
+export interface Schedule {
+  name: string;
+  cron: string;
+  timezone: string;
+  /** null for a built-in schedule, which runs `action`. */
+  workflow: string | null;
+  version: string | null;
+  input?: unknown;
+  action: string | null;
+  misfire: 'skip' | 'once' | 'all';
+  maxLatenessMs: number;
+  paused: boolean;
+  nextFireAt: string;
+  lastSlotAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  /** Its newest 5 slot records, newest first. */
+  recentSlots: ScheduleSlot[];
+}
+
 /** What the API sends instead of a payload bigger than its limit, unless asked for `?full=true`. */
 export interface TruncatedPayload {
   $truncated: true;

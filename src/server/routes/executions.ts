@@ -1,14 +1,14 @@
 /**
- * /api/executions: list by pages, start, read one (with its steps, journal, checkpoints, failures), act on
+ * /api/executions: list by pages, start (in a queue, delayed or debounced if asked), read one (with its steps, journal, checkpoints, failures), act on
  * one (cancel, optionally compensating; recover; retry), and put a signal in its mailbox.
  */
 import { EXECUTION_STATUSES } from '../../core/execution-states.js';
 import { FAILURE_TYPES, type FailureType } from '../../core/failure-classification.js';
 import type { Execution, JournalRecord } from '../../db/rows.js';
 import { ExecutionNotFoundError, InvalidInputError } from '../../errors.js';
-import type { Engine } from '../../sdk/engine.js';
+import type { Engine, StartOptions } from '../../sdk/engine.js';
 import { TRUNCATE_ABOVE_BYTES } from '../payload-truncation.js';
-import { bodyBoolean, bodyString, optionalBoolean, optionalDate, optionalEnum, optionalInt, optionalString } from '../query-params.js';
+import { bodyBoolean, bodyNumber, bodyString, optionalBoolean, optionalDate, optionalEnum, optionalInt, optionalString } from '../query-params.js';
 import type { Route } from '../route.js';
 
 const JOURNAL_PAGE = 200;
@@ -30,6 +30,29 @@ async function journalPage(engine: Engine, id: string, afterLsn: number | null, 
     records: records.map(({ executionLastLsn: _last, ...r }): Omit<JournalRecord, 'executionLastLsn'> => r),
     nextAfterLsn,
   };
+}
+
+/**
+ * A start's options from its body: the version and idempotency key, and where it lands (queue, queue key,
+ * priority, delay, debounce). Types are checked here, naming the field; values by engine.start.
+ */
+function startOptions(body: Record<string, unknown>): StartOptions {
+  const options: StartOptions = {
+    version: bodyString(body, 'version'),
+    idempotencyKey: bodyString(body, 'idempotencyKey'),
+    queue: bodyString(body, 'queue'),
+    queueKey: bodyString(body, 'queueKey'),
+    priority: bodyNumber(body, 'priority'),
+    delayMs: bodyNumber(body, 'delayMs'),
+    timeoutMs: bodyNumber(body, 'timeoutMs'),
+  };
+  if (body.debounce !== undefined && body.debounce !== null) {
+    if (typeof body.debounce !== 'object' || Array.isArray(body.debounce)) {
+      throw new InvalidInputError('debounce must be { key, delayMs, maxDelayMs? }', { field: 'debounce' });
+    }
+    options.debounce = body.debounce as StartOptions['debounce'];
+  }
+  return options;
 }
 
 export const executionRoutes: Route[] = [
@@ -55,12 +78,9 @@ export const executionRoutes: Route[] = [
     async handle({ engine, body }) {
       const workflow = bodyString(body, 'workflow');
       if (workflow === undefined || workflow === '') throw new InvalidInputError('workflow (a registered workflow name) is required', { field: 'workflow' });
-      const handle = await engine.start(workflow, body.input, {
-        version: bodyString(body, 'version'),
-        idempotencyKey: bodyString(body, 'idempotencyKey'),
-      });
+      const handle = await engine.start(workflow, body.input, startOptions(body));
       const execution = await readExecution(engine, handle.id);
-      return { status: handle.created ? 201 : 200, body: { id: handle.id, created: handle.created, execution } };
+      return { status: handle.created ? 201 : 200, body: { id: handle.id, created: handle.created, debounced: handle.debounced, execution } };
     },
   },
   {
