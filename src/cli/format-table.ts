@@ -29,3 +29,12 @@ export function formatFields(fields: [string, string][]): string {
   const width = Math.max(...fields.map(([k]) => k.length));
   return fields.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
 }
+
+const DURATION_UNITS: [string, number][] = [['w', 604_800_000], ['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]];
+
+/** Milliseconds in the largest unit that divides them evenly (the form the CLI takes: 10s, 1m, 30d), else ms. */
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return '-';
+  const unit = DURATION_UNITS.find(([, size]) => ms >= size && ms % size === 0);
+  return unit ? `${ms / unit[1]}${unit[0]}` : `${ms}ms`;
+}

@@ -22,6 +22,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   recover: { summary: 'recover a failed execution (or all) from the last valid checkpoint', load: () => import('./commands/recover.js') },
   retry: { summary: 'run a failed or waiting execution again now', load: () => import('./commands/retry.js') },
   workers: { summary: 'list the workers holding leases', load: () => import('./commands/workers.js') },
+  queue: { summary: 'list, show or change queues (limits, pause, resume)', load: () => import('./commands/queue.js') },
+  schedule: { summary: 'list, show, add, pause, resume, trigger or remove schedules', load: () => import('./commands/schedule.js') },
+  retention: { summary: 'show or set retention policies; purge finished executions now', load: () => import('./commands/retention.js') },
   verify: { summary: 'crash a workflow at every boundary and check each recovery', load: () => import('./commands/verify.js') },
   migrate: { summary: 'apply the schema migrations', load: () => import('./commands/migrate.js') },
 };

@@ -66,3 +66,32 @@ export function expectPositionals(positionals: string[], names: string[], usage:
   }
   return positionals;
 }
+
+/** A positive integer or `none` (null: remove the limit); undefined when not given. */
+export function positiveIntOrNone(value: string | undefined, flag: string): number | null | undefined {
+  if (value === 'none') return null;
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 2_147_483_647) {
+    throw new UsageError(`--${flag} must be a positive integer or none, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/**
+ * The subcommand of a command that has several (`aries queue list`): the first positional, one of
+ * `names`, and the positionals after it.
+ */
+export function subcommand<const S extends string>(positionals: string[], names: readonly S[], usage: string): [S, string[]] {
+  const [first, ...rest] = positionals;
+  if (first === undefined) throw new UsageError(`missing subcommand: one of ${names.join(', ')}`, usage);
+  if (!(names as readonly string[]).includes(first)) {
+    throw new UsageError(`unknown subcommand "${first}": one of ${names.join(', ')}`, usage);
+  }
+  return [first as S, rest];
+}
+
+/** Refuses options that belong to other subcommands than the one given. */
+export function refuseOptions(values: Record<string, unknown>, flags: readonly string[], sub: string, usage: string): void {
+  const given = flags.find((f) => values[f] !== undefined);
+  if (given !== undefined) throw new UsageError(`--${given} does not apply to "${sub}"`, usage);
+}

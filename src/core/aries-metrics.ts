@@ -66,6 +66,8 @@ export class AriesMetrics {
   readonly signalsConsumed: Counter;
   readonly timeouts: Counter;
   readonly activeExecutions: Gauge;
+  readonly scheduleFires: Counter;
+  readonly retentionPurged: Counter;
   private readonly workflows = new Map<string, WorkflowSeries>();
 
   constructor(registry: MetricsRegistry = new MetricsRegistry()) {
@@ -87,6 +89,8 @@ export class AriesMetrics {
     this.signalsSent = r.counter('aries_signals_sent_total', "Signals put in a mailbox through this process's engine.signal or engine.signalWithStart (a duplicate idempotency key stores nothing and is not counted; aries.send_signal called from SQL is counted by no process).");
     this.signalsConsumed = r.counter('aries_signals_consumed_total', "Signals taken from the mailbox by a wait (ctx.waitForSignal) in this process's workers.", ['workflow']);
     this.timeouts = r.counter('aries_timeouts_total', "Deadlines this process's workers met, by kind: step (an attempt past its timeoutMs), wait (a signal or child wait past its timeoutMs), execution (past the execution's timeoutMs).", ['workflow', 'kind']);
+    this.scheduleFires = r.counter('aries_schedule_fires_total', "Schedule slots this process's scheduler handled, by status (started: an execution or a built-in action ran; skipped, missed: a misfire policy let the slot go), and runs triggered through this process (manual).", ['schedule', 'status']);
+    this.retentionPurged = r.counter('aries_retention_purged_total', "Finished executions deleted by retention passes this process ran (its scheduler's aries.retention, engine.admin.purgeFinished).");
     this.activeExecutions = r.gauge('aries_worker_active_executions', "Executions this process's workers are running now.");
   }
 
@@ -130,6 +134,23 @@ export class AriesMetrics {
 export const GAUGED_STATUSES = ['PENDING', 'RUNNING', 'SLEEPING', 'WAITING', 'SUB_COMMITTED', 'COMPENSATING', 'FAILED'] as const;
 export type GaugedStatus = (typeof GAUGED_STATUSES)[number];
 
+/** A queue's numbers at scrape time (from aries.list_queues). */
+export interface QueueGauges {
+  name: string;
+  pending: number;
+  delayed: number;
+  running: number;
+  waiting: number;
+  /** How long its oldest due PENDING execution has been due (null: none). */
+  oldestDueMs: number | null;
+  /** Its limits; null: unlimited (not exported). */
+  limits: Record<QueueLimitKind, number | null>;
+}
+
+/** A queue's limits as the `limit` label of aries_queue_limit names them; rate is starts per window. */
+export const QUEUE_LIMIT_KINDS = ['concurrency', 'worker', 'key', 'rate'] as const;
+export type QueueLimitKind = (typeof QUEUE_LIMIT_KINDS)[number];
+
 /** What the database says at scrape time. */
 export interface DatabaseGauges {
   /** PENDING executions due now (available_at reached): the claimable backlog. */
@@ -137,6 +158,7 @@ export interface DatabaseGauges {
   executions: Record<GaugedStatus, number>;
   /** RUNNING executions whose lease expired: a worker died or stalled; another worker will resume them. */
   expiredLeases: number;
+  queues: QueueGauges[];
 }
 
 /** The database gauges as exposition text; `undefined` when they could not be read (database down). */
@@ -148,6 +170,28 @@ export function renderDatabaseGauges(gauges: DatabaseGauges | undefined): string
     const byStatus = r.gauge('aries_executions', 'Executions in each unfinished status, now.', ['status']);
     for (const status of GAUGED_STATUSES) byStatus.labels(status).set(gauges.executions[status]);
     r.gauge('aries_expired_leases', 'RUNNING executions whose lease expired (their worker died or stalled), now.').set(gauges.expiredLeases);
+    renderQueueGauges(r, gauges.queues);
   }
   return r.render();
+}
+
+/** Per queue (label queue): its executions by state now, how long its oldest due one waits, and its limits. */
+function renderQueueGauges(r: MetricsRegistry, queues: QueueGauges[]): void {
+  const pending = r.gauge('aries_queue_pending', "A queue's PENDING executions that are due, now.", ['queue']);
+  const delayed = r.gauge('aries_queue_delayed', "A queue's PENDING executions not due yet (a delay, a debounce, a retry's backoff), now.", ['queue']);
+  const running = r.gauge('aries_queue_running', "A queue's executions holding a slot, now.", ['queue']);
+  const waiting = r.gauge('aries_queue_waiting', "A queue's SLEEPING or WAITING executions (holding no slot), now.", ['queue']);
+  const oldest = r.gauge('aries_queue_oldest_due_seconds', "How long a queue's oldest due PENDING execution has been due (0: none).", ['queue']);
+  const limit = r.gauge('aries_queue_limit', "A queue's limits (concurrency, per worker, per key; rate: starts per window); an unlimited one is not exported.", ['queue', 'limit']);
+  for (const q of queues) {
+    pending.labels(q.name).set(q.pending);
+    delayed.labels(q.name).set(q.delayed);
+    running.labels(q.name).set(q.running);
+    waiting.labels(q.name).set(q.waiting);
+    oldest.labels(q.name).set((q.oldestDueMs ?? 0) / 1000);
+    for (const kind of QUEUE_LIMIT_KINDS) {
+      const value = q.limits[kind];
+      if (value !== null) limit.labels(q.name, kind).set(value);
+    }
+  }
 }

@@ -3,7 +3,7 @@
  * sweep), apart from the client's start / handle / result. The HTTP API, the CLI and `aries verify` go
  * through it; an application's request path never needs it.
  */
-import { GAUGED_STATUSES, renderDatabaseGauges, type AriesMetrics, type DatabaseGauges } from '../core/aries-metrics.js';
+import { GAUGED_STATUSES, renderDatabaseGauges, type AriesMetrics, type DatabaseGauges, type QueueGauges } from '../core/aries-metrics.js';
 import { TERMINAL_STATUSES, type ExecutionStatus } from '../core/execution-states.js';
 import type { FailureType } from '../core/failure-classification.js';
 import type { Database } from '../db/database.js';
@@ -331,7 +331,13 @@ export class EngineAdmin {
    */
   async triggerSchedule(name: string): Promise<{ executionId: string | null; actionResult: number | null }> {
     const { executionId, actionResult } = await triggerSchedule(this.db, name);
-    if (actionResult !== null && actionResult > 0) this.engine.metrics.recoveries.labels('sweep').inc(actionResult);
+    const metrics = this.engine.metrics;
+    metrics.scheduleFires.labels(name, 'manual').inc();
+    // A built-in schedule's count is its action's: executions recovered, or executions purged.
+    if (actionResult !== null && actionResult > 0) {
+      if (name === RETENTION_SCHEDULE) metrics.retentionPurged.inc(actionResult);
+      else metrics.recoveries.labels('sweep').inc(actionResult);
+    }
     this.engine.pokeWorkers();
     return { executionId, actionResult };
   }
@@ -358,9 +364,9 @@ export class EngineAdmin {
     const db = this.db;
     let gauges: DatabaseGauges | undefined;
     try {
-      const { statusCounts: n, queueDepth, expiredLeases } = await activeCounts(db);
+      const [{ statusCounts: n, queueDepth, expiredLeases }, queues] = await Promise.all([activeCounts(db), listQueues(db)]);
       const executions = Object.fromEntries(GAUGED_STATUSES.map((status) => [status, n[status] ?? 0])) as DatabaseGauges['executions'];
-      gauges = { queueDepth, executions, expiredLeases };
+      gauges = { queueDepth, executions, expiredLeases, queues: queues.map(queueGauges) };
     } catch (err) {
       this.engine.onError(err, 'metrics');
     }
@@ -399,8 +405,26 @@ export class EngineAdmin {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 2_147_483_647) {
       throw new InvalidInputError(`batchSize must be a whole number of executions ≥ 1, got ${String(batchSize)}`);
     }
-    return purgeFinished(this.db, batchSize);
+    const result = await purgeFinished(this.db, batchSize);
+    this.engine.metrics.retentionPurged.inc(result.executions);
+    return result;
   }
+}
+
+/** The built-in schedule whose action is the retention pass (aries.purge_finished). */
+const RETENTION_SCHEDULE = 'aries.retention';
+
+/** A queue's numbers and limits as the metrics export them. */
+function queueGauges(q: QueueInfo): QueueGauges {
+  return {
+    name: q.name,
+    pending: q.pending,
+    delayed: q.delayed,
+    running: q.running,
+    waiting: q.waiting,
+    oldestDueMs: q.oldestDueMs,
+    limits: { concurrency: q.concurrency, worker: q.workerConcurrency, key: q.keyConcurrency, rate: q.rateLimit?.limit ?? null },
+  };
 }
 
 /** A policy's workflow as stored (null: the default), refusing a name that is not a string. */

@@ -21,6 +21,8 @@ const MAX_FIRINGS_PER_PASS = 64;
 export interface SchedulerEvents {
   /** A slot started an execution (created: not already started under its key). */
   onStarted?: (schedule: string, slot: FiredSlot) => void;
+  /** A committed firing handled `count` slots of a schedule with this status. */
+  onSlots?: (schedule: string, status: 'started' | 'skipped' | 'missed', count: number) => void;
   /** A built-in schedule's action ran in a committed firing. */
   onAction?: (schedule: string, action: string, result: number) => void;
   onError?: (err: unknown) => void;
@@ -92,6 +94,10 @@ export class Scheduler {
         const plan = planSlots(s, s.nextFireAt, s.now);
         again ||= plan.capped;
         const fired = await fireSchedule(tx, s.name, plan);
+        const counts = { started: fired.length, skipped: plan.skipped?.count ?? 0, missed: plan.missed?.count ?? 0 };
+        for (const [status, count] of Object.entries(counts) as ['started' | 'skipped' | 'missed', number][]) {
+          if (count > 0) done.push(() => this.events.onSlots?.(s.name, status, count));
+        }
         for (const slot of fired) {
           if (s.action !== null) done.push(() => this.events.onAction?.(s.name, s.action!, slot.actionResult ?? 0));
           else done.push(() => this.events.onStarted?.(s.name, slot));

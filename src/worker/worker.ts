@@ -145,12 +145,14 @@ export class Worker {
         onStarted: (_schedule, slot) => {
           if (slot.created) this.poke();
         },
+        onSlots: (schedule, status, count) => this.metrics.scheduleFires.labels(schedule, status).inc(count),
         onAction: (_schedule, action, result) => {
           // The built-in recovery schedule: what it recovered counts as the sweep's.
           if (action === 'auto_recover_failures' && result > 0) {
             this.metrics.recoveries.labels('sweep').inc(result);
             this.poke();
           }
+          if (action === 'purge_finished') this.metrics.retentionPurged.inc(result);
         },
         onError: (err) => this.events.onError?.(err, 'scheduler'),
       });

@@ -126,6 +126,7 @@ describe('metrics registry', () => {
         queueDepth: 3,
         executions: { PENDING: 4, RUNNING: 1, SLEEPING: 5, WAITING: 6, SUB_COMMITTED: 7, COMPENSATING: 0, FAILED: 2 },
         expiredLeases: 0,
+        queues: [{ name: 'mail', pending: 2, delayed: 1, running: 3, waiting: 0, oldestDueMs: 1_500, limits: { concurrency: 5, worker: null, key: null, rate: 100 } }],
       });
     const parsed = parseExposition(text);
     expect(parsed.value('aries_executions_completed_total', { workflow: 'order' })).toBe(1);
@@ -134,6 +135,11 @@ describe('metrics registry', () => {
     expect(['SLEEPING', 'WAITING', 'SUB_COMMITTED'].map((status) => parsed.value('aries_executions', { status }))).toEqual([5, 6, 7]);
     expect(parsed.value('aries_queue_depth')).toBe(3);
     expect(parsed.value('aries_database_up')).toBe(1);
+    expect(['pending', 'delayed', 'running', 'waiting'].map((s) => parsed.value(`aries_queue_${s}`, { queue: 'mail' }))).toEqual([2, 1, 3, 0]);
+    expect(parsed.value('aries_queue_oldest_due_seconds', { queue: 'mail' })).toBe(1.5);
+    expect(parsed.value('aries_queue_limit', { queue: 'mail', limit: 'concurrency' })).toBe(5);
+    expect(parsed.value('aries_queue_limit', { queue: 'mail', limit: 'rate' })).toBe(100);
+    expect(parsed.find('aries_queue_limit', { queue: 'mail' }).map((s) => s.labels.limit)).toEqual(['concurrency', 'rate']);
     expect(parsed.types.get('aries_step_duration_seconds')).toBe('histogram');
     const down = parseExposition(m.render() + renderDatabaseGauges(undefined));
     expect(down.value('aries_database_up')).toBe(0);
