@@ -342,7 +342,7 @@ export class EngineAdmin {
     return { executionId, actionResult };
   }
 
-  /** Deletes a schedule and its slot records (not the executions it started). A built-in one is paused instead. */
+  /** Deletes a schedule and its slot records (not the executions it started). A built-in one (aries.…) is refused (InvalidInputError): pause it instead. */
   async deleteSchedule(name: string): Promise<void> {
     await deleteSchedule(this.db, name);
   }
