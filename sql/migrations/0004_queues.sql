@@ -11,7 +11,9 @@
 --   occupancy   a queued execution holds a slot exactly while it has a lease owner (an expired lease keeps
 --               it until taken over). claim_executions claims unqueued work as before, then admits queued
 --               work under each queue's row lock (admit_queued, admit_from_queue): exact limits, priority,
---               round robin across keys. Releasing a slot notifies waiting workers.
+--               round robin across keys; each claimed row names its queue (queue_name). Releasing a slot
+--               notifies waiting workers; next_queue_admission tells a worker when a full rate window
+--               frees, so it wakes then.
 --   debounce    start_execution's p_debounce_key: one PENDING execution per (workflow, key) takes the
 --               later starts' inputs (journaled as execution_input_replaced) until it is claimed.
 
@@ -418,7 +420,8 @@ END $$;
 -- leases/grant-claims.sql
 CREATE FUNCTION aries.grant_claims(p_worker text, p_ids uuid[], p_lease_ms integer, p_now timestamptz)
 RETURNS TABLE (id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint,
-               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
+               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision,
+               queue_name text)
 LANGUAGE sql SET search_path = '' AS $$
   WITH chosen AS (
     SELECT e.id, e.lease_owner AS old_owner, CASE WHEN e.lease_owner IS NOT NULL THEN e.lease_expires_at END AS expired_at
@@ -447,7 +450,7 @@ LANGUAGE sql SET search_path = '' AS $$
    WHERE e.id = c.id
   RETURNING e.id, e.workflow_name, e.workflow_version, e.input, e.lease_token, e.claim_count,
             c.expired_at IS NOT NULL, e.status = 'COMPENSATING',
-            pg_catalog.date_part('epoch', e.deadline_at - p_now) * 1000
+            pg_catalog.date_part('epoch', e.deadline_at - p_now) * 1000, e.queue_name
 $$;
 
 -- queues/queue-key-has-room.sql
@@ -463,7 +466,8 @@ $$;
 CREATE FUNCTION aries.admit_from_queue(p_queue text, p_worker text, p_workflow_keys text[], p_room integer,
                                        p_lease_ms integer, p_running uuid[], p_now timestamptz)
 RETURNS TABLE (id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint,
-               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
+               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision,
+               queue_name text)
 LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   c_max_visits constant integer := 1000;
@@ -606,7 +610,8 @@ END $$;
 CREATE FUNCTION aries.admit_queued(p_worker text, p_workflow_keys text[], p_room integer, p_lease_ms integer,
                                    p_running uuid[], p_now timestamptz)
 RETURNS TABLE (id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint,
-               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
+               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision,
+               queue_name text)
 LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   v_room integer := p_room;
@@ -636,11 +641,13 @@ BEGIN
   END LOOP;
 END $$;
 
--- leases/claim-executions.sql
-CREATE OR REPLACE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer,
+-- leases/claim-executions.sql (its rows now name their queue: a new result type)
+DROP FUNCTION aries.claim_executions(text, text[], integer, integer, uuid[]);
+CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer,
                                        p_lease_ms integer, p_running uuid[] DEFAULT '{}')
 RETURNS TABLE (id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint,
-               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
+               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision,
+               queue_name text)
 LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   v_now timestamptz := aries.now();
@@ -696,6 +703,25 @@ BEGIN
                                                   p_lease_ms, p_running, v_now);
   END IF;
 END $$;
+
+-- queues/next-queue-admission.sql
+CREATE FUNCTION aries.next_queue_admission(p_workflow_keys text[]) RETURNS double precision
+LANGUAGE sql STABLE SET search_path = '' AS $$
+  SELECT pg_catalog.min(pg_catalog.date_part('epoch', w.started_at + q.rate_period_ms * interval '1 millisecond'
+                                                      - aries.now()) * 1000)
+    FROM aries.queues q
+   CROSS JOIN LATERAL (
+     -- Counted without the upper bound, as admit_from_queue counts the window.
+     SELECT e.started_at FROM aries.executions e
+      WHERE e.queue_name = q.name AND e.started_at > aries.now() - q.rate_period_ms * interval '1 millisecond'
+      ORDER BY e.started_at DESC
+     OFFSET q.rate_limit - 1 LIMIT 1) w
+   WHERE q.rate_limit IS NOT NULL AND NOT q.paused
+     AND EXISTS (SELECT 1 FROM aries.executions e
+                  WHERE e.queue_name = q.name AND e.status = 'PENDING' AND e.available_at <= aries.now()
+                    AND e.started_at IS NULL
+                    AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys))
+$$;
 
 -- queues/notify-queue-slot-freed.sql
 CREATE FUNCTION aries.notify_queue_slot_freed() RETURNS trigger

@@ -59,6 +59,7 @@ export class AriesMetrics {
   readonly stepDuration: Histogram;
   readonly claimDuration: Histogram;
   readonly claimedExecutions: Counter;
+  readonly queueAdmissions: Counter;
   readonly leaseExpiries: Counter;
   readonly leasesLost: Counter;
   readonly recoveries: Counter;
@@ -83,6 +84,7 @@ export class AriesMetrics {
     this.stepDuration = r.histogram('aries_step_duration_seconds', "How long step attempts run by this process's workers took, successful or not.", ['workflow'], STEP_DURATION_BUCKETS);
     this.claimDuration = r.histogram('aries_claim_duration_seconds', 'Latency of the claim_executions call of this process\'s workers.', [], CLAIM_DURATION_BUCKETS);
     this.claimedExecutions = r.counter('aries_claimed_executions_total', "Executions claimed by this process's workers.");
+    this.queueAdmissions = r.counter('aries_queue_admissions_total', "Executions this process's workers claimed from a queue (first starts, wake-ups, retries and takeovers alike), by queue.", ['queue']);
     this.leaseExpiries = r.counter('aries_lease_expiries_total', "Executions this process's workers claimed from another worker whose lease had expired (it died or stalled).");
     this.leasesLost = r.counter('aries_leases_lost_total', "Runs of this process's workers that ended because their lease was taken over (not counting executions an operator cancelled).");
     this.recoveries = r.counter('aries_recoveries_total', 'Failures recovered from, by an operator (engine.admin.recover) or the recovery sweep.', ['by']);

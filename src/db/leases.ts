@@ -1,6 +1,7 @@
 /**
- * Leases: claiming executions (FOR UPDATE SKIP LOCKED, expiry judged on the database clock), renewing and
- * releasing them, the fence a transactional step takes, and who holds what.
+ * Leases: claiming executions (FOR UPDATE SKIP LOCKED, expiry judged on the database clock) and when a
+ * rate-limited queue can admit again, renewing and releasing them, the fence a transactional step takes,
+ * and who holds what.
  * One typed wrapper per SQL function, called with named arguments; errors come back as the public classes.
  */
 import type { Queryable } from './database.js';
@@ -22,6 +23,8 @@ export interface ClaimedExecution extends Lease {
   compensating: boolean;
   /** Milliseconds until its deadline (timeoutMs), by the database clock; <= 0: passed; undefined: none. */
   deadlineInMs: number | undefined;
+  /** The queue it was admitted into; undefined: unqueued. */
+  queueName: string | undefined;
 }
 
 export async function claimExecutions(
@@ -39,6 +42,7 @@ export async function claimExecutions(
       resumed: boolean;
       compensating: boolean;
       deadline_in_ms: number | null;
+      queue_name: string | null;
     }>(
       `SELECT * FROM aries.claim_executions(p_worker => $1, p_workflow_keys => $2::text[], p_limit => $3,
                                            p_lease_ms => $4, p_running => $5::uuid[])`,
@@ -55,7 +59,19 @@ export async function claimExecutions(
     resumed: r.resumed,
     compensating: r.compensating,
     deadlineInMs: r.deadline_in_ms === null ? undefined : Number(r.deadline_in_ms),
+    queueName: r.queue_name ?? undefined,
   }));
+}
+
+/**
+ * Milliseconds (database clock) until a queue whose rate window is full, and which holds back first
+ * starts of these workflows, can admit again; null when none does (aries.next_queue_admission).
+ */
+export async function nextQueueAdmission(db: Queryable, workflowKeys: string[]): Promise<number | null> {
+  const [row] = await translated(
+    db.query<{ ms: number | string | null }>('SELECT aries.next_queue_admission(p_workflow_keys => $1::text[]) AS ms', [workflowKeys]),
+  );
+  return row?.ms == null ? null : Number(row.ms);
 }
 
 /** Renews leases; returns the ids still owned. */

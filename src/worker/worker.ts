@@ -6,7 +6,9 @@
  * - Leases: renewed by a heartbeat every leaseMs / 3. An execution the heartbeat no longer finds under
  *   our token was taken over; its run is aborted and every write it tries is refused by the database.
  * - Wake-ups: NOTIFY aries_wakeup when work is started or handed back, or a queued execution gives up
- *   its slot, with a polling fallback, and at once when a slot frees up.
+ *   its slot, with a polling fallback, and at once when a slot frees up. A rate window that frees is
+ *   no event: after a short claim, a worker serving queued work asks the database when the next full
+ *   window frees (aries.next_queue_admission) and arms its wake timer for then.
  * - Schedules: every worker runs the scheduler (scheduler.ts), which fires due schedules, the built-in
  *   recovery schedule among them; schedulerIntervalMs: 0 leaves firing to other workers.
  * - Shutdown: stop() stops claiming; running executions finish their current step and are handed back
@@ -17,7 +19,7 @@ import { hostname } from 'node:os';
 import { AriesMetrics } from '../core/aries-metrics.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
 import type { Database } from '../db/database.js';
-import { claimExecutions, renewLeases, type ClaimedExecution } from '../db/leases.js';
+import { claimExecutions, nextQueueAdmission, renewLeases, type ClaimedExecution } from '../db/leases.js';
 import { readLeaseState } from '../db/leases.js';
 import { InvalidDefinitionError, LeaseLostError } from '../errors.js';
 import { isWorkflow, type Workflow } from '../sdk/types/workflow.js';
@@ -90,6 +92,11 @@ export class Worker {
   private unlisten: (() => Promise<void>) | undefined;
   private readonly writer: StepWriteBatcher;
   private readonly metrics: AriesMetrics;
+  /**
+   * Whether this worker may be refused by a queue's rate: one of its workflows names a queue, or it was
+   * handed a queued claim (a start may put any workflow in a queue). Until then a short claim costs nothing more.
+   */
+  private servesQueued = false;
 
   constructor(
     private readonly db: Database,
@@ -103,6 +110,7 @@ export class Worker {
       if (!isWorkflow(wf)) throw new InvalidDefinitionError('worker workflows must come from defineWorkflow()');
       if (this.workflows.has(wf.key)) throw new InvalidDefinitionError(`workflow ${wf.key} is given to the worker twice`);
       this.workflows.set(wf.key, wf);
+      if (wf.queue !== undefined) this.servesQueued = true;
     }
     this.concurrency = positiveInt(options.concurrency ?? 10, 'concurrency');
     this.leaseMs = positiveInt(options.leaseMs ?? 15_000, 'leaseMs');
@@ -164,9 +172,9 @@ export class Worker {
   private nextWake: { at: number; timer: NodeJS.Timeout } | undefined;
 
   /**
-   * An execution this worker suspended is due in `dueInMs` (by the database clock): the claim loop looks
-   * again then, rather than at its next poll. One timer, for the earliest: suspended executions cost the
-   * worker nothing else.
+   * An execution this worker suspended, or a queue's full rate window, is due in `dueInMs` (by the
+   * database clock): the claim loop looks again then, rather than at its next poll. One timer, for the
+   * earliest: suspended executions and rate-limited backlogs cost the worker nothing else.
    */
   private wakeIn(dueInMs: number | null): void {
     if (dueInMs === null || dueInMs > this.pollIntervalMs * 2 ** 20) return;
@@ -222,8 +230,21 @@ export class Worker {
         this.countClaims(claimed, claimStarted);
         for (const c of claimed) this.launch(c);
         if (claimed.length === free && this.state === 'running') continue; // there may be more
+        if (this.servesQueued && this.state === 'running') await this.wakeForRateWindow(keys);
       }
       await this.waitForWake();
+    }
+  }
+
+  /**
+   * The claim came back short: if a queue held back first starts for its rate, wake when its window
+   * frees rather than at the next poll (nothing notifies that moment: it is only time passing).
+   */
+  private async wakeForRateWindow(keys: string[]): Promise<void> {
+    try {
+      this.wakeIn(await nextQueueAdmission(this.db, keys));
+    } catch (err) {
+      this.events.onError?.(err, 'claim'); // the next poll still admits
     }
   }
 
@@ -246,7 +267,13 @@ export class Worker {
     this.metrics.claimDuration.observe((performance.now() - started) / 1000);
     this.metrics.claimedExecutions.inc(claimed.length);
     // resumed: its lease had expired under another worker (the claim recorded a node fault for it).
-    for (const c of claimed) if (c.resumed) this.metrics.leaseExpiries.inc();
+    for (const c of claimed) {
+      if (c.resumed) this.metrics.leaseExpiries.inc();
+      if (c.queueName !== undefined) {
+        this.servesQueued = true;
+        this.metrics.queueAdmissions.labels(c.queueName).inc();
+      }
+    }
   }
 
   private launch(claimed: ClaimedExecution): void {

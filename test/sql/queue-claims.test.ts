@@ -236,6 +236,53 @@ describeBackends('queue admission (aries.claim_executions with queues)', (b) => 
     expect([Number(row.started_in_window), Number(row.pending)]).toEqual([3, 2]);
   });
 
+  test('next_queue_admission: ms until a full rate window with a due first-start backlog frees; NULL otherwise', async () => {
+    const next = (keys: string[], now: number) =>
+      db().transaction(async (tx) => {
+        await tx.query(`SELECT set_config('aries.now', $1, true)`, [at(now)]);
+        const [r] = await tx.query<{ ms: number | null }>(`SELECT aries.next_queue_admission(p_workflow_keys => $1::text[]) AS ms`, [keys]);
+        return r!.ms === null ? null : Number(r!.ms);
+      });
+    await defineQueue(db(), 'nqa', { rate: [3, 1000] });
+    await defineQueue(db(), 'nqa-slow', { rate: [1, 5000] });
+    await defineQueue(db(), 'nqa-conc', { concurrency: 1, rate: [10, 1000] });
+    expect(await next(['nqa-a@1'], 0)).toBeNull(); // no backlog
+    for (let i = 0; i < 5; i++) await start(db(), 'nqa-a', { queue: 'nqa' });
+    expect(await next(['nqa-a@1'], 0)).toBeNull(); // a backlog, but the window has room: a claim admits now
+    expect(await claim(db(), 'w1', 'nqa-a', 1, 100)).toHaveLength(1);
+    expect(await claim(db(), 'w1', 'nqa-a', 2, 300)).toHaveLength(2); // the window holds 100, 300, 300
+    expect(await next(['nqa-a@1'], 400)).toBe(700); // the oldest, 100, leaves it at 1,100
+    expect(await next(['other@1'], 400)).toBeNull(); // the backlog is not of these workflows
+    expect(await claim(db(), 'w1', 'nqa-a', 5, 1100)).toHaveLength(1);
+    expect(await next(['nqa-a@1'], 1100)).toBe(200); // 300 (twice), 1,100: the next to leave is 300
+    // A limit lowered to 2 under three starts in the window (1,100, 300, 300): below it once the
+    // limit-th newest (300) leaves, at 1,300.
+    await db().query(`SELECT * FROM aries.set_queue(p_name => 'nqa', p_rate_limit => 2)`);
+    await start(db(), 'nqa-a', { queue: 'nqa', now: 1100 });
+    expect(await next(['nqa-a@1'], 1200)).toBe(100);
+    // Paused: not counted. A second queue: the least of the two.
+    await db().query(`SELECT * FROM aries.set_queue(p_name => 'nqa', p_paused => true)`);
+    expect(await next(['nqa-a@1'], 1200)).toBeNull();
+    await db().query(`SELECT * FROM aries.set_queue(p_name => 'nqa', p_paused => false)`);
+    await start(db(), 'nqa-b', { queue: 'nqa-slow' });
+    await start(db(), 'nqa-b', { queue: 'nqa-slow' });
+    const [first] = await claim(db(), 'w1', 'nqa-b', 5, 1200);
+    expect(first).toBeDefined();
+    expect(await next(['nqa-b@1'], 1200)).toBe(5000);
+    expect(await next(['nqa-a@1', 'nqa-b@1'], 1200)).toBe(100);
+    // Only first starts wait for the rate: a started one handed back (PENDING again) is not held back by it.
+    expect(await claim(db(), 'w1', 'nqa-b', 5, 6300)).toHaveLength(1); // the window is full again
+    await db().transaction(async (tx) => {
+      await tx.query(`SELECT set_config('aries.now', $1, true)`, [at(6400)]);
+      await tx.query('SELECT aries.release_execution(p_execution_id => $1, p_token => $2)', [first!.id, first!.lease_token]);
+    });
+    expect(await next(['nqa-b@1'], 6400)).toBeNull();
+    // A queue refusing for its concurrency, with rate to spare, is not counted (a freed slot notifies).
+    for (let i = 0; i < 2; i++) await start(db(), 'nqa-c', { queue: 'nqa-conc' });
+    expect(await claim(db(), 'w1', 'nqa-c', 5, 0)).toHaveLength(1);
+    expect(await next(['nqa-c@1'], 10)).toBeNull();
+  });
+
   for (const seed of testSeeds([11, 29])) {
     test(`concurrent claimers never exceed a limit (seed ${seed})`, { timeout: 120_000 }, async () => {
       const rnd = seededRandom(seed);

@@ -9,7 +9,8 @@
 -- while its run is still going. Each claim increments the fencing token; a claim of an expired lease
 -- records the node fault it recovers from, and a claim marks the TRANSIENT failures it retries recovered
 -- (aries.grant_claims). deadline_in_ms: how long until the execution's deadline (deadline_at; NULL: none,
--- <= 0: passed, and the worker ends it with a TIMEOUT failure).
+-- <= 0: passed, and the worker ends it with a TIMEOUT failure). queue_name: the queue it was admitted
+-- into (NULL: unqueued), so the worker can count admissions per queue.
 -- Unqueued executions (queue_name NULL) are claimed by the one statement below, as before queues existed.
 -- With room left, queued ones are admitted by aries.admit_queued, queue by queue under each queue's row
 -- lock (see there why its limits are exact).
@@ -19,7 +20,8 @@
 CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer,
                                        p_lease_ms integer, p_running uuid[] DEFAULT '{}')
 RETURNS TABLE (id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint,
-               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
+               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision,
+               queue_name text)
 LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   v_now timestamptz := aries.now();

@@ -9,7 +9,8 @@
 
 CREATE FUNCTION aries.grant_claims(p_worker text, p_ids uuid[], p_lease_ms integer, p_now timestamptz)
 RETURNS TABLE (id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint,
-               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
+               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision,
+               queue_name text)
 LANGUAGE sql SET search_path = '' AS $$
   WITH chosen AS (
     SELECT e.id, e.lease_owner AS old_owner, CASE WHEN e.lease_owner IS NOT NULL THEN e.lease_expires_at END AS expired_at
@@ -38,5 +39,5 @@ LANGUAGE sql SET search_path = '' AS $$
    WHERE e.id = c.id
   RETURNING e.id, e.workflow_name, e.workflow_version, e.input, e.lease_token, e.claim_count,
             c.expired_at IS NOT NULL, e.status = 'COMPENSATING',
-            pg_catalog.date_part('epoch', e.deadline_at - p_now) * 1000
+            pg_catalog.date_part('epoch', e.deadline_at - p_now) * 1000, e.queue_name
 $$;

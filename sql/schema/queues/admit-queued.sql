@@ -16,7 +16,8 @@
 CREATE FUNCTION aries.admit_queued(p_worker text, p_workflow_keys text[], p_room integer, p_lease_ms integer,
                                    p_running uuid[], p_now timestamptz)
 RETURNS TABLE (id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint,
-               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
+               claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision,
+               queue_name text)
 LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
   v_room integer := p_room;
