@@ -6,7 +6,8 @@ import { latch } from '../helpers/latch.js';
 
 /**
  * The queue, schedule and retention series of engine.admin.renderMetrics(): the per-queue gauges show a
- * queue's real numbers (the same as engine.admin.getQueue) and its limits; this process's scheduler counts
+ * queue's real numbers (the same as engine.admin.getQueue) and its limits; admissions count per queue,
+ * one for each claim from it (the executions' claim_count), none for unqueued claims; this process's scheduler counts
  * each slot it handled by status, exactly as the slot records say; a manual run and a purge count too.
  */
 describeBackends('metrics of queues, schedules and retention', (b) => {
@@ -59,6 +60,44 @@ describeBackends('metrics of queues, schedules and retention', (b) => {
       release.open();
       await w.stop();
     }
+  });
+
+  test('queue admissions count per queue: every claim from a queue (a wake-up too), no unqueued one', async () => {
+    const counted = defineQueue('mq-count', { concurrency: 2 });
+    const napper = defineWorkflow('mq-nap', { queue: counted }, async (ctx) => {
+      await ctx.sleep('nap', 300); // long enough to suspend: the wake-up is a second claim
+      return ctx.step('after', () => 'woke');
+    });
+    const other = defineQueue('mq-other', {});
+    const plain = defineWorkflow('mq-plain', async (ctx) => ctx.step('one', () => 1));
+    const before = await scrape();
+    const admissions = (m: Exposition, queue: string) => m.find('aries_queue_admissions_total', { queue }).reduce((n, s) => n + s.value, 0);
+    const handles = [];
+    for (let i = 0; i < 3; i++) handles.push(await b.engine.start(napper, {}));
+    for (let i = 0; i < 2; i++) handles.push(await b.engine.start(plain, {}, { queue: other }));
+    for (let i = 0; i < 4; i++) handles.push(await b.engine.start(plain, {}));
+    const w = b.engine.worker({ workflows: [napper, plain], pollIntervalMs: 20, schedulerIntervalMs: 0 });
+    await w.start();
+    try {
+      await Promise.all(handles.map((h) => h.result({ timeoutMs: 30_000 })));
+    } finally {
+      await w.stop();
+    }
+    const m = await scrape();
+    const claims = await b.engine.db.query<{ queue_name: string | null; claims: number }>(
+      `SELECT queue_name, sum(claim_count)::int AS claims FROM aries.executions
+        WHERE workflow_name IN ('mq-nap', 'mq-plain') GROUP BY queue_name`,
+    );
+    const byQueue = new Map(claims.map((r) => [r.queue_name, r.claims]));
+    expect(byQueue.get('mq-count')).toBeGreaterThanOrEqual(6); // each napper claimed, then claimed again when it woke
+    expect(admissions(m, 'mq-count') - admissions(before, 'mq-count')).toBe(byQueue.get('mq-count'));
+    expect(admissions(m, 'mq-other') - admissions(before, 'mq-other')).toBe(2);
+    expect(m.types.get('aries_queue_admissions_total')).toBe('counter');
+    // Unqueued claims count as claims, under no queue: only the queues that admitted have series.
+    expect(new Set(m.find('aries_queue_admissions_total').map((s) => s.labels.queue))).toEqual(new Set(['mq-one', 'mq-count', 'mq-other']));
+    const total = [...byQueue.values()].reduce((n, c) => n + c, 0);
+    expect(m.value('aries_claimed_executions_total') - before.value('aries_claimed_executions_total')).toBe(total);
+    expect(byQueue.get(null)).toBe(4);
   });
 
   test('schedule fires count by status, as the slot records say; a manual run and a purge count', async () => {

@@ -84,6 +84,28 @@ describeBackends('queues through the SDK', (b) => {
     });
   }
 
+  test('a full rate window wakes the worker when it frees: all start, no window holds more than the rate', { timeout: 60_000 }, async () => {
+    const q = defineQueue('sdk-rate-wake', { rateLimit: { limit: 5, periodMs: 1_000 } });
+    const wf = defineWorkflow('sdk-rate-wake', { queue: q }, async (ctx, i: number) => ctx.step('run', () => i));
+    const handles = [];
+    for (let i = 0; i < 15; i++) handles.push(await b.engine.start(wf, i));
+    // A poll a minute apart, nothing notifies a freed window and the runs end long before it frees: only
+    // the wake the worker arms from aries.next_queue_admission can admit the second and third five.
+    const w = b.engine.worker({ workflows: [wf], concurrency: 10, pollIntervalMs: 60_000, schedulerIntervalMs: 0 });
+    await w.start();
+    try {
+      expect(await Promise.all(handles.map((h) => h.result({ timeoutMs: 30_000 })))).toEqual([...Array(15).keys()]);
+    } finally {
+      await w.stop();
+    }
+    const starts = (await b.engine.db.query<{ started_at: Date }>(
+      `SELECT started_at FROM aries.executions WHERE queue_name = 'sdk-rate-wake' ORDER BY started_at`,
+    )).map((r) => new Date(r.started_at).getTime());
+    expect(starts).toHaveLength(15);
+    // Every window (t - 1000, t] holds at most five: any six consecutive starts span at least 1,000 ms.
+    for (let i = 0; i + 5 < starts.length; i++) expect(starts[i + 5]! - starts[i]!).toBeGreaterThanOrEqual(1_000);
+  });
+
   test('keyConcurrency 1: two runs of one key never overlap; other keys run beside it', { timeout: 60_000 }, async () => {
     const track = overlapTracker();
     const q = defineQueue('sdk-keys', { keyConcurrency: 1, concurrency: 4 });
