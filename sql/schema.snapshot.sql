@@ -59,7 +59,7 @@ $$;
 -- Name: admit_from_queue(text, text, text[], integer, integer, uuid[], timestamp with time zone); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.admit_from_queue(p_queue text, p_worker text, p_workflow_keys text[], p_room integer, p_lease_ms integer, p_running uuid[], p_now timestamp with time zone) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
+CREATE FUNCTION aries.admit_from_queue(p_queue text, p_worker text, p_workflow_keys text[], p_room integer, p_lease_ms integer, p_running uuid[], p_now timestamp with time zone) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision, queue_name text)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -204,7 +204,7 @@ END $$;
 -- Name: admit_queued(text, text[], integer, integer, uuid[], timestamp with time zone); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.admit_queued(p_worker text, p_workflow_keys text[], p_room integer, p_lease_ms integer, p_running uuid[], p_now timestamp with time zone) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
+CREATE FUNCTION aries.admit_queued(p_worker text, p_workflow_keys text[], p_room integer, p_lease_ms integer, p_running uuid[], p_now timestamp with time zone) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision, queue_name text)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -929,7 +929,7 @@ $$;
 -- Name: claim_executions(text, text[], integer, integer, uuid[]); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer, p_lease_ms integer, p_running uuid[] DEFAULT '{}'::uuid[]) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
+CREATE FUNCTION aries.claim_executions(p_worker text, p_workflow_keys text[], p_limit integer, p_lease_ms integer, p_running uuid[] DEFAULT '{}'::uuid[]) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision, queue_name text)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -1542,7 +1542,7 @@ END $$;
 -- Name: grant_claims(text, uuid[], integer, timestamp with time zone); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.grant_claims(p_worker text, p_ids uuid[], p_lease_ms integer, p_now timestamp with time zone) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision)
+CREATE FUNCTION aries.grant_claims(p_worker text, p_ids uuid[], p_lease_ms integer, p_now timestamp with time zone) RETURNS TABLE(id uuid, workflow_name text, workflow_version text, input jsonb, lease_token bigint, claim_count integer, resumed boolean, compensating boolean, deadline_in_ms double precision, queue_name text)
     LANGUAGE sql
     SET search_path TO ''
     AS $$
@@ -1573,7 +1573,7 @@ CREATE FUNCTION aries.grant_claims(p_worker text, p_ids uuid[], p_lease_ms integ
    WHERE e.id = c.id
   RETURNING e.id, e.workflow_name, e.workflow_version, e.input, e.lease_token, e.claim_count,
             c.expired_at IS NOT NULL, e.status = 'COMPENSATING',
-            pg_catalog.date_part('epoch', e.deadline_at - p_now) * 1000
+            pg_catalog.date_part('epoch', e.deadline_at - p_now) * 1000, e.queue_name
 $$;
 
 --
@@ -1917,6 +1917,30 @@ BEGIN
   END IF;
   RETURN v;
 END $$;
+
+--
+-- Name: next_queue_admission(text[]); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.next_queue_admission(p_workflow_keys text[]) RETURNS double precision
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  SELECT pg_catalog.min(pg_catalog.date_part('epoch', w.started_at + q.rate_period_ms * interval '1 millisecond'
+                                                      - aries.now()) * 1000)
+    FROM aries.queues q
+   CROSS JOIN LATERAL (
+     -- Counted without the upper bound, as admit_from_queue counts the window.
+     SELECT e.started_at FROM aries.executions e
+      WHERE e.queue_name = q.name AND e.started_at > aries.now() - q.rate_period_ms * interval '1 millisecond'
+      ORDER BY e.started_at DESC
+     OFFSET q.rate_limit - 1 LIMIT 1) w
+   WHERE q.rate_limit IS NOT NULL AND NOT q.paused
+     AND EXISTS (SELECT 1 FROM aries.executions e
+                  WHERE e.queue_name = q.name AND e.status = 'PENDING' AND e.available_at <= aries.now()
+                    AND e.started_at IS NULL
+                    AND (e.workflow_name || '@' || e.workflow_version) = ANY (p_workflow_keys))
+$$;
 
 --
 -- Name: notify_queue_slot_freed(); Type: FUNCTION; Schema: aries; Owner: -
