@@ -52,7 +52,7 @@ describeBackends('durable sleeps', (b) => {
   test('a sleeping execution is SLEEPING with no lease owner, its wake time on the database clock, and wakes no earlier', async () => {
     const wf = defineWorkflow('sleep-basic', async (ctx) => {
       await ctx.step('before', () => 'b');
-      await ctx.sleep('nap', 300);
+      await ctx.sleep('nap', 1_500); // long enough to be seen asleep on a loaded machine
       return ctx.step('after', () => 'woke');
     });
     await worker([wf]);
@@ -65,8 +65,8 @@ describeBackends('durable sleeps', (b) => {
     ]);
     expect(await h.result({ timeoutMs: 10_000 })).toBe('woke');
     const timing = await sleepTiming(b.engine.db, h.id, 'nap', 'after');
-    expect(timing.planned_ms).toBeGreaterThanOrEqual(300);
-    expect(timing.planned_ms).toBeLessThan(400);
+    expect(timing.planned_ms).toBeGreaterThanOrEqual(1_500);
+    expect(timing.planned_ms).toBeLessThan(1_600);
     expect(timing.after_not_early).toBe(true);
     expect((await stepRows(b.engine.db, h.id)).map((s) => [s.step_key, s.kind, s.status])).toEqual([
       ['before', 'step', 'COMPLETED'],
@@ -77,7 +77,7 @@ describeBackends('durable sleeps', (b) => {
 
   test('a worker at concurrency 1 runs other executions while one of its executions sleeps', async () => {
     const sleeper = defineWorkflow('sleep-holds-no-slot', async (ctx) => {
-      await ctx.sleep('nap', 500);
+      await ctx.sleep('nap', 3_000); // the three quick ones fit in it even on a loaded machine
       return ctx.step('after', () => 'woke');
     });
     const quick = defineWorkflow('sleep-quick', async (ctx, n: number) => ctx.step('only', () => n * 2));
@@ -160,7 +160,7 @@ describeBackends('durable sleeps', (b) => {
       return ctx.step('after', () => 'renewed');
     });
     const [clock] = await b.engine.db.query<{ past: Date; at: Date }>(
-      `SELECT now() - interval '1 hour' AS past, now() + interval '300 milliseconds' AS at`,
+      `SELECT now() - interval '1 hour' AS past, now() + interval '2 seconds' AS at`,
     );
     await worker([wf]);
     const h = await b.engine.start(wf, { past: clock!.past.toISOString(), at: clock!.at.toISOString() });
