@@ -14,9 +14,7 @@
  * Environment: see bench/README.md ("Queues").
  */
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createEngine } from '../src/index.js';
+import { noteBackendVersion, type BackendVersions } from './backend-versions.js';
 import { commandLine, envInt } from './bench-env.js';
 import { readConfig, type BackendName } from './config.js';
 import { waitForQuiet } from './cpu-usage.js';
@@ -24,8 +22,7 @@ import { freshPlace } from './fresh-place.js';
 import { codeInfo, machineInfo } from './machine.js';
 import { measureFairness, type FairnessRun, type FairnessSettings } from './queue-fairness.js';
 import { measureThroughput, type QueueCase, type ThroughputRun } from './queue-throughput.js';
-import { describeCode, describeMachine, fmt, markdownTable, textTable, writeResults, type Table } from './report.js';
-import { adminQuery } from './server-database.js';
+import { describeCode, describeMachine, fmt, presentRun, type Table } from './report.js';
 
 const log = (msg: string) => console.error(`[bench:queues] ${msg}`);
 
@@ -162,19 +159,12 @@ async function main(): Promise<void> {
   const code = codeInfo();
   const date = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const runs: BackendRun[] = [];
-  let serverVersion: string | undefined;
-  let pglitePostgres: string | undefined;
+  const versions: BackendVersions = {};
   for (const backend of config.backends) {
-    if (backend === 'postgres') {
-      serverVersion = (await adminQuery<{ server_version: string }>(config.adminUrl, 'SHOW server_version'))[0]?.server_version;
-    } else {
-      const e = await createEngine({ inMemory: true, onError });
-      pglitePostgres = (await e.db.query<{ server_version: string }>('SHOW server_version'))[0]?.server_version;
-      await e.close();
-    }
+    await noteBackendVersion(versions, backend, config.adminUrl, { onError });
     runs.push(await runBackend(backend));
   }
-  const machine = machineInfo({ postgres: serverVersion, pglitePostgres });
+  const machine = machineInfo(versions);
   const header = [
     ...describeMachine(machine),
     describeCode(code),
@@ -184,14 +174,7 @@ async function main(): Promise<void> {
     `PGlite: a fresh data dir under ${tmpdir()} per measurement; server: a fresh database per measurement (${config.adminUrl.replace(/\/\/[^@]*@/, '//')}), created and dropped by the bench, after a CHECKPOINT.`,
     `Before each measurement the bench waited (up to ${config.quietWaitSeconds} s) for other processes to use < ${config.quietThreshold} cores; "other CPU" columns show what they used during it.`,
   ];
-  const all = tables(runs);
-  console.log(['', ...header, '', ...all.map((t) => `${textTable(t)}\n`)].join('\n'));
-  if (config.writeResults) {
-    const path = join(dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
-    const body = [`## ${date} — queues, commit ${code.commit}${code.dirty ? ' (dirty)' : ''}`, '', ...header.map((h) => `- ${h}`), '', ...all.map(markdownTable).join('\n\n').split('\n')].join('\n');
-    writeResults(path, code, body, 'queues');
-    log(`recorded in ${path}`);
-  }
+  presentRun({ title: 'queues', label: 'queues', date, code, header, tables: tables(runs) }, config.writeResults, log);
 }
 
 main().catch((err) => {

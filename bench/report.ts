@@ -4,6 +4,8 @@
  * any other run is appended, so the file keeps one result per measured commit.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CodeInfo, MachineInfo } from './machine.js';
 
 export interface Table {
@@ -79,4 +81,35 @@ export function writeResults(path: string, code: CodeInfo, body: string, label?:
     text = `${text.trimEnd()}\n\n${section}\n`;
   }
   writeFileSync(path, text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export interface RunReport {
+  /** Names the run in its RESULTS.md heading, e.g. 'queues'. */
+  title: string;
+  /** The key of its RESULTS.md section (see writeResults). */
+  label: string;
+  date: string;
+  code: CodeInfo;
+  /** Machine, commit, date, command, sizes: one line each, bulleted in RESULTS.md. */
+  header: string[];
+  tables: Table[];
+  /** Markdown blocks after the tables (e.g. query plans), printed and recorded as they are. */
+  extras?: string[];
+}
+
+/** Prints a run's header and tables, and (when `record`) writes them as its section of bench/RESULTS.md. */
+export function presentRun(run: RunReport, record: boolean, log: (msg: string) => void): void {
+  const extras = run.extras ?? [];
+  console.log(['', ...run.header, '', ...run.tables.map((t) => `${textTable(t)}\n`), ...extras].join('\n'));
+  if (!record) return;
+  const path = join(dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
+  const body = [
+    `## ${run.date} — ${run.title}, commit ${run.code.commit}${run.code.dirty ? ' (dirty)' : ''}`,
+    '',
+    ...run.header.map((h) => `- ${h}`),
+    '',
+    ...[...run.tables.map(markdownTable), ...extras].join('\n\n').split('\n'),
+  ].join('\n');
+  writeResults(path, run.code, body, run.label);
+  log(`recorded in ${path}`);
 }

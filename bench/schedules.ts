@@ -9,9 +9,7 @@
  * Environment: see bench/README.md ("Schedules").
  */
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createEngine } from '../src/index.js';
+import { noteBackendVersion, type BackendVersions } from './backend-versions.js';
 import { commandLine, envInt } from './bench-env.js';
 import { readConfig, type BackendName } from './config.js';
 import { cpuSince, cpuSnapshot, waitForQuiet, type CpuUse } from './cpu-usage.js';
@@ -19,8 +17,7 @@ import { freshPlace, type Place } from './fresh-place.js';
 import { summarize, type LatencySummary } from './latency-summary.js';
 import { codeInfo, machineInfo } from './machine.js';
 import { flowWorkflow } from './queue-workflows.js';
-import { describeCode, describeMachine, fmt, markdownTable, textTable, writeResults, type Table } from './report.js';
-import { adminQuery } from './server-database.js';
+import { describeCode, describeMachine, fmt, presentRun, type Table } from './report.js';
 import { startFleet } from './worker-fleet.js';
 
 const log = (msg: string) => console.error(`[bench:schedules] ${msg}`);
@@ -152,16 +149,9 @@ async function main(): Promise<void> {
   const code = codeInfo();
   const date = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const runs: DriftRun[] = [];
-  let serverVersion: string | undefined;
-  let pglitePostgres: string | undefined;
+  const versions: BackendVersions = {};
   for (const backend of config.backends) {
-    if (backend === 'postgres') {
-      serverVersion = (await adminQuery<{ server_version: string }>(config.adminUrl, 'SHOW server_version'))[0]?.server_version;
-    } else {
-      const e = await createEngine({ inMemory: true, onError });
-      pglitePostgres = (await e.db.query<{ server_version: string }>('SHOW server_version'))[0]?.server_version;
-      await e.close();
-    }
+    await noteBackendVersion(versions, backend, config.adminUrl, { onError });
     const place = await freshPlace(backend, config.adminUrl, 'schedules');
     try {
       await waitForQuiet(config.quietThreshold, config.quietWaitSeconds, log);
@@ -171,7 +161,7 @@ async function main(): Promise<void> {
       await place.drop();
     }
   }
-  const machine = machineInfo({ postgres: serverVersion, pglitePostgres });
+  const machine = machineInfo(versions);
   const header = [
     ...describeMachine(machine),
     describeCode(code),
@@ -180,14 +170,7 @@ async function main(): Promise<void> {
     `PGlite: a fresh data dir under ${tmpdir()}; server: a fresh database (${config.adminUrl.replace(/\/\/[^@]*@/, '//')}), created and dropped by the bench, after a CHECKPOINT.`,
     `Before each measurement the bench waited (up to ${config.quietWaitSeconds} s) for other processes to use < ${config.quietThreshold} cores; "other CPU" shows what they used during it.`,
   ];
-  const t = table(runs);
-  console.log(['', ...header, '', textTable(t), ''].join('\n'));
-  if (config.writeResults) {
-    const path = join(dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
-    const body = [`## ${date} — schedules, commit ${code.commit}${code.dirty ? ' (dirty)' : ''}`, '', ...header.map((h) => `- ${h}`), '', markdownTable(t)].join('\n');
-    writeResults(path, code, body, 'schedules');
-    log(`recorded in ${path}`);
-  }
+  presentRun({ title: 'schedules', label: 'schedules', date, code, header, tables: [table(runs)] }, config.writeResults, log);
 }
 
 main().catch((err) => {

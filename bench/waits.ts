@@ -17,15 +17,15 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pg from 'pg';
 import { createEngine, type Engine, type EngineOptions } from '../src/index.js';
+import { noteBackendVersion, type BackendVersions } from './backend-versions.js';
 import { measureFanOut, measureRoundTrip, type FanOutResult, type RoundTripResult } from './child-workflows.js';
 import { readConfig, type BackendName } from './config.js';
 import { waitForQuiet } from './cpu-usage.js';
 import { codeInfo, machineInfo } from './machine.js';
-import { describeCode, describeMachine, fmt, markdownTable, textTable, writeResults, type Table } from './report.js';
+import { describeCode, describeMachine, fmt, presentRun, type Table } from './report.js';
 import { adminQuery, createServerDatabase } from './server-database.js';
 import { engineSender, measureSignalLatency, sqlSender, type Sender, type SignalLatencyResult } from './signal-latency.js';
 import { explainIdleClaim, measureClaims, seedSleepers, sleepingCount, type ClaimCost } from './sleepers.js';
@@ -428,23 +428,16 @@ async function main(): Promise<void> {
   const code = codeInfo();
   const date = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const runs: BackendRun[] = [];
-  let serverVersion: string | undefined;
-  let pglitePostgres: string | undefined;
+  const versions: BackendVersions = {};
   for (const backend of config.backends) {
-    if (backend === 'postgres') {
-      serverVersion = (await adminQuery<{ server_version: string }>(config.adminUrl, 'SHOW server_version'))[0]?.server_version;
-    } else {
-      const e = await createEngine({ inMemory: true, ...quiet });
-      pglitePostgres = (await e.db.query<{ server_version: string }>('SHOW server_version'))[0]?.server_version;
-      await e.close();
-    }
+    await noteBackendVersion(versions, backend, config.adminUrl, quiet);
     const signal = await signalLatency(backend);
     const slept = await sleepers(backend);
     const kids = await children(backend);
     runs.push({ backend, signal, sleepers: slept, children: kids });
   }
 
-  const machine = machineInfo({ postgres: serverVersion, pglitePostgres });
+  const machine = machineInfo(versions);
   const header = [
     ...describeMachine(machine),
     describeCode(code),
@@ -463,20 +456,7 @@ async function main(): Promise<void> {
       r.sleepers.plan.many!.plan.trim(),
       '```',
     ].join('\n'));
-  console.log(['', ...header, '', ...all.map((t) => `${textTable(t)}\n`), ...plans].join('\n'));
-
-  if (config.writeResults) {
-    const path = join(dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
-    const body = [
-      `## ${date} — durable waits, commit ${code.commit}${code.dirty ? ' (dirty)' : ''}`,
-      '',
-      ...header.map((h) => `- ${h}`),
-      '',
-      ...[...all.map(markdownTable), ...plans].join('\n\n').split('\n'),
-    ].join('\n');
-    writeResults(path, code, body, 'waits');
-    log(`recorded in ${path}`);
-  }
+  presentRun({ title: 'durable waits', label: 'waits', date, code, header, tables: all, extras: plans }, config.writeResults, log);
 }
 
 main().catch((err) => {

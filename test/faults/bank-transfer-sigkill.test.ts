@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
-import { createEngine, type Engine, type EngineOptions } from '../../src/index.js';
+import type { Engine } from '../../src/index.js';
 import {
   bankTotals,
   isOverdraftMessage,
@@ -40,6 +40,7 @@ import {
   type TransferInput,
 } from '../../examples/bank-transfer/bank.js';
 import { serverEnabled } from '../helpers/backends.js';
+import { withEngine } from '../helpers/judging-engine.js';
 import { createTestDatabase } from '../helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -340,15 +341,6 @@ async function judge(engine: Engine, transfers: TransferInput[], report: RunRepo
 
 const transfersFor = (n: number, label: string) =>
   randomTransfers({ prefix: label, count: n, accounts: Object.keys(ACCOUNTS), maxAmount: 400, seed: SEED, overdraftEvery: OVERDRAFT_EVERY, impossibleAmount: IMPOSSIBLE_AMOUNT });
-
-async function withEngine<T>(options: EngineOptions, fn: (engine: Engine) => Promise<T>): Promise<T> {
-  const engine = await createEngine({ ...options, vacuumIntervalMs: 0, onError: () => {} });
-  try {
-    return await fn(engine);
-  } finally {
-    await engine.close();
-  }
-}
 
 describe('bank transfers under SIGKILL [pglite]', () => {
   // No pauses: a stopped process would keep the data dir, and with it every execution, to itself.

@@ -22,8 +22,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { createEngine, type Engine, type EngineOptions } from '../../src/index.js';
+import type { Engine } from '../../src/index.js';
 import { serverEnabled } from '../helpers/backends.js';
+import { withEngine } from '../helpers/judging-engine.js';
 import { judgeQueueRun, type QueueMaxima } from '../helpers/queues-overlap-judge.js';
 import { runQueueWorkersWithKills, type QueueKillPlan, type QueueRunReport } from '../helpers/queues-worker-processes.js';
 import { seededRandom, testSeeds, type SeededRandom } from '../helpers/seeded-random.js';
@@ -38,15 +39,6 @@ const [SEED] = testSeeds([Math.floor(Math.random() * 2 ** 31)]);
  */
 const SERVER_LEASE_MS = '2000';
 const PGLITE_LEASE_MS = '6000';
-
-async function withEngine<T>(options: EngineOptions, fn: (engine: Engine) => Promise<T>): Promise<T> {
-  const engine = await createEngine({ ...options, vacuumIntervalMs: 0, onError: () => {} });
-  try {
-    return await fn(engine);
-  } finally {
-    await engine.close();
-  }
-}
 
 /** Draws every job of every queue, in a shuffled order of starts. */
 function drawJobs(random: SeededRandom): JobInput[] {

@@ -25,8 +25,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { createEngine, type Engine, type EngineOptions } from '../../src/index.js';
+import type { Engine } from '../../src/index.js';
 import { serverEnabled } from '../helpers/backends.js';
+import { withEngine } from '../helpers/judging-engine.js';
 import { seededRandom, testSeeds, type SeededRandom } from '../helpers/seeded-random.js';
 import { createTestDatabase } from '../helpers/server.js';
 import { describeUnfinished, judgeWaitsRun } from '../helpers/waits-fault-judge.js';
@@ -58,15 +59,6 @@ const CRASH_POINTS = [
   'during-wait:rest',
   'after-wait-settle:signal:go:2',
 ] as const;
-
-async function withEngine<T>(options: EngineOptions, fn: (engine: Engine) => Promise<T>): Promise<T> {
-  const engine = await createEngine({ ...options, vacuumIntervalMs: 0, onError: () => {} });
-  try {
-    return await fn(engine);
-  } finally {
-    await engine.close();
-  }
-}
 
 /**
  * Starts `count` orders with no worker running: an eighth by signal-with-start (go-1 delivered with the

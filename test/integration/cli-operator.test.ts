@@ -6,16 +6,14 @@
  * read the URL they print.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { BACKENDS, serverEnabled } from '../helpers/backends.js';
-import { createTestDatabase } from '../helpers/server.js';
-import { childEnv, hasStackTrace, killAllCliProcesses, REPO_ROOT, runCli, startCli, type CliProcess } from '../fixtures/cli-process.js';
+import { useCliWorker } from '../helpers/cli-worker.js';
+import { childEnv, hasStackTrace, REPO_ROOT, runCli, startCli } from '../fixtures/cli-process.js';
 
 const FIXTURE = 'test/fixtures/cli-operator-workflows.ts';
-const READY = /^aries worker \S+ running workflows /;
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 const FINAL = ['COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED'];
 
@@ -36,20 +34,16 @@ for (const backend of BACKENDS) {
   const block = backend === 'postgres' && !serverEnabled() ? describe.skip : describe;
 
   block(`aries operator commands [${backend}]`, () => {
-    let tmp: string;
-    let connection: string[];
-    let dataDir: string | undefined;
-    let drop: (() => Promise<void>) | undefined;
-    let worker: CliProcess;
+    const place = useCliWorker(backend, { name: 'cli-operator', fixture: FIXTURE, workerArgs: ['--concurrency', '8'], workflows: ['op-fixable@1', 'op-blocking@1', 'op-quick@1'] });
     let dirs = 0;
 
     const newDir = (): string => {
-      const dir = join(tmp, `run-${++dirs}`);
+      const dir = join(place.tmp, `run-${++dirs}`);
       mkdirSync(dir);
       return dir;
     };
 
-    const cli = (args: string[]) => runCli([...args, ...connection]);
+    const cli = (args: string[]) => runCli([...args, ...place.connection]);
 
     async function status(id: string): Promise<any> {
       const shown = await cli(['status', id, '--json']);
@@ -75,35 +69,6 @@ for (const backend of BACKENDS) {
       expect(started.code, started.stderr).toBe(0);
       return started.stdout.trim();
     }
-
-    beforeAll(async () => {
-      tmp = mkdtempSync(join(tmpdir(), 'aries-cli-operator-'));
-      if (backend === 'pglite') {
-        dataDir = join(tmp, 'data');
-        connection = ['--data-dir', dataDir];
-      } else {
-        const db = await createTestDatabase('cli_operator');
-        drop = db.drop;
-        connection = ['--database-url', db.url];
-      }
-      worker = startCli(['worker', FIXTURE, '--concurrency', '8', ...connection]);
-      const ready = await worker.waitFor(READY);
-      for (const key of ['op-fixable@1', 'op-blocking@1', 'op-quick@1']) expect(ready).toContain(key);
-    });
-
-    afterEach(() => {
-      expect(worker.running, `the worker exited:\n${worker.stdout}${worker.stderr}`).toBe(true);
-    });
-
-    afterAll(async () => {
-      if (worker?.running) {
-        worker.signal('SIGTERM');
-        await worker.exited;
-      }
-      await killAllCliProcesses();
-      await drop?.();
-      rmSync(tmp, { recursive: true, force: true });
-    });
 
     test('cancel prints the status before and after; a second cancel is ILLEGAL_TRANSITION, exit 1', async () => {
       const dir = newDir();
@@ -173,7 +138,7 @@ for (const backend of BACKENDS) {
       expect(hint, first.stdout).not.toBeNull();
       const args = hint![1]!.split(' ');
       expect(args.slice(0, 4)).toEqual(['--workflow', 'op-quick', '--limit', '3']);
-      expect(args.slice(-2)).toEqual(connection);
+      expect(args.slice(-2)).toEqual(place.connection);
       const second = await runCli(['list', ...args]);
       expect(second.code, second.stderr).toBe(0);
       for (const id of ids.slice(1, 4)) expect(second.stdout).toContain(id);
@@ -237,13 +202,13 @@ for (const backend of BACKENDS) {
     });
 
     test('serve --port 0 prints its URL; /api/health answers with the token and 401 without; SIGTERM exits 0', async () => {
-      const refused = await runCli(['serve', '--port', '0', ...connection], { env: envWith() });
+      const refused = await runCli(['serve', '--port', '0', ...place.connection], { env: envWith() });
       expect(refused.code).toBe(2);
       expect(refused.stdout).toBe('');
       expect(refused.stderr).toMatch(/^aries: the API needs a token: set ARIES_API_TOKEN/);
 
       const token = randomBytes(24).toString('base64url');
-      const server = startCli(['serve', '--port', '0', ...connection], { env: envWith({ ARIES_API_TOKEN: token }) });
+      const server = startCli(['serve', '--port', '0', ...place.connection], { env: envWith({ ARIES_API_TOKEN: token }) });
       const line = await server.waitFor(/^aries: serving /);
       const match = /^aries: serving the API and dashboard at (http:\/\/127\.0\.0\.1:\d+)\/ \((PGlite|PostgreSQL) at .+\)$/.exec(line);
       expect(match, line).not.toBeNull();
@@ -267,9 +232,9 @@ for (const backend of BACKENDS) {
 
     test('dev runs a worker and the API: the printed #token URL starts an execution that completes; SIGTERM exits 0', async () => {
       // PGlite: the default data dir .aries of the working directory; the server: the same database.
-      const cwd = join(tmp, 'dev');
+      const cwd = join(place.tmp, 'dev');
       mkdirSync(cwd);
-      const args = ['dev', resolve(REPO_ROOT, FIXTURE), '--port', '0', ...(backend === 'pglite' ? [] : connection)];
+      const args = ['dev', resolve(REPO_ROOT, FIXTURE), '--port', '0', ...(backend === 'pglite' ? [] : place.connection)];
       const dev = startCli(args, { cwd, env: envWith() });
       await dev.waitFor(/^aries: API token for this run: /);
       const match = /^aries: dashboard: (http:\/\/127\.0\.0\.1:\d+)\/#token=([\w-]+)$/m.exec(dev.stdout);
@@ -313,10 +278,10 @@ for (const backend of BACKENDS) {
     });
 
     test.runIf(backend === 'pglite')('dev on a data dir a worker holds fails with DATA_DIR_LOCKED, exit 1', async () => {
-      const result = await runCli(['dev', FIXTURE, '--port', '0', ...connection], { env: envWith() });
+      const result = await runCli(['dev', FIXTURE, '--port', '0', ...place.connection], { env: envWith() });
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
-      expect(result.stderr).toMatch(new RegExp(`^aries: DATA_DIR_LOCKED: data dir ${dataDir} is held by process ${worker.child.pid} `));
+      expect(result.stderr).toMatch(new RegExp(`^aries: DATA_DIR_LOCKED: data dir ${place.dataDir} is held by process ${place.worker.child.pid} `));
     });
   });
 }

@@ -3,16 +3,14 @@
  * a worker process running test/fixtures/cli-ops-workflows.ts: `aries queue list|show|set`, `aries schedule
  * list|show|add|pause|resume|trigger|rm`, `aries retention show|set|purge`, and their refusals.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { BACKENDS, serverEnabled } from '../helpers/backends.js';
-import { createTestDatabase } from '../helpers/server.js';
-import { hasStackTrace, killAllCliProcesses, runCli, startCli, type CliProcess } from '../fixtures/cli-process.js';
+import { useCliWorker } from '../helpers/cli-worker.js';
+import { hasStackTrace, runCli } from '../fixtures/cli-process.js';
 
 const FIXTURE = 'test/fixtures/cli-ops-workflows.ts';
-const READY = /^aries worker \S+ running workflows /;
 const TIME = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z';
 
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
@@ -21,12 +19,9 @@ for (const backend of BACKENDS) {
   const block = backend === 'postgres' && !serverEnabled() ? describe.skip : describe;
 
   block(`aries queue, schedule and retention [${backend}]`, () => {
-    let tmp: string;
-    let connection: string[];
-    let drop: (() => Promise<void>) | undefined;
-    let worker: CliProcess;
+    const place = useCliWorker(backend, { name: 'cli-ops', fixture: FIXTURE, workflows: ['co-job@1', 'co-quick@1'] });
 
-    const cli = (args: string[]) => runCli([...args, ...connection]);
+    const cli = (args: string[]) => runCli([...args, ...place.connection]);
     async function ok(args: string[]): Promise<string> {
       const r = await cli(args);
       expect(r.code, `aries ${args.join(' ')}: ${r.stderr}`).toBe(0);
@@ -51,34 +46,6 @@ for (const backend of BACKENDS) {
         await sleep(200);
       }
     }
-
-    beforeAll(async () => {
-      tmp = mkdtempSync(join(tmpdir(), 'aries-cli-ops-'));
-      if (backend === 'pglite') {
-        connection = ['--data-dir', join(tmp, 'data')];
-      } else {
-        const db = await createTestDatabase('cli_ops');
-        drop = db.drop;
-        connection = ['--database-url', db.url];
-      }
-      worker = startCli(['worker', FIXTURE, ...connection]);
-      const ready = await worker.waitFor(READY);
-      for (const key of ['co-job@1', 'co-quick@1']) expect(ready).toContain(key);
-    });
-
-    afterEach(() => {
-      expect(worker.running, `the worker exited:\n${worker.stdout}${worker.stderr}`).toBe(true);
-    });
-
-    afterAll(async () => {
-      if (worker?.running) {
-        worker.signal('SIGTERM');
-        await worker.exited;
-      }
-      await killAllCliProcesses();
-      await drop?.();
-      rmSync(tmp, { recursive: true, force: true });
-    });
 
     test('queue list and show give the limits and real numbers; set changes them and prints the queue; refusals', async () => {
       expect(await ok(['queue', 'list'])).toMatch(/^QUEUE\s+STATE\s+CONCURRENCY\s+PER WORKER\s+PER KEY\s+RATE\s+PENDING\s+DELAYED\s+RUNNING\s+WAITING\nco-batch\s+admitting\s+2\s+unlimited\s+unlimited\s+100\/1m\s+0\s+0\s+0\s+0\n$/);

@@ -5,17 +5,15 @@
  * (without running its completed steps again), and `aries retry` runs a waiting retry now. Each workflow
  * counts its steps' runs in files under a directory named in its input.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { createEngine, type EngineOptions } from '../../src/index.js';
 import { BACKENDS, serverEnabled } from '../helpers/backends.js';
-import { createTestDatabase } from '../helpers/server.js';
-import { hasStackTrace, killAllCliProcesses, runCli, startCli, type CliProcess } from '../fixtures/cli-process.js';
+import { useCliWorker } from '../helpers/cli-worker.js';
+import { hasStackTrace, runCli } from '../fixtures/cli-process.js';
 
 const FIXTURE = 'test/fixtures/cli-recovery-workflows.ts';
-const READY = /^aries worker \S+ running workflows /;
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
@@ -33,21 +31,17 @@ for (const backend of BACKENDS) {
   const block = backend === 'postgres' && !serverEnabled() ? describe.skip : describe;
 
   block(`aries failures / recover / retry [${backend}]`, () => {
-    let tmp: string;
-    let connection: string[];
-    let engineOptions: EngineOptions;
-    let drop: (() => Promise<void>) | undefined;
-    let worker: CliProcess;
+    const place = useCliWorker(backend, { name: 'cli-recovery', fixture: FIXTURE, workerArgs: ['--concurrency', '4'], workflows: ['cli-fixable@1', 'cli-patient@1', 'cli-blocking@1', 'cli-exhausted@1'] });
     let dirs = 0;
 
     /** A fresh directory for one execution's run counters and flag files. */
     const newDir = (): string => {
-      const dir = join(tmp, `run-${++dirs}`);
+      const dir = join(place.tmp, `run-${++dirs}`);
       mkdirSync(dir);
       return dir;
     };
 
-    const cli = (args: string[]) => runCli([...args, ...connection]);
+    const cli = (args: string[]) => runCli([...args, ...place.connection]);
 
     /** Polls `aries status --json` until the execution is `status`; fails at another final status. */
     async function waitForStatus(id: string, status: string, timeoutMs = 30_000): Promise<any> {
@@ -64,9 +58,13 @@ for (const backend of BACKENDS) {
       }
     }
 
+    /** How this process opens the suite's database: on PGlite the worker process holds the data dir, so this process goes through it. */
+    const engineOptions = (): EngineOptions =>
+      place.dataDir !== undefined ? { dataDir: place.dataDir, ifDataDirHeld: 'connect' } : { databaseUrl: place.databaseUrl! };
+
     /** The journal's step_started records of an execution, per step key (read by an engine in this process). */
     async function stepStarts(id: string): Promise<Record<string, number>> {
-      const engine = await createEngine({ ...engineOptions, onError: () => {} });
+      const engine = await createEngine({ ...engineOptions(), onError: () => {} });
       try {
         const counts: Record<string, number> = {};
         for (const r of (await engine.admin.readJournal(id)).records) {
@@ -85,38 +83,6 @@ for (const backend of BACKENDS) {
       expect(hasStackTrace(started.stderr)).toBe(false);
       return /execution (\S+) started/.exec(started.stderr)![1]!;
     }
-
-    beforeAll(async () => {
-      tmp = mkdtempSync(join(tmpdir(), 'aries-cli-recovery-'));
-      if (backend === 'pglite') {
-        const dataDir = join(tmp, 'data');
-        connection = ['--data-dir', dataDir];
-        // The worker process holds the data dir; this process goes through it.
-        engineOptions = { dataDir, ifDataDirHeld: 'connect' };
-      } else {
-        const db = await createTestDatabase('cli_recovery');
-        drop = db.drop;
-        connection = ['--database-url', db.url];
-        engineOptions = { databaseUrl: db.url };
-      }
-      worker = startCli(['worker', FIXTURE, '--concurrency', '4', ...connection]);
-      const ready = await worker.waitFor(READY);
-      for (const key of ['cli-fixable@1', 'cli-patient@1', 'cli-blocking@1', 'cli-exhausted@1']) expect(ready).toContain(key);
-    });
-
-    afterEach(() => {
-      expect(worker.running, `the worker exited:\n${worker.stdout}${worker.stderr}`).toBe(true);
-    });
-
-    afterAll(async () => {
-      if (worker?.running) {
-        worker.signal('SIGTERM');
-        await worker.exited;
-      }
-      await killAllCliProcesses();
-      await drop?.();
-      rmSync(tmp, { recursive: true, force: true });
-    });
 
     test('a PERMANENT failure is listed; once the cause is fixed, recover resumes from the checkpoint and the completed step does not run again', async () => {
       const dir = newDir();
@@ -281,7 +247,7 @@ for (const backend of BACKENDS) {
       expect(recovered.stderr).toMatch(/^aries: EXECUTION_BUSY: /);
 
       // aries workers shows the worker process holding the lease (its id as it announced itself).
-      const workerId = /^aries worker (\S+) running workflows /m.exec(worker.stdout + worker.stderr)?.[1];
+      const workerId = /^aries worker (\S+) running workflows /m.exec(place.worker.stdout + place.worker.stderr)?.[1];
       expect(workerId).toBeDefined();
       const listed = await cli(['workers', '--json']);
       expect(listed.code, listed.stderr).toBe(0);

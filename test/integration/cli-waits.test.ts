@@ -4,16 +4,14 @@
  * duplicate idempotency key, an unknown or finished execution), `aries cancel --compensate`, and what
  * `status` and `list` show of SLEEPING, WAITING and SUB_COMMITTED executions.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { BACKENDS, serverEnabled } from '../helpers/backends.js';
-import { createTestDatabase } from '../helpers/server.js';
-import { hasStackTrace, killAllCliProcesses, runCli, startCli, type CliProcess } from '../fixtures/cli-process.js';
+import { useCliWorker } from '../helpers/cli-worker.js';
+import { hasStackTrace, runCli } from '../fixtures/cli-process.js';
 
 const FIXTURE = 'test/fixtures/cli-waits-workflows.ts';
-const READY = /^aries worker \S+ running workflows /;
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 const FINAL = ['COMPLETED', 'FAILED', 'COMPENSATED', 'CANCELLED'];
 const TIME = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z';
@@ -24,12 +22,10 @@ for (const backend of BACKENDS) {
   const block = backend === 'postgres' && !serverEnabled() ? describe.skip : describe;
 
   block(`aries signal, cancel --compensate, and waits in status and list [${backend}]`, () => {
-    let tmp: string;
-    let connection: string[];
-    let drop: (() => Promise<void>) | undefined;
-    let worker: CliProcess;
+    // Concurrency 1: the waiting executions hold no slot, so one slot runs them all.
+    const place = useCliWorker(backend, { name: 'cli-waits', fixture: FIXTURE, workerArgs: ['--concurrency', '1'], workflows: ['cw-approval@1', 'cw-sleeper@1', 'cw-order@1', 'cw-line@1', 'cw-booking@1'] });
 
-    const cli = (args: string[]) => runCli([...args, ...connection]);
+    const cli = (args: string[]) => runCli([...args, ...place.connection]);
 
     async function status(id: string): Promise<any> {
       const shown = await cli(['status', id, '--json']);
@@ -62,35 +58,6 @@ for (const backend of BACKENDS) {
       expect(list.code, list.stderr).toBe(0);
       return list.stdout;
     }
-
-    beforeAll(async () => {
-      tmp = mkdtempSync(join(tmpdir(), 'aries-cli-waits-'));
-      if (backend === 'pglite') {
-        connection = ['--data-dir', join(tmp, 'data')];
-      } else {
-        const db = await createTestDatabase('cli_waits');
-        drop = db.drop;
-        connection = ['--database-url', db.url];
-      }
-      // Concurrency 1: the waiting executions hold no slot, so one slot runs them all.
-      worker = startCli(['worker', FIXTURE, '--concurrency', '1', ...connection]);
-      const ready = await worker.waitFor(READY);
-      for (const key of ['cw-approval@1', 'cw-sleeper@1', 'cw-order@1', 'cw-line@1', 'cw-booking@1']) expect(ready).toContain(key);
-    });
-
-    afterEach(() => {
-      expect(worker.running, `the worker exited:\n${worker.stdout}${worker.stderr}`).toBe(true);
-    });
-
-    afterAll(async () => {
-      if (worker?.running) {
-        worker.signal('SIGTERM');
-        await worker.exited;
-      }
-      await killAllCliProcesses();
-      await drop?.();
-      rmSync(tmp, { recursive: true, force: true });
-    });
 
     test('a WAITING execution: status says what it waits for; signal prints the signal id, the same key again is a duplicate', async () => {
       const id = await start('cw-approval');
@@ -202,7 +169,7 @@ for (const backend of BACKENDS) {
     });
 
     test('cancel --compensate: a WAITING saga becomes COMPENSATING, a worker undoes its steps in reverse, it ends COMPENSATED', async () => {
-      const dir = join(tmp, `booking-${Date.now()}`);
+      const dir = join(place.tmp, `booking-${Date.now()}`);
       mkdirSync(dir);
       const id = await start('cw-booking', { dir });
       await waitForStatus(id, 'WAITING');

@@ -1,10 +1,9 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { defineQueue, defineWorkflow, type Worker } from '../../src/index.js';
 import { API_ROUTES, startApiServer, type ApiServer } from '../../src/server/api-server.js';
-import { openApiDocument } from '../../src/server/openapi.js';
 import { Scheduler } from '../../src/worker/scheduler.js';
 import { describeBackends } from '../helpers/backends.js';
+import { doc, expectSchema, TOKEN } from '../helpers/openapi-schema.js';
 
 /**
  * Queues, schedules and retention over the HTTP API, on both backends: every route and its refusals
@@ -13,17 +12,6 @@ import { describeBackends } from '../helpers/backends.js';
  * afterwards: queue limits and pause, a start's queue key, priority, delay and debounce, a schedule's
  * manual run and its skipped slots, a purge of finished executions.
  */
-const TOKEN = 'test-token-0123456789abcdef';
-const doc = openApiDocument() as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, object> } };
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-ajv.addSchema({ $id: 'aries', components: doc.components });
-ajv.addFormat('uuid', /^[0-9a-f-]{36}$/i).addFormat('date-time', (s: string) => !Number.isNaN(Date.parse(s)));
-
-function expectSchema(name: string, value: unknown): void {
-  const validate = ajv.getSchema(`aries#/components/schemas/${name}`)!;
-  if (!validate(value)) throw new Error(`${name} does not match the OpenAPI document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 500)}`);
-}
-
 describeBackends('HTTP API: queues, schedules, retention', (b) => {
   let server: ApiServer;
   let worker: Worker;

@@ -1,4 +1,3 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -6,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { defineWorkflow, ExecutionCancelledError, ExecutionCompensatedError, PermanentError, type Worker } from '../../src/index.js';
 import { API_ROUTES, startApiServer, type ApiServer } from '../../src/server/api-server.js';
-import { openApiDocument } from '../../src/server/openapi.js';
 import { describeBackends } from '../helpers/backends.js';
+import { doc, expectSchema, TOKEN } from '../helpers/openapi-schema.js';
 import { latch } from '../helpers/latch.js';
 
 /**
@@ -16,17 +15,6 @@ import { latch } from '../helpers/latch.js';
  * operator's actions (cancel, with or without compensation, recover, retry, send a signal) doing what they
  * say to executions a real worker runs.
  */
-const TOKEN = 'test-token-0123456789abcdef';
-const doc = openApiDocument() as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, object> } };
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-ajv.addSchema({ $id: 'aries', components: doc.components });
-ajv.addFormat('uuid', /^[0-9a-f-]{36}$/i).addFormat('date-time', (s: string) => !Number.isNaN(Date.parse(s)));
-
-function expectSchema(name: string, value: unknown): void {
-  const validate = ajv.getSchema(`aries#/components/schemas/${name}`)!;
-  if (!validate(value)) throw new Error(`${name} does not match the OpenAPI document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 500)}`);
-}
-
 describeBackends('HTTP API', (b) => {
   let server: ApiServer;
   let failOnce = true;

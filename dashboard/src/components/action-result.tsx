@@ -13,13 +13,14 @@ export function failedOutcome(err: unknown): ActionOutcome {
   return { kind: 'error', code: e.code, text: e.message };
 }
 
-export function ActionResult({ result, onDismiss }: { result: ActionOutcome | null; onDismiss: () => void }) {
+/** `testId` names the banner for the page's tests when one page shows more than one kind of outcome. */
+export function ActionResult({ result, onDismiss, testId = 'action-result' }: { result: ActionOutcome | null; onDismiss: () => void; testId?: string }) {
   if (!result) return null;
   return (
     <div
       className={`banner ${result.kind === 'ok' ? 'banner-ok' : 'banner-error'}`}
       role={result.kind === 'error' ? 'alert' : 'status'}
-      data-testid="action-result"
+      data-testid={testId}
       data-kind={result.kind}
       data-code={result.code}
     >

@@ -3,17 +3,12 @@
  * the outcome, or the error with its code (ILLEGAL_TRANSITION, NO_FAILURE_TO_RECOVER, EXECUTION_BUSY…).
  */
 import { useState } from 'react';
-import { api, ApiError } from '../api/client';
+import { api } from '../api/client';
 import { FAILURE_TYPES, FINAL_STATUSES, type Execution } from '../api/types';
+import { ActionResult, failedOutcome, type ActionOutcome } from '../components/action-result';
 import { ConfirmDialog } from '../components/confirm-dialog';
 
 type Action = 'recover' | 'retry' | 'cancel';
-
-interface Result {
-  kind: 'ok' | 'error';
-  text: string;
-  code?: string;
-}
 
 const TEXT: Record<Action, { title: string; label: string; message: string }> = {
   recover: {
@@ -36,7 +31,7 @@ const TEXT: Record<Action, { title: string; label: string; message: string }> = 
 export function ExecutionActions({ execution, onDone }: { execution: Execution; onDone: () => void }) {
   const [open, setOpen] = useState<Action | null>(null);
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<Result | null>(null);
+  const [result, setResult] = useState<ActionOutcome | null>(null);
   const [reason, setReason] = useState('');
   const [failureType, setFailureType] = useState('');
   const final = FINAL_STATUSES.has(execution.status);
@@ -56,8 +51,7 @@ export function ExecutionActions({ execution, onDone }: { execution: Execution; 
         setResult({ kind: 'ok', text: 'Cancelled: no step of this execution starts again.' });
       }
     } catch (err) {
-      const e = err instanceof ApiError ? err : new ApiError(0, 'CLIENT_ERROR', String(err));
-      setResult({ kind: 'error', code: e.code, text: e.message });
+      setResult(failedOutcome(err));
     } finally {
       setBusy(false);
       setOpen(null);
@@ -78,20 +72,7 @@ export function ExecutionActions({ execution, onDone }: { execution: Execution; 
           Cancel
         </button>
       </div>
-      {result && (
-        <div
-          className={`banner ${result.kind === 'ok' ? 'banner-ok' : 'banner-error'}`}
-          role={result.kind === 'error' ? 'alert' : 'status'}
-          data-testid="action-result"
-          data-kind={result.kind}
-          data-code={result.code}
-        >
-          {result.code && <code>{result.code}</code>} {result.text}
-          <button type="button" className="banner-close" aria-label="Dismiss" onClick={() => setResult(null)}>
-            ×
-          </button>
-        </div>
-      )}
+      <ActionResult result={result} onDismiss={() => setResult(null)} />
       {open && (
         <ConfirmDialog
           title={TEXT[open].title}

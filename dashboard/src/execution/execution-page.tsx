@@ -7,6 +7,7 @@
 import { useState } from 'react';
 import { api } from '../api/client';
 import { FINAL_STATUSES, type ExecutionDetail, type JournalPage, type JournalRecord } from '../api/types';
+import { ActionResult, type ActionOutcome } from '../components/action-result';
 import { ErrorBanner } from '../components/error-banner';
 import { ErrorView } from '../components/error-view';
 import { FailureTable } from '../components/failure-table';
@@ -19,7 +20,7 @@ import { ExecutionActions } from './execution-actions';
 import { ExecutionHeader } from './execution-header';
 import { JournalTable } from './journal-table';
 import { MailboxTable } from './mailbox-table';
-import { SendSignal, SignalResultBanner, type SignalResult } from './send-signal';
+import { SendSignal } from './send-signal';
 import { StepTimeline } from './step-timeline';
 
 const JOURNAL_PAGE = 100;
@@ -34,7 +35,7 @@ export function ExecutionPage({ id, route }: { id: string; route: Route }) {
   );
   const [more, setMore] = useState<{ key: string; records: JournalRecord[]; next: number | null }>({ key: '', records: [], next: null });
   const [loadingMore, setLoadingMore] = useState(false);
-  const [signalResult, setSignalResult] = useState<SignalResult | null>(null);
+  const [signalResult, setSignalResult] = useState<ActionOutcome | null>(null);
   const d = detail.data;
   const isFinal = d ? FINAL_STATUSES.has(d.execution.status) : false;
   if (isFinal !== final) setFinal(isFinal);
@@ -74,7 +75,7 @@ export function ExecutionPage({ id, route }: { id: string; route: Route }) {
     );
   }
   const e = d.execution;
-  const onSignalSent = (result: SignalResult) => {
+  const onSignalSent = (result: ActionOutcome) => {
     setSignalResult(result);
     detail.reload();
   };
@@ -87,7 +88,7 @@ export function ExecutionPage({ id, route }: { id: string; route: Route }) {
       <section className="panel">
         <ExecutionHeader execution={e} />
         <ExecutionActions execution={e} onDone={detail.reload} />
-        {signalResult && <SignalResultBanner result={signalResult} onClose={() => setSignalResult(null)} />}
+        <ActionResult result={signalResult} onDismiss={() => setSignalResult(null)} testId="signal-result" />
       </section>
       {e.error && (
         <section className="panel panel-error">

@@ -6,7 +6,8 @@
  * button itself goes away when the wait it stood beside takes the signal.
  */
 import { useState } from 'react';
-import { api, ApiError } from '../api/client';
+import { api } from '../api/client';
+import { failedOutcome, type ActionOutcome } from '../components/action-result';
 import { ConfirmDialog } from '../components/confirm-dialog';
 
 interface Props {
@@ -14,15 +15,9 @@ interface Props {
   /** The name the form starts with: the signal an open wait waits for. */
   name?: string;
   disabled?: boolean;
-  onSent: (result: SignalResult) => void;
+  onSent: (result: ActionOutcome) => void;
   /** A small button (inside a step's row) or a normal one. */
   small?: boolean;
-}
-
-export interface SignalResult {
-  kind: 'ok' | 'error';
-  text: string;
-  code?: string;
 }
 
 /** The payload as typed: empty is no payload; anything else must parse as JSON. */
@@ -57,7 +52,7 @@ export function SendSignal({ executionId, name: initialName = '', disabled, onSe
     if (name.trim() === '') return setInvalid('A signal needs a name.');
     setInvalid(null);
     setBusy(true);
-    let result: SignalResult;
+    let result: ActionOutcome;
     try {
       const body: Record<string, unknown> = { name: name.trim() };
       if (parsed.value !== undefined) body.payload = parsed.value;
@@ -70,8 +65,7 @@ export function SendSignal({ executionId, name: initialName = '', disabled, onSe
           : `Signal "${name.trim()}" sent${r.signalId ? ` (signal ${r.signalId})` : ''}: a wait for it takes it, now or later.`,
       };
     } catch (err) {
-      const e = err instanceof ApiError ? err : new ApiError(0, 'CLIENT_ERROR', String(err));
-      result = { kind: 'error', code: e.code, text: e.message };
+      result = failedOutcome(err);
     }
     setBusy(false);
     setOpen(false);
@@ -131,23 +125,5 @@ export function SendSignal({ executionId, name: initialName = '', disabled, onSe
         </ConfirmDialog>
       )}
     </>
-  );
-}
-
-/** What the server answered to a signal sent from the page. */
-export function SignalResultBanner({ result, onClose }: { result: SignalResult; onClose: () => void }) {
-  return (
-    <div
-      className={`banner ${result.kind === 'ok' ? 'banner-ok' : 'banner-error'}`}
-      role={result.kind === 'error' ? 'alert' : 'status'}
-      data-testid="signal-result"
-      data-kind={result.kind}
-      data-code={result.code}
-    >
-      {result.code && <code>{result.code}</code>} {result.text}
-      <button type="button" className="banner-close" aria-label="Dismiss" onClick={onClose}>
-        ×
-      </button>
-    </div>
   );
 }

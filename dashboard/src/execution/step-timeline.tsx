@@ -7,11 +7,11 @@
  */
 import { useState } from 'react';
 import type { Execution, Failure, Step, StepWait } from '../api/types';
+import type { ActionOutcome } from '../components/action-result';
 import { StatusBadge } from '../components/badges';
 import { formatDuration, formatTime } from '../components/format';
 import { ErrorView } from '../components/error-view';
 import { JsonView } from '../components/json-view';
-import type { SignalResult } from './send-signal';
 import { WaitSummary } from './wait-summary';
 
 const ms = (iso: string | null | undefined) => (iso ? new Date(iso).getTime() : undefined);
@@ -23,7 +23,7 @@ interface Props {
   failures: Failure[];
   onShowAll: () => void;
   /** A signal was sent from an open wait's row: show the answer, read the execution again. */
-  onSignalSent: (result: SignalResult) => void;
+  onSignalSent: (result: ActionOutcome) => void;
 }
 
 const KIND_LABELS: Record<Step['kind'], string | undefined> = {

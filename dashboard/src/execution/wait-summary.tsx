@@ -4,17 +4,18 @@
  * link to its execution and its status; each with its timeout, if it has one.
  */
 import type { Step, StepWait } from '../api/types';
+import type { ActionOutcome } from '../components/action-result';
 import { StatusBadge } from '../components/badges';
 import { formatAge, formatTime } from '../components/format';
 import { href } from '../hooks/use-route';
-import { SendSignal, type SignalResult } from './send-signal';
+import { SendSignal } from './send-signal';
 
 interface Props {
   executionId: string;
   step: Step & { wait: StepWait };
   /** The execution is still live: an open signal wait offers to send its signal. */
   live: boolean;
-  onSignalSent: (result: SignalResult) => void;
+  onSignalSent: (result: ActionOutcome) => void;
 }
 
 export function WaitSummary({ executionId, step, live, onSignalSent }: Props) {
