@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import type { SeededRandom } from './seeded-random.js';
+import { followJsonLines } from './json-lines.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WORKER_SCRIPT = resolve(ROOT, 'test/fixtures/queues-worker.ts');
@@ -55,15 +56,7 @@ function spawnQueueWorker(env: Record<string, string>, onEvent: (w: QueueWorkerP
   };
   live.add(w);
   void w.exit.then(() => live.delete(w));
-  let partial = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    w.stdout += d.toString();
-    partial += d.toString();
-    const lines = partial.split('\n');
-    partial = lines.pop()!;
-    for (const line of lines) if (line.startsWith('{')) onEvent(w, JSON.parse(line) as WorkerEvent);
-  });
-  proc.stderr!.on('data', (d: Buffer) => (w.stderr += d.toString()));
+  followJsonLines<WorkerEvent>(proc, w, (event) => onEvent(w, event));
   return w;
 }
 

@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import type { SeededRandom } from './seeded-random.js';
+import { followJsonLines } from './json-lines.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WORKER_SCRIPT = resolve(ROOT, 'test/fixtures/waits-worker.ts');
@@ -61,20 +62,10 @@ export function spawnWaitsWorker(env: Record<string, string>, onEvent: (w: Waits
   };
   live.add(w);
   void w.exit.then(() => live.delete(w));
-  let partial = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    w.stdout += d.toString();
-    partial += d.toString();
-    const lines = partial.split('\n');
-    partial = lines.pop()!;
-    for (const line of lines) {
-      if (!line.startsWith('{')) continue;
-      const event = JSON.parse(line) as WorkerEvent;
-      if (event.event === 'done') w.done = true;
-      onEvent(w, event);
-    }
+  followJsonLines<WorkerEvent>(proc, w, (event) => {
+    if (event.event === 'done') w.done = true;
+    onEvent(w, event);
   });
-  proc.stderr!.on('data', (d: Buffer) => (w.stderr += d.toString()));
   return w;
 }
 
