@@ -138,7 +138,7 @@ describe('durable waits under SIGKILL [pglite]', () => {
         const { early } = await startOrders(engine, orders, random);
         const env = { WAITS_WORKER_DATABASE_URL: db.url, WAITS_WORKER_LEASE_MS: '1000' };
         let workersDone = false;
-        const sending = sendGoSignals(engine, { random: seededRandom(SEED! + 2), maxGapMs: 120, stop: () => workersDone });
+        const sending = sendGoSignals(engine, { random: seededRandom(SEED! + 2), maxGapMs: 300, stop: () => workersDone });
         const report = await runWaitsWorkersWithKills(env, plan, seededRandom(SEED! + 1))
           .catch(async (err: Error) => {
             throw new Error(`ARIES_TEST_SEEDS=${SEED}: ${err.message}\n${await describeUnfinished(engine)}`);
