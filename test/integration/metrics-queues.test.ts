@@ -65,7 +65,7 @@ describeBackends('metrics of queues, schedules and retention', (b) => {
   test('queue admissions count per queue: every claim from a queue (a wake-up too), no unqueued one', async () => {
     const counted = defineQueue('mq-count', { concurrency: 2 });
     const napper = defineWorkflow('mq-nap', { queue: counted }, async (ctx) => {
-      await ctx.sleep('nap', 300); // long enough to suspend: the wake-up is a second claim
+      await ctx.sleep('nap', 1_500); // long enough to suspend, even on a loaded machine: the wake-up is a second claim
       return ctx.step('after', () => 'woke');
     });
     const other = defineQueue('mq-other', {});
