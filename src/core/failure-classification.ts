@@ -7,7 +7,10 @@
  *      policy lists as non-retryable → PERMANENT; an Aries programmer error (bad definition, output that
  *      is not JSON, a changed workflow) → PERMANENT; network errors (ECONNRESET, ETIMEDOUT, ECONNREFUSED
  *      …) and SQLSTATE classes 08, 40001, 40P01, 57P01–03, 53300 → TRANSIENT;
- *   3. anything else → TRANSIENT: it is retried as the retry policy allows, then becomes PERMANENT.
+ *   3. programmer errors (TypeError, ReferenceError, SyntaxError, RangeError) and deterministic SQL errors
+ *      (SQLSTATE classes 22 data exception, 23 integrity constraint violation, 42 syntax or access rule)
+ *      → PERMANENT: the same code on the same data fails the same way, so a retry only burns attempts;
+ *   4. anything else → TRANSIENT: it is retried as the retry policy allows, then becomes PERMANENT.
  *
  * PARTIAL is decided for the execution, not the error: a PERMANENT failure after steps with compensations
  * completed leaves the execution partially applied (a classifier may also answer PARTIAL itself).
@@ -50,6 +53,19 @@ function errorName(error: unknown): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
+/** JavaScript's own errors of a program that is wrong; running it again cannot help. */
+const PROGRAMMER_ERROR_CLASSES: readonly (new (...args: never[]) => Error)[] = [TypeError, ReferenceError, SyntaxError, RangeError];
+
+/** SQLSTATE classes whose errors are decided by the statement and the data, not by timing. */
+const DETERMINISTIC_SQLSTATE_CLASSES = ['22', '23', '42'];
+
+function isDeterministicError(error: unknown): boolean {
+  if (PROGRAMMER_ERROR_CLASSES.some((cls) => error instanceof cls)) return true;
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && DETERMINISTIC_SQLSTATE_CLASSES.includes(code.slice(0, 2));
+}
+
 function isMarkedPermanent(error: unknown, nonRetryable: readonly string[]): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const e = error as { code?: unknown; retryable?: unknown; constructor?: { name?: unknown } };
@@ -79,5 +95,6 @@ export function classifyError(
   }
   if (isMarkedPermanent(error, nonRetryable)) return { type: 'PERMANENT', source };
   if (isTransientError(error)) return { type: 'TRANSIENT', source };
+  if (isDeterministicError(error)) return { type: 'PERMANENT', source };
   return { type: 'TRANSIENT', source };
 }

@@ -25,6 +25,21 @@ describe('classifyError', () => {
     expect(classifyError(new NotJsonSerializableError('output', 'a Date'), []).type).toBe('PERMANENT');
   });
 
+  test('programmer errors and deterministic SQL errors (classes 22, 23, 42) are PERMANENT by default', () => {
+    for (const err of [new TypeError('x.y is not a function'), new ReferenceError('z is not defined'), new SyntaxError('bad'), new RangeError('too deep')]) {
+      expect(classifyError(err, []), err.name).toEqual({ type: 'PERMANENT', source: 'step' });
+    }
+    // 22P02 invalid text representation, 23514 check violation, 23505 unique violation, 42P01 undefined table, 42501 insufficient privilege
+    for (const code of ['22P02', '22012', '23514', '23505', '42P01', '42501']) {
+      expect(classifyError(withCode(code), []).type, code).toBe('PERMANENT');
+    }
+    // a transient cause inside a TypeError still wins: the network is at fault, not the program
+    expect(classifyError(new TypeError('fetch failed', { cause: withCode('ECONNRESET') }), []).type).toBe('TRANSIENT');
+    // a classifier can still call them TRANSIENT
+    expect(classifyError(withCode('23505'), [() => 'TRANSIENT']).type).toBe('TRANSIENT');
+    expect(classifyError(new TypeError('x'), [() => 'TRANSIENT']).type).toBe('TRANSIENT');
+  });
+
   test('anything else is TRANSIENT: the retry policy bounds it', () => {
     expect(classifyError(new Error('boom'), [])).toEqual({ type: 'TRANSIENT', source: 'step' });
     expect(classifyError('a string', [])).toEqual({ type: 'TRANSIENT', source: 'step' });
