@@ -31,16 +31,20 @@ function checkString(text: string, path: string): void {
   }
 }
 
-function check(value: unknown, path: string, seen: Set<object>): void {
+/** Deepest nesting of arrays and objects a stored value may have. PostgreSQL's jsonb allows more, but a
+ *  value this deep is a mistake or an attack, and every reader that recurses would pay for it. */
+export const MAX_JSON_DEPTH = 256;
+
+function checkScalar(value: unknown, path: string): boolean {
   switch (typeof value) {
     case 'string':
       checkString(value, path);
-      return;
+      return true;
     case 'boolean':
-      return;
+      return true;
     case 'number':
       if (!Number.isFinite(value)) throw new NotJsonSerializableError(path, `${value} has no JSON form`);
-      return;
+      return true;
     case 'undefined':
       throw new NotJsonSerializableError(path, 'undefined is dropped or turned into null by JSON');
     case 'bigint':
@@ -48,34 +52,63 @@ function check(value: unknown, path: string, seen: Set<object>): void {
     case 'function':
     case 'symbol':
       throw new NotJsonSerializableError(path, `a ${typeof value} has no JSON form`);
-    case 'object':
-      break;
+    default:
+      return value === null;
   }
-  if (value === null) return;
-  const obj = value as object;
-  if (seen.has(obj)) throw new NotJsonSerializableError(path, 'it refers to itself (a cycle)');
-  seen.add(obj);
-  if (Array.isArray(obj)) {
-    obj.forEach((item: unknown, i) => check(item, `${path}[${i}]`, seen));
-  } else {
-    const proto = Object.getPrototypeOf(obj) as unknown;
-    if (proto !== Object.prototype && proto !== null) {
-      const hint = obj instanceof Date ? ' (store date.toISOString())' : '';
-      throw new NotJsonSerializableError(path, `a ${describe(obj)} is not a plain object${hint}`);
+}
+
+function childPath(path: string, key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+/**
+ * Walks the value with an explicit stack rather than recursion, so a deeply nested value is refused with
+ * its path instead of overflowing the call stack. `ancestors` holds the objects on the current path
+ * (a cycle is an object that is its own ancestor; the same object twice side by side is fine).
+ */
+function check(root: unknown, rootPath: string): void {
+  type Frame = { value: unknown; path: string; depth: number } | { leave: object };
+  const stack: Frame[] = [{ value: root, path: rootPath, depth: 0 }];
+  const ancestors = new Set<object>();
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    if ('leave' in frame) {
+      ancestors.delete(frame.leave);
+      continue;
     }
-    for (const [key, item] of Object.entries(obj)) {
-      checkString(key, `${path} (a key)`);
-      // undefined properties are dropped by JSON.stringify; allowing them would make the replayed object
-      // differ from the original only in `key in obj`, which is a trap rather than a convenience.
-      check(item, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen);
+    const { value, path, depth } = frame;
+    if (checkScalar(value, path)) continue;
+    const obj = value as object;
+    if (ancestors.has(obj)) throw new NotJsonSerializableError(path, 'it refers to itself (a cycle)');
+    if (depth >= MAX_JSON_DEPTH) {
+      throw new NotJsonSerializableError(path, `it is nested deeper than ${MAX_JSON_DEPTH} levels, the limit on stored JSON`);
     }
+    ancestors.add(obj);
+    stack.push({ leave: obj });
+    const children: Frame[] = [];
+    if (Array.isArray(obj)) {
+      obj.forEach((item: unknown, i) => children.push({ value: item, path: `${path}[${i}]`, depth: depth + 1 }));
+    } else {
+      const proto = Object.getPrototypeOf(obj) as unknown;
+      if (proto !== Object.prototype && proto !== null) {
+        const hint = obj instanceof Date ? ' (store date.toISOString())' : '';
+        throw new NotJsonSerializableError(path, `a ${describe(obj)} is not a plain object${hint}`);
+      }
+      for (const [key, item] of Object.entries(obj)) {
+        checkString(key, `${path} (a key)`);
+        // undefined properties are dropped by JSON.stringify; allowing them would make the replayed object
+        // differ from the original only in `key in obj`, which is a trap rather than a convenience.
+        children.push({ value: item, path: childPath(path, key), depth: depth + 1 });
+      }
+    }
+    // reversed, so the first child is checked first and the first fault found is the first in the text
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
-  seen.delete(obj);
 }
 
 /** Throws NotJsonSerializableError unless `value` is plain JSON. `path` names the value in messages. */
 export function assertJsonValue(value: unknown, path: string): asserts value is JsonValue {
-  check(value, path, new Set());
+  check(value, path);
 }
 
 /**

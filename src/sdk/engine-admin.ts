@@ -262,7 +262,7 @@ export class EngineAdmin {
   async retry(id: string): Promise<{ checkpointId: string | null; previousStatus: ExecutionStatus }> {
     const db = this.db;
     const execution = isUuid(id) ? await getExecution(db, id) : undefined;
-    if (!execution) throw new ExecutionNotFoundError(`execution ${id} not found in ${db.description}`);
+    if (!execution) throw new ExecutionNotFoundError(`execution ${id} not found`);
     const { status } = execution;
     if (TERMINAL_STATUSES.has(status)) {
       throw new IllegalTransitionError(`execution ${id} is ${status}: it is finished, there is nothing to retry`);

@@ -12,6 +12,7 @@ import { errorResponse } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
 import { authorize, checkAuthConfig } from './request-auth.js';
 import { readJsonBody } from './request-body.js';
+import { refuseUnknownFields } from './query-params.js';
 import type { Route, RouteResult } from './route.js';
 import { executionRoutes } from './routes/executions.js';
 import { failureRoutes } from './routes/failures.js';
@@ -137,6 +138,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const params: Record<string, string> = {};
       found.r.names.forEach((name, i) => (params[name] = decodePathSegment(found.m![i + 1]!)));
       const body = mutating ? await readJsonBody(req, maxBodyBytes) : {};
+      if (mutating) refuseUnknownFields(body, found.r.bodyFields ?? []);
       const result = await found.r.handle({ engine, params, query: url.searchParams, body, authRequired: !auth.noAuth });
       return send(res, result.status ?? 200, result);
     }

@@ -36,6 +36,10 @@ export interface ErrorBody {
 }
 
 export function errorResponse(err: unknown): { status: number; body: ErrorBody; internal: boolean } {
+  if (err instanceof AriesError && err.code === 'DATABASE_UNREACHABLE') {
+    // its message names the database's address; that is for the server's log, not for a client
+    return { status: 503, body: { error: { code: err.code, message: 'the database did not answer; try again' } }, internal: true };
+  }
   if (err instanceof AriesError) {
     const status = STATUS[err.code] ?? 500;
     const body: ErrorBody = { error: { code: err.code, message: err.message } };
@@ -52,8 +56,8 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
   if (isNetworkError(err)) {
     return {
       status: 503,
-      body: { error: { code: 'DATABASE_UNREACHABLE', message: `the database did not answer: ${(err as Error).message}; try again` } },
-      internal: false,
+      body: { error: { code: 'DATABASE_UNREACHABLE', message: 'the database did not answer; try again' } },
+      internal: true,
     };
   }
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error (see the server log)' } }, internal: true };

@@ -79,6 +79,7 @@ export function bodyNumber(body: Record<string, unknown>, name: string): number 
 export function refuseUnknownFields(body: Record<string, unknown>, known: readonly string[]): void {
   const unknown = Object.keys(body).find((k) => !known.includes(k));
   if (unknown !== undefined) {
-    throw new InvalidInputError(`unknown field "${unknown}"; this call takes ${known.join(', ')}`, { field: unknown });
+    const takes = known.length === 0 ? 'this call takes no body fields' : `this call takes ${known.join(', ')}`;
+    throw new InvalidInputError(`unknown field "${unknown}"; ${takes}`, { field: unknown });
   }
 }

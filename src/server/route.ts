@@ -24,5 +24,8 @@ export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** As in the OpenAPI document, e.g. /api/executions/{id}/cancel. */
   path: string;
+  /** The fields a body of this route may have (none when left out); any other field is refused with 422,
+   *  so a misspelt option (`idempotency_key`) is never silently ignored. GET routes take no body. */
+  bodyFields?: readonly string[];
   handle: (ctx: RouteContext) => Promise<RouteResult>;
 }

@@ -46,6 +46,40 @@ describeBackends('bad input gets a clear error and loses nothing', (b) => {
     expect(await b.engine.admin.listExecutions({ workflow: 'bad-input-a' })).toEqual(before);
   });
 
+  test('input nested deeper than the limit is refused with its path; nothing is stored; 200 levels are fine', async () => {
+    const wf = defineWorkflow('bad-input-deep', async () => 1);
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 5_000; i++) deep = [deep];
+    const nested = await b.engine.start(wf, deep).catch((e: unknown) => e);
+    expect(nested).toBeInstanceOf(NotJsonSerializableError);
+    expect((nested as Error).message).toMatch(/nested deeper than 256 levels/);
+    expect((await b.engine.admin.listExecutions({ workflow: 'bad-input-deep' })).executions).toEqual([]);
+    let ok: unknown = 'bottom';
+    for (let i = 0; i < 200; i++) ok = { next: ok };
+    const h = await b.engine.start(wf, { ok, n: Number.MAX_SAFE_INTEGER, f: 1.5e300 });
+    expect(h.created).toBe(true);
+  });
+
+  test('a TypeError in a step is PERMANENT by default: one attempt, no retries', async () => {
+    let attempts = 0;
+    const wf = defineWorkflow('bad-input-typeerror', async (ctx) => {
+      await ctx.step('call', () => {
+        attempts++;
+        const missing = undefined as unknown as { run(): number };
+        return missing.run();
+      }, { retry: { maxAttempts: 5, initialDelayMs: 1 } });
+      return 'never';
+    });
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
+    await w.start();
+    const h = await b.engine.start(wf, {});
+    await expect(h.result({ timeoutMs: 20_000 })).rejects.toThrow(ExecutionFailedError);
+    await w.stop();
+    expect(attempts).toBe(1);
+    const [failure] = (await b.engine.admin.listFailures({ executionId: h.id })).failures;
+    expect(failure).toMatchObject({ type: 'PERMANENT', errorClass: 'TypeError' });
+  });
+
   test('an oversized input is refused with its size and the limit', async () => {
     const wf = defineWorkflow('bad-input-b', async () => 1);
     const big = 'x'.repeat(9 * 1024 * 1024);

@@ -318,8 +318,10 @@ describeBackends('HTTP API', (b) => {
       expect(res.json.error.code).toBe('EXECUTION_NOT_FOUND');
     }
     for (const action of ['cancel', 'recover', 'retry', 'signals']) {
-      const res = await call('POST', `/api/executions/00000000-0000-4000-8000-000000000000/${action}`, { body: { name: 'go' } });
+      const res = await call('POST', `/api/executions/00000000-0000-4000-8000-000000000000/${action}`, { body: action === 'signals' ? { name: 'go' } : {} });
       expect(res.status, action).toBe(404);
+      // an answer never carries connection details (the URL, the data dir)
+      expect(JSON.stringify(res.json), action).not.toMatch(/postgres:\/\/|127\.0\.0\.1|memory|\.aries/);
     }
     expect((await call('GET', '/api/nothing-here')).status).toBe(404);
     const wrong = await call('DELETE', '/api/executions');
@@ -507,6 +509,46 @@ describeBackends('HTTP API', (b) => {
       socket.on('error', reject);
     });
     expect(raw).toMatch(/^HTTP\/1\.1 (400|401)/);
+    expect(internalErrors).toEqual([]);
+  });
+
+  test('hostile bodies: deep nesting is 422 naming the limit, bad UTF-8 is 400, unsafe integers 422 with their path, unknown fields 422 naming the field', async () => {
+    const raw = async (method: string, path: string, body: string | Buffer) => {
+      const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
+      return { status: res.status, json: (await res.json()) as any };
+    };
+    const before = (await call('GET', '/api/executions?workflow=api-flaky&limit=100')).json.executions.length;
+    const deep = `{"workflow":"api-flaky","input":${'['.repeat(1_815)}${']'.repeat(1_815)}}`;
+    const nested = await raw('POST', '/api/executions', deep);
+    expect(nested.status).toBe(422);
+    expect(nested.json.error).toMatchObject({ code: 'NOT_JSON_SERIALIZABLE' });
+    expect(nested.json.error.message).toMatch(/nested deeper than 256 levels/);
+
+    const badUtf8 = Buffer.concat([Buffer.from('{"workflow":"api-flaky","input":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const utf8 = await raw('POST', '/api/executions', badUtf8);
+    expect(utf8.status).toBe(400);
+    expect(utf8.json.error).toEqual({ code: 'MALFORMED_REQUEST', message: 'the request body is not valid UTF-8' });
+
+    const huge = await raw('POST', '/api/executions', '{"workflow":"api-flaky","input":{"ids":[1,123456789012345678901234567890]}}');
+    expect(huge.status).toBe(422);
+    expect(huge.json.error.code).toBe('NOT_JSON_SERIALIZABLE');
+    expect(huge.json.error.message).toMatch(/input\.ids\[1\].*beyond ±\(2\^53 − 1\)/);
+
+    const snake = await call('POST', '/api/executions', { body: { workflow: 'api-flaky', idempotency_key: 'k-1' } });
+    expect(snake.status).toBe(422);
+    expect(snake.json.error.message).toMatch(/unknown field "idempotency_key"; this call takes workflow, input, version, idempotencyKey/);
+    for (const [path, body] of [
+      ['/api/executions/00000000-0000-4000-8000-000000000000/cancel', { reason: 'x', compensation: true }],
+      ['/api/executions/00000000-0000-4000-8000-000000000000/retry', { force: true }],
+      ['/api/executions/00000000-0000-4000-8000-000000000000/signals', { name: 'go', data: 1 }],
+      ['/api/retention/purge', { batch: 10 }],
+    ] as const) {
+      const res = await call('POST', path, { body });
+      expect(res.status, path).toBe(422);
+      expect(res.json.error.message, path).toMatch(/^unknown field "/);
+    }
+    // nothing was started by any of them
+    expect((await call('GET', '/api/executions?workflow=api-flaky&limit=100')).json.executions.length).toBe(before);
     expect(internalErrors).toEqual([]);
   });
 

@@ -32,6 +32,8 @@ async function journalPage(engine: Engine, id: string, afterLsn: number | null, 
   };
 }
 
+const START_FIELDS = ['workflow', 'input', 'version', 'idempotencyKey', 'queue', 'queueKey', 'priority', 'delayMs', 'timeoutMs', 'debounce'] as const;
+
 /**
  * A start's options from its body: the version and idempotency key, and where it lands (queue, queue key,
  * priority, delay, debounce). Types are checked here, naming the field; values by engine.start.
@@ -75,6 +77,7 @@ export const executionRoutes: Route[] = [
   {
     method: 'POST',
     path: '/api/executions',
+    bodyFields: START_FIELDS,
     async handle({ engine, body }) {
       const workflow = bodyString(body, 'workflow');
       if (workflow === undefined || workflow === '') throw new InvalidInputError('workflow (a registered workflow name) is required', { field: 'workflow' });
@@ -121,6 +124,7 @@ export const executionRoutes: Route[] = [
   {
     method: 'POST',
     path: '/api/executions/{id}/cancel',
+    bodyFields: ['reason', 'compensate'],
     async handle({ engine, params, body }) {
       const { previousStatus } = await engine.admin.cancel(params.id!, {
         reason: bodyString(body, 'reason'),
@@ -132,6 +136,7 @@ export const executionRoutes: Route[] = [
   {
     method: 'POST',
     path: '/api/executions/{id}/signals',
+    bodyFields: ['name', 'payload', 'idempotencyKey'],
     async handle({ engine, params, body }) {
       const name = bodyString(body, 'name');
       if (name === undefined || name === '') throw new InvalidInputError('name (the signal name, a non-empty string) is required', { field: 'name' });
@@ -144,6 +149,7 @@ export const executionRoutes: Route[] = [
   {
     method: 'POST',
     path: '/api/executions/{id}/recover',
+    bodyFields: ['type'],
     async handle({ engine, params, body }) {
       const type = bodyString(body, 'type')?.toUpperCase();
       if (type !== undefined && !(FAILURE_TYPES as readonly string[]).includes(type)) {

@@ -47,6 +47,7 @@ export const queueRoutes: Route[] = [
   {
     method: 'PATCH',
     path: '/api/queues/{name}',
+    bodyFields: SETTINGS,
     async handle({ engine, params, body }) {
       return { body: await engine.admin.setQueue(params.name!, queueChange(body)) };
     },

@@ -17,6 +17,7 @@ export const retentionRoutes: Route[] = [
   {
     method: 'PUT',
     path: '/api/retention',
+    bodyFields: ['workflow', 'finishedMs', 'idempotencyKeysMs'],
     async handle({ engine, body }) {
       const { workflow: _workflow, ...policy } = body;
       // engine.admin.setRetention refuses an unknown field or a duration that is not a positive whole number.
@@ -27,6 +28,7 @@ export const retentionRoutes: Route[] = [
   {
     method: 'POST',
     path: '/api/retention/purge',
+    bodyFields: ['batchSize'],
     async handle({ engine, body }) {
       const batchSize = bodyNumber(body, 'batchSize');
       return { body: await engine.admin.purgeFinished(batchSize === undefined ? {} : { batchSize }) };

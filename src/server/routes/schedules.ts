@@ -49,6 +49,7 @@ export const scheduleRoutes: Route[] = [
   {
     method: 'PUT',
     path: '/api/schedules/{name}',
+    bodyFields: DEFINITION_FIELDS,
     async handle({ engine, params, body }) {
       const { created } = await engine.schedule(params.name!, scheduleOptions(body));
       return { status: created ? 201 : 200, body: { created, schedule: await engine.admin.getSchedule(params.name!) } };
