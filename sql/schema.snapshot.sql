@@ -3021,7 +3021,8 @@ BEGIN
     RAISE EXCEPTION 'signal-with-start needs the idempotency key that names the execution' USING ERRCODE = 'AR011';
   END IF;
   SELECT * INTO v_started FROM aries.start_execution(p_workflow, p_version, p_input, p_idempotency_key, p_timeout_ms,
-                                                           p_queue, p_queue_key, p_priority, p_delay_ms);
+                                                           p_queue, p_queue_key, p_priority, p_delay_ms,
+                                                           p_input_must_match => false);
   SELECT * INTO v_signal FROM aries.send_signal(v_started.execution_id, p_signal_name, p_payload, p_signal_idempotency_key);
   RETURN QUERY SELECT v_started.execution_id, v_started.created, v_signal.signal_id, v_signal.duplicate;
 END $$;
@@ -3050,10 +3051,10 @@ BEGIN
 END $$;
 
 --
--- Name: start_execution(text, text, jsonb, text, bigint, text, text, integer, bigint, text, bigint, bigint); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: start_execution(text, text, jsonb, text, bigint, text, text, integer, bigint, text, bigint, bigint, boolean); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.start_execution(p_workflow text, p_version text, p_input jsonb, p_idempotency_key text DEFAULT NULL::text, p_timeout_ms bigint DEFAULT NULL::bigint, p_queue text DEFAULT NULL::text, p_queue_key text DEFAULT NULL::text, p_priority integer DEFAULT 0, p_delay_ms bigint DEFAULT NULL::bigint, p_debounce_key text DEFAULT NULL::text, p_debounce_delay_ms bigint DEFAULT NULL::bigint, p_debounce_max_delay_ms bigint DEFAULT NULL::bigint) RETURNS TABLE(execution_id uuid, created boolean, status text, debounced boolean)
+CREATE FUNCTION aries.start_execution(p_workflow text, p_version text, p_input jsonb, p_idempotency_key text DEFAULT NULL::text, p_timeout_ms bigint DEFAULT NULL::bigint, p_queue text DEFAULT NULL::text, p_queue_key text DEFAULT NULL::text, p_priority integer DEFAULT 0, p_delay_ms bigint DEFAULT NULL::bigint, p_debounce_key text DEFAULT NULL::text, p_debounce_delay_ms bigint DEFAULT NULL::bigint, p_debounce_max_delay_ms bigint DEFAULT NULL::bigint, p_input_must_match boolean DEFAULT true) RETURNS TABLE(execution_id uuid, created boolean, status text, debounced boolean)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -3085,15 +3086,20 @@ BEGIN
     RETURN QUERY SELECT v_id, true, 'PENDING'::text, false;
     RETURN;
   END IF;
-  SELECT e.id, e.workflow_name, e.status INTO v_existing
+  SELECT e.id, e.workflow_name, e.status, e.input, true AS has_input INTO v_existing
   FROM aries.executions e WHERE e.idempotency_key = p_idempotency_key;
   IF NOT FOUND THEN
-    SELECT r.execution_id AS id, r.workflow_name, r.status INTO v_existing
+    SELECT r.execution_id AS id, r.workflow_name, r.status, NULL::jsonb AS input, false AS has_input INTO v_existing
       FROM aries.retained_execution(p_idempotency_key) r;
   END IF;
   IF v_existing.workflow_name <> p_workflow THEN
     RAISE EXCEPTION 'idempotency key "%" already started an execution of workflow "%", not "%"',
       p_idempotency_key, v_existing.workflow_name, p_workflow USING ERRCODE = 'AR007';
+  END IF;
+  IF p_input_must_match AND v_existing.has_input AND v_existing.input IS DISTINCT FROM p_input THEN
+    RAISE EXCEPTION 'idempotency key "%" already started execution % with a different input',
+      p_idempotency_key, v_existing.id USING ERRCODE = 'AR007',
+      DETAIL = pg_catalog.format('execution_id=%s', v_existing.id);
   END IF;
   RETURN QUERY SELECT v_existing.id, false, v_existing.status, false;
 END $$;

@@ -9,6 +9,7 @@ import {
   defineWorkflow,
   DuplicateStepKeyError,
   ExecutionFailedError,
+  IdempotencyConflictError,
   InvalidDatabaseUrlError,
   InvalidDefinitionError,
   NotJsonSerializableError,
@@ -78,6 +79,17 @@ describeBackends('bad input gets a clear error and loses nothing', (b) => {
     expect(attempts).toBe(1);
     const [failure] = (await b.engine.admin.listFailures({ executionId: h.id })).failures;
     expect(failure).toMatchObject({ type: 'PERMANENT', errorClass: 'TypeError' });
+  });
+
+  test('the same idempotency key with a different input is an IdempotencyConflictError naming both; an equal input returns the first', async () => {
+    const wf = defineWorkflow('bad-input-idem', async () => 1);
+    const first = await b.engine.start(wf, { order: 1, items: ['a'] }, { idempotencyKey: `idem-${b.name}` });
+    const again = await b.engine.start(wf, { items: ['a'], order: 1 }, { idempotencyKey: `idem-${b.name}` });
+    expect(again).toMatchObject({ id: first.id, created: false });
+    const err = await b.engine.start(wf, { order: 2, items: ['a'] }, { idempotencyKey: `idem-${b.name}` }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IdempotencyConflictError);
+    expect((err as Error).message).toBe(`idempotency key "idem-${b.name}" already started execution ${first.id} with a different input`);
+    expect((await b.engine.admin.listExecutions({ workflow: 'bad-input-idem' })).executions).toHaveLength(1);
   });
 
   test('an oversized input is refused with its size and the limit', async () => {

@@ -547,8 +547,15 @@ describeBackends('HTTP API', (b) => {
       expect(res.status, path).toBe(422);
       expect(res.json.error.message, path).toMatch(/^unknown field "/);
     }
-    // nothing was started by any of them
-    expect((await call('GET', '/api/executions?workflow=api-flaky&limit=100')).json.executions.length).toBe(before);
+    // the same idempotency key with another input: 409 naming the key and the execution
+    const keyed = await call('POST', '/api/executions', { body: { workflow: 'api-flaky', input: { big: 'a' }, idempotencyKey: `conflict-${b.name}` } });
+    expect(keyed.status).toBe(201);
+    expect((await call('POST', '/api/executions', { body: { workflow: 'api-flaky', input: { big: 'a' }, idempotencyKey: `conflict-${b.name}` } })).status).toBe(200);
+    const conflict = await call('POST', '/api/executions', { body: { workflow: 'api-flaky', input: { big: 'b' }, idempotencyKey: `conflict-${b.name}` } });
+    expect(conflict.status).toBe(409);
+    expect(conflict.json.error).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', message: `idempotency key "conflict-${b.name}" already started execution ${keyed.json.id} with a different input` });
+    // nothing else was started by any of them
+    expect((await call('GET', '/api/executions?workflow=api-flaky&limit=100')).json.executions.length).toBe(before + 1);
     expect(internalErrors).toEqual([]);
   });
 

@@ -8,13 +8,18 @@
 -- none; '' refused), p_priority its priority there (higher first), p_delay_ms how long from now until it
 -- is due. p_debounce_key debounces it (aries.debounce_start): debounced says a PENDING execution under
 -- that key took this start's input instead of a new one being created.
+-- The same idempotency key with a different input (jsonb inequality: key order and number spelling do not
+-- count) is AR007, naming the key and the execution it started, unless p_input_must_match is false
+-- (signal_with_start: its input only matters when it starts the execution). A key kept after retention
+-- purged the body has no input left to compare and answers as before.
 
 CREATE FUNCTION aries.start_execution(p_workflow text, p_version text, p_input jsonb,
                                       p_idempotency_key text DEFAULT NULL, p_timeout_ms bigint DEFAULT NULL,
                                       p_queue text DEFAULT NULL, p_queue_key text DEFAULT NULL,
                                       p_priority integer DEFAULT 0, p_delay_ms bigint DEFAULT NULL,
                                       p_debounce_key text DEFAULT NULL, p_debounce_delay_ms bigint DEFAULT NULL,
-                                      p_debounce_max_delay_ms bigint DEFAULT NULL)
+                                      p_debounce_max_delay_ms bigint DEFAULT NULL,
+                                      p_input_must_match boolean DEFAULT true)
 RETURNS TABLE (execution_id uuid, created boolean, status text, debounced boolean)
 LANGUAGE plpgsql SET search_path = '' AS $$
 DECLARE
@@ -45,15 +50,20 @@ BEGIN
     RETURN QUERY SELECT v_id, true, 'PENDING'::text, false;
     RETURN;
   END IF;
-  SELECT e.id, e.workflow_name, e.status INTO v_existing
+  SELECT e.id, e.workflow_name, e.status, e.input, true AS has_input INTO v_existing
   FROM aries.executions e WHERE e.idempotency_key = p_idempotency_key;
   IF NOT FOUND THEN
-    SELECT r.execution_id AS id, r.workflow_name, r.status INTO v_existing
+    SELECT r.execution_id AS id, r.workflow_name, r.status, NULL::jsonb AS input, false AS has_input INTO v_existing
       FROM aries.retained_execution(p_idempotency_key) r;
   END IF;
   IF v_existing.workflow_name <> p_workflow THEN
     RAISE EXCEPTION 'idempotency key "%" already started an execution of workflow "%", not "%"',
       p_idempotency_key, v_existing.workflow_name, p_workflow USING ERRCODE = 'AR007';
+  END IF;
+  IF p_input_must_match AND v_existing.has_input AND v_existing.input IS DISTINCT FROM p_input THEN
+    RAISE EXCEPTION 'idempotency key "%" already started execution % with a different input',
+      p_idempotency_key, v_existing.id USING ERRCODE = 'AR007',
+      DETAIL = pg_catalog.format('execution_id=%s', v_existing.id);
   END IF;
   RETURN QUERY SELECT v_existing.id, false, v_existing.status, false;
 END $$;

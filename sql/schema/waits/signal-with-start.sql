@@ -21,7 +21,8 @@ BEGIN
     RAISE EXCEPTION 'signal-with-start needs the idempotency key that names the execution' USING ERRCODE = 'AR011';
   END IF;
   SELECT * INTO v_started FROM aries.start_execution(p_workflow, p_version, p_input, p_idempotency_key, p_timeout_ms,
-                                                           p_queue, p_queue_key, p_priority, p_delay_ms);
+                                                           p_queue, p_queue_key, p_priority, p_delay_ms,
+                                                           p_input_must_match => false);
   SELECT * INTO v_signal FROM aries.send_signal(v_started.execution_id, p_signal_name, p_payload, p_signal_idempotency_key);
   RETURN QUERY SELECT v_started.execution_id, v_started.created, v_signal.signal_id, v_signal.duplicate;
 END $$;
