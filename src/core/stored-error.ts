@@ -13,12 +13,41 @@ export interface StoredError {
   [key: string]: JsonValue | undefined;
 }
 
+/** Bounds on what one stored error keeps: every list page and journal read carries it, so an error that
+ *  quotes a whole response body must not make every later read megabytes long. */
+export const MAX_ERROR_MESSAGE_CHARS = 4096;
+export const MAX_ERROR_STACK_CHARS = 16_384;
+export const MAX_ERROR_DETAILS_BYTES = 65_536;
+/** An operator's cancel reason: the same bound as an error's message (it becomes one). */
+export const MAX_REASON_CHARS = MAX_ERROR_MESSAGE_CHARS;
+
+/** `text` cut to `max` characters, saying how much was cut. */
+export function capText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // never cut a surrogate pair in half: jsonb refuses a lone surrogate
+  let end = max;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}… [${text.length - end} more characters cut]`;
+}
+
 export function toStoredError(err: unknown): StoredError {
+  const stored = storedErrorUncapped(err);
+  stored.message = capText(stored.message, MAX_ERROR_MESSAGE_CHARS);
+  if (stored.stack !== undefined) stored.stack = capText(stored.stack, MAX_ERROR_STACK_CHARS);
+  if (stored.details !== undefined) {
+    const bytes = Buffer.byteLength(JSON.stringify(stored.details));
+    if (bytes > MAX_ERROR_DETAILS_BYTES) stored.details = { cut: `details of ${bytes} bytes as JSON are over the ${MAX_ERROR_DETAILS_BYTES}-byte limit` };
+  }
+  return stored;
+}
+
+function storedErrorUncapped(err: unknown): StoredError {
   if (err instanceof Error) {
-    const stored: StoredError = { name: err.name, message: err.message };
+    const stored: StoredError = { name: capText(err.name, 200), message: err.message };
     if (err.stack) stored.stack = err.stack;
     const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string') stored.code = code;
+    if (typeof code === 'string') stored.code = capText(code, 200);
     const details = (err as { details?: unknown }).details;
     if (details !== undefined) {
       try {

@@ -14,6 +14,7 @@ import { listFailurePage, summarizeFailures, type FailureGroup, type FailurePage
 import { listStepPreviews } from '../db/steps.js';
 import { listWorkflows, type RegisteredWorkflow } from '../db/workflows.js';
 import { retentionPolicyProblem, type RetentionPolicy, type StoredRetentionPolicy } from '../core/retention-policy.js';
+import { MAX_REASON_CHARS } from '../core/stored-error.js';
 import {
   clearRetentionPolicy,
   listRetentionPolicies,
@@ -247,6 +248,9 @@ export class EngineAdmin {
     if (!isUuid(id)) throw new ExecutionNotFoundError(`execution ${id} not found: it is not an execution id (a UUID)`);
     const { reason, compensate } = typeof options === 'string' || options === undefined ? { reason: options, compensate: false } : options;
     if (reason !== undefined && typeof reason !== 'string') throw new InvalidInputError('reason must be a string');
+    if (reason !== undefined && reason.length > MAX_REASON_CHARS) {
+      throw new InvalidInputError(`the reason is ${reason.length} characters; the limit is ${MAX_REASON_CHARS}`, { field: 'reason' });
+    }
     if (compensate !== undefined && typeof compensate !== 'boolean') throw new InvalidInputError('compensate must be a boolean');
     const { previousStatus, workflow } = await cancelExecution(db, id, reason ?? null, compensate === true);
     if (!compensate) this.engine.metrics.executionsCancelled.labels(workflow).inc();

@@ -12,6 +12,8 @@ import {
   IdempotencyConflictError,
   InvalidDatabaseUrlError,
   InvalidDefinitionError,
+  InvalidInputError,
+  PermanentError,
   NotJsonSerializableError,
   PayloadTooLargeError,
   SchemaVersionError,
@@ -90,6 +92,45 @@ describeBackends('bad input gets a clear error and loses nothing', (b) => {
     expect(err).toBeInstanceOf(IdempotencyConflictError);
     expect((err as Error).message).toBe(`idempotency key "idem-${b.name}" already started execution ${first.id} with a different input`);
     expect((await b.engine.admin.listExecutions({ workflow: 'bad-input-idem' })).executions).toHaveLength(1);
+  });
+
+  test('stored errors are bounded: a 12 MiB error message is cut to 4096 characters saying so; a 12 MiB cancel reason is refused', async () => {
+    const huge = 'password=hunter2 '.repeat(740_000); // ≈ 12 MiB
+    const wf = defineWorkflow('bad-input-huge-error', async (ctx) => {
+      await ctx.step('loud', () => {
+        throw Object.assign(new PermanentError(huge), { details: { body: huge } });
+      });
+      return 'never';
+    });
+    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 50 });
+    await w.start();
+    const h = await b.engine.start(wf, {});
+    await expect(h.result({ timeoutMs: 30_000 })).rejects.toThrow(ExecutionFailedError);
+    await w.stop();
+    const [failure] = (await b.engine.admin.listFailures({ executionId: h.id })).failures;
+    expect(failure!.message.length).toBeLessThan(4200);
+    expect(failure!.message).toMatch(/… \[\d+ more characters cut\]$/);
+    // no row anywhere holds the whole message: the largest stored error text stays small
+    const [largest] = await b.engine.db.query<{ n: number }>(
+      `SELECT max(octet_length(t::text))::int AS n FROM (
+         SELECT error::text AS t FROM aries.executions WHERE id = $1
+         UNION ALL SELECT error::text FROM aries.steps WHERE execution_id = $1
+         UNION ALL SELECT failure_message FROM aries.failures WHERE execution_id = $1
+         UNION ALL SELECT payload::text FROM aries.journal WHERE execution_id = $1) x`,
+      [h.id],
+    );
+    expect(largest!.n).toBeLessThan(200_000);
+
+    const pending = await b.engine.start(defineWorkflow('bad-input-cancel-reason', async () => 1), {});
+    const refused = await b.engine.admin.cancel(pending.id, { reason: huge }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(InvalidInputError);
+    expect((refused as Error).message).toMatch(/^the reason is \d+ characters; the limit is 4096$/);
+    // SQL callers meet the same bound
+    const sqlRefused = await b.engine.db
+      .query('SELECT * FROM aries.cancel_execution(p_execution_id => $1, p_reason => $2)', [pending.id, 'x'.repeat(5000)])
+      .catch((e: unknown) => e as { code?: string });
+    expect((sqlRefused as { code?: string }).code).toBe('AR011');
+    expect((await b.engine.admin.getExecution(pending.id))!.execution.status).toBe('PENDING');
   });
 
   test('an oversized input is refused with its size and the limit', async () => {

@@ -20,6 +20,10 @@ DECLARE
   v_error jsonb;
   v_compensate boolean;
 BEGIN
+  -- the reason becomes the execution's error, shown on every list page: bounded like an error's message
+  IF pg_catalog.length(p_reason) > 4096 THEN
+    RAISE EXCEPTION 'the reason is % characters; the limit is 4096', pg_catalog.length(p_reason) USING ERRCODE = 'AR011';
+  END IF;
   SELECT * INTO v FROM aries.executions e WHERE e.id = p_execution_id FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'execution % not found', p_execution_id USING ERRCODE = 'AR001';
