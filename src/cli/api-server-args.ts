@@ -5,6 +5,7 @@
  * says where it is.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { InvalidInputError } from '../errors.js';
 import type { Engine } from '../sdk/engine.js';
 import { startApiServer, type ApiServer } from '../server/api-server.js';
@@ -46,10 +47,28 @@ export function apiAuth(
   return { token, noAuth, generated };
 }
 
+/** The TLS key and certificate files of --tls-key and --tls-cert, read; both or neither. */
+export function tlsFiles(keyFile: string | undefined, certFile: string | undefined): { key: Buffer; cert: Buffer } | undefined {
+  if (keyFile === undefined && certFile === undefined) return undefined;
+  if (keyFile === undefined || certFile === undefined) throw new UsageError('give --tls-key and --tls-cert together');
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new UsageError(`cannot read the TLS ${what} ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { key: read(keyFile, 'key'), cert: read(certFile, 'certificate') };
+}
+
 /** Starts the API server on `engine`; a port in use is one clear line, not a stack. */
-export async function serveApi(engine: Engine, options: { host: string; port: number; auth: ApiAuth }): Promise<ApiServer> {
+export async function serveApi(
+  engine: Engine,
+  options: { host: string; port: number; auth: ApiAuth; tls?: { key: Buffer; cert: Buffer } | undefined },
+): Promise<ApiServer> {
   try {
     return await startApiServer({
+      ...(options.tls ? { tls: options.tls } : {}),
       engine,
       host: options.host,
       port: options.port,

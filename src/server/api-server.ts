@@ -5,12 +5,13 @@
  * the one error map (http-errors.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { RequestRefusedError } from '../errors.js';
 import type { Engine } from '../sdk/engine.js';
 import { errorResponse } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
-import { authorize, checkAuthConfig } from './request-auth.js';
+import { authorize, checkAuthConfig, isLoopbackHost } from './request-auth.js';
 import { readJsonBody } from './request-body.js';
 import { refuseUnknownFields } from './query-params.js';
 import type { Route, RouteResult } from './route.js';
@@ -49,6 +50,15 @@ export interface ApiServerOptions {
   maxBodyBytes?: number;
   /** Where errors that became a 500 go (default: console.error). */
   onError?: (err: unknown, context: string) => void;
+  /** Serve HTTPS with this key and certificate (PEM). Without them, plain HTTP: a warning off loopback. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** How long a client may take to send its headers (default 10 s), its whole request (default 30 s),
+   *  and how long an idle kept-alive connection stays open (default 5 s). A slow client is cut off. */
+  timeouts?: { headersMs?: number; requestMs?: number; keepAliveMs?: number };
+  /** Connections open at once (default 256); one beyond is closed at once. */
+  maxConnections?: number;
+  /** Where the plain-HTTP warning goes (default: stderr). */
+  onWarning?: (message: string) => void;
 }
 
 export interface ApiServer {
@@ -155,7 +165,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     res.end(method === 'HEAD' ? undefined : file.content);
   }
 
-  const server = createServer((req, res) => {
+  const headersMs = options.timeouts?.headersMs ?? 10_000;
+  const requestMs = Math.max(options.timeouts?.requestMs ?? 30_000, headersMs);
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: unknown) => {
       const { status, body, internal } = errorResponse(err);
       if (internal) onError(err, `${req.method} ${req.url}`);
@@ -163,9 +175,32 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         res.destroy();
         return;
       }
+      // A refused request whose body was not read (a 401 before a trickled upload, a 413): answer, then
+      // close the connection instead of reading the rest or keeping it alive for the next request.
+      if (!req.complete) {
+        res.setHeader('connection', 'close');
+        res.once('finish', () => {
+          req.socket.end();
+          setTimeout(() => req.socket.destroy(), 1_000).unref();
+        });
+      }
       send(res, status, { body });
     });
-  });
+  };
+  // the check of headersTimeout and requestTimeout runs this often (Node's default is 30 s)
+  const serverOptions = { connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersMs / 2))) };
+  const server = options.tls
+    ? createTlsServer({ ...serverOptions, key: options.tls.key, cert: options.tls.cert }, listener)
+    : createServer(serverOptions, listener);
+  server.headersTimeout = headersMs;
+  server.requestTimeout = requestMs;
+  server.keepAliveTimeout = options.timeouts?.keepAliveMs ?? 5_000;
+  server.maxConnections = options.maxConnections ?? 256;
+  if (!options.tls && !isLoopbackHost(host)) {
+    (options.onWarning ?? ((m: string) => process.stderr.write(`aries: warning: ${m}\n`)))(
+      `serving plain HTTP on ${host}: the bearer token and every answer cross the network unencrypted; give a TLS key and certificate (--tls-key, --tls-cert) or put a TLS proxy in front`,
+    );
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? DEFAULT_PORT, host, () => {
@@ -175,7 +210,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   const { port } = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  const url = `http://${urlHost}:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${urlHost}:${port}`;
   return {
     url,
     host,
