@@ -105,7 +105,7 @@ describe('bad input', () => {
   });
 
   test('an unreachable database is DATABASE_UNREACHABLE, for every command, also from $DATABASE_URL', async () => {
-    for (const args of [['list'], ['status', 'x'], ['start', 'wf'], ['migrate'], ['worker', 'test/fixtures/cli-workflows.ts']]) {
+    for (const args of [['list'], ['status', 'x'], ['start', 'wf'], ['migrate'], ['worker', 'test/fixtures/cli-workflows.ts', '--connect-retry-ms', '0']]) {
       const result = await runCli([...args, '--database-url', UNREACHABLE]);
       expectOneLineError(result, 1, /^aries: DATABASE_UNREACHABLE: cannot connect to PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/x/);
     }

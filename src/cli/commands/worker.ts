@@ -8,6 +8,7 @@ import { UsageError } from '../cli-error.js';
 import { CONNECTION_USAGE, describeBackend } from '../connection-args.js';
 import { loadWorkflowModules } from '../load-workflow-modules.js';
 import { positiveInt } from '../parse-command-args.js';
+import { openWithRetry } from '../open-with-retry.js';
 import { defineCommand } from '../run-command.js';
 import { untilSignal } from '../until-signal.js';
 
@@ -19,6 +20,9 @@ export, or arrays of workflows) until interrupted (SIGINT or SIGTERM stops it gr
 Options:
   --concurrency N      executions run at once (default 10)
   --lease-ms N         how long a claim lasts without renewal (default 15000)
+  --connect-retry-ms N while the database refuses connections or is starting up, try again with
+                       backoff for this long (default 60000; 0: fail at once); a wrong role,
+                       password or database fails at once
   -h, --help           show this help
 
 ${CONNECTION_USAGE}
@@ -26,18 +30,19 @@ ${CONNECTION_USAGE}
 
 export default defineCommand({
   usage,
-  options: { concurrency: { type: 'string' }, 'lease-ms': { type: 'string' } },
+  options: { concurrency: { type: 'string' }, 'lease-ms': { type: 'string' }, 'connect-retry-ms': { type: 'string' } },
   positionals: 'any',
   async run({ positionals, values, connection, openEngine }) {
     if (positionals.length === 0) throw new UsageError('name at least one module that exports workflows', usage);
     const concurrency = positiveInt(values.concurrency, 'concurrency');
     const leaseMs = positiveInt(values['lease-ms'], 'lease-ms');
+    const connectRetryMs = values['connect-retry-ms'] === '0' ? 0 : (positiveInt(values['connect-retry-ms'], 'connect-retry-ms') ?? 60_000);
     connection(); // a conflicting --database-url and --data-dir is a usage error before any module loads
 
     const signalled = untilSignal();
     // Modules first: a module that fails to load should not first open (or create) a database.
     const workflows = await loadWorkflowModules(positionals);
-    const engine = await openEngine('error');
+    const engine = await openWithRetry(() => openEngine('error'), { maxMs: connectRetryMs });
     const worker = engine.worker({ workflows, concurrency, leaseMs });
     await worker.start();
     const keys = workflows.map((w) => w.key).join(', ');
