@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { DatabaseUnreachableError } from '../errors.js';
+import { isNetworkError } from '../core/transient-errors.js';
 import type { Database, Notification, Transaction } from './database.js';
 import { redactUrl } from './database-url.js';
 
@@ -83,6 +84,7 @@ export class PgDatabase implements Database {
       broken = true;
     };
     client.on('error', onError);
+    let committing = false;
     try {
       await client.query('BEGIN');
       const result = await fn({
@@ -92,9 +94,17 @@ export class PgDatabase implements Database {
           await client.query(sql);
         },
       });
+      committing = true;
       await client.query('COMMIT');
       return result;
     } catch (err) {
+      if (committing) {
+        // A COMMIT that failed ended the transaction (the server rolled it back, e.g. a serialization
+        // failure or a deferred constraint); a ROLLBACK now would only log "there is no transaction in
+        // progress". If the connection itself failed, nobody knows its state: it is not reused.
+        if (isNetworkError(err)) broken = true;
+        throw err;
+      }
       try {
         await client.query('ROLLBACK');
       } catch {

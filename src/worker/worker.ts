@@ -294,7 +294,11 @@ export class Worker {
         signal: abort.signal,
         settleTimeoutMs: this.shutdownTimeoutMs,
         metrics: series,
-        onStorageFault: (err) => this.events.onError?.(err, `storage write of execution ${claimed.executionId}; it will be resumed`),
+        onStorageFault: (err) =>
+          this.events.onError?.(
+            err,
+            `storage write of execution ${claimed.executionId} failed; it will be resumed from its journal once the database answers, and a step in flight whose completion was not recorded runs again with the same idempotency key`,
+          ),
         onSuspended: (dueInMs) => this.wakeIn(dueInMs),
         onStepsRun: (run, replayed) => {
           this.stats.stepsRun += run;
