@@ -46,6 +46,12 @@ async function importModule(specifier: string, cwd: string): Promise<Record<stri
   }
 }
 
+/** One named export of a module, loaded as `aries worker` loads it (undefined when it has none). */
+export async function loadModuleExport(specifier: string, name: string, cwd = process.cwd()): Promise<unknown> {
+  registerTypeScript();
+  return (await importModule(specifier, cwd))[name];
+}
+
 /** The workflows of all modules, each once; two different definitions of one name@version are refused. */
 export async function loadWorkflowModules(specifiers: string[], cwd = process.cwd()): Promise<Workflow[]> {
   registerTypeScript();

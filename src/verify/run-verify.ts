@@ -34,7 +34,15 @@ export interface VerifyResult {
   valid: boolean;
 }
 
-export class VerifyError extends Error {}
+export class VerifyError extends Error {
+  /** The exit code of `aries verify` for it: 1 unless said otherwise. */
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+/** `aries verify`'s exit code when the reference run itself failed: there is nothing to compare against. */
+export const REFERENCE_FAILED_EXIT = 3;
 
 async function referenceRun(opts: VerifyOptions): Promise<Reference> {
   const store = await opts.stores.create();
@@ -49,6 +57,15 @@ async function referenceRun(opts: VerifyOptions): Promise<Reference> {
     if (!run.settled) {
       const hint = run.report.status === 'WAITING' ? '; give the signals it waits for with --signal, or raise --timeout-ms' : ' (raise --timeout-ms)';
       throw new VerifyError(`the reference run (no crash) did not come to rest within ${timeoutMs} ms: still ${run.report.status}${hint}`);
+    }
+    if (run.report.status === 'FAILED') {
+      const error = run.report.error;
+      const why = error ? `${error.name}: ${error.message}` : 'no error recorded';
+      throw new VerifyError(
+        `the reference run (no crash) ended FAILED (${why}): a workflow that fails without any crash cannot be verified; ` +
+          `fix it, or create what it needs in each fresh store with an exported verifySetup(db)`,
+        REFERENCE_FAILED_EXIT,
+      );
     }
     return { report: run.report, summary: summarizeJournal(run.report.journal) };
   } finally {

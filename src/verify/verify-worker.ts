@@ -5,6 +5,9 @@
  * With ARIES_CRASH_AT in its environment it dies by SIGKILL at that crash point instead, which is the
  * point: the next worker process must recover what it left.
  *
+ * A process that starts the execution first runs the module's `verifySetup(db)` export, if it has one, on
+ * the fresh store (db: the engine's query/exec handle), so a workflow that uses its own tables can be verified.
+ *
  * The lease is short (1 s) so the next process can claim a killed process's execution soon after; the
  * recovery sweep is off so a FAILED execution stays as its failure left it. With --signals, the process
  * sends the execution those signals as soon as it sees it WAITING (so a signal wait is woken by its
@@ -22,7 +25,7 @@
  */
 import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadWorkflowModules } from '../cli/load-workflow-modules.js';
+import { loadModuleExport, loadWorkflowModules } from '../cli/load-workflow-modules.js';
 import { createEngine } from '../sdk/engine.js';
 import type { Engine } from '../sdk/engine.js';
 import { newestLsn, readExecutionReport } from './execution-report.js';
@@ -34,6 +37,8 @@ const POLL_INTERVAL_MS = 50;
 /** The idempotency key of the one execution a store holds. */
 const IDEMPOTENCY_KEY = 'aries-verify';
 const EVENTS_FD = 3;
+/** The module export run on each fresh store before the workflow: `export async function verifySetup(db)`. */
+const VERIFY_SETUP_EXPORT = 'verifySetup';
 
 /** Writes a whole line to the events pipe; the pipe may be non-blocking, so a full one is waited out. */
 function emit(event: Record<string, unknown>): void {
@@ -118,6 +123,13 @@ async function main(): Promise<void> {
     let executionId = opts.executionId!;
     let resumedFromLsn: number | null = null;
     if (opts.start) {
+      // The module's set-up (its own tables, say) on this fresh store, before the workflow first runs;
+      // a recovering process finds the store as the set-up and the crashed run left it.
+      const setup = await loadModuleExport(opts.module, VERIFY_SETUP_EXPORT);
+      if (setup !== undefined) {
+        if (typeof setup !== 'function') throw new Error(`${VERIFY_SETUP_EXPORT} in ${opts.module} is not a function`);
+        await (setup as (db: Engine['db']) => unknown)(engine.db);
+      }
       executionId = (await engine.start(workflow, opts.input, { idempotencyKey: IDEMPOTENCY_KEY })).id;
       emit({ event: 'started', executionId });
     } else {

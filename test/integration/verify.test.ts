@@ -102,6 +102,24 @@ for (const backend of BACKENDS) {
     }
 
     test(
+      "a reference run that ends FAILED is verify's failure (exit 3, naming the error), not a pass; with verifySetup the same workflow verifies",
+      async () => {
+        const failed = await verify(['test/fixtures/verify-own-table-no-setup.ts', 'verify-own-table', '--input', '{"order":"o-1"}', '--points', 'before-step', ...store]);
+        expect(failed.code, failed.stderr).toBe(3);
+        expect(failed.stderr).toMatch(/^aries: the reference run \(no crash\) ended FAILED \(.*verify_orders.*\): a workflow that fails without any crash cannot be verified/m);
+        expect(failed.stdout).not.toMatch(/valid/);
+        const ok = await verify(['test/fixtures/verify-own-table.ts', 'verify-own-table', '--input', '{"order":"o-1"}', '--points', 'before-step,after-step-commit', '--json', ...store]);
+        expect(ok.code, ok.stderr).toBe(0);
+        const out = JSON.parse(ok.stdout) as VerifyJson;
+        expect(out.reference).toMatchObject({ status: 'COMPLETED', steps: ['reserve', 'record', 'confirm'] });
+        expect(out.rows.filter((r) => r.reached).length).toBeGreaterThan(0);
+        expect(out.valid).toBe(true);
+        await expectCleanedUp();
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    test(
       'a compensated saga: crashes before a step and inside its compensations are all recovered validly, exit 0',
       async () => {
         const result = await verify([

@@ -55,7 +55,11 @@ Options:
   --json               print {workflow, reference, rows, valid} as JSON
   -h, --help           show this help
 
-Exit code: 0 when every recovery is valid, 1 when one is not (or a run failed), 2 for a bad command line.
+Exit code: 0 when every recovery is valid, 1 when one is not (or a run failed), 2 for a bad command line,
+3 when the reference run itself (no crash) ended FAILED: there is nothing valid to compare against.
+
+A module may export \`verifySetup(db)\`: it runs on each fresh store before the workflow first runs
+(db.query(sql, params), db.exec(sql)), so a workflow that uses its own tables can be verified.
 
 Stores (verify never opens your own data dir or database):
   --data-dir DIR       embedded PGlite (the default): the per-run data dirs go in a new directory under
@@ -165,7 +169,7 @@ export default defineCommand({
       return result.valid ? 0 : 1;
     } catch (err) {
       if (interrupt.signal.aborted) throw new CliError(`interrupted by ${String(interrupt.signal.reason)}`, { exitCode: 130 });
-      if (err instanceof VerifyError) throw new CliError(err.message);
+      if (err instanceof VerifyError) throw new CliError(err.message, { exitCode: err.exitCode });
       throw err;
     }
   },
