@@ -71,6 +71,10 @@ for (const backend of BACKENDS) {
       let stoppedOnPurpose = false;
 
       beforeAll(async () => {
+        // The built-in recovery sweep (every 5 minutes on the clock) would recover cli-fail's TRANSIENT failure
+        // if a test ran across the boundary, and status would show a second attempt: pause it here.
+        const paused = await runCli(['schedule', 'pause', 'aries.auto-recover', ...connection]);
+        expect(paused.code, paused.stderr).toBe(0);
         worker = startCli(['worker', FIXTURE, '--concurrency', '4', '--lease-ms', '5000', ...connection]);
         const ready = await worker.waitFor(READY);
         for (const key of ['cli-greet@1', 'cli-echo@2', 'cli-double@1', 'cli-fail@1']) expect(ready).toContain(key);
