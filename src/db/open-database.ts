@@ -10,6 +10,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { DataDirLockedError, InvalidInputError } from '../errors.js';
 import type { Database } from './database.js';
 import { DataDirLock, liveHolder } from './data-dir-lock.js';
+import { exposureWarning, restrictDataDir } from './data-dir-permissions.js';
 import { validateDatabaseUrl } from './database-url.js';
 import { startControlServer } from './embedded-control-server.js';
 import { PgDatabase } from './pg-database.js';
@@ -29,6 +30,11 @@ export interface ConnectionOptions {
   ifDataDirHeld?: 'error' | 'connect' | undefined;
   /** Size of the connection pool on a server (default 20). */
   poolSize?: number | undefined;
+  /**
+   * Where start-up warnings go (default: process.emitWarning): an embedded data dir found reachable by other
+   * users (and repaired), a server running with fsync=off.
+   */
+  onWarning?: ((message: string) => void) | undefined;
 }
 
 export interface OpenedDatabase {
@@ -44,8 +50,10 @@ async function createDataDirAtomically(dir: string): Promise<void> {
     if (entry.startsWith(`${basename(dir)}.initializing-`)) rmSync(resolve(parent, entry), { recursive: true, force: true });
   }
   const scratch = `${dir}.initializing-${process.pid}`;
+  mkdirSync(scratch, { mode: 0o700 });
   const db = await PGliteDatabase.open(scratch);
   await db.close();
+  restrictDataDir(scratch);
   renameSync(scratch, dir);
 }
 
@@ -54,7 +62,11 @@ const HOLDER_OPENING_WAIT_MS = 30_000;
 
 const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function openEmbedded(dataDir: string, ifHeld: 'error' | 'connect'): Promise<OpenedDatabase> {
+async function openEmbedded(
+  dataDir: string,
+  ifHeld: 'error' | 'connect',
+  warn: (message: string) => void,
+): Promise<OpenedDatabase> {
   const dir = resolve(dataDir);
   let lock: DataDirLock;
   const deadline = Date.now() + HOLDER_OPENING_WAIT_MS;
@@ -83,6 +95,8 @@ async function openEmbedded(dataDir: string, ifHeld: 'error' | 'connect'): Promi
       rmSync(dir, { recursive: true, force: true });
       await createDataDirAtomically(dir);
     }
+    const exposure = exposureWarning(dir, restrictDataDir(dir));
+    if (exposure !== undefined) warn(`aries: ${exposure}`);
     const db = await PGliteDatabase.open(dir);
     const control = await startControlServer(db);
     lock.publishControl({ port: control.port, token: control.token });
@@ -91,7 +105,11 @@ async function openEmbedded(dataDir: string, ifHeld: 'error' | 'connect'): Promi
       close: async () => {
         await control.close();
         await db.close();
-        lock.release();
+        try {
+          restrictDataDir(dir); // the files PGlite created while it ran
+        } finally {
+          lock.release();
+        }
       },
     };
   } catch (err) {
@@ -110,5 +128,6 @@ export async function openDatabase(options: ConnectionOptions = {}): Promise<Ope
     const db = await PGliteDatabase.open(undefined);
     return { db, close: () => db.close() };
   }
-  return openEmbedded(options.dataDir ?? DEFAULT_DATA_DIR, options.ifDataDirHeld ?? 'error');
+  const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, { code: 'ARIES_DATA_DIR' }));
+  return openEmbedded(options.dataDir ?? DEFAULT_DATA_DIR, options.ifDataDirHeld ?? 'error', warn);
 }

@@ -36,8 +36,6 @@ export interface EngineOptions extends ConnectionOptions {
   vacuumIntervalMs?: number;
   /** Where background errors go (default: console.warn). */
   onError?: (err: unknown, context: string) => void;
-  /** Where start-up warnings go, such as a server running with fsync=off (default: process.emitWarning). */
-  onWarning?: (message: string) => void;
 }
 
 /** A signal's name, payload and idempotency key, checked: nothing is stored for a bad one. */
