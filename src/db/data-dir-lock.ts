@@ -4,14 +4,25 @@
  * the holder's process start time (so a recycled PID is not mistaken for the holder) and how to reach the
  * holder's control server. A live holder's lock is never taken; a dead holder's is taken over under a
  * second O_EXCL file, so two processes cannot both take over the same stale lock.
+ *
+ * Holders are of two kinds. A worker (or any engine that runs for long) holds the dir for its lifetime; a
+ * command (`aries status`, run in a loop from another terminal) holds it for a moment when no worker does.
+ * A short hold must not win over a worker: a worker that finds a command holding the dir marks its claim
+ * (`<dir>.lock.next`, created O_EXCL) and waits for the command to end; a command that finds a worker's
+ * claim waits for that worker to open the dir and goes through it, rather than taking the dir again.
  */
 import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { DataDirLockedError } from '../errors.js';
 
+/** A worker holds the dir for its lifetime; a command for a moment (see above). */
+export type HolderRole = 'worker' | 'command';
+
 export interface LockHolder {
   pid: number;
+  /** Absent in locks written before holders had roles: taken as a worker's. */
+  role?: HolderRole;
   /** Start time of the process in clock ticks since boot (Linux), to tell a recycled PID apart. */
   procStart: string | null;
   hostname: string;
@@ -36,7 +47,7 @@ function processStartTime(pid: number): string | null {
   }
 }
 
-function isAlive(holder: LockHolder): boolean {
+function isAlive(holder: Pick<LockHolder, 'pid' | 'procStart' | 'hostname'>): boolean {
   if (holder.hostname !== hostname()) return true; // cannot tell from here; never steal across machines
   try {
     process.kill(holder.pid, 0);
@@ -79,11 +90,20 @@ function tryCreate(path: string, content: string): boolean {
   return true;
 }
 
+function currentCommand(): string {
+  return process.argv.slice(1).join(' ') || 'node';
+}
+
 /** The live holder of a data dir, if any. */
 export function liveHolder(dataDir: string): LockHolder | undefined {
   const holder = readHolder(lockPathFor(dataDir));
   if (holder === 'missing' || holder === 'unreadable') return undefined;
   return isAlive(holder) ? holder : undefined;
+}
+
+/** A holder's role, for locks written before holders had one too. */
+export function roleOf(holder: LockHolder): HolderRole {
+  return holder.role ?? 'worker';
 }
 
 function describeHolder(dataDir: string, h: LockHolder): string {
@@ -100,10 +120,11 @@ export class DataDirLock {
     this.holder = holder;
   }
 
-  static acquire(dataDir: string, command = process.argv.slice(1).join(' ') || 'node'): DataDirLock {
+  static acquire(dataDir: string, role: HolderRole = 'worker', command = currentCommand()): DataDirLock {
     const path = lockPathFor(dataDir);
     const me: LockHolder = {
       pid: process.pid,
+      role,
       procStart: processStartTime(process.pid),
       hostname: hostname(),
       acquiredAt: new Date().toISOString(),
@@ -142,7 +163,7 @@ export class DataDirLock {
       try {
         const text = readFileSync(guard, 'utf8');
         const g = JSON.parse(text) as { pid: number; procStart: string | null };
-        abandoned = !isAlive({ pid: g.pid, procStart: g.procStart, hostname: hostname(), acquiredAt: '', command: '' });
+        abandoned = !isAlive({ pid: g.pid, procStart: g.procStart, hostname: hostname() });
       } catch {
         try {
           abandoned = Date.now() - statSync(guard).mtimeMs > 5_000;
@@ -180,5 +201,66 @@ export class DataDirLock {
     if (current !== 'missing' && current !== 'unreadable' && current.pid === process.pid) {
       rmSync(this.path, { force: true });
     }
+  }
+}
+
+/** A worker waiting for a command's hold on the dir to end. */
+export interface WaitingWorker {
+  pid: number;
+  procStart: string | null;
+  hostname: string;
+  command: string;
+}
+
+function claimPathFor(dataDir: string): string {
+  return `${lockPathFor(dataDir)}.next`;
+}
+
+function readClaim(path: string): WaitingWorker | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as WaitingWorker;
+  } catch {
+    return undefined; // none, or one being written this instant (it reads complete a moment later)
+  }
+}
+
+/** The live worker waiting to take the dir from a command, if any. */
+export function waitingWorker(dataDir: string): WaitingWorker | undefined {
+  const claim = readClaim(claimPathFor(dataDir));
+  return claim !== undefined && isAlive(claim) ? claim : undefined;
+}
+
+/**
+ * A worker's mark that it takes the dir next: commands that see it wait for the worker instead of taking
+ * the dir. Only one worker marks at a time; a dead worker's mark is replaced.
+ */
+export class WorkerClaim {
+  private constructor(private readonly path: string) {}
+
+  /** The mark, or undefined when another live worker has made its own. */
+  static make(dataDir: string): WorkerClaim | undefined {
+    const path = claimPathFor(dataDir);
+    const me: WaitingWorker = { pid: process.pid, procStart: processStartTime(process.pid), hostname: hostname(), command: currentCommand() };
+    for (let tries = 0; tries < 3; tries++) {
+      if (tryCreate(path, JSON.stringify(me))) return new WorkerClaim(path);
+      const other = readClaim(path);
+      if (other === undefined) {
+        // Unreadable for seconds: its writer died mid-write.
+        try {
+          if (Date.now() - statSync(path).mtimeMs <= 5_000) return undefined;
+        } catch {
+          continue; // gone already
+        }
+      } else if (isAlive(other)) {
+        return undefined;
+      }
+      rmSync(path, { force: true });
+    }
+    return undefined;
+  }
+
+  withdraw(): void {
+    const claim = readClaim(this.path);
+    if (claim?.pid === process.pid) rmSync(this.path, { force: true });
   }
 }

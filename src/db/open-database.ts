@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path';
 import { DataDirLockedError, InvalidInputError } from '../errors.js';
 import type { Database } from './database.js';
-import { DataDirLock, liveHolder } from './data-dir-lock.js';
+import { DataDirLock, type HolderRole, liveHolder, roleOf, waitingWorker, WorkerClaim } from './data-dir-lock.js';
 import { exposureWarning, restrictDataDir } from './data-dir-permissions.js';
 import { validateDatabaseUrl } from './database-url.js';
 import { startControlServer } from './embedded-control-server.js';
@@ -68,15 +68,50 @@ async function openEmbedded(
   warn: (message: string) => void,
 ): Promise<OpenedDatabase> {
   const dir = resolve(dataDir);
+  // A caller that would go through a holder is a command, holding the dir only for a moment; one that
+  // would not is a worker (or an application's engine), holding it for its lifetime.
+  const role: HolderRole = ifHeld === 'connect' ? 'command' : 'worker';
   let lock: DataDirLock;
+  let claim: WorkerClaim | undefined;
+  let saidWaiting = false;
   const deadline = Date.now() + HOLDER_OPENING_WAIT_MS;
   for (;;) {
+    if (role === 'command') {
+      // A worker is waiting to take the dir from a command: do not take it again before it; go through
+      // the worker once it has opened the dir.
+      const next = waitingWorker(dir);
+      if (next !== undefined) {
+        if (Date.now() >= deadline) {
+          throw new DataDirLockedError(
+            `data dir ${dir} is about to be taken by process ${next.pid} (${next.command}), which has not opened it in ` +
+              `${HOLDER_OPENING_WAIT_MS / 1000} s; try again when it has`,
+            next.pid,
+          );
+        }
+        await pause(50);
+        continue;
+      }
+    }
     try {
-      lock = DataDirLock.acquire(dir);
+      lock = DataDirLock.acquire(dir, role);
       break;
     } catch (err) {
-      if (!(err instanceof DataDirLockedError) || ifHeld !== 'connect') throw err;
+      if (!(err instanceof DataDirLockedError)) throw err;
       const holder = liveHolder(dir);
+      if (role === 'worker') {
+        // A command's hold ends in a moment: wait for it (saying so) rather than leave the work unrun.
+        if (holder === undefined || roleOf(holder) !== 'command') {
+          claim?.withdraw();
+          throw err;
+        }
+        claim ??= WorkerClaim.make(dir);
+        if (!saidWaiting) {
+          warn(`aries: data dir ${dir} is held for a moment by process ${holder.pid} (${holder.command}); waiting for it to end before opening it`);
+          saidWaiting = true;
+        }
+        await pause(25);
+        continue;
+      }
       if (holder?.control) {
         const db = new RemoteDatabase({ ...holder.control, description: `PGlite at ${dir} (via process ${holder.pid})` });
         return { db, close: () => db.close() };
@@ -87,6 +122,7 @@ async function openEmbedded(
       await pause(100);
     }
   }
+  claim?.withdraw();
   try {
     if (!existsSync(resolve(dir, 'PG_VERSION'))) {
       if (existsSync(dir) && readdirSync(dir).length > 0) {
