@@ -124,7 +124,7 @@ export class AriesMetrics {
     return s;
   }
 
-  render(): string {
+  render(): Promise<string> {
     return this.registry.render();
   }
 }
@@ -164,7 +164,7 @@ export interface DatabaseGauges {
 }
 
 /** The database gauges as exposition text; `undefined` when they could not be read (database down). */
-export function renderDatabaseGauges(gauges: DatabaseGauges | undefined): string {
+export function renderDatabaseGauges(gauges: DatabaseGauges | undefined): Promise<string> {
   const r = new MetricsRegistry();
   r.gauge('aries_database_up', 'Whether this scrape could read the database gauges (1) or not (0).').set(gauges ? 1 : 0);
   if (gauges) {

@@ -1,154 +1,120 @@
 /**
- * A small metrics registry: counters, gauges and histograms with labels, rendered in the Prometheus text
- * exposition format 0.0.4. Pure: no I/O, no clock, no dependencies.
+ * The metrics registry: counters, gauges and histograms with labels, on prom-client (the Node.js
+ * ecosystem's standard), rendered in the Prometheus text exposition format 0.0.4. This layer adds what
+ * Aries's metrics rely on: a counter's name ends in _total; a series is resolved once per label values and
+ * kept by hot paths (a step costs an increment, no label object built); NaN observations are dropped.
  *
- * Model
- *   family   one metric name with its help text, type and label names; rendered as one # HELP and one
- *            # TYPE line followed by its series. A family with labels has no series until one is used;
- *            one without labels always has its single series (a counter reads 0 before anything happens).
- *   series   one combination of label values (`family.labels(...values)`), created once and cached. Hot
- *            paths keep the series object and call inc()/observe() on it: no strings built per event.
- *   render   families in registration order, series in the order they were first used.
+ * The process's own metrics (CPU, resident memory, heap, GC, event-loop lag, open handles: prom-client's
+ * default metrics) live in one registry per process, started the first time they are rendered, since they
+ * describe the process and not any one engine in it.
  *
  * Values are what this process saw since the registry was created: Prometheus scrapes every process and
  * sums across them (rate(), sum by()), so counters are never shared or persisted.
  */
+import {
+  collectDefaultMetrics,
+  Counter as PromCounter,
+  Gauge as PromGauge,
+  Histogram as PromHistogram,
+  Registry,
+} from 'prom-client';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** Prometheus's default buckets, in seconds. */
 export const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-type MetricType = 'counter' | 'gauge' | 'histogram';
-
-export function formatValue(v: number): string {
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  if (Number.isNaN(v)) return 'NaN';
-  return String(v);
+export interface CounterSeries {
+  inc(by?: number): void;
 }
 
-/** A label value in the exposition format: backslash, double quote and newline escaped. */
-export function escapeLabelValue(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+export interface GaugeSeries {
+  set(value: number): void;
+  inc(by?: number): void;
+  dec(by?: number): void;
 }
 
-/** HELP text: backslash and newline escaped (a double quote is literal there). */
-function escapeHelp(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+export interface HistogramSeries {
+  observe(value: number): void;
 }
 
 abstract class Family<Series> {
-  private readonly series = new Map<string, { pairs: string; series: Series }>();
+  private readonly series = new Map<string, Series>();
   private unlabelled: Series | undefined;
 
   constructor(
     readonly name: string,
-    readonly help: string,
-    readonly type: MetricType,
     readonly labelNames: readonly string[],
-  ) {
-    if (!METRIC_NAME.test(name)) throw new RangeError(`invalid metric name "${name}"`);
-    const seen = new Set<string>();
-    for (const l of labelNames) {
-      if (!LABEL_NAME.test(l) || l.startsWith('__')) throw new RangeError(`metric ${name}: invalid label name "${l}"`);
-      if (seen.has(l)) throw new RangeError(`metric ${name}: label "${l}" given twice`);
-      seen.add(l);
-    }
-  }
+  ) {}
 
-  protected abstract create(): Series;
-  protected abstract renderSeries(out: string[], pairs: string, series: Series): void;
+  protected abstract create(values: string[]): Series;
 
-  /** The series of these label values (in the order of labelNames), created on first use. */
+  /** The series of these label values (in the order of labelNames), created on first use and kept. */
   labels(...values: string[]): Series {
     if (values.length !== this.labelNames.length) {
       throw new RangeError(`metric ${this.name} takes ${this.labelNames.length} label value(s) (${this.labelNames.join(', ')}), got ${values.length}`);
     }
     const key = values.length === 1 ? values[0]! : JSON.stringify(values);
-    let entry = this.series.get(key);
-    if (!entry) {
-      const pairs = this.labelNames.map((l, i) => `${l}="${escapeLabelValue(String(values[i]))}"`).join(',');
-      entry = { pairs, series: this.create() };
-      this.series.set(key, entry);
+    let series = this.series.get(key);
+    if (series === undefined) {
+      series = this.create(values);
+      this.series.set(key, series);
     }
-    return entry.series;
+    return series;
   }
 
   /** The single series of a family without labels. */
   protected get only(): Series {
     if (this.labelNames.length > 0) throw new RangeError(`metric ${this.name} has labels: use .labels(...)`);
-    return (this.unlabelled ??= this.labels());
-  }
-
-  /** Drops every series (a family without labels is back to zero). */
-  reset(): void {
-    this.series.clear();
-    this.unlabelled = undefined;
-  }
-
-  render(out: string[]): void {
-    if (this.labelNames.length === 0) this.unlabelled ??= this.labels(); // always rendered, 0 at first
-    if (this.series.size === 0) return; // a labelled family nothing used yet: no samples, no lines
-    out.push(`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`);
-    for (const { pairs, series } of this.series.values()) this.renderSeries(out, pairs, series);
-  }
-}
-
-const braces = (pairs: string) => (pairs === '' ? '' : `{${pairs}}`);
-
-export class CounterSeries {
-  value = 0;
-  inc(by = 1): void {
-    if (!(by >= 0)) throw new RangeError(`a counter only goes up: inc(${by})`);
-    this.value += by;
+    return (this.unlabelled ??= this.create([]));
   }
 }
 
 export class Counter extends Family<CounterSeries> {
-  constructor(name: string, help: string, labelNames: readonly string[] = []) {
+  private readonly metric: PromCounter;
+
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[]) {
     if (!name.endsWith('_total')) throw new RangeError(`counter ${name}: a counter's name ends in _total`);
-    super(name, help, 'counter', labelNames);
+    super(name, labelNames);
+    this.metric = new PromCounter({ name, help, labelNames: [...labelNames], registers: [registry] });
   }
-  protected create(): CounterSeries {
-    return new CounterSeries();
+
+  protected create(values: string[]): CounterSeries {
+    const target = values.length === 0 ? this.metric : this.metric.labels(...values);
+    target.inc(0); // a series reads 0 from its first use, not only after its first event
+    const name = this.name;
+    return {
+      inc(by = 1) {
+        if (!(by >= 0)) throw new RangeError(`counter ${name} only goes up: inc(${by})`);
+        target.inc(by);
+      },
+    };
   }
+
   inc(by = 1): void {
     this.only.inc(by);
-  }
-  get value(): number {
-    return this.only.value;
-  }
-  protected renderSeries(out: string[], pairs: string, s: CounterSeries): void {
-    out.push(`${this.name}${braces(pairs)} ${formatValue(s.value)}`);
-  }
-}
-
-export class GaugeSeries {
-  value = 0;
-  set(v: number): void {
-    this.value = v;
-  }
-  inc(by = 1): void {
-    this.value += by;
-  }
-  dec(by = 1): void {
-    this.value -= by;
   }
 }
 
 export class Gauge extends Family<GaugeSeries> {
-  constructor(name: string, help: string, labelNames: readonly string[] = []) {
-    super(name, help, 'gauge', labelNames);
+  private readonly metric: PromGauge;
+
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[]) {
+    super(name, labelNames);
+    this.metric = new PromGauge({ name, help, labelNames: [...labelNames], registers: [registry] });
   }
-  protected create(): GaugeSeries {
-    return new GaugeSeries();
+
+  protected create(values: string[]): GaugeSeries {
+    const target = values.length === 0 ? this.metric : this.metric.labels(...values);
+    return {
+      set: (value) => target.set(value),
+      inc: (by = 1) => target.inc(by),
+      dec: (by = 1) => target.dec(by),
+    };
   }
-  set(v: number): void {
-    this.only.set(v);
+
+  set(value: number): void {
+    this.only.set(value);
   }
   inc(by = 1): void {
     this.only.inc(by);
@@ -156,38 +122,13 @@ export class Gauge extends Family<GaugeSeries> {
   dec(by = 1): void {
     this.only.dec(by);
   }
-  get value(): number {
-    return this.only.value;
-  }
-  protected renderSeries(out: string[], pairs: string, s: GaugeSeries): void {
-    out.push(`${this.name}${braces(pairs)} ${formatValue(s.value)}`);
-  }
-}
-
-export class HistogramSeries {
-  /** Per bucket, not cumulative (the last is +Inf); made cumulative when rendered. */
-  readonly counts: number[];
-  sum = 0;
-  count = 0;
-  constructor(private readonly bounds: readonly number[]) {
-    this.counts = new Array<number>(bounds.length + 1).fill(0);
-  }
-  observe(v: number): void {
-    if (Number.isNaN(v)) return; // would poison the sum and belongs to no bucket
-    const b = this.bounds;
-    let i = 0;
-    while (i < b.length && v > b[i]!) i++;
-    this.counts[i]!++;
-    this.sum += v;
-    this.count++;
-  }
 }
 
 export class Histogram extends Family<HistogramSeries> {
   readonly buckets: readonly number[];
-  private readonly leLabels: readonly string[];
+  private readonly metric: PromHistogram;
 
-  constructor(name: string, help: string, labelNames: readonly string[] = [], buckets: readonly number[] = DEFAULT_BUCKETS) {
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[], buckets: readonly number[]) {
     if (labelNames.includes('le')) throw new RangeError(`histogram ${name}: "le" is reserved for buckets`);
     if (buckets.length === 0) throw new RangeError(`histogram ${name} needs at least one bucket`);
     for (let i = 0; i < buckets.length; i++) {
@@ -195,52 +136,54 @@ export class Histogram extends Family<HistogramSeries> {
         throw new RangeError(`histogram ${name}: buckets must be finite and strictly increasing (+Inf is implied)`);
       }
     }
-    super(name, help, 'histogram', labelNames);
+    super(name, labelNames);
     this.buckets = [...buckets];
-    this.leLabels = [...this.buckets.map(formatValue), '+Inf'].map((le) => `le="${le}"`);
+    this.metric = new PromHistogram({ name, help, labelNames: [...labelNames], buckets: [...buckets], registers: [registry] });
   }
-  protected create(): HistogramSeries {
-    return new HistogramSeries(this.buckets);
+
+  protected create(values: string[]): HistogramSeries {
+    const target = values.length === 0 ? this.metric : this.metric.labels(...values);
+    if (values.length > 0) this.metric.zero(Object.fromEntries(this.labelNames.map((l, i) => [l, values[i]!])));
+    return {
+      observe(value) {
+        if (!Number.isNaN(value)) target.observe(value); // NaN would poison the sum and belongs to no bucket
+      },
+    };
   }
-  observe(v: number): void {
-    this.only.observe(v);
-  }
-  protected renderSeries(out: string[], pairs: string, s: HistogramSeries): void {
-    const sep = pairs === '' ? '' : ',';
-    let cumulative = 0;
-    for (let i = 0; i < s.counts.length; i++) {
-      cumulative += s.counts[i]!;
-      out.push(`${this.name}_bucket{${pairs}${sep}${this.leLabels[i]!}} ${cumulative}`);
-    }
-    out.push(`${this.name}_sum${braces(pairs)} ${formatValue(s.sum)}`, `${this.name}_count${braces(pairs)} ${s.count}`);
+
+  observe(value: number): void {
+    this.only.observe(value);
   }
 }
 
 export class MetricsRegistry {
-  private readonly families = new Map<string, Family<unknown>>();
+  private readonly registry = new Registry();
 
   counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
-    return this.add(new Counter(name, help, labelNames));
+    return new Counter(this.registry, name, help, labelNames);
   }
 
   gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
-    return this.add(new Gauge(name, help, labelNames));
+    return new Gauge(this.registry, name, help, labelNames);
   }
 
-  histogram(name: string, help: string, labelNames: readonly string[] = [], buckets?: readonly number[]): Histogram {
-    return this.add(new Histogram(name, help, labelNames, buckets));
+  histogram(name: string, help: string, labelNames: readonly string[] = [], buckets: readonly number[] = DEFAULT_BUCKETS): Histogram {
+    return new Histogram(this.registry, name, help, labelNames, buckets);
   }
 
-  private add<F extends Family<unknown>>(family: F): F {
-    if (this.families.has(family.name)) throw new RangeError(`metric ${family.name} is registered twice`);
-    this.families.set(family.name, family);
-    return family;
+  /** The exposition text of every family registered here (a labelled one nothing used yet has no samples). */
+  render(): Promise<string> {
+    return this.registry.metrics();
   }
+}
 
-  /** The exposition text: every family with at least one series, ending in a newline (or empty). */
-  render(): string {
-    const out: string[] = [];
-    for (const f of this.families.values()) f.render(out);
-    return out.length === 0 ? '' : `${out.join('\n')}\n`;
+let processRegistry: Registry | undefined;
+
+/** The process's own metrics (prom-client's defaults), started on first use, one set per process. */
+export function renderProcessMetrics(): Promise<string> {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
   }
+  return processRegistry.metrics();
 }

@@ -3,6 +3,7 @@
  * sweep), apart from the client's start / handle / result. The HTTP API, the CLI and `aries verify` go
  * through it; an application's request path never needs it.
  */
+import { renderProcessMetrics } from '../core/metrics-registry.js';
 import { GAUGED_STATUSES, renderDatabaseGauges, type AriesMetrics, type DatabaseGauges, type QueueGauges } from '../core/aries-metrics.js';
 import { TERMINAL_STATUSES, type ExecutionStatus } from '../core/execution-states.js';
 import type { FailureType } from '../core/failure-classification.js';
@@ -361,7 +362,8 @@ export class EngineAdmin {
 
   /**
    * The Prometheus text exposition (format 0.0.4, METRICS_CONTENT_TYPE) of this process's counters and
-   * histograms (engine.metrics) and of the database gauges read now. When the database cannot be read,
+   * histograms (engine.metrics), of the database gauges read now, and of the process itself (prom-client's
+   * default metrics: CPU, memory, heap, GC, event-loop lag). When the database cannot be read,
    * the counters are still rendered, with aries_database_up 0 and no database gauges.
    */
   async renderMetrics(): Promise<string> {
@@ -374,7 +376,8 @@ export class EngineAdmin {
     } catch (err) {
       this.engine.onError(err, 'metrics');
     }
-    return this.engine.metrics.render() + renderDatabaseGauges(gauges);
+    const parts = await Promise.all([this.engine.metrics.render(), renderDatabaseGauges(gauges), renderProcessMetrics()]);
+    return parts.map((part) => (part === '' || part.endsWith('\n') ? part : `${part}\n`)).join('');
   }
 
   /**

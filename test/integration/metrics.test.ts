@@ -98,6 +98,11 @@ describeBackends('metrics', (b) => {
 
     expect(m.value('aries_database_up')).toBe(1);
     expect(m.value('aries_queue_depth')).toBe(3);
+    // The process's own metrics, as operators expect of a Node.js service's /metrics (prom-client's defaults).
+    expect(m.value('process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(m.value('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(m.types.get('nodejs_eventloop_lag_seconds')).toBe('gauge');
+    expect(m.types.get('nodejs_gc_duration_seconds')).toBe('histogram');
     expect(['PENDING', 'RUNNING', 'COMPENSATING', 'FAILED'].map((status) => m.value('aries_executions', { status }))).toEqual([4, 0, 0, 1]);
     expect(m.value('aries_expired_leases')).toBe(0);
 
