@@ -1,5 +1,5 @@
 export { createEngine, Engine } from './sdk/engine.js';
-export type { EngineOptions, StartOptions } from './sdk/engine.js';
+export type { EngineOptions, StartManyOptions, StartOptions } from './sdk/engine.js';
 export { EngineAdmin } from './sdk/engine-admin.js';
 export type { ExecutionDetail, JournalPage, JournalReadOptions, FailurePage, ScheduleDetail } from './sdk/engine-admin.js';
 export type { ScheduleOptions } from './sdk/schedule-options.js';

@@ -59,6 +59,41 @@ export async function startExecution(
   return { executionId: row.execution_id, created: row.created, status: row.status, debounced: row.debounced };
 }
 
+/** Many executions of one workflow in one call (aries.start_executions): one row per item, in order. */
+export async function startExecutions(
+  db: Queryable,
+  args: {
+    workflow: string;
+    version: string | null;
+    /** Each item's input as JSON text (null: no input). */
+    inputsJson: readonly (string | null)[];
+    /** Each item's idempotency key (null: none); omitted: no keys. */
+    idempotencyKeys: readonly (string | null)[] | null;
+    timeoutMs?: number | null;
+  } & Omit<StartPlacement, 'debounce'>,
+): Promise<{ executionId: string; created: boolean; status: ExecutionStatus }[]> {
+  const rows = await translated(
+    db.query<{ ord: number; execution_id: string; created: boolean; status: ExecutionStatus }>(
+      `SELECT * FROM aries.start_executions(p_workflow => $1, p_version => $2, p_inputs => $3::jsonb,
+                                           p_idempotency_keys => $4::jsonb, p_timeout_ms => $5, p_queue => $6,
+                                           p_queue_key => $7, p_priority => $8, p_delay_ms => $9)`,
+      [
+        args.workflow,
+        args.version,
+        `[${args.inputsJson.map((j) => j ?? 'null').join(',')}]`,
+        args.idempotencyKeys === null ? null : JSON.stringify(args.idempotencyKeys),
+        args.timeoutMs ?? null,
+        args.queue ?? null,
+        args.queueKey ?? null,
+        args.priority ?? 0,
+        args.delayMs ?? null,
+      ],
+    ),
+  );
+  if (rows.length !== args.inputsJson.length) throw new Error(`start_executions returned ${rows.length} rows for ${args.inputsJson.length} items`);
+  return rows.map((r) => ({ executionId: r.execution_id, created: r.created, status: r.status }));
+}
+
 /** Ends an execution COMPLETED, recording the completions of its last steps in the same transaction. */
 export async function completeExecution(
   db: Queryable,

@@ -11,12 +11,12 @@ import { durabilityWarnings } from '../db/durability-check.js';
 import { checkSchema, migrate, type MigrationResult } from '../db/migrate.js';
 import { openDatabase, type ConnectionOptions } from '../db/open-database.js';
 import { RemoteDatabase } from '../db/remote-database.js';
-import { isUuid, startExecution, type StartPlacement } from '../db/executions.js';
+import { isUuid, startExecution, startExecutions, type StartPlacement } from '../db/executions.js';
 import { registerQueue } from '../db/queues.js';
 import { databaseNow, upsertSchedule } from '../db/schedules.js';
 import { sendSignal, signalWithStart } from '../db/waits.js';
 import { nextSlotAfter } from '../core/schedule-slots.js';
-import { EngineClosedError, ExecutionNotFoundError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
+import { AriesError, EngineClosedError, ExecutionNotFoundError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
 import { startEmbeddedMaintenance } from '../worker/embedded-maintenance.js';
 import { registerDefinition } from '../worker/register-definition.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
@@ -88,6 +88,15 @@ export interface StartOptions {
    * and never later than maxDelayMs after the first (default: no bound). Not with idempotencyKey.
    */
   debounce?: { key: string; delayMs: number; maxDelayMs?: number };
+}
+
+export interface StartManyOptions extends Omit<StartOptions, 'idempotencyKey' | 'debounce'> {
+  /** One idempotency key (or null: none) per input, in the same order. */
+  idempotencyKeys?: readonly (string | null)[];
+  /** Not for a batch: use idempotencyKeys. */
+  idempotencyKey?: never;
+  /** Not for a batch. */
+  debounce?: never;
 }
 
 export interface SignalOptions {
@@ -186,6 +195,52 @@ export class Engine {
     if (started.created) this.metrics.executionsStarted.labels(start.workflow).inc();
     this.pokeWorkers();
     return this.handle<Output>(started.executionId, started.created, started.debounced);
+  }
+
+  /**
+   * Starts many executions of one workflow in one database call: one handle per input, in order. With
+   * `options.idempotencyKeys` (one key or null per input) each item keeps its own key's semantics, as
+   * engine.start does: a key already used answers with its execution (created false); the same key with a
+   * different input is IDEMPOTENCY_CONFLICT, also between two items of the batch. The other options are the
+   * batch's. All or nothing: a bad item refuses the batch, naming it, and nothing is started.
+   */
+  async startMany<Input, Output>(
+    workflow: Workflow<Input, Output> | string,
+    inputs: readonly Input[],
+    options: StartManyOptions = {},
+  ): Promise<ExecutionHandle<Output>[]> {
+    if (!Array.isArray(inputs)) throw new InvalidInputError('engine.startMany needs its inputs as an array');
+    const { idempotencyKeys, ...shared } = options;
+    if (shared.idempotencyKey !== undefined) {
+      throw new InvalidInputError('engine.startMany takes idempotencyKeys (one per input), not idempotencyKey');
+    }
+    if (shared.debounce !== undefined) throw new InvalidInputError('engine.startMany cannot debounce: start debounced executions one by one');
+    if (idempotencyKeys !== undefined && (!Array.isArray(idempotencyKeys) || idempotencyKeys.length !== inputs.length)) {
+      throw new InvalidInputError(`engine.startMany needs one idempotency key (or null) per input: ${inputs.length} input(s)`);
+    }
+    if (inputs.length === 0) return [];
+    const batch = await this.prepareStart(workflow as Workflow<unknown, Output> | string, null, shared);
+    const inputsJson: (string | null)[] = [];
+    const keys: (string | null)[] = [];
+    for (let i = 0; i < inputs.length; i++) {
+      try {
+        inputsJson.push(encodeStored(inputs[i] === undefined ? null : inputs[i], 'input', this.maxPayloadBytes));
+        const key = idempotencyKeys?.[i];
+        keys.push(key === null || key === undefined ? null : (checkIdempotencyKey(key, 'idempotencyKey') ?? null));
+      } catch (err) {
+        if (err instanceof AriesError) err.message = `item ${i + 1} of the batch: ${err.message}`;
+        throw err;
+      }
+    }
+    const started = await startExecutions(this.db, {
+      ...batch,
+      inputsJson,
+      idempotencyKeys: idempotencyKeys === undefined ? null : keys,
+    });
+    const created = started.filter((s) => s.created).length;
+    if (created > 0) this.metrics.executionsStarted.labels(batch.workflow).inc(created);
+    this.pokeWorkers();
+    return started.map((s) => this.handle<Output>(s.executionId, s.created));
   }
 
   /**

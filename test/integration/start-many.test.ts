@@ -1,0 +1,125 @@
+import { expect, test } from 'vitest';
+import { defineQueue, defineWorkflow, type Worker } from '../../src/index.js';
+import { describeBackends } from '../helpers/backends.js';
+
+/**
+ * engine.startMany (aries.start_executions): many executions of one workflow in one call, each item with
+ * its own idempotency key semantics, all or nothing.
+ */
+describeBackends('starting many executions at once', (b) => {
+  const double = defineWorkflow('many-double', async (ctx, n: number) => ctx.step('double', () => n * 2));
+  let worker: Worker | undefined;
+  async function running(): Promise<void> {
+    if (worker) return;
+    worker = b.engine.worker({ workflows: [double], concurrency: 8, pollIntervalMs: 100 });
+    await worker.start();
+  }
+  const count = async (sql: string, params: unknown[] = []) =>
+    Number((await b.engine.db.query<{ n: string | number }>(sql, params))[0]!.n);
+
+  test('200 inputs: 200 PENDING executions in input order, each with its execution_started record, all run', async () => {
+    const inputs = Array.from({ length: 200 }, (_, i) => i);
+    const handles = await b.engine.startMany(double, inputs);
+    expect(handles).toHaveLength(200);
+    expect(new Set(handles.map((h) => h.id)).size).toBe(200);
+    expect(handles.every((h) => h.created)).toBe(true);
+    const ids = handles.map((h) => h.id);
+    const rows = await b.engine.db.query<{ id: string; input: number; n: string | number }>(
+      `SELECT e.id, e.input, (SELECT count(*) FROM aries.journal j WHERE j.execution_id = e.id AND j.kind = 'execution_started') AS n
+         FROM aries.executions e WHERE e.id = ANY ($1::uuid[])`,
+      [ids],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(ids.map((id) => byId.get(id)!.input)).toEqual(inputs); // handle i is input i
+    expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
+    await running();
+    const results = await Promise.all(handles.map((h) => h.result({ timeoutMs: 60_000 })));
+    expect(results).toEqual(inputs.map((n) => n * 2));
+  });
+
+  test('idempotency keys per item: a used key answers with its execution; a key twice in a batch is one execution', async () => {
+    const first = await b.engine.startMany(double, [1, 2, 3], { idempotencyKeys: ['k-1', 'k-2', null] });
+    expect(first.map((h) => h.created)).toEqual([true, true, true]);
+    const again = await b.engine.startMany(double, [1, 2, 3, 4, 4], { idempotencyKeys: ['k-1', 'k-2', null, 'k-4', 'k-4'] });
+    expect(again.map((h) => h.created)).toEqual([false, false, true, true, false]);
+    expect(again[0]!.id).toBe(first[0]!.id);
+    expect(again[1]!.id).toBe(first[1]!.id);
+    expect(again[2]!.id).not.toBe(first[2]!.id); // no key: a new execution
+    expect(again[4]!.id).toBe(again[3]!.id);
+    // The same keys through engine.start agree.
+    expect((await b.engine.start(double, 4, { idempotencyKey: 'k-4' })).id).toBe(again[3]!.id);
+  });
+
+  test('a key with a different input is IDEMPOTENCY_CONFLICT naming the item; the batch starts nothing', async () => {
+    const [taken] = await b.engine.startMany(double, [10], { idempotencyKeys: ['c-1'] });
+    const before = await count('SELECT count(*) AS n FROM aries.executions');
+    await expect(b.engine.startMany(double, [20, 11], { idempotencyKeys: ['c-new', 'c-1'] })).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_CONFLICT',
+      message: expect.stringMatching(new RegExp(`item 2 of the batch: idempotency key "c-1" already started execution ${taken!.id}`)),
+    });
+    await expect(b.engine.startMany(double, [1, 2], { idempotencyKeys: ['c-twice', 'c-twice'] })).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_CONFLICT',
+      message: expect.stringContaining('item 2 of the batch: idempotency key "c-twice" is given to item 1 too, with a different input'),
+    });
+    expect(await count('SELECT count(*) AS n FROM aries.executions')).toBe(before);
+    expect(await count(`SELECT count(*) AS n FROM aries.executions WHERE idempotency_key = 'c-new'`)).toBe(0);
+  });
+
+  test('bad items and options are refused before anything is stored, naming the item', async () => {
+    const before = await count('SELECT count(*) AS n FROM aries.executions');
+    await expect(b.engine.startMany(double, [1, 2n as unknown as number])).rejects.toMatchObject({
+      code: 'NOT_JSON_SERIALIZABLE',
+      message: expect.stringMatching(/^item 2 of the batch: /),
+    });
+    await expect(b.engine.startMany(double, [1, 2], { idempotencyKeys: ['only-one'] })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('one idempotency key (or null) per input: 2 input(s)'),
+    });
+    await expect(b.engine.startMany(double, [1], { idempotencyKeys: [''] })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(b.engine.startMany(double, 'nope' as unknown as number[])).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    expect(await count('SELECT count(*) AS n FROM aries.executions')).toBe(before);
+    expect(await b.engine.startMany(double, [])).toEqual([]);
+  });
+
+  test('the placement is the batch\'s: queue, key, priority, delay and timeout on every item', async () => {
+    const mail = defineQueue('many-mail', { concurrency: 2 });
+    const handles = await b.engine.startMany('many-double', [1, 2, 3], {
+      queue: mail,
+      queueKey: 'tenant-a',
+      priority: 5,
+      delayMs: 60_000,
+      timeoutMs: 3_600_000,
+    });
+    const rows = await b.engine.db.query<{ queue_name: string; queue_key: string; priority: number; due_s: number; timeout_s: number }>(
+      `SELECT queue_name, queue_key, priority,
+              extract(epoch FROM available_at - created_at)::float8 AS due_s,
+              extract(epoch FROM deadline_at - created_at)::float8 AS timeout_s
+         FROM aries.executions WHERE id = ANY ($1::uuid[])`,
+      [handles.map((h) => h.id)],
+    );
+    expect(rows).toHaveLength(3);
+    for (const r of rows) {
+      expect([r.queue_name, r.queue_key, r.priority]).toEqual(['many-mail', 'tenant-a', 5]);
+      expect(r.due_s).toBeCloseTo(60, 0);
+      expect(r.timeout_s).toBeCloseTo(3600, 0);
+    }
+  });
+
+  test('two batches racing over the same keys start each key once, and both answer with that execution', async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `race-${i}`);
+    const shuffled = [...keys].sort(() => Math.random() - 0.5);
+    const inputOf = (key: string) => Number(key.slice(5));
+    const [a, c] = await Promise.all([
+      b.engine.startMany(double, keys.map(inputOf), { idempotencyKeys: keys }),
+      b.engine.startMany(double, shuffled.map(inputOf), { idempotencyKeys: shuffled }),
+    ]);
+    const idOf = new Map(keys.map((k, i) => [k, a[i]!.id]));
+    shuffled.forEach((k, i) => expect(c[i]!.id).toBe(idOf.get(k)));
+    expect(a.filter((h) => h.created).length + c.filter((h) => h.created).length).toBe(40);
+    expect(await count(`SELECT count(*) AS n FROM aries.executions WHERE idempotency_key LIKE 'race-%'`)).toBe(40);
+  });
+
+  test('stop the worker', async () => {
+    await worker?.stop();
+  });
+});
