@@ -205,6 +205,13 @@ const schemas: Record<string, Schema> = {
     debounced: { type: 'boolean', description: 'A debounced start gave its input to the PENDING execution under its key (created is false).' },
     execution: ref('Execution'),
   }),
+  StartedMany: object({
+    executions: {
+      type: 'array',
+      items: object({ id: { type: 'string', format: 'uuid' }, created: { type: 'boolean' } }),
+      description: 'One per input, in order.',
+    },
+  }),
   SignalSent: object({
     signalId: { type: 'string', description: "The signal's id in the mailbox (the order of sending); for a duplicate, the signal first sent under that idempotency key." },
     duplicate: { type: 'boolean', description: 'The idempotency key was used already: nothing new was stored.' },
@@ -262,6 +269,40 @@ const paths: Record<string, Record<string, Schema>> = {
         '200': ok('Started', 'The idempotency key matched an execution started earlier'),
         '409': errorResponse('The idempotency key belongs to another workflow'),
         '413': errorResponse('Input too large'),
+        ...forWrites,
+      },
+    },
+  },
+  '/api/executions/batch': {
+    post: {
+      summary: 'Start many executions of one workflow in one call (engine.startMany): all or nothing, each item with its own idempotency key',
+      operationId: 'startExecutions',
+      requestBody: jsonBody(
+        object(
+          {
+            workflow: { type: 'string' },
+            version: { type: 'string' },
+            inputs: { type: 'array', maxItems: 10_000, items: {}, description: 'One input per execution, in order.' },
+            idempotencyKeys: {
+              type: 'array',
+              items: nullable({ type: 'string', minLength: 1 }),
+              description: 'One key (or null) per input: a used key answers with its execution; the same key with another input is 409.',
+            },
+            timeoutMs: { type: 'number', exclusiveMinimum: 0, description: "Every execution's deadline from now." },
+            queue: { type: 'string' },
+            queueKey: { type: 'string', minLength: 1 },
+            priority: { type: 'integer' },
+            delayMs: { type: 'number', minimum: 0 },
+          },
+          ['workflow', 'inputs'],
+        ),
+        true,
+      ),
+      responses: {
+        '201': ok('StartedMany', 'At least one execution was created'),
+        '200': ok('StartedMany', 'Every item matched an execution started earlier under its idempotency key'),
+        '409': errorResponse('An idempotency key belongs to another workflow or another input (the item is named); nothing was started'),
+        '413': errorResponse('Body too large'),
         ...forWrites,
       },
     },

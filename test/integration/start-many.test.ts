@@ -1,6 +1,8 @@
 import { expect, test } from 'vitest';
 import { defineQueue, defineWorkflow, type Worker } from '../../src/index.js';
+import { startApiServer } from '../../src/server/api-server.js';
 import { describeBackends } from '../helpers/backends.js';
+import { expectSchema, TOKEN } from '../helpers/openapi-schema.js';
 
 /**
  * engine.startMany (aries.start_executions): many executions of one workflow in one call, each item with
@@ -117,6 +119,39 @@ describeBackends('starting many executions at once', (b) => {
     shuffled.forEach((k, i) => expect(c[i]!.id).toBe(idOf.get(k)));
     expect(a.filter((h) => h.created).length + c.filter((h) => h.created).length).toBe(40);
     expect(await count(`SELECT count(*) AS n FROM aries.executions WHERE idempotency_key LIKE 'race-%'`)).toBe(40);
+  });
+
+  test('the API: POST /api/executions/batch starts them all (201), answers a repeat with the same ids (200), refuses a conflict (409)', async () => {
+    await running(); // the worker registers the workflow the API starts by name
+    const server = await startApiServer({ engine: b.engine, port: 0, token: TOKEN, dashboardDir: false });
+    try {
+      const post = async (body: unknown) => {
+        const res = await fetch(`${server.url}/api/executions/batch`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, json: (await res.json()) as any };
+      };
+      const body = { workflow: 'many-double', inputs: [5, 6, 7], idempotencyKeys: ['api-5', 'api-6', null] };
+      const first = await post(body);
+      expect(first.status).toBe(201);
+      expectSchema('StartedMany', first.json);
+      expect(first.json.executions.map((e: { created: boolean }) => e.created)).toEqual([true, true, true]);
+      const again = await post({ ...body, inputs: [5, 6], idempotencyKeys: ['api-5', 'api-6'] });
+      expect(again.status).toBe(200);
+      expect(again.json.executions.map((e: { id: string }) => e.id)).toEqual(first.json.executions.slice(0, 2).map((e: { id: string }) => e.id));
+      const conflict = await post({ workflow: 'many-double', inputs: [50], idempotencyKeys: ['api-5'] });
+      expect(conflict.status).toBe(409);
+      expect(conflict.json.error.code).toBe('IDEMPOTENCY_CONFLICT');
+      expect(conflict.json.error.message).toContain('item 1 of the batch');
+      const notArray = await post({ workflow: 'many-double', inputs: { a: 1 } });
+      expect([notArray.status, notArray.json.error.code]).toEqual([422, 'INVALID_INPUT']);
+      const unknownField = await post({ workflow: 'many-double', inputs: [1], idempotencyKey: 'one' });
+      expect(unknownField.status).toBe(422);
+    } finally {
+      await server.close();
+    }
   });
 
   test('stop the worker', async () => {

@@ -1,5 +1,5 @@
 /**
- * /api/executions: list by pages, start (in a queue, delayed or debounced if asked), read one (with its steps, journal, checkpoints, failures), act on
+ * /api/executions: list by pages, start (in a queue, delayed or debounced if asked; many at once), read one (with its steps, journal, checkpoints, failures), act on
  * one (cancel, optionally compensating; recover; retry), and put a signal in its mailbox.
  */
 import { EXECUTION_STATUSES } from '../../core/execution-states.js';
@@ -57,6 +57,11 @@ function startOptions(body: Record<string, unknown>): StartOptions {
   return options;
 }
 
+const BATCH_FIELDS = ['workflow', 'version', 'inputs', 'idempotencyKeys', 'queue', 'queueKey', 'priority', 'delayMs', 'timeoutMs'] as const;
+
+/** Items a batch start takes in one request (the body's size limit applies too). */
+export const MAX_BATCH_ITEMS = 10_000;
+
 export const executionRoutes: Route[] = [
   {
     method: 'GET',
@@ -84,6 +89,30 @@ export const executionRoutes: Route[] = [
       const handle = await engine.start(workflow, body.input, startOptions(body));
       const execution = await readExecution(engine, handle.id);
       return { status: handle.created ? 201 : 200, body: { id: handle.id, created: handle.created, debounced: handle.debounced, execution } };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/executions/batch',
+    bodyFields: BATCH_FIELDS,
+    async handle({ engine, body }) {
+      const workflow = bodyString(body, 'workflow');
+      if (workflow === undefined || workflow === '') throw new InvalidInputError('workflow (a registered workflow name) is required', { field: 'workflow' });
+      const { inputs, idempotencyKeys } = body;
+      if (!Array.isArray(inputs)) throw new InvalidInputError('inputs (an array: one input per execution) is required', { field: 'inputs' });
+      if (inputs.length > MAX_BATCH_ITEMS) {
+        throw new InvalidInputError(`inputs has ${inputs.length} items; a batch takes at most ${MAX_BATCH_ITEMS}`, { field: 'inputs' });
+      }
+      if (idempotencyKeys !== undefined && !Array.isArray(idempotencyKeys)) {
+        throw new InvalidInputError('idempotencyKeys must be an array: one key (or null) per input', { field: 'idempotencyKeys' });
+      }
+      const { idempotencyKey: _none, debounce: _neither, ...shared } = startOptions(body);
+      const handles = await engine.startMany(workflow, inputs as unknown[], {
+        ...shared,
+        ...(idempotencyKeys === undefined ? {} : { idempotencyKeys: idempotencyKeys as (string | null)[] }),
+      });
+      const executions = handles.map((h) => ({ id: h.id, created: h.created }));
+      return { status: executions.some((e) => e.created) ? 201 : 200, body: { executions } };
     },
   },
   {
