@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { rolesSql } from '../../src/db/roles-sql.js';
-import { createEngine, PermissionDeniedError, type Engine } from '../../src/index.js';
+import { createEngine, defineQueue, defineWorkflow, PermissionDeniedError, type Engine } from '../../src/index.js';
 import { startApiServer, type ApiServer } from '../../src/server/api-server.js';
 import { serverEnabled } from '../helpers/backends.js';
 import { TOKEN } from '../helpers/openapi-schema.js';
@@ -18,6 +18,9 @@ import { ADMIN_URL, createTestDatabase } from '../helpers/server.js';
 import { sqlError } from '../helpers/sql.js';
 
 const block = serverEnabled() ? describe : describe.skip;
+
+const rolesQueue = defineQueue('roles-queue', { concurrency: 1, keyConcurrency: 1 });
+const queued = defineWorkflow('roles-queued', { queue: rolesQueue }, async (ctx, input: { n: number }) => ctx.step('double', () => input.n * 2));
 
 block('least-privilege roles [postgres]', () => {
   const tag = randomBytes(4).toString('hex');
@@ -105,8 +108,8 @@ block('least-privilege roles [postgres]', () => {
     }
   });
 
-  test('a worker and the API as the runtime role run workflows with steps, a retry, a signal, a child and a compensation; they purge and retention runs', async () => {
-    const worker = runtime.worker({ workflows: [purgeOrder, purgeChild], pollIntervalMs: 20, schedulerIntervalMs: 0 });
+  test('a worker and the API as the runtime role run workflows with steps, a retry, a signal, a child, a compensation and a queue; purge, retention and schedules run', async () => {
+    const worker = runtime.worker({ workflows: [purgeOrder, purgeChild, queued], pollIntervalMs: 20, schedulerIntervalMs: 0 });
     await worker.start();
     try {
       const started = await call(runtimeApi, 'POST', '/api/executions', { workflow: 'purge-order', input: { secret: 'api-secret' } });
@@ -131,9 +134,19 @@ block('least-privilege roles [postgres]', () => {
       expect(await tablesMentioning(runtime.db, 'api-secret')).toEqual({});
       expect(await runtime.admin.purge(failing.id, { by: 'dana' })).toMatchObject({ status: 'COMPENSATED' });
 
+      const handles = await Promise.all([1, 2, 3].map((n) => runtime.start(queued, { n }, { queueKey: 'k' })));
+      expect(await Promise.all(handles.map((h) => h.result({ timeoutMs: 30_000 })))).toEqual([2, 4, 6]);
+      await runtime.admin.setQueue('roles-queue', { concurrency: 2 });
+
       await runtime.admin.setRetention({ finishedMs: 1 });
-      await runtime.admin.clearRetention();
       expect(await runtime.admin.purgeFinished()).toMatchObject({ executions: expect.any(Number) });
+      await runtime.admin.clearRetention();
+      // The built-in schedules run their SQL actions (retention, the recovery sweep) as the runtime role.
+      for (const name of ['aries.retention', 'aries.auto-recover']) {
+        expect((await runtime.admin.triggerSchedule(name)).actionResult).toEqual(expect.any(Number));
+      }
+      await runtime.schedule('roles-nightly', { cron: '0 3 * * *', workflow: 'roles-queued', input: { n: 1 } });
+      await runtime.admin.deleteSchedule('roles-nightly');
       await runtime.admin.cancel((await runtime.start(purgeOrder, { secret: 'cancel-me' })).id);
     } finally {
       await worker.stop();
