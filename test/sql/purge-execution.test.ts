@@ -3,6 +3,7 @@
  * its kept key; a schedule slot keeps its slot but loses the id), the audit record it leaves, and what it
  * refuses (a busy execution AR017, a child AR018, an unknown id AR001, no name AR011).
  */
+import pg from 'pg';
 import { expect, test } from 'vitest';
 import type { Queryable } from '../../src/db/database.js';
 import { describeBackends } from '../helpers/backends.js';
@@ -96,14 +97,16 @@ describeBackends('aries.purge_execution', (b) => {
     expect(await rowsOf(db(), [root, child, grandchild])).toEqual({ executions: 0, steps: 0, waits: 0, journal: 0, checkpoints: 0, failures: 0, signals: 0 });
   });
 
-  test('purge_execution refuses a tree with a busy child (AR017 naming the child) and deletes nothing', async () => {
-    const root = await makeExecution(db(), { status: 'FAILED' });
-    const child = await makeExecution(db(), { status: 'RUNNING', parentId: root });
-    const err = await sqlError(purge(db(), root));
-    expect(err.code).toBe('AR017');
-    expect(err.message).toContain(`child execution ${child} is RUNNING`);
-    expect(await exists(db(), root)).toBe(true);
-    expect(await exists(db(), child)).toBe(true);
+  test('purge_execution refuses a tree with a busy or SUB_COMMITTED child (AR017 naming the child) and deletes nothing', async () => {
+    for (const status of ['RUNNING', 'SUB_COMMITTED'] as const) {
+      const root = await makeExecution(db(), { status: 'FAILED' });
+      const child = await makeExecution(db(), { status, parentId: root });
+      const err = await sqlError(purge(db(), root));
+      expect(err.code).toBe('AR017');
+      expect(err.message).toContain(`child execution ${child} is ${status}`);
+      expect(await exists(db(), root)).toBe(true);
+      expect(await exists(db(), child)).toBe(true);
+    }
   });
 
   test('purge_execution removes the kept idempotency key and the id from the schedule slot that started it', async () => {
@@ -144,3 +147,42 @@ describeBackends('aries.purge_execution', (b) => {
     expect(err.code).toBe('AR008');
   });
 });
+
+describeBackends('aries.purge_execution racing a recovery', (b) => {
+  // Two transactions at once need a server (PGlite runs one at a time).
+  test.skipIf(b.name !== 'postgres')('a purge that waits on a FAILED execution an operator is recovering sees it PENDING once that commits, and refuses it (AR017)', async () => {
+    const id = await makeExecution(b.engine.db, { status: 'FAILED' });
+    const recovering = await pgClient(b.connection.databaseUrl!);
+    const purging = await pgClient(b.connection.databaseUrl!);
+    try {
+      await recovering.query('BEGIN');
+      await recovering.query(`UPDATE aries.executions SET status = 'PENDING' WHERE id = $1`, [id]);
+      const purged = purging
+        .query(`SELECT * FROM aries.purge_execution(p_execution_id => $1, p_purged_by => 'alice')`, [id])
+        .then(() => undefined, (e: { code?: string; message: string }) => e);
+      // The purge is blocked on the row lock until the recovery commits.
+      for (let i = 0; ; i++) {
+        const [w] = (await recovering.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%purge_execution%'`,
+        )).rows;
+        if (w!.n > 0) break;
+        if (i > 500) throw new Error('the purge never waited for the row lock');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await recovering.query('COMMIT');
+      const err = await purged;
+      expect(err?.code).toBe('AR017');
+      expect(err?.message).toContain(`execution ${id} is PENDING`);
+      expect(await exists(b.engine.db, id)).toBe(true);
+    } finally {
+      await recovering.end();
+      await purging.end();
+    }
+  });
+});
+
+async function pgClient(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
