@@ -160,13 +160,15 @@ describeBackends('aries.purge_execution racing a recovery', (b) => {
       const purged = purging
         .query(`SELECT * FROM aries.purge_execution(p_execution_id => $1, p_purged_by => 'alice')`, [id])
         .then(() => undefined, (e: { code?: string; message: string }) => e);
-      // The purge is blocked on the row lock until the recovery commits.
+      // The purge is blocked on the row lock until the recovery commits (asked from a third session: inside a
+      // transaction pg_stat_activity is a snapshot taken at its first read).
       for (let i = 0; ; i++) {
-        const [w] = (await recovering.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%purge_execution%'`,
-        )).rows;
+        const [w] = await b.engine.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%aries.purge_execution(p_execution_id%'`,
+        );
         if (w!.n > 0) break;
-        if (i > 500) throw new Error('the purge never waited for the row lock');
+        if (i > 2000) throw new Error('the purge never waited for the row lock');
         await new Promise((r) => setTimeout(r, 10));
       }
       await recovering.query('COMMIT');
