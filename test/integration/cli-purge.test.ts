@@ -14,6 +14,9 @@ import { hasStackTrace, killAllCliProcesses, runCli } from '../fixtures/cli-proc
 
 afterEach(killAllCliProcesses);
 
+/** Each CLI process opens the database itself (an embedded data dir takes seconds on a busy machine). */
+const CLI_TEST_TIMEOUT_MS = 180_000;
+
 for (const backend of BACKENDS) {
   const block = backend === 'postgres' && !serverEnabled() ? describe.skip : describe;
 
@@ -83,7 +86,7 @@ for (const backend of BACKENDS) {
       expect(refused.stdout).toBe('');
       expect(refused.stderr).toBe(`aries: EXECUTION_ACTIVE: execution ${pending} is PENDING and cannot be purged: cancel it first\n`);
       expect(hasStackTrace(refused.stderr)).toBe(false);
-    });
+    }, CLI_TEST_TIMEOUT_MS);
 
     test('aries purge without --by records the operating-system user and prints what it removed', async () => {
       const [cancelled] = await twoExecutions();
@@ -94,7 +97,7 @@ for (const backend of BACKENDS) {
       const [record] = JSON.parse((await runCli(['purges', '--execution', cancelled, '--json', ...args])).stdout);
       const { userInfo } = await import('node:os');
       expect(record.purgedBy).toBe(userInfo().username);
-    });
+    }, CLI_TEST_TIMEOUT_MS);
   });
 }
 
