@@ -997,7 +997,7 @@ END $$;
 --
 
 CREATE FUNCTION aries.clear_retention_policy(p_workflow text) RETURNS boolean
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 BEGIN
@@ -1134,7 +1134,7 @@ END $$;
 --
 
 CREATE FUNCTION aries.create_execution(p_id uuid, p_workflow text, p_version text, p_input jsonb, p_idempotency_key text, p_timeout_ms bigint, p_parent_id uuid DEFAULT NULL::uuid, p_parent_step_key text DEFAULT NULL::text, p_parent_close text DEFAULT NULL::text, p_queue text DEFAULT NULL::text, p_queue_key text DEFAULT NULL::text, p_priority integer DEFAULT 0, p_available_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_debounce_key text DEFAULT NULL::text, p_debounce_deadline timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS boolean
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 DECLARE
@@ -1234,7 +1234,7 @@ END $$;
 --
 
 CREATE FUNCTION aries.delete_schedule(p_name text) RETURNS void
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 DECLARE
@@ -1993,11 +1993,107 @@ CREATE FUNCTION aries.payload_preview(p_payload jsonb, p_limit integer) RETURNS 
 $_$;
 
 --
+-- Name: purges; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.purges (
+    id bigint NOT NULL,
+    execution_id uuid NOT NULL,
+    workflow_name text NOT NULL,
+    workflow_version text NOT NULL,
+    status text NOT NULL,
+    purged_by text NOT NULL,
+    database_user text NOT NULL,
+    reason text,
+    purged_at timestamp with time zone DEFAULT aries.now() NOT NULL,
+    executions integer NOT NULL,
+    steps integer NOT NULL,
+    journal_records integer NOT NULL,
+    checkpoints integer NOT NULL,
+    failures integer NOT NULL,
+    signals integer NOT NULL,
+    waits integer NOT NULL,
+    CONSTRAINT purges_executions_check CHECK ((executions >= 1)),
+    CONSTRAINT purges_purged_by_check CHECK (((purged_by <> ''::text) AND (length(purged_by) <= 256))),
+    CONSTRAINT purges_reason_check CHECK ((length(reason) <= 4096))
+);
+
+--
+-- Name: purge_execution(uuid, text, text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.purge_execution(p_execution_id uuid, p_purged_by text, p_reason text DEFAULT NULL::text) RETURNS aries.purges
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v aries.executions;
+  v_root uuid;
+  v_ids uuid[];
+  v_busy record;
+  v_audit aries.purges;
+BEGIN
+  IF p_purged_by IS NULL OR p_purged_by = '' OR pg_catalog.length(p_purged_by) > 256 THEN
+    RAISE EXCEPTION 'a purge names who purges (1 to 256 characters), got %', coalesce(pg_catalog.quote_literal(p_purged_by), 'NULL')
+      USING ERRCODE = 'AR011';
+  END IF;
+  IF pg_catalog.length(p_reason) > 4096 THEN
+    RAISE EXCEPTION 'the purge reason is % characters; the limit is 4096', pg_catalog.length(p_reason) USING ERRCODE = 'AR011';
+  END IF;
+  SELECT * INTO v FROM aries.executions e WHERE e.id = p_execution_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'execution % not found', p_execution_id USING ERRCODE = 'AR001';
+  END IF;
+  IF v.parent_id IS NOT NULL THEN
+    WITH RECURSIVE up AS (
+      SELECT e.id, e.parent_id FROM aries.executions e WHERE e.id = v.parent_id
+      UNION ALL
+      SELECT p.id, p.parent_id FROM up u JOIN aries.executions p ON p.id = u.parent_id
+    )
+    SELECT u.id INTO v_root FROM up u WHERE u.parent_id IS NULL;
+    RAISE EXCEPTION 'execution % is a child of execution %: a child is purged with its tree, purge top-level execution % instead',
+      p_execution_id, v.parent_id, coalesce(v_root, v.parent_id) USING ERRCODE = 'AR018';
+  END IF;
+  WITH RECURSIVE tree AS (
+    SELECT p_execution_id AS id
+    UNION ALL
+    SELECT c.id FROM tree t JOIN aries.executions c ON c.parent_id = t.id
+  )
+  SELECT pg_catalog.array_agg(t.id ORDER BY t.id) INTO v_ids FROM tree t;
+  PERFORM 1 FROM aries.executions e WHERE e.id = ANY (v_ids) ORDER BY e.id FOR UPDATE;
+  SELECT e.id, e.status INTO v_busy FROM aries.executions e
+   WHERE e.id = ANY (v_ids) AND e.status NOT IN ('COMPLETED', 'COMPENSATED', 'CANCELLED', 'FAILED')
+   ORDER BY e.id = p_execution_id DESC, e.id LIMIT 1;
+  IF FOUND THEN
+    IF v_busy.id = p_execution_id THEN
+      RAISE EXCEPTION 'execution % is % and cannot be purged: cancel it first', p_execution_id, v_busy.status
+        USING ERRCODE = 'AR017';
+    END IF;
+    RAISE EXCEPTION 'execution % cannot be purged: its child execution % is %; cancel it first',
+      p_execution_id, v_busy.id, v_busy.status USING ERRCODE = 'AR017';
+  END IF;
+  INSERT INTO aries.purges (execution_id, workflow_name, workflow_version, status, purged_by, database_user, reason,
+                            executions, steps, journal_records, checkpoints, failures, signals, waits)
+  SELECT v.id, v.workflow_name, v.workflow_version, v.status, p_purged_by, SESSION_USER, p_reason,
+         pg_catalog.cardinality(v_ids),
+         (SELECT pg_catalog.count(*) FROM aries.steps s WHERE s.execution_id = ANY (v_ids)),
+         (SELECT pg_catalog.count(*) FROM aries.journal j WHERE j.execution_id = ANY (v_ids)),
+         (SELECT pg_catalog.count(*) FROM aries.checkpoints c WHERE c.execution_id = ANY (v_ids)),
+         (SELECT pg_catalog.count(*) FROM aries.failures f WHERE f.execution_id = ANY (v_ids)),
+         (SELECT pg_catalog.count(*) FROM aries.signals g WHERE g.execution_id = ANY (v_ids)),
+         (SELECT pg_catalog.count(*) FROM aries.waits w WHERE w.execution_id = ANY (v_ids))
+  RETURNING * INTO v_audit;
+  DELETE FROM aries.retained_idempotency_keys k WHERE k.execution_id = ANY (v_ids);
+  DELETE FROM aries.executions e WHERE e.id = ANY (v_ids);
+  RETURN v_audit;
+END $$;
+
+--
 -- Name: purge_finished(integer); Type: FUNCTION; Schema: aries; Owner: -
 --
 
 CREATE FUNCTION aries.purge_finished(p_batch integer DEFAULT 1000) RETURNS TABLE(executions integer, keys_kept integer, keys_expired integer)
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 DECLARE
@@ -2591,7 +2687,7 @@ END $$;
 --
 
 CREATE FUNCTION aries.register_retention_policy(p_workflow text, p_finished_ms bigint, p_idempotency_keys_ms bigint) RETURNS void
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 BEGIN
@@ -3486,6 +3582,19 @@ CREATE SEQUENCE aries.journal_lsn_seq
     CACHE 1;
 
 --
+-- Name: purges_id_seq; Type: SEQUENCE; Schema: aries; Owner: -
+--
+
+ALTER TABLE aries.purges ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME aries.purges_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: retained_idempotency_keys; Type: TABLE; Schema: aries; Owner: -
 --
 
@@ -3684,6 +3793,13 @@ ALTER TABLE ONLY aries.failures
 
 ALTER TABLE ONLY aries.journal
     ADD CONSTRAINT journal_pkey PRIMARY KEY (lsn);
+
+--
+-- Name: purges purges_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.purges
+    ADD CONSTRAINT purges_pkey PRIMARY KEY (id);
 
 --
 -- Name: queues queues_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
@@ -3907,6 +4023,18 @@ CREATE INDEX failures_unrecovered_idx ON aries.failures USING btree (failure_tim
 --
 
 CREATE INDEX journal_execution_idx ON aries.journal USING btree (execution_id, lsn);
+
+--
+-- Name: purges_execution_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX purges_execution_idx ON aries.purges USING btree (execution_id);
+
+--
+-- Name: purges_purged_at_idx; Type: INDEX; Schema: aries; Owner: -
+--
+
+CREATE INDEX purges_purged_at_idx ON aries.purges USING btree (purged_at);
 
 --
 -- Name: retained_idempotency_keys_expires_idx; Type: INDEX; Schema: aries; Owner: -

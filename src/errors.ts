@@ -22,6 +22,9 @@ export type ErrorCode =
   | 'PERMANENT_FAILURE'
   | 'NO_FAILURE_TO_RECOVER'
   | 'EXECUTION_BUSY'
+  | 'EXECUTION_ACTIVE'
+  | 'PURGE_REFUSED'
+  | 'PERMISSION_DENIED'
   | 'STEP_ATTEMPTS_EXHAUSTED'
   | 'STEP_FAILED'
   | 'INVALID_DATABASE_URL'
@@ -263,6 +266,30 @@ export class NoFailureToRecoverError extends AriesError {
 export class ExecutionBusyError extends AriesError {
   constructor(message: string) {
     super('EXECUTION_BUSY', message);
+  }
+}
+
+/** A purge met an execution that is not at rest (PENDING, RUNNING, waiting, compensating…): cancel it first. */
+export class ExecutionActiveError extends AriesError {
+  constructor(message: string) {
+    super('EXECUTION_ACTIVE', message);
+  }
+}
+
+/** A purge named a child execution: a child goes with its tree, purged from its top-level execution. */
+export class PurgeRefusedError extends AriesError {
+  constructor(message: string) {
+    super('PURGE_REFUSED', message);
+  }
+}
+
+/**
+ * The database role Aries connects as lacks a privilege the operation needs (SQLSTATE 42501): a read-only
+ * role that was asked to write, or a role missing a grant of `aries roles`.
+ */
+export class PermissionDeniedError extends AriesError {
+  constructor(message: string) {
+    super('PERMISSION_DENIED', message);
   }
 }
 

@@ -35,6 +35,7 @@ export { classifyError } from './core/failure-classification.js';
 export type { RetryPolicy, RetryOptions, Backoff, Jitter } from './core/retry-policy.js';
 export type { RetentionPolicy, StoredRetentionPolicy } from './core/retention-policy.js';
 export type { PurgeResult } from './db/retention.js';
+export type { PurgeRecord } from './db/purges.js';
 export { DEFAULT_RETRY_POLICY, retryDelayMs } from './core/retry-policy.js';
 export type { ExecutionStatus } from './core/execution-states.js';
 export { EXECUTION_STATUSES, EXECUTION_TRANSITIONS } from './core/execution-states.js';

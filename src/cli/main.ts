@@ -18,6 +18,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   list: { summary: 'list executions, a page at a time', load: () => import('./commands/list.js') },
   signal: { summary: 'send a signal to an execution (a wait for its name takes it)', load: () => import('./commands/signal.js') },
   cancel: { summary: 'cancel an execution that is not finished (--compensate: undo it)', load: () => import('./commands/cancel.js') },
+  purge: { summary: 'delete a finished execution and its history, leaving an audit record', load: () => import('./commands/purge.js') },
+  purges: { summary: 'list the audit records of purged executions', load: () => import('./commands/purges.js') },
   failures: { summary: 'list recorded failures', load: () => import('./commands/failures.js') },
   recover: { summary: 'recover a failed execution (or all) from the last valid checkpoint', load: () => import('./commands/recover.js') },
   retry: { summary: 'run a failed or waiting execution again now', load: () => import('./commands/retry.js') },
@@ -26,6 +28,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   schedule: { summary: 'list, show, add, pause, resume, trigger or remove schedules', load: () => import('./commands/schedule.js') },
   retention: { summary: 'show or set retention policies; purge finished executions now', load: () => import('./commands/retention.js') },
   verify: { summary: 'crash a workflow at every boundary and check each recovery', load: () => import('./commands/verify.js') },
+  roles: { summary: 'print the SQL of the owner, runtime and read-only database roles', load: () => import('./commands/roles.js') },
   migrate: { summary: 'apply the schema migrations', load: () => import('./commands/migrate.js') },
 };
 

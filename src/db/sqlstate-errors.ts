@@ -6,6 +6,7 @@ import {
   type AriesError,
   DuplicateStepKeyError,
   ExecutionBusyError,
+  ExecutionActiveError,
   ExecutionNotFoundError,
   IdempotencyConflictError,
   IllegalTransitionError,
@@ -14,6 +15,8 @@ import {
   LeaseLostError,
   NoFailureToRecoverError,
   NondeterminismError,
+  PermissionDeniedError,
+  PurgeRefusedError,
   ScheduleNotFoundError,
   StepTimeoutError,
   UnknownQueueError,
@@ -35,6 +38,8 @@ const BY_SQLSTATE: Record<string, (message: string) => AriesError> = {
   AR012: (m) => new StepTimeoutError(m),
   AR013: (m) => new UnknownQueueError(m),
   AR014: (m) => new ScheduleNotFoundError(m),
+  AR017: (m) => new ExecutionActiveError(m),
+  AR018: (m) => new PurgeRefusedError(m),
 };
 
 export const ARIES_SQLSTATES = Object.keys(BY_SQLSTATE);
@@ -44,12 +49,29 @@ export function translateDatabaseError(err: unknown): unknown {
   if (typeof err !== 'object' || err === null) return err;
   const { code, message, hint } = err as { code?: unknown; message?: unknown; hint?: unknown };
   if (typeof code !== 'string') return err;
+  if (code === INSUFFICIENT_PRIVILEGE) return permissionDenied(err);
   const make = BY_SQLSTATE[code];
   if (!make) return err;
   const text = typeof message === 'string' ? message : String(message);
   const translated = make(typeof hint === 'string' && hint ? `${text} (${hint})` : text);
   (translated as { cause?: unknown }).cause = err;
   return translated;
+}
+
+/** SQLSTATE 42501: the connected role lacks a privilege (a grant of `aries roles` it does not have). */
+const INSUFFICIENT_PRIVILEGE = '42501';
+
+/**
+ * The public error for a refused privilege. The database's own words ("permission denied for table
+ * journal") name the object, never the connection; they are kept, with what to do about it.
+ */
+export function permissionDenied(err: unknown): PermissionDeniedError {
+  const message = String((err as { message?: unknown }).message ?? 'permission denied');
+  const denied = new PermissionDeniedError(
+    `the database role Aries connects as may not do this (${message}): use a role granted it (see "aries roles")`,
+  );
+  (denied as { cause?: unknown }).cause = err;
+  return denied;
 }
 
 /** Awaits a database call and rethrows its error as the public class. */

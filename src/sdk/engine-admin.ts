@@ -28,6 +28,7 @@ import { listQueues, setQueue, type QueueChange, type QueueInfo } from '../db/qu
 import { autoRecoverFailures, recoverFromFailure } from '../db/recovery.js';
 import type { Execution, JournalRecord, Step } from '../db/rows.js';
 import { getExecution, isUuid, listChildren, type ChildExecution } from '../db/executions.js';
+import { listPurges, purgeExecution, type PurgeRecord } from '../db/purges.js';
 import { listSignals, type MailboxSignal } from '../db/signals.js';
 import {
   deleteSchedule,
@@ -257,6 +258,39 @@ export class EngineAdmin {
     if (!compensate) this.engine.metrics.executionsCancelled.labels(workflow).inc();
     this.engine.notifySettled(id);
     return { previousStatus };
+  }
+
+  /**
+   * Deletes an execution and everything that belongs to it (journal, steps, waits, checkpoints, failures,
+   * signals, its kept idempotency key), with its whole tree of children, and returns the audit record it
+   * leaves (engine.admin.listPurges). For a secret that must not stay in the journal. Only an execution at
+   * rest: COMPLETED, COMPENSATED, CANCELLED or FAILED, and every child too (ExecutionActiveError: cancel it
+   * first); a child alone is PurgeRefusedError (purge its top-level execution); ExecutionNotFoundError.
+   */
+  async purge(id: string, options: { by: string; reason?: string }): Promise<PurgeRecord> {
+    const db = this.db;
+    if (!isUuid(id)) throw new ExecutionNotFoundError(`execution ${id} not found: it is not an execution id (a UUID)`);
+    const { by, reason } = options ?? {};
+    if (typeof by !== 'string' || by === '' || by.length > 256) {
+      throw new InvalidInputError('a purge names who purges: by must be a string of 1 to 256 characters', { field: 'by' });
+    }
+    if (reason !== undefined && typeof reason !== 'string') throw new InvalidInputError('reason must be a string', { field: 'reason' });
+    if (reason !== undefined && reason.length > MAX_REASON_CHARS) {
+      throw new InvalidInputError(`the reason is ${reason.length} characters; the limit is ${MAX_REASON_CHARS}`, { field: 'reason' });
+    }
+    const record = await purgeExecution(db, id, by, reason ?? null);
+    this.engine.notifySettled(id);
+    return record;
+  }
+
+  /** The purge audit records, newest first (at most `limit`, default 100); of one execution id when given. */
+  async listPurges(options: { executionId?: string; limit?: number } = {}): Promise<PurgeRecord[]> {
+    const limit = options.limit ?? 100;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new InvalidInputError(`limit must be a whole number from 1 to 10000, got ${String(limit)}`, { field: 'limit' });
+    }
+    if (options.executionId !== undefined && !isUuid(options.executionId)) return [];
+    return listPurges(this.db, { executionId: options.executionId, limit });
   }
 
   /**

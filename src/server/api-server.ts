@@ -18,6 +18,7 @@ import type { Route, RouteResult } from './route.js';
 import { executionRoutes } from './routes/executions.js';
 import { failureRoutes } from './routes/failures.js';
 import { operationRoutes } from './routes/operations.js';
+import { purgeRoutes } from './routes/purges.js';
 import { queueRoutes } from './routes/queues.js';
 import { retentionRoutes } from './routes/retention.js';
 import { scheduleRoutes } from './routes/schedules.js';
@@ -32,6 +33,7 @@ export const API_ROUTES: readonly Route[] = [
   ...queueRoutes,
   ...scheduleRoutes,
   ...retentionRoutes,
+  ...purgeRoutes,
 ];
 
 export interface ApiServerOptions {

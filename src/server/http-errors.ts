@@ -1,16 +1,19 @@
 /**
  * The one map from errors to HTTP statuses, and the JSON body every error response has:
  * `{ "error": { "code", "message", "details"? } }`. The code is the stable string of AriesError; a lost or
- * refused database connection is DATABASE_UNREACHABLE (503); anything else is INTERNAL (500), its message
+ * refused database connection is DATABASE_UNREACHABLE (503); a refused privilege (42501) PERMISSION_DENIED
+ * (403); anything else is INTERNAL (500), its message
  * kept out of the response and handed to the server's onError.
  */
 import { isNetworkError } from '../core/transient-errors.js';
+import { permissionDenied } from '../db/sqlstate-errors.js';
 import { AriesError, type ErrorCode } from '../errors.js';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   MALFORMED_REQUEST: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  PERMISSION_DENIED: 403,
   NOT_FOUND: 404,
   EXECUTION_NOT_FOUND: 404,
   SCHEDULE_NOT_FOUND: 404,
@@ -18,6 +21,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   ILLEGAL_TRANSITION: 409,
   NO_FAILURE_TO_RECOVER: 409,
   EXECUTION_BUSY: 409,
+  EXECUTION_ACTIVE: 409,
+  PURGE_REFUSED: 409,
   IDEMPOTENCY_CONFLICT: 409,
   LEASE_LOST: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -49,6 +54,8 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
   // The database refused a value (class 22: data exception, e.g. a date out of range; 54000: too long
   // for an index): the caller's input, which the checks before it did not catch.
   const sqlstate = (err as { code?: unknown } | null)?.code;
+  // The role the server connects as lacks a privilege (a read-only role asked to write): 403, not 500.
+  if (sqlstate === '42501') return errorResponse(permissionDenied(err));
   if (typeof sqlstate === 'string' && (/^22[0-9A-Z]{3}$/.test(sqlstate) || sqlstate === '54000')) {
     return { status: 422, body: { error: { code: 'INVALID_INPUT', message: `the database refused a value: ${(err as Error).message}` } }, internal: false };
   }

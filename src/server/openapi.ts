@@ -7,6 +7,7 @@
 import { EXECUTION_STATUSES, STEP_STATUSES } from '../core/execution-states.js';
 import { FAILURE_TYPES } from '../core/failure-classification.js';
 import { flowControlPaths, flowControlSchemas } from './openapi-flow-control.js';
+import { purgePaths, purgeSchemas } from './openapi-purges.js';
 import { common, errorResponse, forWrites, jsonBody, nullable, object, ok, query, ref, time, type Schema } from './openapi-parts.js';
 
 const storedError = nullable({ type: 'object', properties: { name: { type: 'string' }, message: { type: 'string' } } });
@@ -58,6 +59,7 @@ const failureProperties: Record<string, Schema> = {
 
 const schemas: Record<string, Schema> = {
   ...flowControlSchemas,
+  ...purgeSchemas,
   Error: object({
     error: object(
       { code: { type: 'string', description: 'Stable: EXECUTION_NOT_FOUND, ILLEGAL_TRANSITION, INVALID_INPUT, UNAUTHORIZED, …' }, message: { type: 'string' }, details: { type: 'object' } },
@@ -225,6 +227,7 @@ const full = query('full', { type: 'boolean' }, 'Send payloads larger than 16 Ki
 
 const paths: Record<string, Record<string, Schema>> = {
   ...flowControlPaths,
+  ...purgePaths,
   '/api/executions': {
     get: {
       summary: 'List executions, newest first, by pages (keyset: every page costs the same at any table size)',

@@ -15,7 +15,7 @@ CREATE FUNCTION aries.create_execution(p_id uuid, p_workflow text, p_version tex
                                        p_queue_key text DEFAULT NULL, p_priority integer DEFAULT 0,
                                        p_available_at timestamptz DEFAULT NULL, p_debounce_key text DEFAULT NULL,
                                        p_debounce_deadline timestamptz DEFAULT NULL)
-RETURNS boolean LANGUAGE plpgsql SET search_path = '' AS $$
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
   v_lsn bigint;
   v_inserted uuid;
@@ -54,3 +54,6 @@ BEGIN
   PERFORM pg_catalog.pg_notify('aries_wakeup', p_workflow);
   RETURN true;
 END $$;
+
+-- It deletes rows, which the runtime role of `aries roles` may not do itself: only roles granted EXECUTE run it.
+REVOKE EXECUTE ON FUNCTION aries.create_execution(uuid, text, text, jsonb, text, bigint, uuid, text, text, text, text, integer, timestamptz, text, timestamptz) FROM PUBLIC;

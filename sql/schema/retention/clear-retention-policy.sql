@@ -5,8 +5,11 @@
 -- registers a policy again.
 
 CREATE FUNCTION aries.clear_retention_policy(p_workflow text) RETURNS boolean
-LANGUAGE plpgsql SET search_path = '' AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 BEGIN
   DELETE FROM aries.retention_policies p WHERE p.workflow_name = coalesce(p_workflow, '*');
   RETURN FOUND;
 END $$;
+
+-- It deletes rows, which the runtime role of `aries roles` may not do itself: only roles granted EXECUTE run it.
+REVOKE EXECUTE ON FUNCTION aries.clear_retention_policy(text) FROM PUBLIC;

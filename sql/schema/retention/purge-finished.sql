@@ -13,7 +13,7 @@
 
 CREATE FUNCTION aries.purge_finished(p_batch integer DEFAULT 1000)
 RETURNS TABLE (executions integer, keys_kept integer, keys_expired integer)
-LANGUAGE plpgsql SET search_path = '' AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
   v_now timestamptz := aries.now();
   v_policy record;
@@ -94,3 +94,6 @@ BEGIN
   GET DIAGNOSTICS v_expired = ROW_COUNT;
   RETURN QUERY SELECT v_executions, v_kept, v_expired;
 END $$;
+
+-- It deletes rows, which the runtime role of `aries roles` may not do itself: only roles granted EXECUTE run it.
+REVOKE EXECUTE ON FUNCTION aries.purge_finished(integer) FROM PUBLIC;

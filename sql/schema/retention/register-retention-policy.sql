@@ -5,7 +5,7 @@
 -- next deploy). A definition that declares none (both NULL) removes the row an earlier definition left.
 
 CREATE FUNCTION aries.register_retention_policy(p_workflow text, p_finished_ms bigint, p_idempotency_keys_ms bigint)
-RETURNS void LANGUAGE plpgsql SET search_path = '' AS $$
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 BEGIN
   PERFORM aries.check_retention_durations(p_finished_ms, p_idempotency_keys_ms);
   IF p_finished_ms IS NULL AND p_idempotency_keys_ms IS NULL THEN
@@ -20,3 +20,6 @@ BEGIN
     WHERE p.source = 'definition'
       AND (p.finished_ms, p.idempotency_keys_ms) IS DISTINCT FROM (excluded.finished_ms, excluded.idempotency_keys_ms);
 END $$;
+
+-- It deletes rows, which the runtime role of `aries roles` may not do itself: only roles granted EXECUTE run it.
+REVOKE EXECUTE ON FUNCTION aries.register_retention_policy(text, bigint, bigint) FROM PUBLIC;

@@ -4,7 +4,7 @@
 -- be deleted (pause it instead: AR011); AR014 for an unknown name.
 
 CREATE FUNCTION aries.delete_schedule(p_name text) RETURNS void
-LANGUAGE plpgsql SET search_path = '' AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
   v aries.schedules := aries.lock_schedule(p_name);
 BEGIN
@@ -13,3 +13,6 @@ BEGIN
   END IF;
   DELETE FROM aries.schedules s WHERE s.name = p_name;
 END $$;
+
+-- It deletes rows, which the runtime role of `aries roles` may not do itself: only roles granted EXECUTE run it.
+REVOKE EXECUTE ON FUNCTION aries.delete_schedule(text) FROM PUBLIC;
