@@ -3209,7 +3209,7 @@ END $$;
 --
 
 CREATE FUNCTION aries.start_executions(p_workflow text, p_version text, p_inputs jsonb, p_idempotency_keys jsonb DEFAULT NULL::jsonb, p_timeout_ms bigint DEFAULT NULL::bigint, p_queue text DEFAULT NULL::text, p_queue_key text DEFAULT NULL::text, p_priority integer DEFAULT 0, p_delay_ms bigint DEFAULT NULL::bigint) RETURNS TABLE(ord integer, execution_id uuid, created boolean, status text)
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 DECLARE

@@ -6,7 +6,7 @@ CREATE FUNCTION aries.start_executions(p_workflow text, p_version text, p_inputs
                                        p_queue text DEFAULT NULL, p_queue_key text DEFAULT NULL,
                                        p_priority integer DEFAULT 0, p_delay_ms bigint DEFAULT NULL)
 RETURNS TABLE (ord integer, execution_id uuid, created boolean, status text)
-LANGUAGE plpgsql SET search_path = '' AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
   v_version text := aries.resolve_workflow_version(p_workflow, p_version);
   v_queue text;
@@ -146,3 +146,5 @@ BEGIN
                                                AND r.expires_at > v_now
    ORDER BY s.ord;
 END $$;
+
+REVOKE EXECUTE ON FUNCTION aries.start_executions(text, text, jsonb, jsonb, bigint, text, text, integer, bigint) FROM PUBLIC;

@@ -8,14 +8,16 @@
 -- retention purged its body; the same key with a different input is AR007 naming the item, the key and the
 -- execution, and so is a key given twice in the batch with different inputs (twice with the same input:
 -- one execution, both items answered with it). Refused as a whole (nothing is started): a bad item or a bad
--- placement. Returns one row per item, in order (ord from 1). One NOTIFY for the batch.
+-- placement. Returns one row per item, in order (ord from 1). One NOTIFY for the batch. SECURITY DEFINER,
+-- as create_execution: taking back a row whose key a purge retained deletes it, which the runtime role of
+-- `aries roles` may not do itself.
 
 CREATE FUNCTION aries.start_executions(p_workflow text, p_version text, p_inputs jsonb,
                                        p_idempotency_keys jsonb DEFAULT NULL, p_timeout_ms bigint DEFAULT NULL,
                                        p_queue text DEFAULT NULL, p_queue_key text DEFAULT NULL,
                                        p_priority integer DEFAULT 0, p_delay_ms bigint DEFAULT NULL)
 RETURNS TABLE (ord integer, execution_id uuid, created boolean, status text)
-LANGUAGE plpgsql SET search_path = '' AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
   v_version text := aries.resolve_workflow_version(p_workflow, p_version);
   v_queue text;
@@ -155,3 +157,5 @@ BEGIN
                                                AND r.expires_at > v_now
    ORDER BY s.ord;
 END $$;
+
+REVOKE EXECUTE ON FUNCTION aries.start_executions(text, text, jsonb, jsonb, bigint, text, text, integer, bigint) FROM PUBLIC;
