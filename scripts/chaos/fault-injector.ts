@@ -10,7 +10,8 @@
  *               other workers are claiming the dead one's executions
  *   terminate   pg_terminate_backend of one to three worker backends
  *
- * At least one worker is left running (a stall is not started when it would stop the last one). The kind,
+ * The first five faults are one of each kind, in a seeded order, so a short run meets every kind; after
+ * them each kind is drawn by its weight. At least one worker is left running (a stall is not started when it would stop the last one). The kind,
  * the gap and the victims come from the seeded random; which processes are running when it picks depends
  * on the machine's timing.
  */
@@ -62,10 +63,11 @@ export class FaultInjector {
 
   /** Injects faults until stop(); resolves once the last one is over (stalled workers resumed). */
   async run(): Promise<void> {
+    const firsts = this.random.shuffle(FAULT_KINDS);
     while (!this.stopped) {
       await sleep(Math.round(this.meanGapMs * (0.5 + this.random.next())));
       if (this.stopped) break;
-      await this.inject(pick(this.random));
+      await this.inject(firsts.shift() ?? pick(this.random));
     }
     await Promise.all(this.stalls);
   }
