@@ -3,7 +3,8 @@
  * soon as it dies. The fault injector SIGKILLs them and SIGSTOPs them (then SIGCONTs them); a worker that
  * dies without being killed is counted (and replaced), its last stderr lines kept for the report. Every
  * worker's stderr goes to <logDir>/worker-<index>-<pid>.log. stopAll() SIGCONTs the stalled, SIGTERMs
- * every worker and SIGKILLs those that have not exited after a grace period; each by its own PID.
+ * every worker and SIGKILLs those that have not exited after a grace period; each by its own PID. A
+ * worker whose parent is gone exits by itself (its stdin closes), and the parent's exit SIGKILLs any left.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
@@ -39,7 +40,13 @@ export class WorkerPool {
   /** Workers that died without being killed: pid, exit, their last stderr lines. */
   readonly unexpectedExits: string[] = [];
 
-  constructor(private readonly options: PoolOptions) {}
+  private readonly onExit = () => {
+    for (const w of this.workers) if (!w.exited) process.kill(w.pid, 'SIGKILL');
+  };
+
+  constructor(private readonly options: PoolOptions) {
+    process.once('exit', this.onExit);
+  }
 
   get started(): number {
     return this.spawned;
@@ -89,7 +96,7 @@ export class WorkerPool {
         CHAOS_LEASE_MS: String(this.options.leaseMs),
         CHAOS_CONCURRENCY: String(this.options.concurrency),
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['pipe', 'ignore', 'pipe'],
     });
     if (child.pid === undefined) throw new Error('could not start a chaos worker process');
     const log = createWriteStream(join(this.options.logDir, `worker-${index}-${child.pid}.log`));
@@ -122,5 +129,6 @@ export class WorkerPool {
     }, graceMs);
     await Promise.all(exits);
     clearTimeout(timer);
+    process.off('exit', this.onExit);
   }
 }

@@ -5,6 +5,8 @@
  * SIGTERM, then stops the worker and exits 0. The run SIGKILLs it, SIGSTOPs it past its lease, restarts
  * its database and terminates its backends; whatever the engine reports meanwhile goes to stderr.
  *
+ * It exits at once when its stdin closes: the run that started it is gone.
+ *
  * Environment: CHAOS_DATABASE_URL, CHAOS_WORKER_INDEX, CHAOS_LEASE_MS, CHAOS_CONCURRENCY.
  * Output on stdout: { event: 'ready', pid, workerId } once the worker runs; { event: 'stopped', stats }.
  */
@@ -61,6 +63,9 @@ async function startWorker(): Promise<{ engine: Engine; worker: Worker }> {
 }
 
 async function main(): Promise<void> {
+  // The run holds our stdin open: when it closes, the run is gone and nobody will stop us.
+  process.stdin.on('close', () => process.exit(0));
+  process.stdin.resume();
   const stopping = new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
   const { engine, worker } = await startWorker();
   emit({ event: 'ready', pid: process.pid, workerId });

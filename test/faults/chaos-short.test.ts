@@ -13,6 +13,7 @@
  * warning, except under CI, where that fails. ARIES_TEST_SEEDS=<seed> replays a failing run's seed (it is
  * in the failure message, with the run's table).
  */
+import { rmSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { seededRandom, testSeeds } from '../helpers/seeded-random.js';
 import { throwawayPostgresUnavailable } from '../helpers/throwaway-postgres.js';
@@ -50,6 +51,7 @@ const [seed] = testSeeds([seededRandom(Date.now() >>> 0).int(1, 2 ** 31)]);
       const failures = result.judgments.filter((j) => j.severity === 'failure' && j.count > 0).map((j) => `${j.label}: ${j.count}`);
       expect(failures, table).toEqual([]);
       expect(result.failed, table).toBe(false);
+      rmSync(result.logDir, { recursive: true, force: true }); // a failing run's worker logs stay, named in its table
     },
     330_000,
   );
