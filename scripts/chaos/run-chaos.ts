@@ -4,9 +4,9 @@
  * while faults are injected for all of it; then the faults stop, stalled workers resume, and the drain
  * waits (up to drainMs) until every acknowledged execution has finished; the workers are stopped and the
  * judge reads what the run left. The cluster is removed at the end, whatever happened; its workers' logs
- * stay in logDir.
+ * and the faults, one a line with the second of the run it came at (faults.log), stay in logDir.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, type Workflow } from '../../src/index.js';
@@ -72,6 +72,7 @@ export async function runChaos(options: ChaosOptions, say: (line: string) => voi
         await sleep(options.durationMs);
         faults.stop();
         await faulting;
+        writeFileSync(join(logDir, 'faults.log'), `${faults.log.join('\n')}\n`);
         say(`faults stopped: ${JSON.stringify(faults.counts)}; draining`);
         const starts = await starting;
         if (starts.errors.length > 0) say(`starts that failed and were tried again: ${starts.retried}, for instance: ${starts.errors.join(' | ')}`);
