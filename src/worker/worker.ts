@@ -67,6 +67,8 @@ interface Running {
   done: Promise<void>;
   /** When (performance.now()) the claim or renewal that last confirmed the lease was sent. */
   confirmedAt: number;
+  /** Transactional steps of the run between their start and their end: the heartbeat leaves the row alone. */
+  inTransaction: number;
   /** Aborted by stop() after its timeout, not by a lost lease. */
   stopped?: boolean;
 }
@@ -288,7 +290,7 @@ export class Worker {
     if (!workflow) return; // cannot happen: the claim filters by our keys
     this.stats.claimed++;
     const abort = new AbortController();
-    const entry: Running = { claimed, abort, done: Promise.resolve(), confirmedAt };
+    const entry: Running = { claimed, abort, done: Promise.resolve(), confirmedAt, inTransaction: 0 };
     this.running.set(claimed.executionId, entry);
     const series = this.metrics.forWorkflow(claimed.workflow);
     this.metrics.activeExecutions.inc();
@@ -300,6 +302,7 @@ export class Worker {
         shouldYield: () => this.state !== 'running',
         signal: abort.signal,
         confirmLease: () => this.confirmLease(entry),
+        holdRenewals: () => this.holdRenewals(entry),
         settleTimeoutMs: this.shutdownTimeoutMs,
         metrics: series,
         onStorageFault: (err) =>
@@ -341,6 +344,8 @@ export class Worker {
 
   /** The renewal in flight, if any: a slow one is not stacked on (each would hold a connection). */
   private renewal: Promise<void> | undefined;
+  /** The runs the renewal in flight renews. */
+  private renewing = new Set<Running>();
 
   private async renew(): Promise<void> {
     if (this.running.size === 0) {
@@ -353,12 +358,21 @@ export class Worker {
 
   /** Renews every lease held; the one renewal in flight, shared by whoever asks meanwhile. */
   private renewAll(): Promise<void> {
-    this.renewal ??= this.renewOnce().finally(() => (this.renewal = undefined));
+    if (!this.renewal) {
+      // Not the rows a transactional step is about to fence or holds: an update of the row committed
+      // after the step's snapshot was taken makes its fence fail (40001 under REPEATABLE READ and
+      // SERIALIZABLE), and while the step holds the row no other worker can claim it anyway.
+      const entries = [...this.running.values()].filter((r) => r.inTransaction === 0);
+      this.renewing = new Set(entries);
+      this.renewal = this.renewOnce(entries).finally(() => {
+        this.renewal = undefined;
+        this.renewing = new Set();
+      });
+    }
     return this.renewal;
   }
 
-  private async renewOnce(): Promise<void> {
-    const entries = [...this.running.values()];
+  private async renewOnce(entries: Running[]): Promise<void> {
     const held = entries.map((r) => ({ executionId: r.claimed.executionId, token: r.claimed.token }));
     // Taken before the request leaves: the database extends each lease from a moment after this one.
     const sent = performance.now();
@@ -392,12 +406,30 @@ export class Worker {
     const fresh = () => leaseIsFresh(entry.confirmedAt, performance.now(), this.leaseMs);
     // A renewal in flight may have been sent before a stall: then it confirms too little, and one more is sent.
     if (this.renewal) await this.renewal;
-    if (!entry.abort.signal.aborted && !fresh()) await this.renewAll();
+    // A run inside a transactional step (a parallel branch of it) renews its own lease alone.
+    if (!entry.abort.signal.aborted && !fresh()) await (entry.inTransaction > 0 ? this.renewOnce([entry]) : this.renewAll());
     if (!entry.abort.signal.aborted && !fresh()) {
       const { executionId } = entry.claimed;
       entry.abort.abort(new LeaseLostError(`worker ${this.id} could not confirm its lease on execution ${executionId} in time; it abandons the run`));
     }
     if (entry.abort.signal.aborted) throw entry.abort.signal.reason as Error;
+  }
+
+  /**
+   * Before a transactional step opens its transaction: the heartbeat stops renewing the execution's
+   * row until the returned release is called (when the transaction has ended), and a renewal of it in
+   * flight is waited for, so that no renewal commits between the transaction's snapshot and its fence.
+   */
+  private async holdRenewals(entry: Running): Promise<() => void> {
+    entry.inTransaction++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      entry.inTransaction--;
+    };
+    if (this.renewal && this.renewing.has(entry)) await this.renewal;
+    return release;
   }
 
   /** Aborts the run holding `lease`, if it is still the one running (not a later claim of the same id). */

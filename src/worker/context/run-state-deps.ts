@@ -22,6 +22,8 @@ export interface RunStateDeps {
   signal: AbortSignal;
   /** Asked before each step body and transactional step starts (lease-confirmation.ts). */
   confirmLease?: ConfirmLease | undefined;
+  /** Before a transactional step's transaction: keeps the heartbeat off the execution's row until released. */
+  holdRenewals?: (() => Promise<() => void>) | undefined;
   shouldYield: () => boolean;
   maxPayloadBytes: number;
   writer: StepWriter;

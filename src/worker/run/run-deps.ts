@@ -13,6 +13,8 @@ export interface RunDeps {
   signal: AbortSignal;
   /** Asked before each step body, transactional step and compensation (none: the lease is trusted as claimed). */
   confirmLease?: ConfirmLease;
+  /** Before a transactional step's transaction: keeps the heartbeat off the execution's row until released. */
+  holdRenewals?: () => Promise<() => void>;
   /** How long the end of a run waits for parallel steps still running. */
   settleTimeoutMs: number;
   onStepsRun?: (run: number, replayed: number) => void;
