@@ -24,6 +24,10 @@
  * an earlier definition of a function: `git show <commit>:sql/schema/... > /tmp/old.sql`); `name=`
  * measures the schema as migrated. Default: `current=`.
  *
+ * The reference (SERIALIZATION_BENCH_DIRECT=1, on by default): the same user statements in the same
+ * number of SERIALIZABLE transactions, at the same concurrency and backoff, sent directly (no engine,
+ * no journal): the failures the workload has by itself.
+ *
  * Environment: BENCH_DATABASE_URL (admin connection), SERIALIZATION_BENCH_EXECUTIONS (1000),
  * SERIALIZATION_BENCH_CONCURRENCY (16), SERIALIZATION_BENCH_HOT_ROWS (8), SERIALIZATION_BENCH_ROUNDS (2).
  * Prints tables and a Markdown section to paste into bench/RESULTS.md (it does not write the file).
@@ -69,6 +73,7 @@ const config = {
   hotRows: int('SERIALIZATION_BENCH_HOT_ROWS', 8),
   rounds: int('SERIALIZATION_BENCH_ROUNDS', 2),
   leaseMs: int('SERIALIZATION_BENCH_LEASE_MS', 15_000),
+  direct: process.env.SERIALIZATION_BENCH_DIRECT !== '0',
   variants: variants(),
 };
 
@@ -179,11 +184,7 @@ async function runRound(variant: Variant, round: number): Promise<RoundResult> {
       { workflows: [workflow], concurrency: config.concurrency, leaseMs: config.leaseMs, pollIntervalMs: 50, schedulerIntervalMs: 0 },
       { onError: () => {} },
     );
-    const inputs = Array.from({ length: config.executions }, (_, i) => {
-      const read = 1 + (i % rows);
-      const write = 1 + ((i * 7 + 3) % rows);
-      return { read, write: write === read ? 1 + (write % rows) : write };
-    });
+    const inputs = inputsFor(config.executions, rows);
     const handles = [];
     for (const input of inputs) handles.push(await engine.start(workflow, input));
     const started = performance.now();
@@ -204,6 +205,55 @@ async function runRound(variant: Variant, round: number): Promise<RoundResult> {
 }
 
 /** Failures an engine statement caused (not those it only reported for a transaction doomed before). */
+/** The inputs of the executions: which hot row each reads and which (another) it updates. */
+function inputsFor(n: number, rows: number): Array<{ read: number; write: number }> {
+  return Array.from({ length: n }, (_, i) => {
+    const read = 1 + (i % rows);
+    const write = 1 + ((i * 7 + 3) % rows);
+    return { read, write: write === read ? 1 + (write % rows) : write };
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The reference: the user's transactions alone, C lanes, each failure retried after 1–20 ms (full jitter). */
+async function runDirect(round: number): Promise<RoundResult> {
+  const place = await createServerDatabase(config.adminUrl, 'serialization');
+  let engine: Engine | undefined;
+  try {
+    engine = await createEngine({ databaseUrl: place.url, onError: () => {} });
+    await engine.db.exec(HOT_DDL(config.hotRows));
+    const db = engine.db;
+    const counts: Counts = new Map();
+    const queue = inputsFor(config.executions, config.hotRows);
+    const started = performance.now();
+    const lane = async () => {
+      for (let input = queue.shift(); input; input = queue.shift()) {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await db.transaction(async (tx) => {
+              await tx.exec('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE');
+              await tx.query('SELECT n FROM hot_rows WHERE id = $1', [input.read]);
+              await tx.query('UPDATE hot_rows SET n = n + 1 WHERE id = $1', [input.write]);
+            });
+            break;
+          } catch (err) {
+            if (!isSerializationFailure(err)) throw err;
+            bump(counts, 'direct');
+            await sleep(Math.random() * Math.min(20, 2 ** attempt));
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: config.concurrency }, lane));
+    const seconds = (performance.now() - started) / 1000;
+    return { variant: 'user statements alone', round, executions: config.executions, seconds, counts };
+  } finally {
+    await engine?.close();
+    await place.drop();
+  }
+}
+
 function engineCount(c: Counts): number {
   return [...c].filter(([k]) => k.startsWith('engine:') && !k.endsWith(':doomed')).reduce((s, [, n]) => s + n, 0);
 }
@@ -228,17 +278,23 @@ async function main(): Promise<void> {
       log(`  ${fmt(r.seconds, 1)} s; 40001: ${total(r.counts)} (engine ${engineCount(r.counts)}): ${JSON.stringify(Object.fromEntries(r.counts))}`);
       results.push(r);
     }
+    if (config.direct) {
+      log(`round ${round}, the user's statements alone: ${config.executions} transactions on ${config.concurrency} connections`);
+      const r = await runDirect(round);
+      log(`  ${fmt(r.seconds, 1)} s; 40001: ${total(r.counts)}`);
+      results.push(r);
+    }
   }
   const sources = [...new Set(results.flatMap((r) => [...r.counts.keys()]))].sort();
   const table: Table = {
     title: `Serialization failures by where they were raised (${config.executions} executions × ${config.rounds} rounds, ` +
       `concurrency ${config.concurrency}, ${config.hotRows} hot rows, one SERIALIZABLE ctx.transaction each)`,
     head: ['variant', 'all', 'engine-caused', 'engine share', 'per execution', ...sources],
-    rows: config.variants.map((v) => {
-      const c = merged(results.filter((r) => r.variant === v.name));
+    rows: [...config.variants.map((v) => v.name), ...(config.direct ? ['user statements alone'] : [])].map((name) => {
+      const c = merged(results.filter((r) => r.variant === name));
       const all = total(c);
       const n = config.executions * config.rounds;
-      return [v.name, fmt(all), fmt(engineCount(c)), all ? `${fmt((100 * engineCount(c)) / all, 1)}%` : '–', fmt(all / n, 3), ...sources.map((s) => fmt(c.get(s) ?? 0))];
+      return [name, fmt(all), fmt(engineCount(c)), all ? `${fmt((100 * engineCount(c)) / all, 1)}%` : '–', fmt(all / n, 3), ...sources.map((s) => fmt(c.get(s) ?? 0))];
     }),
     notes: [
       'engine-caused: raised by an engine statement\'s own read, write or lock; `:doomed`: raised by the first statement after another transaction marked this one to die',
