@@ -22,11 +22,15 @@ function busyWait(ms: number): void {
   }
 }
 
+/** The write that journals the intent of step `second`. */
+const intentOfSecond = (sql: string, params?: readonly unknown[]) =>
+  sql.includes('record_steps_durably') && String(params?.[0]).includes('"start_key":"second"');
+
 /**
- * The engine's database, but the write carrying the intent of step `second` is answered only after
- * `stall` ran (once), and every call is logged by the SQL function it names.
+ * The engine's database, but the first write `at` matches is answered only after `stall` ran, and every
+ * call is logged by the SQL function it names.
  */
-function stalling(db: Database, stall: () => Promise<void>, log: string[]): Database {
+function stalling(db: Database, stall: () => Promise<void>, log: string[], at = intentOfSecond): Database {
   let stalled = false;
   return {
     kind: db.kind,
@@ -34,7 +38,7 @@ function stalling(db: Database, stall: () => Promise<void>, log: string[]): Data
     query: async <Row,>(sql: string, params?: readonly unknown[]) => {
       log.push(/aries\.(\w+)/.exec(sql)?.[1] ?? sql.trim().split(/\s+/, 1)[0]!);
       const rows = await db.query<Row>(sql, params);
-      if (!stalled && sql.includes('record_steps_durably') && String(params?.[0]).includes('"start_key":"second"')) {
+      if (!stalled && at(sql, params)) {
         stalled = true;
         await stall();
         log.push('stall over');
@@ -137,5 +141,52 @@ describeBackends('a worker stalled past its lease before a step body', (b) => {
     const after = log.slice(log.indexOf('stall over'));
     expect(after.indexOf('renew_leases')).toBeGreaterThan(-1);
     expect(after.indexOf('renew_leases')).toBeLessThan(after.indexOf('body second'));
+  });
+});
+
+describeBackends('a worker stalled past its lease before a compensation', (b) => {
+  test('does not start the compensation when another worker took the execution over meanwhile', async () => {
+    const { engine } = b;
+    await engine.db.exec(`CREATE TABLE IF NOT EXISTS confirmation_effects (
+      id bigserial PRIMARY KEY, execution_id uuid, step_key text, attempt int)`);
+    const log: string[] = [];
+    const began = async (executionId: string, stepKey: string, attempt: number) => {
+      log.push(`body ${stepKey}`);
+      await engine.db.query('INSERT INTO confirmation_effects (execution_id, step_key, attempt) VALUES ($1, $2, $3)', [executionId, stepKey, attempt]);
+    };
+    const workflow = defineWorkflow('confirmation-saga', async (ctx) => {
+      await ctx.step('reserve', (s) => began(s.executionId, s.stepKey, s.attempt), {
+        compensate: (_out, c) => began(c.executionId, 'undo reserve', c.attempt),
+      });
+      await ctx.step('charge', () => {
+        throw new Error('card declined');
+      }, { retry: { maxAttempts: 1 } });
+      return 'done';
+    });
+    const handle = await engine.start(workflow, null);
+    const takeOver = async () => {
+      const claimed = await engine.db.transaction(async (tx) => {
+        await tx.query(`UPDATE aries.executions SET lease_expires_at = aries.now() - interval '1 second' WHERE id = $1`, [handle.id]);
+        return claimExecutions(tx, { worker: 'worker-B', workflowKeys: [workflow.key], limit: 1, leaseMs: 60_000 });
+      });
+      expect(claimed.map((c) => c.executionId)).toEqual([handle.id]);
+      busyWait(LEASE_MS);
+    };
+    const compensationStarted = (sql: string, params?: readonly unknown[]) => sql.includes('aries.record_compensation') && params?.[3] === 'started';
+    const outcome = outcomeOf();
+    const workerA = new Worker(
+      stalling(engine.db, takeOver, log, compensationStarted),
+      { workflows: [workflow], concurrency: 1, leaseMs: LEASE_MS, pollIntervalMs: 50, schedulerIntervalMs: 0, id: 'worker-A' },
+      { onFinished: (_id, o) => outcome.resolve(o), onError: () => {} },
+    );
+    await workerA.start();
+    try {
+      expect(await outcome.promise).toBe('leaseLost');
+    } finally {
+      await workerA.stop();
+    }
+    expect(log).toContain('stall over');
+    expect(log).not.toContain('body undo reserve');
+    expect(await effects(engine, handle.id)).toEqual(['reserve:1']);
   });
 });
