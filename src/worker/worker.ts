@@ -5,6 +5,10 @@
  *   executions and RUNNING ones whose lease expired on the database clock, i.e. whose worker died.
  * - Leases: renewed by a heartbeat every leaseMs / 3. An execution the heartbeat no longer finds under
  *   our token was taken over; its run is aborted and every write it tries is refused by the database.
+ *   Each lease remembers when (monotonic clock) the request that last confirmed it was sent; before a
+ *   step body, a transactional step or a compensation starts, a stale confirmation is renewed first and
+ *   the run abandoned if that fails (lease-confirmation.ts), so a worker resumed after a stall does not
+ *   start an effect on an execution another worker has taken over.
  * - Wake-ups: NOTIFY aries_wakeup when work is started or handed back, or a queued execution gives up
  *   its slot, with a polling fallback, and at once when a slot frees up. A rate window that frees is
  *   no event: after a short claim, a worker serving queued work asks the database when the next full
@@ -22,6 +26,7 @@ import type { Database } from '../db/database.js';
 import { claimExecutions, nextQueueAdmission, renewLeases, type ClaimedExecution } from '../db/leases.js';
 import { readLeaseState } from '../db/leases.js';
 import { InvalidDefinitionError, LeaseLostError } from '../errors.js';
+import { leaseIsFresh } from './lease-confirmation.js';
 import { isWorkflow, type Workflow } from '../sdk/types/workflow.js';
 import { RUN_OUTCOMES, type RunOutcome } from './run/close-run.js';
 import { runExecution } from './run/execution-runner.js';
@@ -60,6 +65,10 @@ interface Running {
   claimed: ClaimedExecution;
   abort: AbortController;
   done: Promise<void>;
+  /** When (performance.now()) the claim or renewal that last confirmed the lease was sent. */
+  confirmedAt: number;
+  /** Transactional steps of the run between their start and their end: the heartbeat leaves the row alone. */
+  inTransaction: number;
   /** Aborted by stop() after its timeout, not by a lost lease. */
   stopped?: boolean;
 }
@@ -228,7 +237,7 @@ export class Worker {
           continue;
         }
         this.countClaims(claimed, claimStarted);
-        for (const c of claimed) this.launch(c);
+        for (const c of claimed) this.launch(c, claimStarted);
         if (claimed.length === free && this.state === 'running') continue; // there may be more
         if (this.servesQueued && this.state === 'running') await this.wakeForRateWindow(keys);
       }
@@ -276,12 +285,12 @@ export class Worker {
     }
   }
 
-  private launch(claimed: ClaimedExecution): void {
+  private launch(claimed: ClaimedExecution, confirmedAt: number): void {
     const workflow = this.workflows.get(`${claimed.workflow}@${claimed.version}`);
     if (!workflow) return; // cannot happen: the claim filters by our keys
     this.stats.claimed++;
     const abort = new AbortController();
-    const entry: Running = { claimed, abort, done: Promise.resolve() };
+    const entry: Running = { claimed, abort, done: Promise.resolve(), confirmedAt, inTransaction: 0 };
     this.running.set(claimed.executionId, entry);
     const series = this.metrics.forWorkflow(claimed.workflow);
     this.metrics.activeExecutions.inc();
@@ -292,6 +301,8 @@ export class Worker {
         maxPayloadBytes: this.events.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
         shouldYield: () => this.state !== 'running',
         signal: abort.signal,
+        confirmLease: () => this.confirmLease(entry),
+        holdRenewals: () => this.holdRenewals(entry),
         settleTimeoutMs: this.shutdownTimeoutMs,
         metrics: series,
         onStorageFault: (err) =>
@@ -328,37 +339,97 @@ export class Worker {
     });
   }
 
-  private lastRenewal = Date.now();
+  /** When (performance.now()) the last renewal that succeeded was sent, or the heartbeat found nothing to renew. */
+  private lastRenewal = performance.now();
 
-  private renewing = false;
+  /** The renewal in flight, if any: a slow one is not stacked on (each would hold a connection). */
+  private renewal: Promise<void> | undefined;
+  /** The runs the renewal in flight renews. */
+  private renewing = new Set<Running>();
 
   private async renew(): Promise<void> {
     if (this.running.size === 0) {
-      this.lastRenewal = Date.now();
+      this.lastRenewal = performance.now();
       return;
     }
-    if (this.renewing) return; // a slow renewal is not stacked on (each would hold a connection)
-    this.renewing = true;
-    try {
-      await this.renewOnce();
-    } finally {
-      this.renewing = false;
-    }
+    if (this.renewal) return;
+    await this.renewAll();
   }
 
-  private async renewOnce(): Promise<void> {
-    const held = [...this.running.values()].map((r) => ({ executionId: r.claimed.executionId, token: r.claimed.token }));
+  /** Renews every lease held; the one renewal in flight, shared by whoever asks meanwhile. */
+  private renewAll(): Promise<void> {
+    if (!this.renewal) {
+      // Not the rows a transactional step is about to fence or holds: an update of the row committed
+      // after the step's snapshot was taken makes its fence fail (40001 under REPEATABLE READ and
+      // SERIALIZABLE), and while the step holds the row no other worker can claim it anyway.
+      const entries = [...this.running.values()].filter((r) => r.inTransaction === 0);
+      this.renewing = new Set(entries);
+      this.renewal = this.renewOnce(entries).finally(() => {
+        this.renewal = undefined;
+        this.renewing = new Set();
+      });
+    }
+    return this.renewal;
+  }
+
+  private async renewOnce(entries: Running[]): Promise<void> {
+    const held = entries.map((r) => ({ executionId: r.claimed.executionId, token: r.claimed.token }));
+    // Taken before the request leaves: the database extends each lease from a moment after this one.
+    const sent = performance.now();
     try {
       const owned = await renewLeases(this.db, this.id, held, this.leaseMs);
-      this.lastRenewal = Date.now();
-      for (const lease of held) {
+      this.lastRenewal = sent;
+      entries.forEach((entry, i) => {
+        const lease = held[i]!;
         if (!owned.has(lease.executionId)) this.loseLease(lease);
-      }
+        else if (entry.claimed.token === lease.token) entry.confirmedAt = Math.max(entry.confirmedAt, sent);
+      });
     } catch (err) {
       this.events.onError?.(err, 'heartbeat');
       // Unable to renew for a whole lease period: assume every lease is gone rather than keep acting.
-      if (Date.now() - this.lastRenewal > this.leaseMs) for (const lease of held) this.loseLease(lease);
+      if (performance.now() - this.lastRenewal > this.leaseMs) for (const lease of held) this.loseLease(lease);
     }
+  }
+
+  /**
+   * Before a run starts a step body, a transactional step or a compensation: nothing to wait for while
+   * the lease's last confirmation is fresh (lease-confirmation.ts); else the lease is renewed first and
+   * the run abandoned (its signal aborted, LeaseLostError thrown) if that cannot confirm it.
+   */
+  private confirmLease(entry: Running): Promise<void> | undefined {
+    if (entry.abort.signal.aborted) return Promise.reject(entry.abort.signal.reason as Error);
+    if (leaseIsFresh(entry.confirmedAt, performance.now(), this.leaseMs)) return undefined;
+    return this.renewStale(entry);
+  }
+
+  private async renewStale(entry: Running): Promise<void> {
+    const fresh = () => leaseIsFresh(entry.confirmedAt, performance.now(), this.leaseMs);
+    // A renewal in flight may have been sent before a stall: then it confirms too little, and one more is sent.
+    if (this.renewal) await this.renewal;
+    // A run inside a transactional step (a parallel branch of it) renews its own lease alone.
+    if (!entry.abort.signal.aborted && !fresh()) await (entry.inTransaction > 0 ? this.renewOnce([entry]) : this.renewAll());
+    if (!entry.abort.signal.aborted && !fresh()) {
+      const { executionId } = entry.claimed;
+      entry.abort.abort(new LeaseLostError(`worker ${this.id} could not confirm its lease on execution ${executionId} in time; it abandons the run`));
+    }
+    if (entry.abort.signal.aborted) throw entry.abort.signal.reason as Error;
+  }
+
+  /**
+   * Before a transactional step opens its transaction: the heartbeat stops renewing the execution's
+   * row until the returned release is called (when the transaction has ended), and a renewal of it in
+   * flight is waited for, so that no renewal commits between the transaction's snapshot and its fence.
+   */
+  private async holdRenewals(entry: Running): Promise<() => void> {
+    entry.inTransaction++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      entry.inTransaction--;
+    };
+    if (this.renewal && this.renewing.has(entry)) await this.renewal;
+    return release;
   }
 
   /** Aborts the run holding `lease`, if it is still the one running (not a later claim of the same id). */

@@ -6,8 +6,9 @@
  *           failure) without running anything; recorded without one (in flight, waiting for a retry, rolled
  *           back) → run it again at its position; never recorded → wait for the recorded keys and take the
  *           next position. A recorded key called as another kind of primitive is a NondeterminismError.
- *   run     journal the intent (numbering the attempt), refuse a crash loop, run the primitive's attempt
- *           under a span and the attempt metrics
+ *   run     journal the intent (numbering the attempt), refuse a crash loop, make sure the lease is still
+ *           held (a stale confirmation is renewed first: lease-confirmation.ts), run the primitive's
+ *           attempt under a span and the attempt metrics
  *   record  hand the completion to the primitive (queued with the next write, or already committed), note
  *           a compensation; or route the error: the common failure path, another attempt, or an interrupt
  *
@@ -143,6 +144,17 @@ async function attempts<Fn, Options extends StepOptions<never>, T>(
     const worn = attempt > policy.maxAttempts ? await attemptsWornOut(run, key, attempt, policy) : undefined;
     if (worn) return attemptFailed(run, a, worn);
     crashPoint('before-step', key);
+    // The intent is committed, the body not begun: a worker resumed after a stall must not start it on
+    // an execution another worker took over meanwhile (its writes would be refused, not its effect).
+    const confirming = deps.confirmLease?.();
+    if (confirming) {
+      try {
+        await confirming;
+      } catch (err) {
+        deadline?.cancel();
+        throw run.interrupted(err);
+      }
+    }
     const span: Span = startStepSpan(deps.span, {
       workflow: deps.workflow.name,
       executionId: run.executionId,
@@ -197,6 +209,8 @@ function attemptDeadline(run: RunState, key: string, attempt: number, timeoutMs:
   };
   return {
     signal: controller.signal,
+    /** The attempt never started: no deadline to watch. */
+    cancel: clear,
     async race<T>(attemptRun: Promise<T>): Promise<T> {
       const first = await Promise.race([attemptRun.then((value) => ({ value }), (error: unknown) => ({ error })), fired]);
       clear();

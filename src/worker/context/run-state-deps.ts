@@ -9,6 +9,7 @@ import type { Database } from '../../db/database.js';
 import type { Lease } from '../../db/leases.js';
 import type { Workflow } from '../../sdk/types/workflow.js';
 import type { ReplayLog } from '../run/replay-log.js';
+import type { ConfirmLease } from '../lease-confirmation.js';
 import type { StepWriter } from '../step-write-batcher.js';
 
 export interface RunStateDeps {
@@ -19,6 +20,10 @@ export interface RunStateDeps {
   /** 'compensating': replay only, to find compensations; unwind at the first step with no outcome. */
   mode: 'forward' | 'compensating';
   signal: AbortSignal;
+  /** Asked before each step body and transactional step starts (lease-confirmation.ts). */
+  confirmLease?: ConfirmLease | undefined;
+  /** Before a transactional step's transaction: keeps the heartbeat off the execution's row until released. */
+  holdRenewals?: (() => Promise<() => void>) | undefined;
   shouldYield: () => boolean;
   maxPayloadBytes: number;
   writer: StepWriter;

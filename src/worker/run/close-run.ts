@@ -181,7 +181,7 @@ async function compensate(deps: RunDeps, lease: Lease, run: RunState, error: unk
 
 async function undo(deps: RunDeps, lease: Lease, run: RunState): Promise<RunOutcome> {
   const outcome = await runCompensations(
-    { db: deps.db, lease, workflow: run.deps.workflow, signal: deps.signal, shouldYield: deps.shouldYield, maxPayloadBytes: deps.maxPayloadBytes },
+    { db: deps.db, lease, workflow: run.deps.workflow, signal: deps.signal, confirmLease: deps.confirmLease, shouldYield: deps.shouldYield, maxPayloadBytes: deps.maxPayloadBytes },
     run.compensations(),
   );
   if (outcome === 'yield') return handBack(deps, lease, undefined, undefined);

@@ -18,6 +18,7 @@ import { failExecution } from '../../db/executions.js';
 import type { Lease } from '../../db/leases.js';
 import type { Workflow } from '../../sdk/types/workflow.js';
 import { crashPoint } from '../crash-points.js';
+import type { ConfirmLease } from '../lease-confirmation.js';
 import { withRetries } from '../write-retries.js';
 import type { CompensableStep } from '../context/run-state.js';
 import { storedFailure } from '../context/step-failure.js';
@@ -29,6 +30,8 @@ export interface UndoDeps {
   lease: Lease;
   workflow: Workflow;
   signal: AbortSignal;
+  /** Asked before each compensation starts (lease-confirmation.ts). */
+  confirmLease?: ConfirmLease | undefined;
   shouldYield: () => boolean;
   maxPayloadBytes: number;
 }
@@ -46,6 +49,15 @@ export async function runCompensations(deps: UndoDeps, steps: readonly Compensab
     }
     const attempt = await recordCompensation(db, lease, { stepKey: step.stepKey, event: 'started' });
     crashPoint('during-compensation', step.stepKey);
+    // A worker resumed after a stall does not start a compensation it may no longer own.
+    const confirming = deps.confirmLease?.();
+    if (confirming) {
+      try {
+        await confirming;
+      } catch {
+        return 'leaseLost';
+      }
+    }
     let resultJson: string | null;
     try {
       const result = await step.compensate(step.output, {

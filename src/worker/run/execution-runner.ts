@@ -68,6 +68,8 @@ async function start(deps: RunDeps, claimed: ClaimedExecution, workflow: Workflo
       replay,
       mode: claimed.compensating ? 'compensating' : 'forward',
       signal: deps.signal,
+      confirmLease: deps.confirmLease,
+      holdRenewals: deps.holdRenewals,
       shouldYield: deps.shouldYield,
       maxPayloadBytes: deps.maxPayloadBytes,
       writer: deps.writer,

@@ -1,6 +1,7 @@
 /** What running an execution needs from its worker: the database, the write batcher, the stop signals, hooks. */
 import type { WorkflowSeries } from '../../core/aries-metrics.js';
 import type { Database } from '../../db/database.js';
+import type { ConfirmLease } from '../lease-confirmation.js';
 import type { StepWriter } from '../step-write-batcher.js';
 import type { ReplayLog } from './replay-log.js';
 
@@ -10,6 +11,10 @@ export interface RunDeps {
   maxPayloadBytes: number;
   shouldYield: () => boolean;
   signal: AbortSignal;
+  /** Asked before each step body, transactional step and compensation (none: the lease is trusted as claimed). */
+  confirmLease?: ConfirmLease;
+  /** Before a transactional step's transaction: keeps the heartbeat off the execution's row until released. */
+  holdRenewals?: () => Promise<() => void>;
   /** How long the end of a run waits for parallel steps still running. */
   settleTimeoutMs: number;
   onStepsRun?: (run: number, replayed: number) => void;

@@ -5,7 +5,9 @@
  * the transaction is fenced by its first statement, so a worker whose lease was taken over never runs
  * the statements. A serialization failure or deadlock runs the whole step again (with backoff, under its
  * retry policy); a lost connection hands the execution back, whose resumption finds in the journal
- * whether the COMMIT happened.
+ * whether the COMMIT happened. The worker's heartbeat leaves the execution's row alone from just before
+ * the transaction to its end: a renewal committed between the transaction's snapshot and its fence would
+ * fail the fence with a serialization failure at REPEATABLE READ and SERIALIZABLE.
  */
 import { encodeStored } from '../../../core/json-value.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../../../core/durability.js';
@@ -49,6 +51,7 @@ export const transactionPrimitive: Primitive<TransactionFn, TransactionOptions<n
     const lease = { ...a.run.deps.lease };
     const isolation: IsolationLevel = a.options.isolation ?? 'read committed';
     const timeoutMs = a.options.timeoutMs;
+    const release = await a.run.deps.holdRenewals?.();
     const output = await db.transaction(async (tx) => {
       const query = async <Row>(sql: string, params?: readonly unknown[]) => {
         try {
@@ -69,7 +72,7 @@ export const transactionPrimitive: Primitive<TransactionFn, TransactionOptions<n
       if (deadline) await refuseLateStep(tx, lease, a.key, deadline);
       await recordSteps(tx, lease, [{ seq: a.seq, stepKey: a.key, attempt: a.attempt, outputJson, checkpoint }], undefined, 'transaction');
       return result;
-    });
+    }).finally(() => release?.());
     if (workflow.durability !== 'off') await db.flushToDisk?.();
     return { output };
   },
