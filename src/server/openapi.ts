@@ -6,6 +6,7 @@
  */
 import { EXECUTION_STATUSES, STEP_STATUSES } from '../core/execution-states.js';
 import { FAILURE_TYPES } from '../core/failure-classification.js';
+import { WORKER_STATUSES } from '../core/worker-statuses.js';
 import { flowControlPaths, flowControlSchemas } from './openapi-flow-control.js';
 import { common, errorResponse, forWrites, jsonBody, nullable, object, ok, query, ref, time, type Schema } from './openapi-parts.js';
 
@@ -156,15 +157,27 @@ const schemas: Record<string, Schema> = {
     },
   }),
   Workers: object({
+    live: { type: 'integer', description: 'How many workers are live (heartbeating).' },
     workers: {
       type: 'array',
       items: object({
         workerId: { type: 'string' },
-        executions: { type: 'integer' },
+        status: {
+          enum: [...WORKER_STATUSES],
+          description: 'live: heartbeating; stale: no heartbeat for three lease lengths (presumed dead); stopped: stopped cleanly.',
+        },
+        host: nullable({ type: 'string' }),
+        pid: nullable({ type: 'integer' }),
+        workflows: { type: 'array', items: { type: 'string' }, description: 'The "name@version" keys it runs.' },
+        concurrency: nullable({ type: 'integer' }),
+        startedAt: nullable(time),
+        heartbeatAt: { ...nullable(time), description: 'Its last heartbeat, on the database clock (null: known only from its leases).' },
+        stoppedAt: nullable(time),
+        executions: { type: 'integer', description: 'Leases it holds now.' },
         compensating: { type: 'integer' },
         expired: { type: 'integer', description: 'Leases past their expiry: the worker is presumed dead.' },
-        earliestLeaseExpiry: time,
-        leaseExpiresAt: time,
+        earliestLeaseExpiry: nullable(time),
+        leaseExpiresAt: nullable(time),
       }),
     },
   }),
@@ -383,7 +396,7 @@ const paths: Record<string, Record<string, Schema>> = {
     },
   },
   '/api/workers': {
-    get: { summary: 'Workers holding leases, with their executions and lease expiries', operationId: 'listWorkers', responses: { '200': ok('Workers'), ...common } },
+    get: { summary: 'Registered workers (idle ones too), live, stale or stopped, with the leases each holds', operationId: 'listWorkers', responses: { '200': ok('Workers'), ...common } },
   },
   '/api/workflows': {
     get: { summary: 'Registered workflows (name and version)', operationId: 'listWorkflows', responses: { '200': ok('Workflows'), ...common } },

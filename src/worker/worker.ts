@@ -5,6 +5,9 @@
  *   executions and RUNNING ones whose lease expired on the database clock, i.e. whose worker died.
  * - Leases: renewed by a heartbeat every leaseMs / 3. An execution the heartbeat no longer finds under
  *   our token was taken over; its run is aborted and every write it tries is refused by the database.
+ * - Registry: the worker registers in aries.workers at start, heartbeats there on the same timer whether
+ *   or not it holds leases (so an idle worker is seen, and a dead one goes stale), and deregisters on a
+ *   clean stop.
  * - Wake-ups: NOTIFY aries_wakeup when work is started or handed back, or a queued execution gives up
  *   its slot, with a polling fallback, and at once when a slot frees up. A rate window that frees is
  *   no event: after a short claim, a worker serving queued work asks the database when the next full
@@ -21,6 +24,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
 import type { Database } from '../db/database.js';
 import { claimExecutions, nextQueueAdmission, renewLeases, type ClaimedExecution } from '../db/leases.js';
 import { readLeaseState } from '../db/leases.js';
+import { deregisterWorker, heartbeatWorker, registerWorker } from '../db/workers.js';
 import { InvalidDefinitionError, LeaseLostError } from '../errors.js';
 import { isWorkflow, type Workflow } from '../sdk/types/workflow.js';
 import { RUN_OUTCOMES, type RunOutcome } from './run/close-run.js';
@@ -138,6 +142,7 @@ export class Worker {
     if (this.state !== 'new') throw new Error(`worker ${this.id} was already started`);
     this.state = 'running';
     for (const wf of this.workflows.values()) await registerDefinition(this.db, wf);
+    await this.register();
     try {
       this.unlisten = await this.db.listen('aries_wakeup', (n) => {
         // 'queue:<name>': a queued execution gave up its slot; any worker may serve that queue.
@@ -333,16 +338,35 @@ export class Worker {
   private renewing = false;
 
   private async renew(): Promise<void> {
-    if (this.running.size === 0) {
-      this.lastRenewal = Date.now();
-      return;
-    }
     if (this.renewing) return; // a slow renewal is not stacked on (each would hold a connection)
     this.renewing = true;
     try {
-      await this.renewOnce();
+      if (this.running.size === 0) this.lastRenewal = Date.now();
+      else await this.renewOnce();
+      await this.beat();
     } finally {
       this.renewing = false;
+    }
+  }
+
+  private register(): Promise<void> {
+    return registerWorker(this.db, {
+      workerId: this.id,
+      host: hostname(),
+      pid: process.pid,
+      workflows: [...this.workflows.keys()],
+      concurrency: this.concurrency,
+      leaseMs: this.leaseMs,
+    });
+  }
+
+  /** The registry's heartbeat, leases held or not; a row pruned or marked stopped meanwhile is written again. */
+  private async beat(): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'stopping') return;
+    try {
+      if (!(await heartbeatWorker(this.db, this.id)) && this.state === 'running') await this.register();
+    } catch (err) {
+      this.events.onError?.(err, 'heartbeat');
     }
   }
 
@@ -395,6 +419,7 @@ export class Worker {
       entry.abort.abort(new LeaseLostError(`worker ${this.id} stopped`));
     }
     await this.unlisten?.().catch(() => {});
+    await deregisterWorker(this.db, this.id).catch((err: unknown) => this.events.onError?.(err, 'deregister'));
     this.state = 'stopped';
   }
 

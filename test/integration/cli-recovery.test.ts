@@ -251,10 +251,10 @@ for (const backend of BACKENDS) {
       expect(workerId).toBeDefined();
       const listed = await cli(['workers', '--json']);
       expect(listed.code, listed.stderr).toBe(0);
-      const holder = json<Array<{ worker: string; executions: number; expired: number }>>(listed.stdout).find((w) => w.worker === workerId);
-      expect(holder).toMatchObject({ executions: 1, expired: 0 });
+      const holder = json<Array<{ worker: string; status: string; executions: number; expired: number }>>(listed.stdout).find((w) => w.worker === workerId);
+      expect(holder).toMatchObject({ status: 'live', executions: 1, expired: 0 });
       const table = await cli(['workers']);
-      expect(table.stdout).toMatch(new RegExp(`^WORKER\\s+EXECUTIONS\\s+COMPENSATING\\s+EXPIRED\\s+LEASES END$`, 'm'));
+      expect(table.stdout).toMatch(/^WORKER\s+STATUS\s+WORKFLOWS\s+CONCURRENCY\s+HEARTBEAT\s+EXECUTIONS\s+COMPENSATING\s+EXPIRED\s+LEASES END$/m);
       expect(table.stdout).toContain(workerId!);
 
       writeFileSync(join(dir, 'release'), '');

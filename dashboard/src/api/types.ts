@@ -168,12 +168,29 @@ export interface FailureGroup {
   lastAt: string;
 }
 
-export interface WorkerLeases {
+export type WorkerStatus = 'live' | 'stale' | 'stopped';
+
+/** A registered worker (or a lease owner without a registry row: its registry fields null). */
+export interface WorkerInfo {
   workerId: string;
+  status: WorkerStatus;
+  host: string | null;
+  pid: number | null;
+  workflows: string[];
+  concurrency: number | null;
+  startedAt: string | null;
+  heartbeatAt: string | null;
+  stoppedAt: string | null;
   executions: number;
   compensating: number;
   expired: number;
+  earliestLeaseExpiry: string | null;
   leaseExpiresAt: string | null;
+}
+
+export interface Workers {
+  live: number;
+  workers: WorkerInfo[];
 }
 
 export interface WorkflowInfo {

@@ -1,0 +1,102 @@
+-- 0009_workers: a registry of workers, so an idle worker is seen and a dead one is told apart.
+--
+-- Model
+--   registry   aries.workers: one row per worker process (id, host, pid, workflows, concurrency, lease
+--              length, started_at, heartbeat_at, stopped_at; times on the database clock). Workers kept
+--              no row before: only their leases showed them, so an idle worker was invisible.
+--   register   aries.register_worker at start (the row rewritten, stopped_at cleared); it prunes other
+--              rows stopped or silent for over an hour (or ten lease lengths).
+--   heartbeat  aries.heartbeat_worker every lease_ms / 3, leases held or not; false when the row is gone
+--              or stopped, and the worker registers again.
+--   stop       aries.deregister_worker on a clean stop: stopped_at set, the row kept until pruned.
+--   status     aries.worker_status: stopped, stale (heartbeat older than three lease lengths) or live.
+--   list       aries.list_workers returns the registry joined with the leases held (a changed result
+--              type: dropped and created again); a lease owner without a row is listed from its leases.
+
+CREATE TABLE aries.workers (
+  worker_id    text PRIMARY KEY,
+  host         text NOT NULL,
+  pid          integer NOT NULL,
+  workflows    text[] NOT NULL,
+  concurrency  integer NOT NULL CHECK (concurrency > 0),
+  lease_ms     integer NOT NULL CHECK (lease_ms > 0),
+  started_at   timestamptz NOT NULL,
+  heartbeat_at timestamptz NOT NULL,
+  stopped_at   timestamptz,
+  CONSTRAINT workers_stopped_check CHECK (stopped_at IS NULL OR stopped_at >= started_at)
+);
+
+CREATE FUNCTION aries.worker_status(p_heartbeat_at timestamptz, p_stopped_at timestamptz, p_lease_ms integer,
+                                    p_now timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = '' AS $$
+  SELECT CASE WHEN p_stopped_at IS NOT NULL THEN 'stopped'
+              WHEN p_heartbeat_at < p_now - 3 * p_lease_ms * interval '1 millisecond' THEN 'stale'
+              ELSE 'live' END
+$$;
+
+CREATE FUNCTION aries.register_worker(p_worker_id text, p_host text, p_pid integer, p_workflows text[],
+                                      p_concurrency integer, p_lease_ms integer) RETURNS timestamptz
+LANGUAGE plpgsql SET search_path = '' AS $$
+DECLARE
+  v_now timestamptz := aries.now();
+BEGIN
+  DELETE FROM aries.workers w
+   WHERE w.worker_id <> p_worker_id
+     AND coalesce(w.stopped_at, w.heartbeat_at)
+         < v_now - greatest(interval '1 hour', 10 * w.lease_ms * interval '1 millisecond');
+  INSERT INTO aries.workers AS w (worker_id, host, pid, workflows, concurrency, lease_ms, started_at, heartbeat_at)
+  VALUES (p_worker_id, p_host, p_pid, p_workflows, p_concurrency, p_lease_ms, v_now, v_now)
+  ON CONFLICT (worker_id) DO UPDATE
+     SET host = excluded.host, pid = excluded.pid, workflows = excluded.workflows,
+         concurrency = excluded.concurrency, lease_ms = excluded.lease_ms, started_at = v_now,
+         heartbeat_at = v_now, stopped_at = NULL;
+  RETURN v_now;
+END $$;
+
+CREATE FUNCTION aries.heartbeat_worker(p_worker_id text) RETURNS boolean
+LANGUAGE plpgsql SET search_path = '' AS $$
+BEGIN
+  UPDATE aries.workers w SET heartbeat_at = greatest(w.heartbeat_at, aries.now())
+   WHERE w.worker_id = p_worker_id AND w.stopped_at IS NULL;
+  RETURN FOUND;
+END $$;
+
+CREATE FUNCTION aries.deregister_worker(p_worker_id text) RETURNS boolean
+LANGUAGE plpgsql SET search_path = '' AS $$
+BEGIN
+  UPDATE aries.workers w SET stopped_at = greatest(aries.now(), w.started_at)
+   WHERE w.worker_id = p_worker_id AND w.stopped_at IS NULL;
+  RETURN FOUND;
+END $$;
+
+DROP FUNCTION aries.list_workers();
+
+CREATE FUNCTION aries.list_workers()
+RETURNS TABLE (worker text, status text, host text, pid integer, workflows text[], concurrency integer,
+               lease_ms integer, started_at timestamptz, heartbeat_at timestamptz, stopped_at timestamptz,
+               executions bigint, compensating bigint, earliest_lease_expiry timestamptz,
+               latest_lease_expiry timestamptz, expired bigint)
+LANGUAGE sql STABLE SET search_path = '' AS $$
+  WITH leases AS (
+    SELECT e.lease_owner, pg_catalog.count(*) AS executions,
+           pg_catalog.count(*) FILTER (WHERE e.status = 'COMPENSATING') AS compensating,
+           pg_catalog.min(e.lease_expires_at) AS earliest, pg_catalog.max(e.lease_expires_at) AS latest,
+           pg_catalog.count(*) FILTER (WHERE e.lease_expires_at < aries.now()) AS expired
+      FROM aries.executions e
+     WHERE e.lease_owner IS NOT NULL
+     GROUP BY e.lease_owner
+  ), listed AS (
+    SELECT coalesce(w.worker_id, l.lease_owner) AS worker,
+           CASE WHEN w.worker_id IS NOT NULL THEN aries.worker_status(w.heartbeat_at, w.stopped_at, w.lease_ms, aries.now())
+                WHEN l.latest >= aries.now() THEN 'live' ELSE 'stale' END AS status,
+           w.host, w.pid, w.workflows, w.concurrency, w.lease_ms, w.started_at, w.heartbeat_at, w.stopped_at,
+           coalesce(l.executions, 0) AS executions, coalesce(l.compensating, 0) AS compensating,
+           l.earliest, l.latest, coalesce(l.expired, 0) AS expired
+      FROM aries.workers w
+      FULL JOIN leases l ON l.lease_owner = w.worker_id
+  )
+  SELECT x.worker, x.status, x.host, x.pid, x.workflows, x.concurrency, x.lease_ms, x.started_at,
+         x.heartbeat_at, x.stopped_at, x.executions, x.compensating, x.earliest, x.latest, x.expired
+    FROM listed x
+   ORDER BY x.status <> 'live', x.worker
+$$;
