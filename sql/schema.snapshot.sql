@@ -1284,6 +1284,22 @@ CREATE FUNCTION aries.durability_settings() RETURNS TABLE(fsync text, full_page_
 $$;
 
 --
+-- Name: error_preview(jsonb, integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.error_preview(p_error jsonb, p_limit integer) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $_$
+  SELECT CASE WHEN p_limit IS NULL OR p_error IS NULL OR pg_catalog.octet_length(p_error::text) <= p_limit
+              THEN p_error
+              ELSE pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                     'name', p_error -> 'name', 'code', p_error -> 'code',
+                     'message', pg_catalog.left(p_error ->> 'message', 512),
+                     '$truncated', true, 'bytes', pg_catalog.octet_length(p_error::text))) END
+$_$;
+
+--
 -- Name: execution_stats(timestamp with time zone, timestamp with time zone, integer); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -1747,7 +1763,7 @@ CREATE FUNCTION aries.list_step_previews(p_execution_id uuid, p_truncate_above i
     SET search_path TO ''
     AS $$
   SELECT s.execution_id, s.step_key, s.seq, s.status, s.attempt, aries.payload_preview(j.payload, p_truncate_above),
-         j.lsn IS NOT NULL AND j.payload IS NULL, s.error, s.started_at, s.completed_at, s.compensation_status
+         j.lsn IS NOT NULL AND j.payload IS NULL, aries.error_preview(s.error, p_truncate_above), s.started_at, s.completed_at, s.compensation_status
     FROM aries.steps s LEFT JOIN aries.journal j ON j.lsn = s.output_lsn
    WHERE s.execution_id = p_execution_id
    ORDER BY s.seq

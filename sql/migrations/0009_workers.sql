@@ -1,5 +1,5 @@
 -- 0009_workers: a registry of workers, so an idle worker is seen and a dead one is told apart; a rollback
--- onto a rollback's checkpoint names where that one went.
+-- onto a rollback's checkpoint names where that one went; stored errors shown as previews, like payloads.
 --
 -- Model
 --   registry   aries.workers: one row per worker process (id, host, pid, workflows, concurrency, lease
@@ -17,6 +17,9 @@
 --              that rollback went to (its rolled_back_to), so an execution failing again before any step
 --              completed is rolled back to its start (NULL), and recover says so, instead of naming the
 --              earlier rollback's checkpoint.
+--   previews   aries.error_preview: a stored error whole under a byte limit, else its name, code, the
+--              first 512 characters of its message, $truncated and bytes (stack and details left out);
+--              list pages and the execution page read errors through it (list_step_previews too).
 
 CREATE TABLE aries.workers (
   worker_id    text PRIMARY KEY,
@@ -150,3 +153,26 @@ BEGIN
    WHERE e.id = p_execution_id;
   RETURN v_target;
 END $$;
+
+-- ---- error previews: pages carry a stored error whole only under a limit ---------------------------
+CREATE FUNCTION aries.error_preview(p_error jsonb, p_limit integer) RETURNS jsonb
+LANGUAGE sql IMMUTABLE SET search_path = '' AS $$
+  SELECT CASE WHEN p_limit IS NULL OR p_error IS NULL OR pg_catalog.octet_length(p_error::text) <= p_limit
+              THEN p_error
+              ELSE pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                     'name', p_error -> 'name', 'code', p_error -> 'code',
+                     'message', pg_catalog.left(p_error ->> 'message', 512),
+                     '$truncated', true, 'bytes', pg_catalog.octet_length(p_error::text))) END
+$$;
+
+CREATE OR REPLACE FUNCTION aries.list_step_previews(p_execution_id uuid, p_truncate_above integer DEFAULT NULL)
+RETURNS TABLE (execution_id uuid, step_key text, seq integer, status text, attempt integer, output jsonb,
+               output_is_null boolean, error jsonb, started_at timestamptz, completed_at timestamptz,
+               compensation_status text)
+LANGUAGE sql STABLE SET search_path = '' AS $$
+  SELECT s.execution_id, s.step_key, s.seq, s.status, s.attempt, aries.payload_preview(j.payload, p_truncate_above),
+         j.lsn IS NOT NULL AND j.payload IS NULL, aries.error_preview(s.error, p_truncate_above), s.started_at, s.completed_at, s.compensation_status
+    FROM aries.steps s LEFT JOIN aries.journal j ON j.lsn = s.output_lsn
+   WHERE s.execution_id = p_execution_id
+   ORDER BY s.seq
+$$;

@@ -10,7 +10,15 @@ import { WORKER_STATUSES } from '../core/worker-statuses.js';
 import { flowControlPaths, flowControlSchemas } from './openapi-flow-control.js';
 import { common, errorResponse, forWrites, jsonBody, nullable, object, ok, query, ref, time, type Schema } from './openapi-parts.js';
 
-const storedError = nullable({ type: 'object', properties: { name: { type: 'string' }, message: { type: 'string' } } });
+const storedError = nullable({
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    message: { type: 'string' },
+    $truncated: { type: 'boolean', description: 'A preview: name, code, the first 512 characters of the message; `bytes` is the whole error\'s JSON size (read the execution with full=true).' },
+    bytes: { type: 'integer' },
+  },
+});
 /** A payload as stored (any JSON), or the marker that replaces one larger than 16 KiB unless full=true. */
 const payload: Schema = { description: 'Any JSON value, or a TruncatedPayload when it is larger than 16 KiB and full=true was not asked.' };
 
@@ -55,6 +63,10 @@ const failureProperties: Record<string, Schema> = {
   checkpointId: nullable({ type: 'string', format: 'uuid' }),
   recoveredAt: nullable(time),
   recoveredBy: nullable({ enum: ['worker', 'operator', 'sweep', 'cancel'] }),
+  truncated: {
+    type: 'boolean',
+    description: 'A preview: its message, stack and details were over the limit, so the first 512 characters of the message and no stack nor details (read the execution with full=true).',
+  },
 };
 
 const schemas: Record<string, Schema> = {
@@ -79,11 +91,12 @@ const schemas: Record<string, Schema> = {
       error: storedError,
       startedAt: time,
       completedAt: nullable(time),
-      endedAt: { ...nullable(time), description: 'When it stopped, whatever the outcome (a CANCELLED or FAILED step too); null while it runs or waits.' },
+      endedAt: { ...nullable(time), description: 'When it stopped, whatever the outcome (a CANCELLED step too; a FAILED one at its step_failed record); null while it runs or waits.' },
       compensationStatus: nullable({ enum: ['RUNNING', 'COMPLETED', 'FAILED', 'RETRYING'] }),
+      compensatedAt: { ...nullable(time), description: 'When its compensation completed; null: not compensated.' },
       wait: nullable(ref('StepWait')),
     },
-    ['key', 'seq', 'kind', 'status', 'attempt', 'error', 'startedAt', 'completedAt', 'endedAt', 'compensationStatus', 'wait'],
+    ['key', 'seq', 'kind', 'status', 'attempt', 'error', 'startedAt', 'completedAt', 'endedAt', 'compensationStatus', 'compensatedAt', 'wait'],
   ),
   StepWait: {
     ...object({

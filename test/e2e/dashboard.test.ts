@@ -6,7 +6,8 @@
  * for what and since when) and sends the awaited signal from the page; follows a parent to its child and
  * back; sees the SLEEPING and WAITING cards count what the database holds; reads a queue's depth and
  * limits and changes one, pauses the queue; reads a schedule's next fire time, runs it now and follows
- * the run to its execution, pauses it; and the token gate refuses a wrong token.
+ * the run to its execution, pauses it; reads the workers registry (an idle worker listed, the live ones
+ * counted); every page fits a 1280 px window; and the token gate refuses a wrong token.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -15,6 +16,7 @@ import { startApiServer, type ApiServer } from '../../src/server/api-server.js';
 import { describeBackends } from '../helpers/backends.js';
 import { CHROMIUM_PATH, INSTALL_HINT, chromiumAvailability, launchChromium } from './helpers/chromium.js';
 import { dashboardDir } from './helpers/dashboard-build.js';
+import { HORIZONTAL_OVERFLOW } from './helpers/overflow.js';
 import { screenshot, updateDocsScreenshot } from './helpers/screenshots.js';
 
 const TOKEN = 'e2e-dashboard-token-0123456789';
@@ -357,6 +359,20 @@ suite('dashboard', () => {
       expect(order).toEqual(['take-payment', 'hold-seat']);
       expect(await page.locator('[data-testid=compensation-row] [data-status=COMPLETED]').count()).toBe(2);
       expect(await page.locator('[data-testid=execution-failures] [data-failure-type=PARTIAL]').count()).toBe(1);
+      // Each row shows its step's completion and, under its own header, its compensation's (later, and in run order).
+      const detail = (await b.engine.admin.getExecution(ids.saga))!;
+      const step = (key: string) => detail.steps.find((s) => s.key === key)!;
+      const cells = await page.getByTestId('compensation-row').evaluateAll((rs) =>
+        rs.map((r) => [r.querySelector('[data-testid=compensation-step-completed]')!.textContent, r.querySelector('[data-testid=compensation-completed]')!.textContent]),
+      );
+      expect(cells.every(([done, undone]) => done !== undone && undone !== '—')).toBe(true);
+      expect(step('take-payment').compensatedAt!.getTime()).toBeLessThanOrEqual(step('hold-seat').compensatedAt!.getTime());
+      // The failed step's bar ends at its step_failed record, not at the failure row recorded after it.
+      const { records } = await b.engine.admin.readJournal(ids.saga);
+      const failedAt = records.filter((r) => r.kind === 'step_failed' && r.stepKey === 'issue-ticket').at(-1)!.createdAt;
+      const bar = page.locator('[data-testid=step-row][data-step=issue-ticket] [data-testid=step-bar]');
+      expect(await bar.getAttribute('data-end')).toBe(failedAt.toISOString());
+      expect(Date.parse((await bar.getAttribute('data-start'))!)).toBeLessThan(failedAt.getTime());
       await screenshot(page, b.name, 'execution-compensated');
     });
 
@@ -530,11 +546,54 @@ suite('dashboard', () => {
       await testId('execution-id').and(page.getByText(slot!.executionId!)).waitFor(WAIT);
     });
 
-    test('the workers view lists leases', async () => {
+    test('the workers view lists every registered worker, an idle one too, and the Workers card counts the live ones', async () => {
+      const idle = b.engine.worker({ workflows: [parked], concurrency: 3, schedulerIntervalMs: 0 });
+      await idle.start();
+      try {
+        await goto('/workers');
+        const row = page.locator(`[data-testid=worker-row][data-worker="${idle.id}"]`);
+        await row.waitFor(WAIT);
+        expect(await row.getAttribute('data-status')).toBe('live');
+        expect(await row.getByTestId('worker-workflows').textContent()).toBe(parked.key);
+        expect(await row.getByTestId('worker-concurrency').textContent()).toBe('3');
+        expect(await row.getByTestId('worker-leases').textContent()).toBe('0');
+        expect(await row.getByTestId('worker-heartbeat').textContent()).not.toBe('—');
+        const live = (await b.engine.admin.listWorkers()).filter((w) => w.status === 'live').length;
+        expect(live).toBeGreaterThanOrEqual(2);
+        await goto('/');
+        await until(async () => (await testId('worker-count').locator('.card-value').textContent()) === String(live), 'the Workers card to count the live workers');
+      } finally {
+        await idle.stop();
+      }
       await goto('/workers');
-      await testId('workers-table').waitFor(WAIT);
-      await page.getByTestId('nav-overview').click();
-      await testId('overview-page').waitFor(WAIT);
+      await page.locator(`[data-testid=worker-row][data-worker="${idle.id}"][data-status=stopped]`).waitFor(WAIT);
+    });
+
+    test('every page fits a 1280 px window: no horizontal overflow, no cell cut', async () => {
+      // Each route with what shows its data has arrived (the page's own rows, not the previous page's).
+      const routes: [string, string][] = [
+        ['/', '[data-testid=overview-page] [data-testid=recent-executions] tbody tr'],
+        ['/executions', '[data-testid=executions-page] [data-testid=execution-row]'],
+        ['/failures', '[data-testid=failures-page] [data-testid=failure-row]'],
+        ['/queues', '[data-testid=queues-page] tbody tr'],
+        ['/schedules', '[data-testid=schedules-page] [data-testid=schedule-row]'],
+        ['/workers', '[data-testid=workers-page] [data-testid=worker-row]'],
+        ...Object.values(ids).map((id): [string, string] => [`/executions/${id}`, `[data-testid=execution-page] [data-testid=execution-id]:text("${id}")`]),
+      ];
+      await page.setViewportSize({ width: 1280, height: 900 });
+      const cut: Record<string, string[]> = {};
+      try {
+        for (const [route, loaded] of routes) {
+          await goto(route);
+          await page.locator(loaded).first().waitFor(WAIT);
+          await until(async () => (await page.getByText('Loading…').count()) === 0, `${route} to load`);
+          const problems = await page.evaluate<string[]>(HORIZONTAL_OVERFLOW);
+          if (problems.length > 0) cut[route] = problems;
+        }
+        expect(cut).toEqual({});
+      } finally {
+        await page.setViewportSize({ width: 1440, height: 900 });
+      }
     });
   });
 });

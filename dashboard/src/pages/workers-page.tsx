@@ -29,12 +29,12 @@ export function WorkersPage() {
               <th>Worker</th>
               <th>Status</th>
               <th>Workflows</th>
-              <th className="num">Concurrency</th>
+              <th className="num" title="Executions it runs at once">Slots</th>
               <th>Last heartbeat</th>
               <th className="num">Leases held</th>
               <th className="num">Compensating</th>
-              <th className="num">Expired leases</th>
-              <th>Latest lease expiry</th>
+              <th className="num">Expired</th>
+              <th>Leases end</th>
             </tr>
           </thead>
           <tbody>
