@@ -558,6 +558,7 @@ suite('dashboard', () => {
         expect(await row.getByTestId('worker-concurrency').textContent()).toBe('3');
         expect(await row.getByTestId('worker-leases').textContent()).toBe('0');
         expect(await row.getByTestId('worker-heartbeat').textContent()).not.toBe('—');
+        await screenshot(page, b.name, 'workers');
         const live = (await b.engine.admin.listWorkers()).filter((w) => w.status === 'live').length;
         expect(live).toBeGreaterThanOrEqual(2);
         await goto('/');
