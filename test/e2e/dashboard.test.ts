@@ -100,6 +100,19 @@ const fulfilment = defineWorkflow('e2e-fulfilment', async (ctx, input: { order: 
   return ctx.step('close', () => ({ closed: input.order, parcel }));
 });
 
+/**
+ * A saga whose failing step throws an error far above the API's preview limits (a long message without a
+ * break, a long stack): pages show previews of it, and "Show all" on its page reads it whole.
+ */
+const verbose = defineWorkflow('e2e-verbose', async (ctx) => {
+  await ctx.step('book', () => ({ booked: true }), { compensate: () => undefined });
+  await ctx.step('call', () => {
+    const err = new PermanentError(`upstream answered 500 with body ${'x'.repeat(3_000)} END-OF-MESSAGE`);
+    err.stack = `PermanentError: upstream answered 500\n${'    at callUpstream (upstream.js:1:1)\n'.repeat(800)}`;
+    throw err;
+  });
+});
+
 /** Registered by no worker: it stays PENDING until cancelled. */
 const parked = defineWorkflow('e2e-parked', async (ctx) => ctx.step('never', () => 1));
 
@@ -129,7 +142,7 @@ suite('dashboard', () => {
     let stopWorker: () => Promise<void>;
     let context: BrowserContext;
     let page: Page;
-    const ids = { payment: '', report: '', parked: '', batch: '', saga: '', approval: '', renewal: '', fulfilment: '' };
+    const ids = { payment: '', report: '', parked: '', batch: '', saga: '', approval: '', renewal: '', fulfilment: '', verbose: '' };
     const keys = { payment: '', parked: '' };
 
     const settle = (h: ExecutionHandle<unknown>) => h.result({ timeoutMs: 20_000 }).catch(() => undefined);
@@ -140,7 +153,7 @@ suite('dashboard', () => {
 
     beforeAll(async () => {
       const worker = b.engine.worker({
-        workflows: [payment, greeting, report, batch, saga, approval, renewal, shipping, fulfilment],
+        workflows: [payment, greeting, report, batch, saga, approval, renewal, shipping, fulfilment, verbose],
         pollIntervalMs: 25,
         schedulerIntervalMs: 0,
       });
@@ -156,12 +169,14 @@ suite('dashboard', () => {
       const park = await b.engine.start(parked, {}, { idempotencyKey: keys.parked });
       const bat = await b.engine.start(batch, {});
       const sag = await b.engine.start(saga, {});
+      const verb = await b.engine.start(verbose, {});
+      ids.verbose = verb.id;
       ids.batch = bat.id;
       ids.saga = sag.id;
       ids.payment = pay.id;
       ids.report = rep.id;
       ids.parked = park.id;
-      await Promise.all([...greetings, pay, rep, bat, sag].map(settle));
+      await Promise.all([...greetings, pay, rep, bat, sag, verb].map(settle));
       const [appr, ren, ful] = await Promise.all([
         b.engine.start(approval, { request: 'refund #88' }),
         b.engine.start(renewal, {}),
@@ -374,6 +389,21 @@ suite('dashboard', () => {
       expect(await bar.getAttribute('data-end')).toBe(failedAt.toISOString());
       expect(Date.parse((await bar.getAttribute('data-start'))!)).toBeLessThan(failedAt.getTime());
       await screenshot(page, b.name, 'execution-compensated');
+    });
+
+    test('a long error is a preview on the list and on its page; "Show all" reads it whole', async () => {
+      await goto('/executions');
+      const listed = page.locator(`[data-testid=execution-row][data-id="${ids.verbose}"] td.error-text`);
+      await listed.waitFor(WAIT);
+      expect(await listed.getAttribute('title')).toMatch(/^upstream answered 500 with body x+…$/);
+      await goto(`/executions/${ids.verbose}`);
+      const error = testId('execution-error');
+      await error.getByTestId('error-truncated').waitFor(WAIT);
+      expect(await error.textContent()).not.toContain('END-OF-MESSAGE');
+      await error.getByTestId('show-all').click();
+      await until(async () => (await error.textContent())?.includes('END-OF-MESSAGE') ?? false, 'the whole error');
+      expect(await error.getByTestId('error-truncated').count()).toBe(0);
+      expect(page.url()).toContain('full=true');
     });
 
     test('a journal longer than one page loads more', async () => {
