@@ -1247,6 +1247,20 @@ BEGIN
 END $$;
 
 --
+-- Name: deregister_worker(text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.deregister_worker(p_worker_id text) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  UPDATE aries.workers w SET stopped_at = greatest(aries.now(), w.started_at)
+   WHERE w.worker_id = p_worker_id AND w.stopped_at IS NULL;
+  RETURN FOUND;
+END $$;
+
+--
 -- Name: durability_rank(text); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -1268,6 +1282,22 @@ CREATE FUNCTION aries.durability_settings() RETURNS TABLE(fsync text, full_page_
   SELECT pg_catalog.current_setting('fsync'), pg_catalog.current_setting('full_page_writes'),
          pg_catalog.current_setting('synchronous_commit')
 $$;
+
+--
+-- Name: error_preview(jsonb, integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.error_preview(p_error jsonb, p_limit integer) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $_$
+  SELECT CASE WHEN p_limit IS NULL OR p_error IS NULL OR pg_catalog.octet_length(p_error::text) <= p_limit
+              THEN p_error
+              ELSE pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                     'name', p_error -> 'name', 'code', p_error -> 'code',
+                     'message', pg_catalog.left(p_error ->> 'message', 512),
+                     '$truncated', true, 'bytes', pg_catalog.octet_length(p_error::text))) END
+$_$;
 
 --
 -- Name: execution_stats(timestamp with time zone, timestamp with time zone, integer); Type: FUNCTION; Schema: aries; Owner: -
@@ -1598,6 +1628,20 @@ BEGIN
 END $$;
 
 --
+-- Name: heartbeat_worker(text); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.heartbeat_worker(p_worker_id text) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+  UPDATE aries.workers w SET heartbeat_at = greatest(w.heartbeat_at, aries.now())
+   WHERE w.worker_id = p_worker_id AND w.stopped_at IS NULL;
+  RETURN FOUND;
+END $$;
+
+--
 -- Name: journal_checksum(uuid, bigint, text, integer, text, integer, jsonb); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -1719,7 +1763,7 @@ CREATE FUNCTION aries.list_step_previews(p_execution_id uuid, p_truncate_above i
     SET search_path TO ''
     AS $$
   SELECT s.execution_id, s.step_key, s.seq, s.status, s.attempt, aries.payload_preview(j.payload, p_truncate_above),
-         j.lsn IS NOT NULL AND j.payload IS NULL, s.error, s.started_at, s.completed_at, s.compensation_status
+         j.lsn IS NOT NULL AND j.payload IS NULL, aries.error_preview(s.error, p_truncate_above), s.started_at, s.completed_at, s.compensation_status
     FROM aries.steps s LEFT JOIN aries.journal j ON j.lsn = s.output_lsn
    WHERE s.execution_id = p_execution_id
    ORDER BY s.seq
@@ -1729,17 +1773,32 @@ $$;
 -- Name: list_workers(); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.list_workers() RETURNS TABLE(worker text, executions bigint, compensating bigint, earliest_lease_expiry timestamp with time zone, latest_lease_expiry timestamp with time zone, expired bigint)
+CREATE FUNCTION aries.list_workers() RETURNS TABLE(worker text, status text, host text, pid integer, workflows text[], concurrency integer, lease_ms integer, started_at timestamp with time zone, heartbeat_at timestamp with time zone, stopped_at timestamp with time zone, executions bigint, compensating bigint, earliest_lease_expiry timestamp with time zone, latest_lease_expiry timestamp with time zone, expired bigint)
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-  SELECT e.lease_owner, pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE e.status = 'COMPENSATING'),
-         pg_catalog.min(e.lease_expires_at), pg_catalog.max(e.lease_expires_at),
-         pg_catalog.count(*) FILTER (WHERE e.lease_expires_at < aries.now())
-    FROM aries.executions e
-   WHERE e.lease_owner IS NOT NULL
-   GROUP BY e.lease_owner
-   ORDER BY e.lease_owner
+  WITH leases AS (
+    SELECT e.lease_owner, pg_catalog.count(*) AS executions,
+           pg_catalog.count(*) FILTER (WHERE e.status = 'COMPENSATING') AS compensating,
+           pg_catalog.min(e.lease_expires_at) AS earliest, pg_catalog.max(e.lease_expires_at) AS latest,
+           pg_catalog.count(*) FILTER (WHERE e.lease_expires_at < aries.now()) AS expired
+      FROM aries.executions e
+     WHERE e.lease_owner IS NOT NULL
+     GROUP BY e.lease_owner
+  ), listed AS (
+    SELECT coalesce(w.worker_id, l.lease_owner) AS worker,
+           CASE WHEN w.worker_id IS NOT NULL THEN aries.worker_status(w.heartbeat_at, w.stopped_at, w.lease_ms, aries.now())
+                WHEN l.latest >= aries.now() THEN 'live' ELSE 'stale' END AS status,
+           w.host, w.pid, w.workflows, w.concurrency, w.lease_ms, w.started_at, w.heartbeat_at, w.stopped_at,
+           coalesce(l.executions, 0) AS executions, coalesce(l.compensating, 0) AS compensating,
+           l.earliest, l.latest, coalesce(l.expired, 0) AS expired
+      FROM aries.workers w
+      FULL JOIN leases l ON l.lease_owner = w.worker_id
+  )
+  SELECT x.worker, x.status, x.host, x.pid, x.workflows, x.concurrency, x.lease_ms, x.started_at,
+         x.heartbeat_at, x.stopped_at, x.executions, x.compensating, x.earliest, x.latest, x.expired
+    FROM listed x
+   ORDER BY x.status <> 'live', x.worker
 $$;
 
 --
@@ -2706,6 +2765,30 @@ BEGIN
 END $$;
 
 --
+-- Name: register_worker(text, text, integer, text[], integer, integer); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.register_worker(p_worker_id text, p_host text, p_pid integer, p_workflows text[], p_concurrency integer, p_lease_ms integer) RETURNS timestamp with time zone
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+  v_now timestamptz := aries.now();
+BEGIN
+  DELETE FROM aries.workers w
+   WHERE w.worker_id <> p_worker_id
+     AND coalesce(w.stopped_at, w.heartbeat_at)
+         < v_now - greatest(interval '1 hour', 10 * w.lease_ms * interval '1 millisecond');
+  INSERT INTO aries.workers AS w (worker_id, host, pid, workflows, concurrency, lease_ms, started_at, heartbeat_at)
+  VALUES (p_worker_id, p_host, p_pid, p_workflows, p_concurrency, p_lease_ms, v_now, v_now)
+  ON CONFLICT (worker_id) DO UPDATE
+     SET host = excluded.host, pid = excluded.pid, workflows = excluded.workflows,
+         concurrency = excluded.concurrency, lease_ms = excluded.lease_ms, started_at = v_now,
+         heartbeat_at = v_now, stopped_at = NULL;
+  RETURN v_now;
+END $$;
+
+--
 -- Name: register_workflow(text, text, text); Type: FUNCTION; Schema: aries; Owner: -
 --
 
@@ -2923,8 +3006,12 @@ DECLARE
   v_state jsonb;
   v_lsn bigint;
   v_completed integer;
+  v_target uuid;
 BEGIN
   SELECT * INTO v_checkpoint FROM aries.recovery_checkpoint(p_execution_id, p_before_lsn);
+  SELECT CASE WHEN k.step_progress ? 'rolled_back_to' THEN (k.step_progress ->> 'rolled_back_to')::uuid
+              ELSE k.checkpoint_id END
+    INTO v_target FROM aries.checkpoints k WHERE k.checkpoint_id = v_checkpoint.checkpoint_id;
   WITH voided AS (
     UPDATE aries.steps s
        SET status = 'ROLLED_BACK', output_lsn = NULL, completed_at = NULL, compensation_status = NULL
@@ -2943,16 +3030,16 @@ BEGIN
    WHERE s.execution_id = p_execution_id AND s.status = 'COMPLETED';
   v_lsn := aries.append_journal(p_execution_id, (SELECT e.last_lsn FROM aries.executions e WHERE e.id = p_execution_id),
              'execution_rolled_back', NULL, NULL, NULL,
-             pg_catalog.jsonb_build_object('checkpoint_id', v_checkpoint.checkpoint_id,
+             pg_catalog.jsonb_build_object('checkpoint_id', v_target,
                                            'checkpoint_lsn', v_checkpoint.lsn, 'rolled_back', v_keys));
   v_state := coalesce(v_checkpoint.state_data, pg_catalog.jsonb_build_object('completed_steps', 0));
   INSERT INTO aries.checkpoints (execution_id, lsn, state_data, step_progress, checksum)
   VALUES (p_execution_id, v_lsn, v_state,
-          pg_catalog.jsonb_build_object('completed', v_completed, 'rolled_back_to', v_checkpoint.checkpoint_id),
+          pg_catalog.jsonb_build_object('completed', v_completed, 'rolled_back_to', v_target),
           aries.checkpoint_checksum(p_execution_id, v_lsn, v_state));
   UPDATE aries.executions e SET last_lsn = v_lsn, step_count = v_completed, updated_at = aries.now()
    WHERE e.id = p_execution_id;
-  RETURN v_checkpoint.checkpoint_id;
+  RETURN v_target;
 END $$;
 
 --
@@ -3516,6 +3603,19 @@ BEGIN
 END $$;
 
 --
+-- Name: worker_status(timestamp with time zone, timestamp with time zone, integer, timestamp with time zone); Type: FUNCTION; Schema: aries; Owner: -
+--
+
+CREATE FUNCTION aries.worker_status(p_heartbeat_at timestamp with time zone, p_stopped_at timestamp with time zone, p_lease_ms integer, p_now timestamp with time zone) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  SELECT CASE WHEN p_stopped_at IS NOT NULL THEN 'stopped'
+              WHEN p_heartbeat_at < p_now - 3 * p_lease_ms * interval '1 millisecond' THEN 'stale'
+              ELSE 'live' END
+$$;
+
+--
 -- Name: checkpoints; Type: TABLE; Schema: aries; Owner: -
 --
 
@@ -3727,6 +3827,25 @@ CREATE TABLE aries.waits (
 );
 
 --
+-- Name: workers; Type: TABLE; Schema: aries; Owner: -
+--
+
+CREATE TABLE aries.workers (
+    worker_id text NOT NULL,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    workflows text[] NOT NULL,
+    concurrency integer NOT NULL,
+    lease_ms integer NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    heartbeat_at timestamp with time zone NOT NULL,
+    stopped_at timestamp with time zone,
+    CONSTRAINT workers_concurrency_check CHECK ((concurrency > 0)),
+    CONSTRAINT workers_lease_ms_check CHECK ((lease_ms > 0)),
+    CONSTRAINT workers_stopped_check CHECK (((stopped_at IS NULL) OR (stopped_at >= started_at)))
+);
+
+--
 -- Name: workflows; Type: TABLE; Schema: aries; Owner: -
 --
 
@@ -3884,6 +4003,13 @@ ALTER TABLE ONLY aries.steps
 
 ALTER TABLE ONLY aries.waits
     ADD CONSTRAINT waits_pkey PRIMARY KEY (execution_id, step_key);
+
+--
+-- Name: workers workers_pkey; Type: CONSTRAINT; Schema: aries; Owner: -
+--
+
+ALTER TABLE ONLY aries.workers
+    ADD CONSTRAINT workers_pkey PRIMARY KEY (worker_id);
 
 --
 -- Name: workflows workflows_pkey; Type: CONSTRAINT; Schema: aries; Owner: -

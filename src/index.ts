@@ -9,6 +9,8 @@ export { defineWorkflow, isWorkflow } from './sdk/define-workflow.js';
 export { defineQueue, isQueue } from './sdk/define-queue.js';
 export type { Queue, QueueLimits, QueueOptions } from './sdk/define-queue.js';
 export type { QueueChange, QueueInfo } from './db/queues.js';
+export type { WorkerInfo } from './db/workers.js';
+export type { WorkerStatus } from './core/worker-statuses.js';
 export type { Workflow, WorkflowOptions, WorkflowFunction, CheckpointPolicy } from './sdk/define-workflow.js';
 export { ExecutionHandle } from './sdk/execution-handle.js';
 export type { ResultOptions } from './sdk/execution-handle.js';

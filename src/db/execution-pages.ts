@@ -25,8 +25,15 @@ export interface ExecutionPageFilter {
   cursor?: string | undefined;
 }
 
-/** An execution as pages list it: without input and output (they can be megabytes each). */
+/**
+ * An execution as pages list it: without input and output (they can be megabytes each), its error (a
+ * cancel reason too) as a preview above ERROR_PREVIEW_BYTES (aries.error_preview: name, code, the first
+ * 512 characters of the message, `$truncated` and `bytes`); read the execution for all of it.
+ */
 export type ExecutionSummary = Omit<Execution, 'input' | 'output'>;
+
+/** Above this many bytes of JSON a stored error on a list page is a preview (aries.error_preview). */
+export const ERROR_PREVIEW_BYTES = 1024;
 
 export interface ExecutionPage {
   /** Read one execution for its input and output. */
@@ -40,8 +47,9 @@ export const MAX_PAGE_SIZE = 1_000;
 /** A timestamp column as a cursor carries it: UTC, to the microsecond. */
 export const cursorTimeSql = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-// Input and output are not read (NULL): a page of 1,000 executions stays small.
-const SUMMARY_COLUMNS = `id, workflow_name, workflow_version, status, NULL::jsonb AS input, NULL::jsonb AS output, error,
+// Input and output are not read (NULL) and errors are previews: a page of 1,000 executions stays small.
+const SUMMARY_COLUMNS = `id, workflow_name, workflow_version, status, NULL::jsonb AS input, NULL::jsonb AS output,
+  aries.error_preview(error, ${ERROR_PREVIEW_BYTES}) AS error,
   idempotency_key, lease_owner, lease_token, lease_expires_at, claim_count, step_count, created_at, updated_at,
   started_at, finished_at, parent_id, parent_step_key, parent_close, deadline_at,
   ${cursorTimeSql('created_at')} AS cursor_created_at`;

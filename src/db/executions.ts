@@ -155,9 +155,10 @@ export async function getExecution(db: Queryable, id: string, truncateAboveBytes
   return row ? toExecution(row) : undefined;
 }
 
-// Input and output through aries.payload_preview: whole unless a limit ($2) is given.
+// Input and output through aries.payload_preview, the error through aries.error_preview: whole unless a
+// limit ($2) is given.
 const EXECUTION_COLUMNS = `id, workflow_name, workflow_version, status, aries.payload_preview(input, $2) AS input,
-  aries.payload_preview(output, $2) AS output, error, idempotency_key, lease_owner, lease_token, lease_expires_at,
+  aries.payload_preview(output, $2) AS output, aries.error_preview(error, $2) AS error, idempotency_key, lease_owner, lease_token, lease_expires_at,
   claim_count, step_count, created_at, updated_at, started_at, finished_at, parent_id, parent_step_key, parent_close,
   deadline_at`;
 

@@ -1,7 +1,7 @@
 /**
  * Leases: claiming executions (FOR UPDATE SKIP LOCKED, expiry judged on the database clock) and when a
- * rate-limited queue can admit again, renewing and releasing them, the fence a transactional step takes,
- * and who holds what.
+ * rate-limited queue can admit again, renewing and releasing them, and the fence a transactional step takes
+ * (who holds what is listed with the workers registry, workers.ts).
  * One typed wrapper per SQL function, called with named arguments; errors come back as the public classes.
  */
 import type { Queryable } from './database.js';
@@ -110,36 +110,4 @@ export async function lockOwnedExecution(q: Queryable, lease: Lease): Promise<vo
   await translated(
     q.query('SELECT 1 FROM aries.lock_owned_execution(p_execution_id => $1, p_token => $2)', [lease.executionId, lease.token]),
   );
-}
-
-export interface WorkerLeases {
-  worker: string;
-  executions: number;
-  compensating: number;
-  earliestLeaseExpiry: Date;
-  latestLeaseExpiry: Date;
-  /** Leases past their expiry: the worker is presumed dead, and another will resume these executions. */
-  expired: number;
-}
-
-/** The workers holding leases now (aries.list_workers). */
-export async function listWorkers(db: Queryable): Promise<WorkerLeases[]> {
-  const rows = await translated(
-    db.query<{
-      worker: string;
-      executions: number | string;
-      compensating: number | string;
-      earliest_lease_expiry: Date | string;
-      latest_lease_expiry: Date | string;
-      expired: number | string;
-    }>('SELECT * FROM aries.list_workers()'),
-  );
-  return rows.map((r) => ({
-    worker: r.worker,
-    executions: Number(r.executions),
-    compensating: Number(r.compensating),
-    earliestLeaseExpiry: new Date(r.earliest_lease_expiry),
-    latestLeaseExpiry: new Date(r.latest_lease_expiry),
-    expired: Number(r.expired),
-  }));
 }

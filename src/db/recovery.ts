@@ -39,6 +39,12 @@ export async function autoRecoverFailures(
 
 export interface FailureWithWorkflow extends Failure {
   workflow: string;
+  /**
+   * A preview (the page was read with truncateAboveBytes, and the failure's message, stack and details
+   * were over it): the first 512 characters of the message, no stack nor details. Read the execution's
+   * failures without a limit for all of it.
+   */
+  truncated: boolean;
 }
 
 export interface FailurePageFilter {
@@ -49,6 +55,8 @@ export interface FailurePageFilter {
   unrecoveredOnly?: boolean | undefined;
   limit?: number | undefined;
   cursor?: string | undefined;
+  /** Failures whose message, stack and details exceed this many bytes come back as previews (truncated). */
+  truncateAboveBytes?: number | undefined;
 }
 
 /** Failures newest first, by pages (keyset on failures_time_idx), each with its execution's workflow. */
@@ -58,9 +66,17 @@ export async function listFailurePage(
 ): Promise<{ failures: FailureWithWorkflow[]; nextCursor: string | null }> {
   const limit = pageLimit(filter.limit);
   const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
-  const rows = await db.query<FailureRow & { workflow_name: string; cursor_at: string }>(
-    `SELECT f.*, e.workflow_name, ${cursorTimeSql('f.failure_timestamp')} AS cursor_at
+  const rows = await db.query<FailureRow & { workflow_name: string; cursor_at: string; truncated: boolean }>(
+    `SELECT f.failure_id, f.execution_id, f.failure_type,
+            CASE WHEN v.cut THEN pg_catalog.left(f.failure_message, 512) ELSE f.failure_message END AS failure_message,
+            f.failure_timestamp, f.recovery_strategy, f.recovered, f.source, f.step_key, f.attempt, f.error_class,
+            CASE WHEN v.cut THEN NULL ELSE f.stack END AS stack, CASE WHEN v.cut THEN NULL ELSE f.details END AS details,
+            f.retries_exhausted, f.checkpoint_id, f.recovered_at, f.recovered_by, v.cut AS truncated,
+            e.workflow_name, ${cursorTimeSql('f.failure_timestamp')} AS cursor_at
        FROM aries.failures f JOIN aries.executions e ON e.id = f.execution_id
+       CROSS JOIN LATERAL (SELECT $8::integer IS NOT NULL
+                                  AND pg_catalog.octet_length(f.failure_message) + coalesce(pg_catalog.octet_length(f.stack), 0)
+                                      + coalesce(pg_catalog.octet_length(f.details::text), 0) > $8::integer AS cut) v
       WHERE ($1::text IS NULL OR f.failure_type = $1) AND ($2::text IS NULL OR e.workflow_name = $2)
         AND (NOT $3::boolean OR NOT f.recovered)
         AND ($4::timestamptz IS NULL OR (f.failure_timestamp, f.failure_id) < ($4::timestamptz, $5::uuid))
@@ -74,12 +90,13 @@ export async function listFailurePage(
       after?.id ?? null,
       limit + 1,
       filter.executionId ?? null,
+      filter.truncateAboveBytes ?? null,
     ],
   );
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
-    failures: page.map((r) => ({ ...toFailure(r), workflow: r.workflow_name })),
+    failures: page.map((r) => ({ ...toFailure(r), workflow: r.workflow_name, truncated: r.truncated })),
     nextCursor: rows.length > limit && last ? encodeCursor(last.cursor_at, last.failure_id) : null,
   };
 }

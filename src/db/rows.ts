@@ -49,6 +49,7 @@ export interface StepRow {
   compensation_status: CompensationStatus | null;
   kind: StepKind;
   ended_at: Date | string | null;
+  compensated_at?: Date | string | null;
   /** A wait's row (aries.waits) joined in; all NULL for the other kinds. */
   wait_created_at: Date | string | null;
   wait_wake_at: Date | string | null;
@@ -161,6 +162,8 @@ export interface Step {
   /** When it stopped, whatever the outcome (completed, failed, cancelled, a wait settled); null while it runs or waits. */
   endedAt: Date | null;
   compensationStatus: CompensationStatus | null;
+  /** When its compensation completed (null: not compensated). */
+  compensatedAt: Date | null;
   /** What a wait waits for; null for steps and transactions. */
   wait: StepWait | null;
 }
@@ -239,6 +242,7 @@ export function toStep(row: StepRow): Step {
     completedAt: toDateOrNull(row.completed_at),
     endedAt: toDateOrNull(row.ended_at) ?? toDateOrNull(row.completed_at),
     compensationStatus: row.compensation_status,
+    compensatedAt: toDateOrNull(row.compensated_at ?? null),
     wait: toStepWait(row),
   };
 }

@@ -161,10 +161,17 @@ export async function stepCrashStreak(db: Queryable, executionId: string, stepKe
 }
 
 /**
- * What an operator reads of a step beside its row: its kind and end, and for a wait its aries.waits row
- * and the status of the child it waits for (s: the steps row).
+ * What an operator reads of a step beside its row: its kind and end, when its compensation completed, and
+ * for a wait its aries.waits row and the status of the child it waits for (s: the steps row). A FAILED
+ * (or rolled back) step's row keeps no end time; it ended at its newest step_failed record, not at a
+ * failure row (a caught error has none; an execution's failure is recorded after the steps that followed).
  */
-const STEP_VIEW_COLUMNS = `s.kind, s.ended_at, w.created_at AS wait_created_at, w.wake_at AS wait_wake_at,
+const STEP_VIEW_COLUMNS = `s.kind,
+  coalesce(s.ended_at, CASE WHEN s.status IN ('FAILED', 'ROLLED_BACK') THEN (
+    SELECT r.created_at FROM aries.journal r
+     WHERE r.execution_id = s.execution_id AND r.step_key = s.step_key AND r.kind = 'step_failed'
+     ORDER BY r.lsn DESC LIMIT 1) END) AS ended_at,
+  s.compensated_at, w.created_at AS wait_created_at, w.wake_at AS wait_wake_at,
   w.signal_name AS wait_signal_name, w.child_id AS wait_child_id, ch.status AS wait_child_status,
   w.resolved_at AS wait_resolved_at`;
 const STEP_VIEW_JOINS = `LEFT JOIN aries.waits w ON w.execution_id = s.execution_id AND w.step_key = s.step_key

@@ -23,7 +23,7 @@ import {
   setRetentionPolicy,
   type PurgeResult,
 } from '../db/retention.js';
-import { listWorkers, type WorkerLeases } from '../db/leases.js';
+import { listWorkers, type WorkerInfo } from '../db/workers.js';
 import { listQueues, setQueue, type QueueChange, type QueueInfo } from '../db/queues.js';
 import { autoRecoverFailures, recoverFromFailure } from '../db/recovery.js';
 import type { Execution, JournalRecord, Step } from '../db/rows.js';
@@ -197,8 +197,8 @@ export class EngineAdmin {
     return activeCounts(this.db);
   }
 
-  /** The workers holding leases now, with their executions and lease expiries. */
-  async listWorkers(): Promise<WorkerLeases[]> {
+  /** The registered workers (idle ones too; live, stale or stopped) with the leases each holds now. */
+  async listWorkers(): Promise<WorkerInfo[]> {
     return listWorkers(this.db);
   }
 

@@ -6,11 +6,20 @@
  */
 import { EXECUTION_STATUSES, STEP_STATUSES } from '../core/execution-states.js';
 import { FAILURE_TYPES } from '../core/failure-classification.js';
+import { WORKER_STATUSES } from '../core/worker-statuses.js';
 import { flowControlPaths, flowControlSchemas } from './openapi-flow-control.js';
 import { purgePaths, purgeSchemas } from './openapi-purges.js';
 import { common, errorResponse, forWrites, jsonBody, nullable, object, ok, query, ref, time, type Schema } from './openapi-parts.js';
 
-const storedError = nullable({ type: 'object', properties: { name: { type: 'string' }, message: { type: 'string' } } });
+const storedError = nullable({
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    message: { type: 'string' },
+    $truncated: { type: 'boolean', description: 'A preview: name, code, the first 512 characters of the message; `bytes` is the whole error\'s JSON size (read the execution with full=true).' },
+    bytes: { type: 'integer' },
+  },
+});
 /** A payload as stored (any JSON), or the marker that replaces one larger than 16 KiB unless full=true. */
 const payload: Schema = { description: 'Any JSON value, or a TruncatedPayload when it is larger than 16 KiB and full=true was not asked.' };
 
@@ -55,6 +64,10 @@ const failureProperties: Record<string, Schema> = {
   checkpointId: nullable({ type: 'string', format: 'uuid' }),
   recoveredAt: nullable(time),
   recoveredBy: nullable({ enum: ['worker', 'operator', 'sweep', 'cancel'] }),
+  truncated: {
+    type: 'boolean',
+    description: 'A preview: its message, stack and details were over the limit, so the first 512 characters of the message and no stack nor details (read the execution with full=true).',
+  },
 };
 
 const schemas: Record<string, Schema> = {
@@ -80,11 +93,12 @@ const schemas: Record<string, Schema> = {
       error: storedError,
       startedAt: time,
       completedAt: nullable(time),
-      endedAt: { ...nullable(time), description: 'When it stopped, whatever the outcome (a CANCELLED or FAILED step too); null while it runs or waits.' },
+      endedAt: { ...nullable(time), description: 'When it stopped, whatever the outcome (a CANCELLED step too; a FAILED one at its step_failed record); null while it runs or waits.' },
       compensationStatus: nullable({ enum: ['RUNNING', 'COMPLETED', 'FAILED', 'RETRYING'] }),
+      compensatedAt: { ...nullable(time), description: 'When its compensation completed; null: not compensated.' },
       wait: nullable(ref('StepWait')),
     },
-    ['key', 'seq', 'kind', 'status', 'attempt', 'error', 'startedAt', 'completedAt', 'endedAt', 'compensationStatus', 'wait'],
+    ['key', 'seq', 'kind', 'status', 'attempt', 'error', 'startedAt', 'completedAt', 'endedAt', 'compensationStatus', 'compensatedAt', 'wait'],
   ),
   StepWait: {
     ...object({
@@ -158,15 +172,27 @@ const schemas: Record<string, Schema> = {
     },
   }),
   Workers: object({
+    live: { type: 'integer', description: 'How many workers are live (heartbeating).' },
     workers: {
       type: 'array',
       items: object({
         workerId: { type: 'string' },
-        executions: { type: 'integer' },
+        status: {
+          enum: [...WORKER_STATUSES],
+          description: 'live: heartbeating; stale: no heartbeat for three lease lengths (presumed dead); stopped: stopped cleanly.',
+        },
+        host: nullable({ type: 'string' }),
+        pid: nullable({ type: 'integer' }),
+        workflows: { type: 'array', items: { type: 'string' }, description: 'The "name@version" keys it runs.' },
+        concurrency: nullable({ type: 'integer' }),
+        startedAt: nullable(time),
+        heartbeatAt: { ...nullable(time), description: 'Its last heartbeat, on the database clock (null: known only from its leases).' },
+        stoppedAt: nullable(time),
+        executions: { type: 'integer', description: 'Leases it holds now.' },
         compensating: { type: 'integer' },
         expired: { type: 'integer', description: 'Leases past their expiry: the worker is presumed dead.' },
-        earliestLeaseExpiry: time,
-        leaseExpiresAt: time,
+        earliestLeaseExpiry: nullable(time),
+        leaseExpiresAt: nullable(time),
       }),
     },
   }),
@@ -427,7 +453,7 @@ const paths: Record<string, Record<string, Schema>> = {
     },
   },
   '/api/workers': {
-    get: { summary: 'Workers holding leases, with their executions and lease expiries', operationId: 'listWorkers', responses: { '200': ok('Workers'), ...common } },
+    get: { summary: 'Registered workers (idle ones too), live, stale or stopped, with the leases each holds', operationId: 'listWorkers', responses: { '200': ok('Workers'), ...common } },
   },
   '/api/workflows': {
     get: { summary: 'Registered workflows (name and version)', operationId: 'listWorkflows', responses: { '200': ok('Workflows'), ...common } },

@@ -9,6 +9,9 @@
  *   step body, a transactional step or a compensation starts, a stale confirmation is renewed first and
  *   the run abandoned if that fails (lease-confirmation.ts), so a worker resumed after a stall does not
  *   start an effect on an execution another worker has taken over.
+ * - Registry: the worker registers in aries.workers at start, heartbeats there on the same timer whether
+ *   or not it holds leases (so an idle worker is seen, and a dead one goes stale), and deregisters on a
+ *   clean stop.
  * - Wake-ups: NOTIFY aries_wakeup when work is started or handed back, or a queued execution gives up
  *   its slot, with a polling fallback, and at once when a slot frees up. A rate window that frees is
  *   no event: after a short claim, a worker serving queued work asks the database when the next full
@@ -25,6 +28,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
 import type { Database } from '../db/database.js';
 import { claimExecutions, nextQueueAdmission, renewLeases, type ClaimedExecution } from '../db/leases.js';
 import { readLeaseState } from '../db/leases.js';
+import { deregisterWorker, heartbeatWorker, registerWorker } from '../db/workers.js';
 import { InvalidDefinitionError, LeaseLostError } from '../errors.js';
 import { leaseIsFresh } from './lease-confirmation.js';
 import { isWorkflow, type Workflow } from '../sdk/types/workflow.js';
@@ -147,6 +151,7 @@ export class Worker {
     if (this.state !== 'new') throw new Error(`worker ${this.id} was already started`);
     this.state = 'running';
     for (const wf of this.workflows.values()) await registerDefinition(this.db, wf);
+    await this.register();
     try {
       this.unlisten = await this.db.listen('aries_wakeup', (n) => {
         // 'queue:<name>': a queued execution gave up its slot; any worker may serve that queue.
@@ -348,12 +353,36 @@ export class Worker {
   private renewing = new Set<Running>();
 
   private async renew(): Promise<void> {
-    if (this.running.size === 0) {
-      this.lastRenewal = performance.now();
-      return;
+    if (this.running.size === 0) this.lastRenewal = performance.now();
+    else if (!this.renewal) await this.renewAll();
+    await this.beat();
+  }
+
+  private register(): Promise<void> {
+    return registerWorker(this.db, {
+      workerId: this.id,
+      host: hostname(),
+      pid: process.pid,
+      workflows: [...this.workflows.keys()],
+      concurrency: this.concurrency,
+      leaseMs: this.leaseMs,
+    });
+  }
+
+  /** The registry heartbeat in flight: a slow one is not stacked on. */
+  private beating = false;
+
+  /** The registry's heartbeat, leases held or not; a row pruned or marked stopped meanwhile is written again. */
+  private async beat(): Promise<void> {
+    if ((this.state !== 'running' && this.state !== 'stopping') || this.beating) return;
+    this.beating = true;
+    try {
+      if (!(await heartbeatWorker(this.db, this.id)) && this.state === 'running') await this.register();
+    } catch (err) {
+      this.events.onError?.(err, 'heartbeat');
+    } finally {
+      this.beating = false;
     }
-    if (this.renewal) return;
-    await this.renewAll();
   }
 
   /** Renews every lease held; the one renewal in flight, shared by whoever asks meanwhile. */
@@ -466,6 +495,7 @@ export class Worker {
       entry.abort.abort(new LeaseLostError(`worker ${this.id} stopped`));
     }
     await this.unlisten?.().catch(() => {});
+    await deregisterWorker(this.db, this.id).catch((err: unknown) => this.events.onError?.(err, 'deregister'));
     this.state = 'stopped';
   }
 

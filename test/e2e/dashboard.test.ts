@@ -6,7 +6,8 @@
  * for what and since when) and sends the awaited signal from the page; follows a parent to its child and
  * back; sees the SLEEPING and WAITING cards count what the database holds; reads a queue's depth and
  * limits and changes one, pauses the queue; reads a schedule's next fire time, runs it now and follows
- * the run to its execution, pauses it; and the token gate refuses a wrong token.
+ * the run to its execution, pauses it; reads the workers registry (an idle worker listed, the live ones
+ * counted); every page fits a 1280 px window; and the token gate refuses a wrong token.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -15,6 +16,7 @@ import { startApiServer, type ApiServer } from '../../src/server/api-server.js';
 import { describeBackends } from '../helpers/backends.js';
 import { CHROMIUM_PATH, INSTALL_HINT, chromiumAvailability, launchChromium } from './helpers/chromium.js';
 import { dashboardDir } from './helpers/dashboard-build.js';
+import { HORIZONTAL_OVERFLOW } from './helpers/overflow.js';
 import { screenshot, updateDocsScreenshot } from './helpers/screenshots.js';
 
 const TOKEN = 'e2e-dashboard-token-0123456789';
@@ -98,6 +100,19 @@ const fulfilment = defineWorkflow('e2e-fulfilment', async (ctx, input: { order: 
   return ctx.step('close', () => ({ closed: input.order, parcel }));
 });
 
+/**
+ * A saga whose failing step throws an error far above the API's preview limits (a long message without a
+ * break, a long stack): pages show previews of it, and "Show all" on its page reads it whole.
+ */
+const verbose = defineWorkflow('e2e-verbose', async (ctx) => {
+  await ctx.step('book', () => ({ booked: true }), { compensate: () => undefined });
+  await ctx.step('call', () => {
+    const err = new PermanentError(`upstream answered 500 with body ${'x'.repeat(3_000)} END-OF-MESSAGE`);
+    err.stack = `PermanentError: upstream answered 500\n${'    at callUpstream (upstream.js:1:1)\n'.repeat(800)}`;
+    throw err;
+  });
+});
+
 /** Registered by no worker: it stays PENDING until cancelled. */
 const parked = defineWorkflow('e2e-parked', async (ctx) => ctx.step('never', () => 1));
 
@@ -127,7 +142,7 @@ suite('dashboard', () => {
     let stopWorker: () => Promise<void>;
     let context: BrowserContext;
     let page: Page;
-    const ids = { payment: '', report: '', parked: '', batch: '', saga: '', approval: '', renewal: '', fulfilment: '' };
+    const ids = { payment: '', report: '', parked: '', batch: '', saga: '', approval: '', renewal: '', fulfilment: '', verbose: '' };
     const keys = { payment: '', parked: '' };
 
     const settle = (h: ExecutionHandle<unknown>) => h.result({ timeoutMs: 20_000 }).catch(() => undefined);
@@ -138,7 +153,7 @@ suite('dashboard', () => {
 
     beforeAll(async () => {
       const worker = b.engine.worker({
-        workflows: [payment, greeting, report, batch, saga, approval, renewal, shipping, fulfilment],
+        workflows: [payment, greeting, report, batch, saga, approval, renewal, shipping, fulfilment, verbose],
         pollIntervalMs: 25,
         schedulerIntervalMs: 0,
       });
@@ -154,12 +169,14 @@ suite('dashboard', () => {
       const park = await b.engine.start(parked, {}, { idempotencyKey: keys.parked });
       const bat = await b.engine.start(batch, {});
       const sag = await b.engine.start(saga, {});
+      const verb = await b.engine.start(verbose, {});
+      ids.verbose = verb.id;
       ids.batch = bat.id;
       ids.saga = sag.id;
       ids.payment = pay.id;
       ids.report = rep.id;
       ids.parked = park.id;
-      await Promise.all([...greetings, pay, rep, bat, sag].map(settle));
+      await Promise.all([...greetings, pay, rep, bat, sag, verb].map(settle));
       const [appr, ren, ful] = await Promise.all([
         b.engine.start(approval, { request: 'refund #88' }),
         b.engine.start(renewal, {}),
@@ -357,7 +374,36 @@ suite('dashboard', () => {
       expect(order).toEqual(['take-payment', 'hold-seat']);
       expect(await page.locator('[data-testid=compensation-row] [data-status=COMPLETED]').count()).toBe(2);
       expect(await page.locator('[data-testid=execution-failures] [data-failure-type=PARTIAL]').count()).toBe(1);
+      // Each row shows its step's completion and, under its own header, its compensation's (later, and in run order).
+      const detail = (await b.engine.admin.getExecution(ids.saga))!;
+      const step = (key: string) => detail.steps.find((s) => s.key === key)!;
+      const cells = await page.getByTestId('compensation-row').evaluateAll((rs) =>
+        rs.map((r) => [r.querySelector('[data-testid=compensation-step-completed]')!.textContent, r.querySelector('[data-testid=compensation-completed]')!.textContent]),
+      );
+      expect(cells.every(([done, undone]) => done !== undone && undone !== '—')).toBe(true);
+      expect(step('take-payment').compensatedAt!.getTime()).toBeLessThanOrEqual(step('hold-seat').compensatedAt!.getTime());
+      // The failed step's bar ends at its step_failed record, not at the failure row recorded after it.
+      const { records } = await b.engine.admin.readJournal(ids.saga);
+      const failedAt = records.filter((r) => r.kind === 'step_failed' && r.stepKey === 'issue-ticket').at(-1)!.createdAt;
+      const bar = page.locator('[data-testid=step-row][data-step=issue-ticket] [data-testid=step-bar]');
+      expect(await bar.getAttribute('data-end')).toBe(failedAt.toISOString());
+      expect(Date.parse((await bar.getAttribute('data-start'))!)).toBeLessThan(failedAt.getTime());
       await screenshot(page, b.name, 'execution-compensated');
+    });
+
+    test('a long error is a preview on the list and on its page; "Show all" reads it whole', async () => {
+      await goto('/executions');
+      const listed = page.locator(`[data-testid=execution-row][data-id="${ids.verbose}"] td.error-text`);
+      await listed.waitFor(WAIT);
+      expect(await listed.getAttribute('title')).toMatch(/^upstream answered 500 with body x+…$/);
+      await goto(`/executions/${ids.verbose}`);
+      const error = testId('execution-error');
+      await error.getByTestId('error-truncated').waitFor(WAIT);
+      expect(await error.textContent()).not.toContain('END-OF-MESSAGE');
+      await error.getByTestId('show-all').click();
+      await until(async () => (await error.textContent())?.includes('END-OF-MESSAGE') ?? false, 'the whole error');
+      expect(await error.getByTestId('error-truncated').count()).toBe(0);
+      expect(page.url()).toContain('full=true');
     });
 
     test('a journal longer than one page loads more', async () => {
@@ -530,11 +576,55 @@ suite('dashboard', () => {
       await testId('execution-id').and(page.getByText(slot!.executionId!)).waitFor(WAIT);
     });
 
-    test('the workers view lists leases', async () => {
+    test('the workers view lists every registered worker, an idle one too, and the Workers card counts the live ones', async () => {
+      const idle = b.engine.worker({ workflows: [parked], concurrency: 3, schedulerIntervalMs: 0 });
+      await idle.start();
+      try {
+        await goto('/workers');
+        const row = page.locator(`[data-testid=worker-row][data-worker="${idle.id}"]`);
+        await row.waitFor(WAIT);
+        expect(await row.getAttribute('data-status')).toBe('live');
+        expect(await row.getByTestId('worker-workflows').textContent()).toBe(parked.key);
+        expect(await row.getByTestId('worker-concurrency').textContent()).toBe('3');
+        expect(await row.getByTestId('worker-leases').textContent()).toBe('0');
+        expect(await row.getByTestId('worker-heartbeat').textContent()).not.toBe('—');
+        await screenshot(page, b.name, 'workers');
+        const live = (await b.engine.admin.listWorkers()).filter((w) => w.status === 'live').length;
+        expect(live).toBeGreaterThanOrEqual(2);
+        await goto('/');
+        await until(async () => (await testId('worker-count').locator('.card-value').textContent()) === String(live), 'the Workers card to count the live workers');
+      } finally {
+        await idle.stop();
+      }
       await goto('/workers');
-      await testId('workers-table').waitFor(WAIT);
-      await page.getByTestId('nav-overview').click();
-      await testId('overview-page').waitFor(WAIT);
+      await page.locator(`[data-testid=worker-row][data-worker="${idle.id}"][data-status=stopped]`).waitFor(WAIT);
+    });
+
+    test('every page fits a 1280 px window: no horizontal overflow, no cell cut', async () => {
+      // Each route with what shows its data has arrived (the page's own rows, not the previous page's).
+      const routes: [string, string][] = [
+        ['/', '[data-testid=overview-page] [data-testid=recent-executions] tbody tr'],
+        ['/executions', '[data-testid=executions-page] [data-testid=execution-row]'],
+        ['/failures', '[data-testid=failures-page] [data-testid=failure-row]'],
+        ['/queues', '[data-testid=queues-page] tbody tr'],
+        ['/schedules', '[data-testid=schedules-page] [data-testid=schedule-row]'],
+        ['/workers', '[data-testid=workers-page] [data-testid=worker-row]'],
+        ...Object.values(ids).map((id): [string, string] => [`/executions/${id}`, `[data-testid=execution-page] [data-testid=execution-id]:text("${id}")`]),
+      ];
+      await page.setViewportSize({ width: 1280, height: 900 });
+      const cut: Record<string, string[]> = {};
+      try {
+        for (const [route, loaded] of routes) {
+          await goto(route);
+          await page.locator(loaded).first().waitFor(WAIT);
+          await until(async () => (await page.getByText('Loading…').count()) === 0, `${route} to load`);
+          const problems = await page.evaluate<string[]>(HORIZONTAL_OVERFLOW);
+          if (problems.length > 0) cut[route] = problems;
+        }
+        expect(cut).toEqual({});
+      } finally {
+        await page.setViewportSize({ width: 1440, height: 900 });
+      }
     });
   });
 });

@@ -31,7 +31,7 @@ for (const backend of BACKENDS) {
   const block = backend === 'postgres' && !serverEnabled() ? describe.skip : describe;
 
   block(`aries failures / recover / retry [${backend}]`, () => {
-    const place = useCliWorker(backend, { name: 'cli-recovery', fixture: FIXTURE, workerArgs: ['--concurrency', '4'], workflows: ['cli-fixable@1', 'cli-patient@1', 'cli-blocking@1', 'cli-exhausted@1'] });
+    const place = useCliWorker(backend, { name: 'cli-recovery', fixture: FIXTURE, workerArgs: ['--concurrency', '4'], workflows: ['cli-fixable@1', 'cli-patient@1', 'cli-blocking@1', 'cli-exhausted@1', 'cli-first-fails@1'] });
     let dirs = 0;
 
     /** A fresh directory for one execution's run counters and flag files. */
@@ -199,6 +199,26 @@ for (const backend of BACKENDS) {
       await waitForStatus(id, 'FAILED');
     });
 
+    test('recover says "from its start" when no step had completed, also after failing again (never a rollback\'s checkpoint)', async () => {
+      const dir = newDir();
+      const started = await cli(['start', 'cli-first-fails', '--input', JSON.stringify({ dir })]);
+      expect(started.code, started.stderr).toBe(0);
+      const id = started.stdout.trim();
+      for (let round = 1; round <= 2; round++) {
+        await waitForStatus(id, 'FAILED');
+        expect(runs(dir, 'only')).toBe(round);
+        const recovered = await cli(['recover', id]);
+        expect(recovered.code, recovered.stderr).toBe(0);
+        expect(recovered.stdout).toMatch(new RegExp(`^recovered execution ${id} from its start$`, 'm'));
+      }
+      await waitForStatus(id, 'FAILED');
+      writeFileSync(join(dir, 'fixed'), '');
+      const last = await cli(['recover', id, '--json']);
+      expect(json(last.stdout)).toMatchObject({ id, checkpointId: null, previousStatus: 'FAILED' });
+      await waitForStatus(id, 'COMPLETED');
+      expect(runs(dir, 'only')).toBe(4);
+    });
+
     test('retry makes a step waiting ten minutes for its retry timer run now', async () => {
       const dir = newDir();
       const started = await cli(['start', 'cli-patient', '--input', JSON.stringify({ dir })]);
@@ -251,10 +271,10 @@ for (const backend of BACKENDS) {
       expect(workerId).toBeDefined();
       const listed = await cli(['workers', '--json']);
       expect(listed.code, listed.stderr).toBe(0);
-      const holder = json<Array<{ worker: string; executions: number; expired: number }>>(listed.stdout).find((w) => w.worker === workerId);
-      expect(holder).toMatchObject({ executions: 1, expired: 0 });
+      const holder = json<Array<{ worker: string; status: string; executions: number; expired: number }>>(listed.stdout).find((w) => w.worker === workerId);
+      expect(holder).toMatchObject({ status: 'live', executions: 1, expired: 0 });
       const table = await cli(['workers']);
-      expect(table.stdout).toMatch(new RegExp(`^WORKER\\s+EXECUTIONS\\s+COMPENSATING\\s+EXPIRED\\s+LEASES END$`, 'm'));
+      expect(table.stdout).toMatch(/^WORKER\s+STATUS\s+WORKFLOWS\s+CONCURRENCY\s+HEARTBEAT\s+EXECUTIONS\s+COMPENSATING\s+EXPIRED\s+LEASES END$/m);
       expect(table.stdout).toContain(workerId!);
 
       writeFileSync(join(dir, 'release'), '');

@@ -187,6 +187,12 @@ for (const backend of BACKENDS) {
         ['charge', 'COMPLETED', 'COMPLETED'],
         ['signal:confirmed:1', 'CANCELLED', null],
       ]);
+      // aries status marks the compensated steps; the wait the cancel cut short was never undone.
+      const shown = await cli(['status', id]);
+      expect(shown.stdout).toMatch(/^SEQ\s+KEY\s+STATUS\s+ATTEMPT\s+COMPENSATION\s+OUTPUT$/m);
+      expect(shown.stdout).toMatch(/^\d+\s+reserve\s+COMPLETED\s+\d+\s+COMPENSATED\s/m);
+      expect(shown.stdout).toMatch(/^\d+\s+charge\s+COMPLETED\s+\d+\s+COMPENSATED\s/m);
+      expect(shown.stdout).toMatch(/^\d+\s+signal:confirmed:1\s+CANCELLED\s+\d+\s+-\s/m);
 
       const again = await cli(['cancel', id, '--compensate']);
       expect(again.code).toBe(1);

@@ -77,6 +77,44 @@ describeBackends('engine.admin', (b) => {
     }
   });
 
+  test("a failed step ends at its step_failed record, before the next step starts; a compensated step says when its compensation completed", async () => {
+    const caught = defineWorkflow('admin-caught', async (ctx) => {
+      try {
+        await ctx.step('bad', async () => {
+          await new Promise((r) => setTimeout(r, 30));
+          throw new PermanentError('caught by the workflow');
+        });
+      } catch {
+        // the workflow goes on
+      }
+      await ctx.step('next', () => 'went on');
+      await ctx.step('undone', () => 'booked', { compensate: () => undefined });
+      await ctx.step('last', () => {
+        throw new PermanentError('the saga ends here');
+      });
+    });
+    const w = b.engine.worker({ workflows: [caught], pollIntervalMs: 20, schedulerIntervalMs: 0 });
+    await w.start();
+    try {
+      const h = await b.engine.start(caught, {});
+      await expect(h.result({ timeoutMs: 20_000 })).rejects.toThrow();
+      const detail = (await b.engine.admin.getExecution(h.id))!;
+      expect(detail.execution.status).toBe('COMPENSATED');
+      const { records } = await b.engine.admin.readJournal(h.id);
+      const recordAt = (kind: string, key: string) => records.filter((r) => r.kind === kind && r.stepKey === key).at(-1)!.createdAt;
+      const step = (key: string) => detail.steps.find((s) => s.key === key)!;
+      expect(step('bad').status).toBe('FAILED');
+      expect(step('bad').endedAt).toEqual(recordAt('step_failed', 'bad'));
+      expect(step('bad').endedAt!.getTime()).toBeGreaterThan(step('bad').startedAt.getTime());
+      expect(step('bad').endedAt!.getTime()).toBeLessThanOrEqual(step('next').startedAt.getTime());
+      expect(step('last').endedAt).toEqual(recordAt('step_failed', 'last'));
+      expect(step('undone')).toMatchObject({ compensationStatus: 'COMPLETED', compensatedAt: recordAt('compensation_completed', 'undone') });
+      expect(step('next')).toMatchObject({ compensationStatus: null, compensatedAt: null });
+    } finally {
+      await w.stop();
+    }
+  });
+
   test('the admin refuses to work once its engine is closed', async () => {
     const engine = await createEngine({ ...b.connection, onError: () => {} });
     await engine.close();

@@ -474,6 +474,23 @@ describeBackends('HTTP API', (b) => {
     expect(workflows.json.workflows.map((w: { name: string }) => w.name)).toEqual(expect.arrayContaining(['api-flaky', 'api-gated']));
     const workers = await call('GET', '/api/workers');
     expectSchema('Workers', workers.json);
+    // The registry lists this suite's worker, leases held or not, and counts it live; an idle worker too.
+    expect(workers.json.workers).toContainEqual(expect.objectContaining({ workerId: worker.id, status: 'live', concurrency: 10 }));
+    const idle = b.engine.worker({ workflows: [flaky], schedulerIntervalMs: 0, concurrency: 2 });
+    await idle.start();
+    try {
+      const withIdle = await call('GET', '/api/workers');
+      expectSchema('Workers', withIdle.json);
+      expect(withIdle.json.workers).toContainEqual(
+        expect.objectContaining({ workerId: idle.id, status: 'live', executions: 0, concurrency: 2, workflows: [flaky.key] }),
+      );
+      expect(withIdle.json.live).toBe(workers.json.live + 1);
+    } finally {
+      await idle.stop();
+    }
+    const afterStop = await call('GET', '/api/workers');
+    expect(afterStop.json.workers).toContainEqual(expect.objectContaining({ workerId: idle.id, status: 'stopped' }));
+    expect(afterStop.json.live).toBe(workers.json.live);
     const badWindow = await call('GET', '/api/stats?buckets=1000');
     expect(badWindow.status).toBe(422);
   });

@@ -12,9 +12,13 @@ export const FINAL_STATUSES: ReadonlySet<string> = TERMINAL_STATUSES;
 export const FAILURE_TYPES = ['TRANSIENT', 'PERMANENT', 'PARTIAL'] as const;
 export type FailureType = (typeof FAILURE_TYPES)[number];
 
+/** A stored error; above the server's limit a preview (`$truncated`: name, code, the first 512 characters of the message). */
 export interface StoredError {
   name?: string;
   message?: string;
+  $truncated?: true;
+  /** With $truncated: the whole error's JSON size. */
+  bytes?: number;
   [key: string]: unknown;
 }
 
@@ -59,7 +63,8 @@ export interface Step {
   /** When it stopped, whatever the outcome; null while it runs or waits. */
   endedAt: string | null;
   compensationStatus: null | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'RETRYING';
-  compensatedAt?: string | null;
+  /** When its compensation completed (null: not compensated). */
+  compensatedAt: string | null;
   /** What a wait waits for; null for steps and transactions. */
   wait: StepWait | null;
 }
@@ -121,6 +126,8 @@ export interface Failure {
   checkpointId: string | null;
   recoveredAt: string | null;
   recoveredBy: string | null;
+  /** A preview: the first 512 characters of its message, no stack nor details (the execution page has all of it). */
+  truncated?: boolean;
 }
 
 export interface JournalRecord {
@@ -168,12 +175,29 @@ export interface FailureGroup {
   lastAt: string;
 }
 
-export interface WorkerLeases {
+export type WorkerStatus = 'live' | 'stale' | 'stopped';
+
+/** A registered worker (or a lease owner without a registry row: its registry fields null). */
+export interface WorkerInfo {
   workerId: string;
+  status: WorkerStatus;
+  host: string | null;
+  pid: number | null;
+  workflows: string[];
+  concurrency: number | null;
+  startedAt: string | null;
+  heartbeatAt: string | null;
+  stoppedAt: string | null;
   executions: number;
   compensating: number;
   expired: number;
+  earliestLeaseExpiry: string | null;
   leaseExpiresAt: string | null;
+}
+
+export interface Workers {
+  live: number;
+  workers: WorkerInfo[];
 }
 
 export interface WorkflowInfo {

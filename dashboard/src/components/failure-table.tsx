@@ -42,16 +42,20 @@ export function FailureTable({ failures, showExecution, testId }: { failures: Fa
             <td className="message" title={f.errorClass ?? ''}>
               {f.errorClass && <span className="muted mono">{f.errorClass}: </span>}
               {f.message}
+              {f.truncated && <span data-testid="failure-truncated">…</span>}
               {f.retriesExhausted && <span className="tag">retries exhausted</span>}
             </td>
-            <td className="nowrap">{formatTime(f.at)}</td>
-            <td className="nowrap" data-testid="failure-recovered" data-recovered={String(f.recovered)}>
+            <td className="time-cell">{formatTime(f.at)}</td>
+            <td className="time-cell" data-testid="failure-recovered" data-recovered={String(f.recovered)}>
               {f.recovered ? (
                 <span>
-                  <span className="ok-text">✓</span> {f.recoveredBy ?? ''} {f.recoveredAt ? formatTime(f.recoveredAt) : ''}
+                  <span className="nowrap">
+                    <span className="ok-text">✓</span> {f.recoveredBy ?? ''}
+                  </span>{' '}
+                  {f.recoveredAt ? formatTime(f.recoveredAt) : ''}
                 </span>
               ) : (
-                <span className="error-text">not recovered</span>
+                <span className="error-text nowrap">not recovered</span>
               )}
             </td>
           </tr>

@@ -93,7 +93,7 @@ export function ExecutionPage({ id, route }: { id: string; route: Route }) {
       {e.error && (
         <section className="panel panel-error">
           <h2>Error</h2>
-          <ErrorView error={e.error} testId="execution-error" />
+          <ErrorView error={e.error} testId="execution-error" onShowAll={showAll} />
         </section>
       )}
       <section className="panel">

@@ -1,9 +1,10 @@
 /**
- * Steps as a timeline: one bar per step from startedAt to when it ended (completed, failed, cancelled, a
- * wait settled; a running step or an open wait reaches "now"), with its attempts and retries; a wait
+ * Steps as a timeline: one bar per step from startedAt to when it ended (completed, failed: its step_failed
+ * record, cancelled, a wait settled; a running step or an open wait reaches "now"), with its attempts and
+ * retries (failure markers at their failure records' times); a wait
  * (sleep, signal, child) says under its row what it waits for (wait-summary.tsx). A row opens to show the
- * step's output or error. Compensations are listed in the order they run: the reverse of the steps'
- * completion.
+ * step's output or error. Compensations are listed in the order they run, the reverse of the steps'
+ * completion, each with its step's completion time and its own.
  */
 import { useState } from 'react';
 import type { Execution, Failure, Step, StepWait } from '../api/types';
@@ -40,14 +41,12 @@ export function StepTimeline({ execution, steps, failures, onShowAll, onSignalSe
   const [open, setOpen] = useState<string | null>(null);
   const now = Date.now();
   const live = !execution.finishedAt;
-  const lastFailure = (key: string) => Math.max(-Infinity, ...failures.filter((f) => f.stepKey === key).map((f) => ms(f.at) ?? -Infinity));
   const starts = steps.map((s) => ms(s.startedAt) ?? now);
-  // A step still running (or an open wait) reaches "now"; one that stopped ends when it did (older rows
-  // without an end: at its failure, or its start).
+  // A step still running (or an open wait) reaches "now"; one that stopped ends when it did: a FAILED
+  // step at its step_failed record (endedAt), never at its failure row, which an execution that went on
+  // past the caught error records later, over the steps that followed.
   const running = (s: Step) => live && (s.status === 'RUNNING' || s.status === 'RETRYING' || s.status === 'WAITING');
-  const ends = steps.map(
-    (s, i) => ms(s.completedAt) ?? ms(s.endedAt) ?? (running(s) ? now : Math.max(starts[i]!, lastFailure(s.key))),
-  );
+  const ends = steps.map((s, i) => ms(s.completedAt) ?? ms(s.endedAt) ?? (running(s) ? now : starts[i]!));
   const failureTimes = failures.filter((f) => f.stepKey !== null).map((f) => ms(f.at) ?? now);
   const t0 = Math.min(ms(execution.startedAt) ?? Infinity, ...starts, ...failureTimes);
   const t1 = Math.max(ms(execution.finishedAt) ?? -Infinity, ...ends, ...failureTimes);
@@ -55,8 +54,6 @@ export function StepTimeline({ execution, steps, failures, onShowAll, onSignalSe
   const compensations = steps
     .filter((s) => s.compensationStatus !== null)
     .sort((a, b) => (ms(b.completedAt) ?? 0) - (ms(a.completedAt) ?? 0) || b.seq - a.seq);
-
-  const withTimes = compensations.some((s) => s.compensatedAt !== undefined);
 
   if (steps.length === 0) return <p className="muted">No steps yet.</p>;
   return (
@@ -99,6 +96,9 @@ export function StepTimeline({ execution, steps, failures, onShowAll, onSignalSe
                 <span className="timeline-track">
                   <span
                     className={`timeline-bar bar-${s.status.toLowerCase()}`}
+                    data-testid="step-bar"
+                    data-start={new Date(starts[i]!).toISOString()}
+                    data-end={new Date(ends[i]!).toISOString()}
                     style={{ left: `${Math.min(left, 99.4)}%`, width: `${Math.min(width, 100 - Math.min(left, 99.4))}%` }}
                     title={`${formatTime(s.startedAt)} → ${formatTime(s.completedAt ?? s.endedAt)}`}
                   />
@@ -124,7 +124,7 @@ export function StepTimeline({ execution, steps, failures, onShowAll, onSignalSe
                   {s.error && (
                     <>
                       <h4>Error</h4>
-                      <ErrorView error={s.error} />
+                      <ErrorView error={s.error} onShowAll={onShowAll} />
                     </>
                   )}
                   <h4>Output</h4>
@@ -145,7 +145,7 @@ export function StepTimeline({ execution, steps, failures, onShowAll, onSignalSe
                 <th>Step</th>
                 <th>Status</th>
                 <th>Step completed</th>
-                {withTimes && <th>Compensated</th>}
+                <th>Compensated</th>
               </tr>
             </thead>
             <tbody>
@@ -156,8 +156,8 @@ export function StepTimeline({ execution, steps, failures, onShowAll, onSignalSe
                   <td>
                     <StatusBadge status={s.compensationStatus ?? ''} />
                   </td>
-                  <td>{formatTime(s.completedAt)}</td>
-                  {withTimes && <td>{formatTime(s.compensatedAt ?? null)}</td>}
+                  <td data-testid="compensation-step-completed">{formatTime(s.completedAt)}</td>
+                  <td data-testid="compensation-completed">{formatTime(s.compensatedAt)}</td>
                 </tr>
               ))}
             </tbody>

@@ -94,7 +94,7 @@ export function ExecutionsPage({ route }: { route: Route }) {
                 <td className="mono ellipsis">{e.leaseOwner ?? <span className="muted">—</span>}</td>
                 <td title={formatTime(e.createdAt)}>{formatAge(e.createdAt)}</td>
                 <td title={formatTime(e.updatedAt)}>{formatAge(e.updatedAt)}</td>
-                <td className="ellipsis error-text" title={e.error?.message ?? ''}>
+                <td className="ellipsis error-text" title={e.error ? `${e.error.message ?? ''}${e.error.$truncated ? '…' : ''}` : ''}>
                   {e.error?.message ?? ''}
                 </td>
               </tr>

@@ -4,7 +4,7 @@
  */
 import { useState } from 'react';
 import { api } from '../api/client';
-import type { Stats, WorkerLeases } from '../api/types';
+import type { Stats, Workers } from '../api/types';
 import { ErrorBanner } from '../components/error-banner';
 import { usePoll } from '../hooks/use-poll';
 import { href } from '../hooks/use-route';
@@ -29,7 +29,7 @@ export function OverviewPage() {
     `stats:${win.seconds}`,
     5000,
   );
-  const workers = usePoll(() => api.get<{ workers: WorkerLeases[] }>('/api/workers'), 'workers', 5000);
+  const workers = usePoll(() => api.get<Workers>('/api/workers'), 'workers', 5000);
   const s = stats.data;
 
   return (
@@ -58,7 +58,7 @@ export function OverviewPage() {
         </div>
         <a className="card card-link" href={href('/workers')} data-testid="worker-count">
           <div className="card-label">Workers</div>
-          <div className="card-value">{workers.data ? workers.data.workers.length : '…'}</div>
+          <div className="card-value">{workers.data ? workers.data.live : '…'}</div>
         </a>
       </div>
       <div className="grid-2">

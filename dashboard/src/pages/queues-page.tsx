@@ -55,7 +55,7 @@ export function QueuesPage() {
       <ErrorBanner error={queues.error} />
       <ActionResult result={result} onDismiss={() => setResult(null)} />
       <section className="panel panel-flush">
-        <table className="table" data-testid="queues-table">
+        <table className="table table-wrap-head" data-testid="queues-table">
           <thead>
             <tr>
               <th>Queue</th>

@@ -1,17 +1,25 @@
-/** Workers seen through their leases: how many executions each holds, compensating, and expired. */
+/**
+ * The workers registry: every registered worker (idle ones too), live, stale (no heartbeat for three lease
+ * lengths) or stopped, with its workflows, concurrency, last heartbeat and the leases it holds now.
+ */
 import { api } from '../api/client';
-import type { WorkerLeases } from '../api/types';
+import type { Workers } from '../api/types';
 import { ErrorBanner } from '../components/error-banner';
 import { formatAge, formatTime } from '../components/format';
 import { usePoll } from '../hooks/use-poll';
 
 export function WorkersPage() {
-  const workers = usePoll(() => api.get<{ workers: WorkerLeases[] }>('/api/workers'), 'workers', 3000);
+  const workers = usePoll(() => api.get<Workers>('/api/workers'), 'workers', 3000);
   const rows = workers.data?.workers ?? [];
   return (
     <div data-testid="workers-page">
       <div className="page-head">
         <h1>Workers</h1>
+        {workers.data && (
+          <span className="muted" data-testid="workers-live">
+            {workers.data.live} live
+          </span>
+        )}
       </div>
       <ErrorBanner error={workers.error} />
       <section className="panel panel-flush">
@@ -19,17 +27,39 @@ export function WorkersPage() {
           <thead>
             <tr>
               <th>Worker</th>
-              <th className="num">Executions leased</th>
+              <th>Status</th>
+              <th>Workflows</th>
+              <th className="num" title="Executions it runs at once">Slots</th>
+              <th>Last heartbeat</th>
+              <th className="num">Leases held</th>
               <th className="num">Compensating</th>
-              <th className="num">Expired leases</th>
-              <th>Latest lease expiry</th>
+              <th className="num">Expired</th>
+              <th>Leases end</th>
             </tr>
           </thead>
           <tbody>
             {rows.map((w) => (
-              <tr key={w.workerId} data-testid="worker-row">
-                <td className="mono">{w.workerId}</td>
-                <td className="num">{w.executions}</td>
+              <tr key={w.workerId} data-testid="worker-row" data-worker={w.workerId} data-status={w.status}>
+                <td className="mono wrap" title={w.host === null ? undefined : `${w.host}, pid ${w.pid}`}>
+                  {w.workerId}
+                </td>
+                <td>
+                  <span className={`badge worker-${w.status}`} data-testid="worker-status">
+                    {w.status}
+                  </span>
+                </td>
+                <td className="mono wrap" data-testid="worker-workflows">
+                  {w.workflows.length === 0 ? '—' : w.workflows.join(', ')}
+                </td>
+                <td className="num" data-testid="worker-concurrency">
+                  {w.concurrency ?? '—'}
+                </td>
+                <td title={formatTime(w.heartbeatAt)} data-testid="worker-heartbeat">
+                  {formatAge(w.heartbeatAt)}
+                </td>
+                <td className="num" data-testid="worker-leases">
+                  {w.executions}
+                </td>
                 <td className="num">{w.compensating}</td>
                 <td className={`num ${w.expired > 0 ? 'error-text' : ''}`}>{w.expired}</td>
                 <td title={formatTime(w.leaseExpiresAt)}>{formatAge(w.leaseExpiresAt)}</td>
@@ -37,15 +67,19 @@ export function WorkersPage() {
             ))}
             {!workers.loading && rows.length === 0 && (
               <tr>
-                <td colSpan={5} className="empty">
-                  No worker holds a lease right now.
+                <td colSpan={9} className="empty">
+                  No worker has registered.
                 </td>
               </tr>
             )}
           </tbody>
         </table>
       </section>
-      <p className="muted small">A worker appears here while it holds at least one lease.</p>
+      <p className="muted small">
+        Workers heartbeat every third of their lease length, leases held or not. Stale: no heartbeat for three lease lengths (the
+        process died or is cut off; its leases expire and other workers resume them). Stopped and stale workers are forgotten after an
+        hour.
+      </p>
     </div>
   );
 }

@@ -14,10 +14,11 @@ import { defineCommand } from '../run-command.js';
 
 const usage = `Usage: aries status <execution-id> [options]
 
-Shows an execution (workflow, status, timestamps, output or error) and its steps. A SLEEPING or
-WAITING execution shows what it waits for (a sleep until when, a signal by name, a child by id, and
-when each times out); a child shows its parent, a parent its children, and an execution with signals
-its mailbox (each signal with the wait that took it).
+Shows an execution (workflow, status, timestamps, output or error) and its steps; once compensations
+ran, a COMPENSATION column marks each step compensated (COMPENSATED), being compensated, or whose
+compensation failed or waits to retry. A SLEEPING or WAITING execution shows what it waits for (a
+sleep until when, a signal by name, a child by id, and when each times out); a child shows its parent,
+a parent its children, and an execution with signals its mailbox (each signal with the wait that took it).
 
 Options:
   --json       print {execution, steps, children, signals} as JSON
@@ -64,11 +65,27 @@ function stepResult(s: Step): string {
   return formatValue(s.output);
 }
 
+/** What became of a step's compensation: COMPENSATED once it completed; '-' for a step never undone. */
+function compensation(s: Step): string {
+  switch (s.compensationStatus) {
+    case null:
+      return '-';
+    case 'COMPLETED':
+      return 'COMPENSATED';
+    case 'RUNNING':
+      return 'COMPENSATING';
+    default:
+      return `COMPENSATION ${s.compensationStatus}`;
+  }
+}
+
+/** The steps; a COMPENSATION column when any step's compensation ran (a saga undone, or undoing). */
 function formatSteps(steps: Step[]): string {
   if (steps.length === 0) return 'no steps yet\n';
+  const undone = steps.some((s) => s.compensationStatus !== null);
   return formatTable(
-    ['SEQ', 'KEY', 'STATUS', 'ATTEMPT', 'OUTPUT'],
-    steps.map((s) => [String(s.seq), s.key, s.status, String(s.attempt), stepResult(s)]),
+    ['SEQ', 'KEY', 'STATUS', 'ATTEMPT', ...(undone ? ['COMPENSATION'] : []), 'OUTPUT'],
+    steps.map((s) => [String(s.seq), s.key, s.status, String(s.attempt), ...(undone ? [compensation(s)] : []), stepResult(s)]),
   );
 }
 

@@ -13,7 +13,7 @@ import type { Route } from '../route.js';
 
 const JOURNAL_PAGE = 200;
 
-/** How payloads are sent: whole when asked (`?full=true`), else truncated above the limit, in the database. */
+/** How payloads and errors are sent: whole when asked (`?full=true`), else previews above the limit, cut in the database. */
 const truncation = (full: boolean) => (full ? {} : { truncateAboveBytes: TRUNCATE_ABOVE_BYTES });
 
 /** The execution row alone (no steps), payloads truncated: what the actions answer with. */
@@ -124,7 +124,7 @@ export const executionRoutes: Route[] = [
       if (!detail) throw new ExecutionNotFoundError(`execution ${params.id} not found`);
       const [checkpoints, { failures }, journal] = await Promise.all([
         engine.admin.listCheckpoints(params.id!),
-        engine.admin.listFailures({ executionId: params.id!, limit: 200 }),
+        engine.admin.listFailures({ executionId: params.id!, limit: 200, ...truncation(full) }),
         journalPage(engine, params.id!, null, JOURNAL_PAGE, full),
       ]);
       return {

@@ -1,5 +1,6 @@
-/** /api/failures: recorded failures of every execution by pages, and grouped by workflow and type. */
+/** /api/failures: recorded failures of every execution by pages (long ones as previews), and grouped by workflow and type. */
 import { FAILURE_TYPES } from '../../core/failure-classification.js';
+import { ERROR_PREVIEW_BYTES } from '../../db/execution-pages.js';
 import { optionalBoolean, optionalEnum, optionalInt, optionalString } from '../query-params.js';
 import type { Route } from '../route.js';
 
@@ -16,6 +17,8 @@ export const failureRoutes: Route[] = [
         unrecoveredOnly: optionalBoolean(query, 'unrecovered') ?? false,
         limit: optionalInt(query, 'limit', 1, 1_000),
         cursor: optionalString(query, 'cursor'),
+        // A page carries previews of long failures, as the executions page does of errors.
+        truncateAboveBytes: ERROR_PREVIEW_BYTES,
       });
       return { body: page };
     },

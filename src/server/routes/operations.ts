@@ -1,4 +1,4 @@
-/** What the overview reads: health, registered workflows, workers and their leases, figures over time. */
+/** What the overview reads: health, registered workflows, the workers registry and its leases, figures over time. */
 import { readFileSync } from 'node:fs';
 import { optionalInt } from '../query-params.js';
 import type { Route } from '../route.js';
@@ -28,8 +28,17 @@ export const operationRoutes: Route[] = [
       const workers = await engine.admin.listWorkers();
       return {
         body: {
+          live: workers.filter((w) => w.status === 'live').length,
           workers: workers.map((w) => ({
             workerId: w.worker,
+            status: w.status,
+            host: w.host,
+            pid: w.pid,
+            workflows: w.workflows,
+            concurrency: w.concurrency,
+            startedAt: w.startedAt,
+            heartbeatAt: w.heartbeatAt,
+            stoppedAt: w.stoppedAt,
             executions: w.executions,
             compensating: w.compensating,
             expired: w.expired,
