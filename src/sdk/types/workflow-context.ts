@@ -6,6 +6,7 @@
 import type { ErrorClassifier } from '../../core/failure-classification.js';
 import type { IsolationLevel } from '../../core/durability.js';
 import type { RetryOptions } from '../../core/retry-policy.js';
+import type { PGliteTransactionClient, TransactionClient } from './transaction-client.js';
 
 export interface StepContext {
   /** Stable across attempts: `<execution id>:<step key>`. Pass it to the service the step calls. */
@@ -69,9 +70,25 @@ export interface ChildOptions extends WaitOptions {
   parentClose?: 'cancel' | 'abandon';
 }
 
-/** What a transactional step's function gets: statements in the step's own transaction, and the step's context. */
+/**
+ * What a transactional step's function gets: statements in the step's own transaction, and the step's
+ * context. BEGIN, COMMIT, ROLLBACK and the like are refused (InvalidDefinitionError): the engine owns the
+ * transaction; return to commit, throw to roll back.
+ */
 export interface TransactionContext extends StepContext {
+  /** Runs one statement with $1… parameters in the step's transaction and resolves to its rows. */
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+  /**
+   * The step's transaction as a node-postgres client (`{ rows, rowCount, command, fields }`, rowMode
+   * 'array'), on both backends: `drizzle(tx.client)` (drizzle-orm/node-postgres) and
+   * `new Kysely({ dialect: new PostgresDialect({ pool: tx.client }) })` run their statements in it.
+   */
+  client: TransactionClient;
+  /**
+   * On the embedded backend, the step's transaction as PGlite's transaction object, for
+   * `drizzle(tx.pglite)` (drizzle-orm/pglite); undefined on a PostgreSQL server.
+   */
+  pglite: PGliteTransactionClient | undefined;
 }
 
 export interface TransactionOptions<T = unknown> extends StepOptions<T> {
