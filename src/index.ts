@@ -22,6 +22,7 @@ export type {
   CompensationContext,
   TransactionContext,
   TransactionOptions,
+  TransactionCompensation,
   WaitOptions,
   SignalWaitOptions,
   ChildOptions,

@@ -71,9 +71,9 @@ export interface ChildOptions extends WaitOptions {
 }
 
 /**
- * What a transactional step's function gets: statements in the step's own transaction, and the step's
- * context. BEGIN, COMMIT, ROLLBACK and the like are refused (InvalidDefinitionError): the engine owns the
- * transaction; return to commit, throw to roll back.
+ * What a transactional step's function (or its compensateInTransaction) gets: statements in its own
+ * transaction, and the step's context. BEGIN, COMMIT, ROLLBACK and the like are refused
+ * (InvalidDefinitionError): the engine owns the transaction; return to commit, throw to roll back.
  */
 export interface TransactionContext extends StepContext {
   /** Runs one statement with $1… parameters in the step's transaction and resolves to its rows. */
@@ -91,9 +91,18 @@ export interface TransactionContext extends StepContext {
   pglite: PGliteTransactionClient | undefined;
 }
 
+/** A compensation that runs in a transaction of its own; `tx.idempotencyKey` is `<execution>:<step>:compensation`. */
+export type TransactionCompensation<T> = (output: T, tx: TransactionContext) => Promise<unknown>;
+
 export interface TransactionOptions<T = unknown> extends StepOptions<T> {
-  /** The transaction's isolation level (default 'read committed'). */
+  /** The transaction's isolation level (default 'read committed'); also its compensateInTransaction's. */
   isolation?: IsolationLevel;
+  /**
+   * Undoes the step's effect in a transaction of its own, the one that also records the compensation as
+   * completed: its statements and that record commit together, or roll back together (a TRANSIENT error
+   * is retried under the step's retry policy, as compensations are). Given instead of `compensate`.
+   */
+  compensateInTransaction?: TransactionCompensation<T>;
 }
 
 export interface WorkflowContext {
