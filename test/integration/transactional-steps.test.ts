@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { defineWorkflow, ExecutionFailedError, LeaseLostError, PermanentError, type Workflow } from '../../src/index.js';
+import { defineWorkflow, ExecutionFailedError, LeaseLostError, PermanentError, type TransactionContext, type Workflow } from '../../src/index.js';
 import { describeBackends } from '../helpers/backends.js';
 
 /**
@@ -203,7 +203,16 @@ describeBackends('transactional steps', (b) => {
         const objects = await tx.client.query<{ id: number; name: string }>('SELECT id, name FROM tx_client_rows ORDER BY id');
         const arrays = await tx.client.query({ text: 'SELECT id, name FROM tx_client_rows WHERE id > $1 ORDER BY id', rowMode: 'array' }, [0]);
         const created = await tx.client.query('CREATE TEMP TABLE tx_client_tmp (x int) ON COMMIT DROP');
+        const big = await tx.client.query<{ n: unknown }>('SELECT 42::int8 AS n');
+        let cursor = '';
+        try {
+          tx.client.query({ read: async () => [], close: async () => {} });
+        } catch (err) {
+          cursor = (err as Error).message;
+        }
         return {
+          big: big.rows[0]!.n,
+          cursor,
           inserted: [inserted.command, inserted.rowCount],
           updated: [updated.command, updated.rowCount],
           objects: [objects.command, objects.rowCount, objects.rows, objects.fields.map((f) => [f.name, f.dataTypeID])],
@@ -223,7 +232,21 @@ describeBackends('transactional steps', (b) => {
         arrays: [[1, 'ada'], [2, 'BOB']],
         created: ['CREATE', null],
         pool: true,
+        big: 42,
+        cursor: expect.stringMatching(/cursors \(streaming\) are not supported/),
       },
     });
+  });
+
+  test('tx.client is refused once the step has returned: its transaction is the engine\'s again', async () => {
+    let kept: TransactionContext['client'] | undefined;
+    const wf = defineWorkflow('tx-client-after', async (ctx) => {
+      await ctx.transaction('keep', async (tx) => {
+        kept = tx.client;
+      });
+      return ctx.step('use', async () => kept!.query('SELECT 1').then(() => 'ran', (err: Error) => err.message));
+    });
+    const { outcomes } = await run(wf, [null]);
+    expect(outcomes[0]).toEqual({ ok: true, o: expect.stringMatching(/a statement was sent after the function returned/) });
   });
 });
