@@ -35,19 +35,20 @@ describeBackends('compensations in a transaction', (b) => {
       await ctx.transaction('hold', async (tx) => {
         await tx.query('INSERT INTO comp_holds VALUES ($1, 2)', [order]);
         return { order };
-      }, { compensateInTransaction: undo });
+      }, { isolation: 'repeatable read', compensateInTransaction: undo });
       await ctx.step('ship', () => {
         throw new PermanentError('no courier');
       });
     });
   }
 
-  test('the compensation deletes the row in its transaction, recorded completed with it: the execution is COMPENSATED', async () => {
+  test("the compensation deletes the row in its transaction (at the step's isolation level), recorded completed with it: the execution is COMPENSATED", async () => {
     await fresh();
     const wf = saga('comp-tx-saga', async ({ order }, tx) => {
       const deleted = await tx.client.query('DELETE FROM comp_holds WHERE order_id = $1', [order]);
       await tx.query('INSERT INTO comp_audit VALUES ($1, $2)', [order, tx.attempt]);
-      return { released: deleted.rowCount, key: tx.idempotencyKey };
+      const [{ level }] = (await tx.query<{ level: string }>(`SELECT current_setting('transaction_isolation') AS level`)) as [{ level: string }];
+      return { released: deleted.rowCount, key: tx.idempotencyKey, level };
     });
     const { handle, outcome } = await run(wf, 'c-1');
     expect(outcome.ok).toBe(false);
@@ -56,7 +57,7 @@ describeBackends('compensations in a transaction', (b) => {
     expect(await audit()).toEqual([{ order_id: 'c-1', attempt: 1 }]);
     const journal = (await b.engine.admin.readJournal(handle.id)).records;
     const completed = journal.find((r) => r.kind === 'compensation_completed');
-    expect(completed).toMatchObject({ stepKey: 'hold', payload: { released: 1, key: `${handle.id}:hold:compensation` } });
+    expect(completed).toMatchObject({ stepKey: 'hold', payload: { released: 1, key: `${handle.id}:hold:compensation`, level: 'repeatable read' } });
   });
 
   test('a failure inside the compensation rolls back its own writes, and the compensation is retried', async () => {
