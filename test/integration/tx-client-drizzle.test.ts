@@ -104,6 +104,19 @@ describeBackends('Drizzle in a transactional step', (b) => {
     expect(await rows()).toEqual([{ id: 'd-3', total: 2 }]);
   });
 
+  test('a constraint violation through Drizzle (wrapped in its own error) fails the step PERMANENTLY, not retried', async () => {
+    await fresh();
+    const wf = defineWorkflow('drizzle-duplicate', { retry: { maxAttempts: 3, initialDelayMs: 10 } }, async (ctx, id: string) =>
+      ctx.transaction('place', async (tx) => {
+        await overClient(tx).insert(orders).values([{ id, total: 1, placedAt: PLACED_AT }, { id, total: 2, placedAt: PLACED_AT }]);
+      }),
+    );
+    const { handle, outcome } = await run(wf, 'd-7');
+    expect(outcome.ok).toBe(false);
+    expect((await b.engine.admin.getExecution(handle.id))!.steps.find((s) => s.key === 'place')?.attempt).toBe(1);
+    expect(await rows()).toEqual([]);
+  });
+
   test("Drizzle's own db.transaction() is refused clearly; a SAVEPOINT inside the step is allowed", async () => {
     await fresh();
     const wf = defineWorkflow('drizzle-begin', async (ctx, id: string) =>
