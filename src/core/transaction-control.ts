@@ -15,10 +15,18 @@
 /** The statement kinds refused, by their first word; `ROLLBACK TO` and `ROLLBACK … TO` are savepoint moves. */
 const ENDS_TRANSACTION = new Set(['BEGIN', 'START', 'COMMIT', 'END', 'ROLLBACK', 'ABORT', 'PREPARE']);
 
-/** The first words of each statement in `sql`, upper-cased (at most `limit` per statement). */
+const DOLLAR_QUOTE = /\$([A-Za-z_][A-Za-z_0-9]*)?\$/y;
+const WORD_START = /[A-Za-z_]/;
+const WORD_PART = /[A-Za-z_0-9$]/;
+const SPACE = /\s/;
+
+/** The first words of each statement in `sql`, upper-cased (at most `limit` per statement; '' for anything else). */
 function leadingWords(sql: string, limit: number): string[][] {
   const statements: string[][] = [[]];
   let words = statements[0]!;
+  const note = (word: string) => {
+    if (words.length < limit) words.push(word);
+  };
   let i = 0;
   const n = sql.length;
   while (i < n) {
@@ -43,7 +51,7 @@ function leadingWords(sql: string, limit: number): string[][] {
       } while (i < n && depth > 0);
     } else if (c === "'" || c === '"') {
       // A quote doubled inside is an escaped quote; E'…' strings may also escape one with a backslash.
-      const escapes = c === "'" && i > 0 && /[eE]/.test(sql[i - 1]!);
+      const escapes = c === "'" && i > 0 && (sql[i - 1] === 'e' || sql[i - 1] === 'E') && (i < 2 || !WORD_PART.test(sql[i - 2]!));
       i++;
       while (i < n) {
         if (escapes && sql[i] === '\\') i += 2;
@@ -52,30 +60,34 @@ function leadingWords(sql: string, limit: number): string[][] {
         else i++;
       }
       i++;
-      words.push('');
-    } else if (c === '$' && /^\$([A-Za-z_][A-Za-z_0-9]*)?\$/.test(sql.slice(i))) {
-      const tag = /^\$([A-Za-z_][A-Za-z_0-9]*)?\$/.exec(sql.slice(i))![0];
+      note('');
+    } else if (c === '$' && ((DOLLAR_QUOTE.lastIndex = i), DOLLAR_QUOTE.test(sql))) {
+      const tag = sql.slice(i, DOLLAR_QUOTE.lastIndex);
       const end = sql.indexOf(tag, i + tag.length);
       i = end === -1 ? n : end + tag.length;
-      words.push('');
-    } else if (/[A-Za-z_]/.test(c)) {
+      note('');
+    } else if (WORD_START.test(c)) {
       let j = i + 1;
-      while (j < n && /[A-Za-z_0-9$]/.test(sql[j]!)) j++;
-      if (words.length < limit) words.push(sql.slice(i, j).toUpperCase());
+      while (j < n && WORD_PART.test(sql[j]!)) j++;
+      note(sql.slice(i, j).toUpperCase());
       i = j;
     } else {
-      if (!/\s/.test(c)) words.push('');
+      if (!SPACE.test(c)) note('');
       i++;
     }
   }
   return statements.filter((w) => w.length > 0);
 }
 
+/** Cheap test first: most statements contain none of the words at all. */
+const MENTIONS_CONTROL = /\b(BEGIN|START|COMMIT|END|ROLLBACK|ABORT|PREPARE)\b/i;
+
 /**
  * The transaction-control statement in `sql` (e.g. 'COMMIT', 'BEGIN', 'ROLLBACK'), or undefined when it
  * has none. `ROLLBACK TO [SAVEPOINT] x` is not one: it moves back inside the transaction.
  */
 export function transactionControlIn(sql: string): string | undefined {
+  if (!MENTIONS_CONTROL.test(sql)) return undefined;
   for (const words of leadingWords(sql, 3)) {
     const first = words[0]!;
     if (!ENDS_TRANSACTION.has(first)) continue;

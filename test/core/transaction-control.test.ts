@@ -42,5 +42,7 @@ describe('transactionControlIn', () => {
     expect(transactionControlIn('DO $$ BEGIN PERFORM 1; END $$')).toBeUndefined();
     expect(transactionControlIn('CREATE FUNCTION f() RETURNS int AS $body$ BEGIN RETURN 1; END $body$ LANGUAGE plpgsql')).toBeUndefined();
     expect(transactionControlIn('SELECT 1 -- ; COMMIT')).toBeUndefined();
+    // A backslash ends no string outside E'…' (standard_conforming_strings): the COMMIT after it is seen.
+    expect(transactionControlIn("SELECT 1 WHERE x like'%\\'; COMMIT")).toBe('COMMIT');
   });
 });
