@@ -6,7 +6,7 @@
  * under the step's retry policy with a durable timer; a PERMANENT one (or retries running out) ends the
  * execution FAILED with an unrecovered PARTIAL failure: an operator must look, then `aries recover` it.
  * A transactional step's compensateInTransaction is recorded completed in its own transaction instead
- * (transactional-compensation.ts): a crash leaves it either committed and recorded, or not run at all.
+ * (transactional-compensation.ts): a crash leaves it committed and recorded, or none of its writes.
  */
 import { classifyError } from '../../core/failure-classification.js';
 import { encodeStored } from '../../core/json-value.js';
