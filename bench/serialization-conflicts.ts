@@ -121,6 +121,7 @@ function counting(db: Database, counts: Counts): Database {
         return await db.transaction((tx) =>
           fn({
             exec: (sql) => tx.exec(sql),
+            run: (statement) => tx.run(statement),
             async query<Row>(sql: string, params?: readonly unknown[]): Promise<Row[]> {
               try {
                 return await tx.query<Row>(sql, params);

@@ -24,11 +24,13 @@ export type {
   CompensationContext,
   TransactionContext,
   TransactionOptions,
+  TransactionCompensation,
   WaitOptions,
   SignalWaitOptions,
   ChildOptions,
   ChildWorkflow,
 } from './sdk/types/workflow-context.js';
+export type { TransactionClient, PGliteTransactionClient, ClientQueryConfig, ClientQueryResult, ClientField } from './sdk/types/transaction-client.js';
 export type { Durability, IsolationLevel } from './core/durability.js';
 export { DURABILITY_CLASSES, ISOLATION_LEVELS } from './core/durability.js';
 export type { Execution, Step, JournalRecord, Failure } from './db/rows.js';

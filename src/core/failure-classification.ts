@@ -8,8 +8,8 @@
  *      is not JSON, a changed workflow) → PERMANENT; network errors (ECONNRESET, ETIMEDOUT, ECONNREFUSED
  *      …) and SQLSTATE classes 08, 40001, 40P01, 57P01–03, 53300 → TRANSIENT;
  *   3. programmer errors (TypeError, ReferenceError, SyntaxError, RangeError) and deterministic SQL errors
- *      (SQLSTATE classes 22 data exception, 23 integrity constraint violation, 42 syntax or access rule)
- *      → PERMANENT: the same code on the same data fails the same way, so a retry only burns attempts;
+ *      (SQLSTATE classes 22 data exception, 23 integrity constraint violation, 42 syntax or access rule,
+ *      on the error or a cause of it) → PERMANENT: the same code on the same data fails the same way, so a retry only burns attempts;
  *   4. anything else → TRANSIENT: it is retried as the retry policy allows, then becomes PERMANENT.
  *
  * PARTIAL is decided for the execution, not the error: a PERMANENT failure after steps with compensations
@@ -61,9 +61,13 @@ const DETERMINISTIC_SQLSTATE_CLASSES = ['22', '23', '42'];
 
 function isDeterministicError(error: unknown): boolean {
   if (PROGRAMMER_ERROR_CLASSES.some((cls) => error instanceof cls)) return true;
-  if (typeof error !== 'object' || error === null) return false;
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && DETERMINISTIC_SQLSTATE_CLASSES.includes(code.slice(0, 2));
+  // The SQLSTATE may be on a cause: query builders wrap the driver's error in their own (Drizzle's
+  // "Failed query: …" keeps it as `cause`).
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && DETERMINISTIC_SQLSTATE_CLASSES.includes(code.slice(0, 2))) return true;
+  }
+  return false;
 }
 
 function isMarkedPermanent(error: unknown, nonRetryable: readonly string[]): boolean {

@@ -4,6 +4,9 @@
  * process. Everything above this layer is backend-agnostic: the same SQL functions run on both.
  */
 
+import type { Transaction as PGliteTransaction } from '@electric-sql/pglite';
+import type { ClientQueryConfig, ClientQueryResult } from '../core/client-query.js';
+
 export type BackendKind = 'pglite' | 'postgres' | 'remote';
 
 export interface Queryable {
@@ -14,6 +17,10 @@ export interface Queryable {
 /** A connection inside a transaction: statements, and scripts of several statements. */
 export interface Transaction extends Queryable {
   exec(sql: string): Promise<void>;
+  /** One statement as node-postgres runs it, its whole result (what a user's `tx.client` returns). */
+  run(statement: ClientQueryConfig): Promise<ClientQueryResult<unknown>>;
+  /** On the embedded backend, PGlite's own transaction object (what Drizzle's PGlite driver runs on). */
+  readonly pglite?: PGliteTransaction;
 }
 
 export interface Notification {

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { DatabaseUnreachableError } from '../errors.js';
 import { isNetworkError } from '../core/transient-errors.js';
+import type { ClientQueryResult } from '../core/client-query.js';
 import type { Database, Notification, Transaction } from './database.js';
 import { redactUrl } from './database-url.js';
 
@@ -93,6 +94,8 @@ export class PgDatabase implements Database {
         exec: async (sql: string) => {
           await client.query(sql);
         },
+        run: async (statement) =>
+          (await client.query({ ...statement, values: statement.values as unknown[] | undefined } as pg.QueryConfig)) as ClientQueryResult<unknown>,
       });
       committing = true;
       await client.query('COMMIT');

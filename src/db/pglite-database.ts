@@ -7,6 +7,7 @@
  * PGlite keeps no lock on its directory, so the caller must hold a DataDirLock before opening one.
  */
 import { PGlite } from '@electric-sql/pglite';
+import type { ClientField, ClientQueryConfig, ClientQueryResult } from '../core/client-query.js';
 import type { Database, Notification, Transaction } from './database.js';
 import { GroupFsync } from './group-fsync.js';
 
@@ -52,8 +53,40 @@ export class PGliteDatabase implements Database {
         exec: async (sql: string) => {
           await tx.exec(sql);
         },
+        pglite: tx,
+        run: async (statement) => {
+          const result = await tx.query<unknown>(statement.text, (statement.values ?? []) as unknown[], {
+            ...(statement.rowMode === 'array' ? { rowMode: 'array' as const } : {}),
+            ...(statement.types ? { parsers: this.parsersOf(statement.types) } : {}),
+          });
+          return {
+            command: result.command ?? '',
+            rowCount: result.rowCount ?? null,
+            rows: result.rows,
+            fields: result.fields.map((f): ClientField => ({
+              name: f.name,
+              dataTypeID: f.dataTypeID,
+              tableID: 0,
+              columnID: 0,
+              dataTypeSize: -1,
+              dataTypeModifier: -1,
+              format: 'text',
+            })),
+          } satisfies ClientQueryResult<unknown>;
+        },
       }),
     );
+  }
+
+  /**
+   * node-postgres's `types` option as PGlite parsers: the caller's parser for every type PGlite would
+   * parse itself (the others come back as text on both). PGlite takes a map, not a function, so the map
+   * covers the types this instance knows (built-in ones and their arrays).
+   */
+  private parsersOf(types: NonNullable<ClientQueryConfig['types']>): Record<number, (value: string) => unknown> {
+    const parsers: Record<number, (value: string) => unknown> = {};
+    for (const oid of Object.keys(this.pg.parsers)) parsers[Number(oid)] = types.getTypeParser(Number(oid), 'text');
+    return parsers;
   }
 
   async listen(channel: string, onNotify: (n: Notification) => void): Promise<() => Promise<void>> {

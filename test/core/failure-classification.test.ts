@@ -33,6 +33,8 @@ describe('classifyError', () => {
     for (const code of ['22P02', '22012', '23514', '23505', '42P01', '42501']) {
       expect(classifyError(withCode(code), []).type, code).toBe('PERMANENT');
     }
+    // a query builder's wrapper around one (Drizzle's "Failed query", the database error as its cause)
+    expect(classifyError(new Error('Failed query: insert into …', { cause: withCode('23505') }), []).type).toBe('PERMANENT');
     // a transient cause inside a TypeError still wins: the network is at fault, not the program
     expect(classifyError(new TypeError('fetch failed', { cause: withCode('ECONNRESET') }), []).type).toBe('TRANSIENT');
     // a classifier can still call them TRANSIENT

@@ -7,7 +7,9 @@
  *                   steps completed before it never run again;
  *   compensation    the execution ends COMPENSATED; every compensation completes exactly once in the journal,
  *                   in reverse completion order; the one interrupted after its effect ran again at most
- *                   once, with the same idempotency key and the next attempt; no step ran again.
+ *                   once, with the same idempotency key and the next attempt; no step ran again. A
+ *                   compensateInTransaction interrupted before its COMMIT left no effect: it ran to
+ *                   completion once.
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -18,7 +20,7 @@ import { createTestDatabase } from '../helpers/server.js';
 import { RETRY_DELAY_MS } from '../fixtures/crash-workflow.js';
 
 interface Case {
-  workflow: 'crash-retrying' | 'crash-saga';
+  workflow: 'crash-retrying' | 'crash-saga' | 'crash-tx-saga';
   point: CrashPoint;
   stepKey: string;
 }
@@ -29,6 +31,10 @@ const CASES: Case[] = [
   { workflow: 'crash-saga', point: 'after-compensation-effect', stepKey: 'step-2' },
   { workflow: 'crash-saga', point: 'during-compensation', stepKey: 'step-1' },
   { workflow: 'crash-saga', point: 'after-compensation-effect', stepKey: 'step-1' },
+  // compensateInTransaction: the effect and its record commit together, so one killed before that COMMIT
+  // left no effect, and the compensation ran to completion once, in its second attempt.
+  { workflow: 'crash-tx-saga', point: 'after-compensation-effect', stepKey: 'step-2' },
+  { workflow: 'crash-tx-saga', point: 'during-compensation', stepKey: 'step-1' },
 ];
 
 async function crashAndRecover(connection: Record<string, string>, c: Case): Promise<Report> {
@@ -68,9 +74,11 @@ function check(c: Case, { atCrash, after }: Report): void {
   for (const key of ['step-1', 'step-2']) {
     const runs = effects(`compensate:${key}`);
     expect(new Set(runs.map((e) => e.idempotency_key))).toEqual(new Set([`${after.execution.id}:${key}:compensation`]));
+    // A plain compensation's effect survives the crash after it ([1, 2]); a transactional one's rolls back ([2]).
     const interruptedAfterEffect = c.point === 'after-compensation-effect' && c.stepKey === key;
+    const interrupted = (interruptedAfterEffect && c.workflow === 'crash-saga') ? [1, 2] : [2];
     expect(runs.map((e) => e.attempt), `runs of the compensation of ${key}`).toEqual(
-      interruptedAfterEffect ? [1, 2] : c.point === 'during-compensation' && c.stepKey === key ? [2] : [1],
+      c.stepKey === key && (interruptedAfterEffect || c.point === 'during-compensation') ? interrupted : [1],
     );
   }
 }

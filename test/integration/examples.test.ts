@@ -38,3 +38,36 @@ describe('examples/order-saga.ts', () => {
     }
   }, 60_000);
 });
+
+/** The "your own tables" examples: one order placed, one compensated in its own transaction, on both backends. */
+for (const [file, rows] of [
+  ['examples/kysely-orders.ts', /^orders: o-1 placed, o-2 cancelled$/m],
+  ['examples/drizzle-orders.ts', /^orders: o-1$/m],
+] as const) {
+  describe(file, () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'aries-example-tables-'));
+    afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+    function expectPlacedAndCompensated(out: { code: number | null; stdout: string; stderr: string }): void {
+      expect(out.code, `${out.stdout}\n${out.stderr}`).toBe(0);
+      expect(out.stdout).toMatch(/^o-1: COMPLETED \(shipped\)$/m);
+      expect(out.stdout).toMatch(/^o-2: COMPENSATED \(.*no courier serves Atlantis\)$/m);
+      expect(out.stdout).toMatch(rows);
+      expect(out.stdout).toMatch(/^lamp stock: 8$/m);
+      expect(out.stdout).toContain('OK: o-1 placed, o-2 compensated in its own transaction');
+    }
+
+    test('on the embedded backend', async () => {
+      expectPlacedAndCompensated(await runExample(file, {}, cwd));
+    }, 60_000);
+
+    test.skipIf(!serverEnabled())('on a PostgreSQL server (DATABASE_URL)', async () => {
+      const db = await createTestDatabase('example-tables');
+      try {
+        expectPlacedAndCompensated(await runExample(file, { DATABASE_URL: db.url }, cwd));
+      } finally {
+        await db.drop();
+      }
+    }, 60_000);
+  });
+}

@@ -45,6 +45,7 @@ function widened(db: Database, id: () => string, renewed: string[]): Database {
             if (sql.startsWith('SET TRANSACTION')) await wait();
           },
           query: (sql, params) => tx.query(sql, params),
+          run: (statement) => tx.run(statement),
         });
       });
     },

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { defineWorkflow, ExecutionFailedError, LeaseLostError, PermanentError, type Workflow } from '../../src/index.js';
+import { defineWorkflow, ExecutionFailedError, LeaseLostError, PermanentError, type TransactionContext, type Workflow } from '../../src/index.js';
 import { describeBackends } from '../helpers/backends.js';
 
 /**
@@ -176,5 +176,77 @@ describeBackends('transactional steps', (b) => {
     await w.stop();
     expect(runs).toBe(1);
     expect(await b.engine.db.query('SELECT v FROM tx_log')).toEqual([{ v: 'logged' }]);
+  });
+  test('COMMIT, ROLLBACK or BEGIN sent through tx.query is refused: the step fails PERMANENTLY and its writes roll back', async () => {
+    await b.engine.db.exec('CREATE TABLE IF NOT EXISTS tx_escape (v text)');
+    for (const statement of ['COMMIT', 'rollback', 'SELECT 1; COMMIT', 'BEGIN']) {
+      const wf = defineWorkflow(`tx-escape-${statement.replace(/\W+/g, '-')}`, async (ctx) =>
+        ctx.transaction('write', async (tx) => {
+          await tx.query(`INSERT INTO tx_escape VALUES ('escaped')`);
+          await tx.query(statement);
+        }),
+      );
+      const { handles, outcomes } = await run(wf, [null]);
+      expect(outcomes[0]!.ok).toBe(false);
+      expect((outcomes[0] as { e: Error }).e.message).toMatch(/is refused: the engine owns this transaction/);
+      expect((await b.engine.admin.getExecution(handles[0]!.id))!.steps.find((s) => s.key === 'write')?.attempt).toBe(1);
+    }
+    expect(await b.engine.db.query('SELECT v FROM tx_escape')).toEqual([]);
+  });
+
+  test("tx.client answers as node-postgres does: rows, rowCount, command, fields, and rowMode 'array'", async () => {
+    await b.engine.db.exec('CREATE TABLE IF NOT EXISTS tx_client_rows (id int PRIMARY KEY, name text NOT NULL)');
+    const wf = defineWorkflow('tx-client-shape', async (ctx) =>
+      ctx.transaction('shape', async (tx) => {
+        const inserted = await tx.client.query('INSERT INTO tx_client_rows VALUES ($1, $2), ($3, $4)', [1, 'ada', 2, 'bob']);
+        const updated = await tx.client.query({ text: 'UPDATE tx_client_rows SET name = upper(name) WHERE id = $1', values: [2] });
+        const objects = await tx.client.query<{ id: number; name: string }>('SELECT id, name FROM tx_client_rows ORDER BY id');
+        const arrays = await tx.client.query({ text: 'SELECT id, name FROM tx_client_rows WHERE id > $1 ORDER BY id', rowMode: 'array' }, [0]);
+        const created = await tx.client.query('CREATE TEMP TABLE tx_client_tmp (x int) ON COMMIT DROP');
+        const big = await tx.client.query<{ n: unknown }>('SELECT 42::int8 AS n');
+        let cursor = '';
+        try {
+          tx.client.query({ read: async () => [], close: async () => {} });
+        } catch (err) {
+          cursor = (err as Error).message;
+        }
+        return {
+          big: big.rows[0]!.n,
+          cursor,
+          inserted: [inserted.command, inserted.rowCount],
+          updated: [updated.command, updated.rowCount],
+          objects: [objects.command, objects.rowCount, objects.rows, objects.fields.map((f) => [f.name, f.dataTypeID])],
+          arrays: arrays.rows,
+          created: [created.command, created.rowCount],
+          pool: (await tx.client.connect()) === tx.client,
+        };
+      }),
+    );
+    const { outcomes } = await run(wf, [null]);
+    expect(outcomes[0]).toEqual({
+      ok: true,
+      o: {
+        inserted: ['INSERT', 2],
+        updated: ['UPDATE', 1],
+        objects: ['SELECT', 2, [{ id: 1, name: 'ada' }, { id: 2, name: 'BOB' }], [['id', 23], ['name', 25]]],
+        arrays: [[1, 'ada'], [2, 'BOB']],
+        created: ['CREATE', null],
+        pool: true,
+        big: 42,
+        cursor: expect.stringMatching(/cursors \(streaming\) are not supported/),
+      },
+    });
+  });
+
+  test('tx.client is refused once the step has returned: its transaction is the engine\'s again', async () => {
+    let kept: TransactionContext['client'] | undefined;
+    const wf = defineWorkflow('tx-client-after', async (ctx) => {
+      await ctx.transaction('keep', async (tx) => {
+        kept = tx.client;
+      });
+      return ctx.step('use', async () => kept!.query('SELECT 1').then(() => 'ran', (err: Error) => err.message));
+    });
+    const { outcomes } = await run(wf, [null]);
+    expect(outcomes[0]).toEqual({ ok: true, o: expect.stringMatching(/a statement was sent after the function returned/) });
   });
 });

@@ -6,6 +6,7 @@
 import type { ErrorClassifier } from '../../core/failure-classification.js';
 import type { IsolationLevel } from '../../core/durability.js';
 import type { RetryOptions } from '../../core/retry-policy.js';
+import type { PGliteTransactionClient, TransactionClient } from './transaction-client.js';
 
 export interface StepContext {
   /** Stable across attempts: `<execution id>:<step key>`. Pass it to the service the step calls. */
@@ -69,14 +70,39 @@ export interface ChildOptions extends WaitOptions {
   parentClose?: 'cancel' | 'abandon';
 }
 
-/** What a transactional step's function gets: statements in the step's own transaction, and the step's context. */
+/**
+ * What a transactional step's function (or its compensateInTransaction) gets: statements in its own
+ * transaction, and the step's context. BEGIN, COMMIT, ROLLBACK and the like are refused
+ * (InvalidDefinitionError): the engine owns the transaction; return to commit, throw to roll back.
+ */
 export interface TransactionContext extends StepContext {
+  /** Runs one statement with $1… parameters in the step's transaction and resolves to its rows. */
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+  /**
+   * The step's transaction as a node-postgres client (`{ rows, rowCount, command, fields }`, rowMode
+   * 'array'), on both backends: `drizzle(tx.client)` (drizzle-orm/node-postgres) and
+   * `new Kysely({ dialect: new PostgresDialect({ pool: tx.client }) })` run their statements in it.
+   */
+  client: TransactionClient;
+  /**
+   * On the embedded backend, the step's transaction as PGlite's transaction object, for
+   * `drizzle(tx.pglite)` (drizzle-orm/pglite); undefined on a PostgreSQL server.
+   */
+  pglite: PGliteTransactionClient | undefined;
 }
 
+/** A compensation that runs in a transaction of its own; `tx.idempotencyKey` is `<execution>:<step>:compensation`. */
+export type TransactionCompensation<T> = (output: T, tx: TransactionContext) => Promise<unknown>;
+
 export interface TransactionOptions<T = unknown> extends StepOptions<T> {
-  /** The transaction's isolation level (default 'read committed'). */
+  /** The transaction's isolation level (default 'read committed'); also its compensateInTransaction's. */
   isolation?: IsolationLevel;
+  /**
+   * Undoes the step's effect in a transaction of its own, the one that also records the compensation as
+   * completed: its statements and that record commit together, or roll back together (a TRANSIENT error
+   * is retried under the step's retry policy, as compensations are). Given instead of `compensate`.
+   */
+  compensateInTransaction?: TransactionCompensation<T>;
 }
 
 export interface WorkflowContext {

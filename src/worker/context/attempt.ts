@@ -19,7 +19,7 @@ import type { Span } from '@opentelemetry/api';
 import { resolveRetryPolicy, type RetryPolicy } from '../../core/retry-policy.js';
 import { timeOutStep } from '../../db/waits.js';
 import { DuplicateStepKeyError, InvalidDefinitionError, NondeterminismError, StepFailedError, StepTimeoutError } from '../../errors.js';
-import type { Compensation, StepOptions } from '../../sdk/types/workflow-context.js';
+import type { Compensation, StepOptions, TransactionCompensation, TransactionOptions } from '../../sdk/types/workflow-context.js';
 import { crashPoint } from '../crash-points.js';
 import { CompensationUnwind, YieldSignal } from '../engine-signals.js';
 import type { StepRecord } from '../run/replay-log.js';
@@ -62,6 +62,18 @@ function policyFor(run: RunState, primitive: Primitive<never, never, unknown>, k
   if (options === null || typeof options !== 'object') throw new InvalidDefinitionError(`${primitive.call}("${key}"): options must be an object`);
   if (options.compensate !== undefined && typeof options.compensate !== 'function') {
     throw new InvalidDefinitionError(`${primitive.call}("${key}"): compensate must be a function (output, ctx) => …`);
+  }
+  const inTransaction = (options as TransactionOptions<never>).compensateInTransaction;
+  if (inTransaction !== undefined) {
+    if (primitive.kind !== 'transaction') {
+      throw new InvalidDefinitionError(`${primitive.call}("${key}"): compensateInTransaction is an option of ctx.transaction; use compensate`);
+    }
+    if (typeof inTransaction !== 'function') {
+      throw new InvalidDefinitionError(`${primitive.call}("${key}"): compensateInTransaction must be a function (output, tx) => …`);
+    }
+    if (options.compensate !== undefined) {
+      throw new InvalidDefinitionError(`${primitive.call}("${key}"): give compensate or compensateInTransaction, not both`);
+    }
   }
   if (options.classify !== undefined && typeof options.classify !== 'function') {
     throw new InvalidDefinitionError(`${primitive.call}("${key}"): classify must be a function`);
@@ -244,6 +256,20 @@ function addCompensable(
   status: CompensableStep['status'],
   lsn: number | undefined,
 ): void {
-  if (!options.compensate) return;
-  run.addCompensable({ stepKey, seq, output, compensate: options.compensate as Compensation<unknown>, policy, classify: options.classify, status, lsn });
+  const inTransaction = (options as TransactionOptions<never>).compensateInTransaction;
+  if (!options.compensate && !inTransaction) return;
+  run.addCompensable({
+    stepKey,
+    seq,
+    output,
+    compensate: (options.compensate ?? (() => undefined)) as Compensation<unknown>,
+    inTransaction: inTransaction && {
+      fn: inTransaction as TransactionCompensation<unknown>,
+      isolation: (options as TransactionOptions<never>).isolation ?? 'read committed',
+    },
+    policy,
+    classify: options.classify,
+    status,
+    lsn,
+  });
 }

@@ -8,7 +8,8 @@ import type { RetryPolicy } from '../../core/retry-policy.js';
 import { isTransientError } from '../../core/transient-errors.js';
 import type { CompensationStatus } from '../../db/rows.js';
 import { DuplicateStepKeyError, JournalCorruptError, LeaseLostError, NondeterminismError } from '../../errors.js';
-import type { Compensation } from '../../sdk/types/workflow-context.js';
+import type { IsolationLevel } from '../../core/durability.js';
+import type { Compensation, TransactionCompensation } from '../../sdk/types/workflow-context.js';
 import type { RunStateDeps } from './run-state-deps.js';
 import { StepJournal } from './step-journal.js';
 import { WaitCoordinator } from './wait-coordinator.js';
@@ -29,6 +30,8 @@ export interface CompensableStep {
   seq: number;
   output: unknown;
   compensate: Compensation<unknown>;
+  /** A transactional step's compensateInTransaction: run instead of `compensate`, in a transaction at `isolation`. */
+  inTransaction?: { fn: TransactionCompensation<unknown>; isolation: IsolationLevel } | undefined;
   policy: RetryPolicy;
   classify: ErrorClassifier | undefined;
   status: CompensationStatus | null;

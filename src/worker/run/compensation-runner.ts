@@ -5,15 +5,18 @@
  * key and a higher attempt: compensations, like steps, must be idempotent). A TRANSIENT error is retried
  * under the step's retry policy with a durable timer; a PERMANENT one (or retries running out) ends the
  * execution FAILED with an unrecovered PARTIAL failure: an operator must look, then `aries recover` it.
+ * A transactional step's compensateInTransaction is recorded completed in its own transaction instead
+ * (transactional-compensation.ts): a crash leaves it committed and recorded, or none of its writes.
  */
 import { classifyError } from '../../core/failure-classification.js';
 import { encodeStored } from '../../core/json-value.js';
 import { hasAttemptsLeft, retryDelayMs } from '../../core/retry-policy.js';
-import type { Queryable } from '../../db/database.js';
+import { isNetworkError } from '../../core/transient-errors.js';
+import type { Database } from '../../db/database.js';
 import { finishCompensation, recordCompensation, retryCompensation } from '../../db/compensation.js';
 import { stepAttemptsUsed } from '../../db/steps.js';
 import { compensateChild } from '../../db/waits.js';
-import { ChildWorkflowFailedError } from '../../errors.js';
+import { ChildWorkflowFailedError, LeaseLostError } from '../../errors.js';
 import { failExecution } from '../../db/executions.js';
 import type { Lease } from '../../db/leases.js';
 import type { Workflow } from '../../sdk/types/workflow.js';
@@ -22,11 +25,12 @@ import type { ConfirmLease } from '../lease-confirmation.js';
 import { withRetries } from '../write-retries.js';
 import type { CompensableStep } from '../context/run-state.js';
 import { storedFailure } from '../context/step-failure.js';
+import { compensateInTransaction } from './transactional-compensation.js';
 
 export type UndoOutcome = 'compensated' | 'failed' | 'retryScheduled' | 'yield' | 'leaseLost' | 'suspended';
 
 export interface UndoDeps {
-  db: Queryable;
+  db: Database;
   lease: Lease;
   workflow: Workflow;
   signal: AbortSignal;
@@ -58,15 +62,30 @@ export async function runCompensations(deps: UndoDeps, steps: readonly Compensab
         return 'leaseLost';
       }
     }
+    const context = {
+      idempotencyKey: `${lease.executionId}:${step.stepKey}:compensation`,
+      attempt,
+      executionId: lease.executionId,
+      stepKey: step.stepKey,
+      signal: deps.signal,
+    };
+    if (step.inTransaction) {
+      try {
+        const { fn, isolation } = step.inTransaction;
+        await compensateInTransaction({ ...deps, stepKey: step.stepKey, output: step.output, fn, isolation, context });
+      } catch (error) {
+        if (deps.signal.aborted) return 'leaseLost';
+        // Whether the COMMIT happened is unknown, or the lease is gone: the run ends here, and whoever
+        // resumes it finds the compensation recorded completed or runs it again.
+        if (error instanceof LeaseLostError || isNetworkError(error)) throw error;
+        return compensationFailed(deps, step, attempt, error);
+      }
+      step.status = 'COMPLETED';
+      continue;
+    }
     let resultJson: string | null;
     try {
-      const result = await step.compensate(step.output, {
-        idempotencyKey: `${lease.executionId}:${step.stepKey}:compensation`,
-        attempt,
-        executionId: lease.executionId,
-        stepKey: step.stepKey,
-        signal: deps.signal,
-      });
+      const result = await step.compensate(step.output, context);
       resultJson = encodeStored(result ?? null, `result of the compensation of step "${step.stepKey}"`, deps.maxPayloadBytes);
     } catch (error) {
       if (deps.signal.aborted) return 'leaseLost';

@@ -15,11 +15,11 @@ import { hasAttemptsLeft, retryDelayMs } from '../../../core/retry-policy.js';
 import { isNetworkError } from '../../../core/transient-errors.js';
 import { lockOwnedExecution } from '../../../db/leases.js';
 import { applyDurability, recordSteps, setTransactionIsolation, stepAttemptsUsed } from '../../../db/steps.js';
-import { translateDatabaseError } from '../../../db/sqlstate-errors.js';
 import { boundStepTransaction, refuseLateStep } from '../../../db/waits.js';
 import { InvalidDefinitionError, LeaseLostError } from '../../../errors.js';
 import type { TransactionContext, TransactionOptions } from '../../../sdk/types/workflow-context.js';
 import { crashPoint } from '../../crash-points.js';
+import { transactionStatements } from '../transaction-statements.js';
 import { takesCheckpoint } from './step.js';
 import type { Primitive } from './primitive.js';
 
@@ -53,19 +53,20 @@ export const transactionPrimitive: Primitive<TransactionFn, TransactionOptions<n
     const timeoutMs = a.options.timeoutMs;
     const release = await a.run.deps.holdRenewals?.();
     const output = await db.transaction(async (tx) => {
-      const query = async <Row>(sql: string, params?: readonly unknown[]) => {
-        try {
-          return await tx.query<Row>(sql, params);
-        } catch (err) {
-          throw translateDatabaseError(err);
-        }
-      };
+      const statements = transactionStatements(tx, `ctx.transaction("${a.key}")`);
       await setTransactionIsolation(tx, isolation);
       // The first statement, so the snapshot and the row lock are taken together.
       await lockOwnedExecution(tx, lease);
       await applyDurability(tx, workflow.durability);
       const deadline = timeoutMs === undefined ? undefined : await boundStepTransaction(tx, timeoutMs);
-      const result = await a.fn({ ...a.stepContext, query });
+      let result: unknown;
+      try {
+        result = await a.fn({ ...a.stepContext, query: statements.query, client: statements.client, pglite: statements.pglite });
+      } catch (err) {
+        throw statements.refused ?? err;
+      } finally {
+        statements.close();
+      }
       crashPoint('after-step-effect', a.key); // the statements ran; nothing is committed
       const outputJson = encodeStored(result, `output of step "${a.key}"`, maxPayloadBytes);
       const checkpoint = takesCheckpoint(workflow.checkpoint, a.seq, a.options);
