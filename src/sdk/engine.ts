@@ -6,6 +6,7 @@
  */
 import { AriesMetrics } from '../core/aries-metrics.js';
 import { encodeStored, DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
+import type { StoredError, StoredErrorPolicy } from '../core/stored-error.js';
 import type { Database } from '../db/database.js';
 import { durabilityWarnings } from '../db/durability-check.js';
 import { checkSchema, migrate, type MigrationResult } from '../db/migrate.js';
@@ -38,6 +39,21 @@ export interface EngineOptions extends ConnectionOptions {
   onError?: (err: unknown, context: string) => void;
   /** Where start-up warnings go, such as a server running with fsync=off (default: process.emitWarning). */
   onWarning?: (message: string) => void;
+  /**
+   * Applied by this engine's workers to every error before it is stored (failures, journal records,
+   * executions.error, steps.error): return the form to store, e.g. with passwords masked. Its failure
+   * classification is kept as the engine made it.
+   */
+  redactError?: (stored: StoredError) => StoredError;
+  /** false: this engine's workers store no stack traces. Default true, with paths relative to the working directory. */
+  storeStacks?: boolean;
+}
+
+function storedErrorPolicy(options: EngineOptions): StoredErrorPolicy {
+  const { redactError, storeStacks } = options;
+  if (redactError !== undefined && typeof redactError !== 'function') throw new InvalidInputError('redactError must be a function (stored) => stored');
+  if (storeStacks !== undefined && typeof storeStacks !== 'boolean') throw new InvalidInputError('storeStacks must be true or false');
+  return { redactError, storeStacks };
 }
 
 /** A signal's name, payload and idempotency key, checked: nothing is stored for a bad one. */
@@ -121,6 +137,7 @@ export class Engine {
   readonly admin: EngineAdmin;
   private readonly closeDb: () => Promise<void>;
   private readonly maxPayloadBytes: number;
+  private readonly storedErrors: StoredErrorPolicy;
   private readonly onError: (err: unknown, context: string) => void;
   private readonly workers = new Set<Worker>();
   private readonly registered = new Set<string>();
@@ -132,6 +149,7 @@ export class Engine {
     this.db = db;
     this.closeDb = closeDb;
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.storedErrors = storedErrorPolicy(options);
     this.onError = options.onError ?? ((err, context) => console.warn(`aries: ${context}:`, err));
     this.admin = new EngineAdmin({
       db,
@@ -346,6 +364,7 @@ export class Engine {
     }
     const worker = new Worker(this.db, options, {
       maxPayloadBytes: this.maxPayloadBytes,
+      storedErrors: this.storedErrors,
       onError: this.onError,
       onFinished: (id) => this.notifySettled(id),
       metrics: this.metrics,

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AriesMetrics } from '../core/aries-metrics.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
+import type { StoredErrorPolicy } from '../core/stored-error.js';
 import type { Database } from '../db/database.js';
 import { claimExecutions, nextQueueAdmission, renewLeases, type ClaimedExecution } from '../db/leases.js';
 import { readLeaseState } from '../db/leases.js';
@@ -52,6 +53,8 @@ export interface WorkerEvents {
   onFinished?: (executionId: string, outcome: RunOutcome) => void;
   onError?: (err: unknown, context: string) => void;
   maxPayloadBytes?: number;
+  /** How errors are stored (the engine's storeStacks and redactError options). */
+  storedErrors?: StoredErrorPolicy;
   /** Where claims, runs and steps are counted (the engine's; default: a registry of this worker's own). */
   metrics?: AriesMetrics;
 }
@@ -290,6 +293,7 @@ export class Worker {
         db: this.db,
         writer: this.writer,
         maxPayloadBytes: this.events.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+        storedErrors: this.events.storedErrors,
         shouldYield: () => this.state !== 'running',
         signal: abort.signal,
         settleTimeoutMs: this.shutdownTimeoutMs,

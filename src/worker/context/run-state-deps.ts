@@ -5,6 +5,7 @@
  */
 import type { Span } from '@opentelemetry/api';
 import type { WorkflowSeries } from '../../core/aries-metrics.js';
+import type { StoredErrorPolicy } from '../../core/stored-error.js';
 import type { Database } from '../../db/database.js';
 import type { Lease } from '../../db/leases.js';
 import type { Workflow } from '../../sdk/types/workflow.js';
@@ -21,6 +22,7 @@ export interface RunStateDeps {
   signal: AbortSignal;
   shouldYield: () => boolean;
   maxPayloadBytes: number;
+  storedErrors?: StoredErrorPolicy | undefined;
   writer: StepWriter;
   flushDelayMs?: number | undefined;
   /** The execution's span: each attempt gets a child span. */

@@ -7,7 +7,7 @@
 import type { Span } from '@opentelemetry/api';
 import { classifyError, type FailureType, type FaultSource } from '../../core/failure-classification.js';
 import { hasAttemptsLeft, retryDelayMs, type RetryPolicy } from '../../core/retry-policy.js';
-import { toStoredError, type StoredError } from '../../core/stored-error.js';
+import { redactStoredError, toStoredError, type StoredError, type StoredErrorPolicy } from '../../core/stored-error.js';
 import { stepAttemptsUsed, stepCrashStreak } from '../../db/steps.js';
 import { failStep } from '../../db/steps.js';
 import { StepAttemptsExhaustedError } from '../../errors.js';
@@ -16,10 +16,22 @@ import { RetrySignal } from '../engine-signals.js';
 import { endStepSpan } from '../tracing.js';
 import type { RunState } from './run-state.js';
 
-/** The error a failed step's record stores: the error itself and how it was classified. */
-export function storedFailure(error: unknown, type: FailureType, source: FaultSource, retriesExhausted: boolean): StoredError {
-  const stored: StoredError = { ...toStoredError(error), failureType: type, source };
+/**
+ * The error a failure's records store: the error itself (redacted by the policy's hook) and how it was
+ * classified. The classification is the engine's, so the hook cannot change it.
+ */
+export function storedFailure(
+  error: unknown,
+  type: FailureType,
+  source: FaultSource,
+  retriesExhausted: boolean,
+  policy: StoredErrorPolicy | undefined,
+): StoredError {
+  const stored: StoredError = redactStoredError({ ...toStoredError(error, policy), failureType: type, source }, policy ?? {});
+  stored.failureType = type;
+  stored.source = source;
   if (retriesExhausted) stored.retriesExhausted = true;
+  else delete stored.retriesExhausted;
   return stored;
 }
 
@@ -79,7 +91,7 @@ async function recordFailure(run: RunState, a: FailedAttempt, error: unknown, ty
     exhausted = true;
   }
   await run.storage(() => run.journal.flush());
-  const errorJson = JSON.stringify(storedFailure(error, failureType, source, exhausted));
+  const errorJson = JSON.stringify(storedFailure(error, failureType, source, exhausted, run.deps.storedErrors));
   await run.storage(() => failStep(run.deps.db, run.deps.lease, { seq, stepKey: key, attempt, errorJson }));
   run.lastStepFailure = { stepKey: key, attempt, error, type: failureType, source, retriesExhausted: exhausted };
   throw error;

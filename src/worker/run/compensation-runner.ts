@@ -20,6 +20,7 @@ import type { Workflow } from '../../sdk/types/workflow.js';
 import { crashPoint } from '../crash-points.js';
 import { withRetries } from '../write-retries.js';
 import type { CompensableStep } from '../context/run-state.js';
+import type { StoredErrorPolicy } from '../../core/stored-error.js';
 import { storedFailure } from '../context/step-failure.js';
 
 export type UndoOutcome = 'compensated' | 'failed' | 'retryScheduled' | 'yield' | 'leaseLost' | 'suspended';
@@ -31,6 +32,7 @@ export interface UndoDeps {
   signal: AbortSignal;
   shouldYield: () => boolean;
   maxPayloadBytes: number;
+  storedErrors?: StoredErrorPolicy | undefined;
 }
 
 export async function runCompensations(deps: UndoDeps, steps: readonly CompensableStep[]): Promise<UndoOutcome> {
@@ -91,7 +93,7 @@ async function undoChild(deps: UndoDeps, step: CompensableStep): Promise<'done' 
     'PARTIAL',
     r.childError,
   );
-  const errorJson = JSON.stringify(storedFailure(error, 'PARTIAL', 'step', false));
+  const errorJson = JSON.stringify(storedFailure(error, 'PARTIAL', 'step', false, deps.storedErrors));
   await withRetries(() => recordCompensation(deps.db, deps.lease, { stepKey: step.stepKey, event: 'failed', attempt: 1, payloadJson: errorJson }));
   await withRetries(() =>
     failExecution(deps.db, deps.lease, { errorJson, failureType: 'PARTIAL', source: 'step', stepKey: step.stepKey, attempt: 1, retriesExhausted: false }),
@@ -105,7 +107,7 @@ async function compensationFailed(deps: UndoDeps, step: CompensableStep, attempt
   if (type === 'TRANSIENT') {
     const used = (await stepAttemptsUsed(deps.db, deps.lease.executionId, step.stepKey)).compensation;
     if (hasAttemptsLeft(step.policy, used)) {
-      const errorJson = JSON.stringify(storedFailure(error, 'TRANSIENT', source, false));
+      const errorJson = JSON.stringify(storedFailure(error, 'TRANSIENT', source, false, deps.storedErrors));
       const delayMs = retryDelayMs(step.policy, used);
       await withRetries(() => retryCompensation(deps.db, deps.lease, { stepKey: step.stepKey, attempt, errorJson, delayMs, source }));
       crashPoint('during-retry-wait', step.stepKey);
@@ -113,7 +115,7 @@ async function compensationFailed(deps: UndoDeps, step: CompensableStep, attempt
     }
     exhausted = true;
   }
-  const errorJson = JSON.stringify(storedFailure(error, 'PARTIAL', source, exhausted));
+  const errorJson = JSON.stringify(storedFailure(error, 'PARTIAL', source, exhausted, deps.storedErrors));
   // Two idempotent writes, each retried in place: were the execution handed back between them, the
   // compensation that failed for good would run again.
   await withRetries(() => recordCompensation(deps.db, deps.lease, { stepKey: step.stepKey, event: 'failed', attempt, payloadJson: errorJson }));

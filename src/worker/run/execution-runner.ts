@@ -70,6 +70,7 @@ async function start(deps: RunDeps, claimed: ClaimedExecution, workflow: Workflo
       signal: deps.signal,
       shouldYield: deps.shouldYield,
       maxPayloadBytes: deps.maxPayloadBytes,
+      storedErrors: deps.storedErrors,
       writer: deps.writer,
       flushDelayMs: deps.flushDelayMs,
       span,

@@ -1,5 +1,6 @@
 /** What running an execution needs from its worker: the database, the write batcher, the stop signals, hooks. */
 import type { WorkflowSeries } from '../../core/aries-metrics.js';
+import type { StoredErrorPolicy } from '../../core/stored-error.js';
 import type { Database } from '../../db/database.js';
 import type { StepWriter } from '../step-write-batcher.js';
 import type { ReplayLog } from './replay-log.js';
@@ -8,6 +9,8 @@ export interface RunDeps {
   db: Database;
   writer: StepWriter;
   maxPayloadBytes: number;
+  /** How errors are stored: stacks or none, the redaction hook. */
+  storedErrors?: StoredErrorPolicy | undefined;
   shouldYield: () => boolean;
   signal: AbortSignal;
   /** How long the end of a run waits for parallel steps still running. */
