@@ -5,7 +5,8 @@
  * (engine-admin.ts). On the embedded backend it also runs the maintenance PGlite lacks (VACUUM, CHECKPOINT).
  */
 import { AriesMetrics } from '../core/aries-metrics.js';
-import { encodeStored, DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
+import { checkCodec, encodePayload, type PayloadCodec } from '../core/payload-codec.js';
 import type { StoredError, StoredErrorPolicy } from '../core/stored-error.js';
 import type { Database } from '../db/database.js';
 import { durabilityWarnings } from '../db/durability-check.js';
@@ -17,7 +18,7 @@ import { registerQueue } from '../db/queues.js';
 import { databaseNow, upsertSchedule } from '../db/schedules.js';
 import { sendSignal, signalWithStart } from '../db/waits.js';
 import { nextSlotAfter } from '../core/schedule-slots.js';
-import { EngineClosedError, ExecutionNotFoundError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
+import { EngineClosedError, ExecutionNotFoundError, IdempotencyConflictError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
 import { startEmbeddedMaintenance } from '../worker/embedded-maintenance.js';
 import { registerDefinition } from '../worker/register-definition.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
@@ -47,6 +48,18 @@ export interface EngineOptions extends ConnectionOptions {
   redactError?: (stored: StoredError) => StoredError;
   /** false: this engine's workers store no stack traces. Default true, with paths relative to the working directory. */
   storeStacks?: boolean;
+  /**
+   * Encodes every payload this engine and its workers write (inputs, outputs, step outputs, signal payloads,
+   * errors' messages, stacks and details) and decodes every one read, e.g. aesGcmCodec({ keys, current }).
+   */
+  codec?: PayloadCodec;
+}
+
+/** JSON with object keys sorted: equal for values jsonb calls equal (key order does not count). */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
 
 function storedErrorPolicy(options: EngineOptions): StoredErrorPolicy {
@@ -56,17 +69,19 @@ function storedErrorPolicy(options: EngineOptions): StoredErrorPolicy {
   return { redactError, storeStacks };
 }
 
-/** A signal's name, payload and idempotency key, checked: nothing is stored for a bad one. */
-function checkSignal(
+/** A signal's name, payload (encoded by the codec) and idempotency key, checked: nothing is stored for a bad one. */
+async function checkSignal(
   name: unknown,
   payload: unknown,
   idempotencyKey: unknown,
   maxPayloadBytes: number,
-): { name: string; payloadJson: string | null; idempotencyKey: string | null } {
+  codec: PayloadCodec | undefined,
+  executionId: string | null,
+): Promise<{ name: string; payloadJson: string | null; idempotencyKey: string | null }> {
   if (typeof name !== 'string' || name === '') throw new InvalidInputError(`a signal needs a non-empty string name, got ${JSON.stringify(name) ?? String(name)}`);
   if (Buffer.byteLength(name, 'utf8') > 256) throw new InvalidInputError('a signal name is at most 256 bytes');
   const key = checkIdempotencyKey(idempotencyKey, "a signal's idempotencyKey");
-  const payloadJson = encodeStored(payload, `payload of signal "${name}"`, maxPayloadBytes);
+  const payloadJson = await encodePayload(payload, `payload of signal "${name}"`, maxPayloadBytes, codec, { kind: 'signalPayload', executionId });
   return { name, payloadJson, idempotencyKey: key ?? null };
 }
 
@@ -138,6 +153,7 @@ export class Engine {
   private readonly closeDb: () => Promise<void>;
   private readonly maxPayloadBytes: number;
   private readonly storedErrors: StoredErrorPolicy;
+  private readonly codec: PayloadCodec | undefined;
   private readonly onError: (err: unknown, context: string) => void;
   private readonly workers = new Set<Worker>();
   private readonly registered = new Set<string>();
@@ -150,6 +166,7 @@ export class Engine {
     this.closeDb = closeDb;
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.storedErrors = storedErrorPolicy(options);
+    this.codec = checkCodec(options.codec);
     this.onError = options.onError ?? ((err, context) => console.warn(`aries: ${context}:`, err));
     this.admin = new EngineAdmin({
       db,
@@ -158,6 +175,7 @@ export class Engine {
       pokeWorkers: () => this.pokeWorkers(),
       notifySettled: (id) => this.notifySettled(id),
       onError: this.onError,
+      codec: this.codec,
     });
   }
 
@@ -201,8 +219,11 @@ export class Engine {
     input: Input,
     options: StartOptions = {},
   ): Promise<ExecutionHandle<Output>> {
-    const start = await this.prepareStart(workflow, input, options);
-    const started = await startExecution(this.db, start);
+    const { input: given, ...start } = await this.prepareStart(workflow, input, options);
+    // Encoded twice, the same input is two ciphertexts: the database cannot compare them, so with a codec
+    // the input of an execution started earlier under the key is decoded and compared here.
+    const started = await startExecution(this.db, { ...start, inputMustMatch: this.codec === undefined });
+    if (this.codec !== undefined && !started.created && !started.debounced) await this.checkSameInput(started.executionId, start.idempotencyKey, given);
     if (started.created) this.metrics.executionsStarted.labels(start.workflow).inc();
     this.pokeWorkers();
     return this.handle<Output>(started.executionId, started.created, started.debounced);
@@ -215,10 +236,11 @@ export class Engine {
    */
   async signal(executionId: string, name: string, payload?: unknown, options: SignalOptions = {}): Promise<SentSignal> {
     this.assertOpen();
-    const signal = checkSignal(name, payload, options.idempotencyKey, this.maxPayloadBytes);
     if (typeof executionId !== 'string' || !isUuid(executionId)) {
+      await checkSignal(name, payload, options.idempotencyKey, this.maxPayloadBytes, undefined, null); // a bad signal is named first
       throw new ExecutionNotFoundError(`execution ${String(executionId)} not found: it is not an execution id (a UUID)`);
     }
+    const signal = await checkSignal(name, payload, options.idempotencyKey, this.maxPayloadBytes, this.codec, executionId);
     const sent = await sendSignal(this.db, { executionId, ...signal });
     if (!sent.duplicate) this.metrics.signalsSent.inc();
     this.pokeWorkers();
@@ -240,9 +262,10 @@ export class Engine {
     const start = await this.prepareStart(workflow, input, options);
     const s = options.signal as SignalWithStartOptions['signal'] | undefined;
     if (typeof s !== 'object' || s === null) throw new InvalidInputError('engine.signalWithStart needs options.signal: { name, payload? }');
-    const signal = checkSignal(s.name, s.payload, s.idempotencyKey, this.maxPayloadBytes);
+    const signal = await checkSignal(s.name, s.payload, s.idempotencyKey, this.maxPayloadBytes, this.codec, null);
     if (start.debounce) throw new InvalidInputError('engine.signalWithStart cannot debounce: its idempotencyKey names the execution');
-    const done = await signalWithStart(this.db, { ...start, idempotencyKey: options.idempotencyKey, signal });
+    const { input: _input, ...stored } = start;
+    const done = await signalWithStart(this.db, { ...stored, idempotencyKey: options.idempotencyKey, signal });
     if (done.created) this.metrics.executionsStarted.labels(start.workflow).inc();
     if (!done.duplicate) this.metrics.signalsSent.inc();
     this.pokeWorkers();
@@ -260,6 +283,12 @@ export class Engine {
   async schedule<Input>(name: string, options: ScheduleOptions<Input>): Promise<{ created: boolean; nextFireAt: Date }> {
     this.assertOpen();
     const s = checkSchedule(name, options, this.maxPayloadBytes);
+    if (this.codec !== undefined && s.inputJson !== null) {
+      s.inputJson = await encodePayload(JSON.parse(s.inputJson), `input of schedule "${s.name}"`, this.maxPayloadBytes, this.codec, {
+        kind: 'input',
+        executionId: null,
+      });
+    }
     if (s.definition && !this.registered.has(s.definition.key)) {
       await registerDefinition(this.db, s.definition);
       this.registered.add(s.definition.key);
@@ -273,13 +302,28 @@ export class Engine {
     return saved;
   }
 
+  private async checkSameInput(executionId: string, key: string | null, input: unknown): Promise<void> {
+    const existing = await this.admin.readExecution(executionId);
+    if (existing === undefined) return; // purged, its key retained: there is no input left to compare
+    if (canonicalJson(existing.input) !== canonicalJson(input === undefined ? null : input)) {
+      throw new IdempotencyConflictError(`idempotency key "${key}" already started execution ${executionId} with a different input`);
+    }
+  }
+
   /** Checks a start's arguments and registers the workflow (and the queues it names): what start_execution takes. */
   private async prepareStart<Input, Output>(
     workflow: Workflow<Input, Output> | string,
     input: Input,
     options: StartOptions,
   ): Promise<
-    { workflow: string; version: string | null; inputJson: string | null; idempotencyKey: string | null; timeoutMs: number | null } & StartPlacement
+    {
+      workflow: string;
+      version: string | null;
+      input: unknown;
+      inputJson: string | null;
+      idempotencyKey: string | null;
+      timeoutMs: number | null;
+    } & StartPlacement
   > {
     this.assertOpen();
     let name: string;
@@ -305,8 +349,8 @@ export class Engine {
     if (placement.debounce && key !== undefined) {
       throw new InvalidInputError('a start cannot be both debounced and idempotent: give debounce or idempotencyKey, not both');
     }
-    const inputJson = encodeStored(input === undefined ? null : input, 'input', this.maxPayloadBytes);
-    return { workflow: name, version, inputJson, idempotencyKey: key ?? null, timeoutMs: timeoutMs === undefined ? null : Math.ceil(timeoutMs), ...placement };
+    const inputJson = await encodePayload(input === undefined ? null : input, 'input', this.maxPayloadBytes, this.codec, { kind: 'input', executionId: null });
+    return { workflow: name, version, input, inputJson, idempotencyKey: key ?? null, timeoutMs: timeoutMs === undefined ? null : Math.ceil(timeoutMs), ...placement };
   }
 
   /** A start's queue, key, priority, delay and debounce, checked; a defineQueue() value is registered. */
@@ -352,7 +396,7 @@ export class Engine {
   }
 
   handle<Output = unknown>(id: string, created = false, debounced = false): ExecutionHandle<Output> {
-    return new ExecutionHandle<Output>(id, created, this.db, (eid, fn) => this.onSettledHere(eid, fn), debounced);
+    return new ExecutionHandle<Output>(id, created, this.db, (eid, fn) => this.onSettledHere(eid, fn), debounced, this.codec);
   }
 
   worker(options: WorkerOptions): Worker {
@@ -365,6 +409,7 @@ export class Engine {
     const worker = new Worker(this.db, options, {
       maxPayloadBytes: this.maxPayloadBytes,
       storedErrors: this.storedErrors,
+      codec: this.codec,
       onError: this.onError,
       onFinished: (id) => this.notifySettled(id),
       metrics: this.metrics,

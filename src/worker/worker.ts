@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AriesMetrics } from '../core/aries-metrics.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
+import type { PayloadCodec } from '../core/payload-codec.js';
 import type { StoredErrorPolicy } from '../core/stored-error.js';
 import type { Database } from '../db/database.js';
 import { claimExecutions, nextQueueAdmission, renewLeases, type ClaimedExecution } from '../db/leases.js';
@@ -55,6 +56,8 @@ export interface WorkerEvents {
   maxPayloadBytes?: number;
   /** How errors are stored (the engine's storeStacks and redactError options). */
   storedErrors?: StoredErrorPolicy;
+  /** Encodes payloads written and decodes payloads read (the engine's codec option). */
+  codec?: PayloadCodec | undefined;
   /** Where claims, runs and steps are counted (the engine's; default: a registry of this worker's own). */
   metrics?: AriesMetrics;
 }
@@ -294,6 +297,7 @@ export class Worker {
         writer: this.writer,
         maxPayloadBytes: this.events.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
         storedErrors: this.events.storedErrors,
+        codec: this.events.codec,
         shouldYield: () => this.state !== 'running',
         signal: abort.signal,
         settleTimeoutMs: this.shutdownTimeoutMs,

@@ -5,6 +5,7 @@
  */
 import type { Span } from '@opentelemetry/api';
 import type { WorkflowSeries } from '../../core/aries-metrics.js';
+import type { PayloadCodec } from '../../core/payload-codec.js';
 import type { StoredErrorPolicy } from '../../core/stored-error.js';
 import type { Database } from '../../db/database.js';
 import type { Lease } from '../../db/leases.js';
@@ -23,6 +24,8 @@ export interface RunStateDeps {
   shouldYield: () => boolean;
   maxPayloadBytes: number;
   storedErrors?: StoredErrorPolicy | undefined;
+  /** Encodes every payload written and decodes every one read (the engine's codec option). */
+  codec?: PayloadCodec | undefined;
   writer: StepWriter;
   flushDelayMs?: number | undefined;
   /** The execution's span: each attempt gets a child span. */

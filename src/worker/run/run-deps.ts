@@ -1,5 +1,6 @@
 /** What running an execution needs from its worker: the database, the write batcher, the stop signals, hooks. */
 import type { WorkflowSeries } from '../../core/aries-metrics.js';
+import type { PayloadCodec } from '../../core/payload-codec.js';
 import type { StoredErrorPolicy } from '../../core/stored-error.js';
 import type { Database } from '../../db/database.js';
 import type { StepWriter } from '../step-write-batcher.js';
@@ -11,6 +12,8 @@ export interface RunDeps {
   maxPayloadBytes: number;
   /** How errors are stored: stacks or none, the redaction hook. */
   storedErrors?: StoredErrorPolicy | undefined;
+  /** Encodes every payload written and decodes every one read (the engine's codec option). */
+  codec?: PayloadCodec | undefined;
   shouldYield: () => boolean;
   signal: AbortSignal;
   /** How long the end of a run waits for parallel steps still running. */
