@@ -72,6 +72,10 @@ export function redactStoredError(stored: StoredError, policy: StoredErrorPolicy
   let out: unknown;
   try {
     out = redact(structuredClone(stored));
+    // `{ ...e, stack: e.stack?.replace(…) }` leaves stack undefined when there is none: a field left out
+    if (typeof out === 'object' && out !== null && !Array.isArray(out)) {
+      out = Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
+    }
     assertJsonValue(out, 'the error redactError returned');
   } catch {
     out = undefined;

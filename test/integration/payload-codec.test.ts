@@ -17,6 +17,7 @@ import {
   type EngineOptions,
   type Workflow,
 } from '../../src/index.js';
+import { startApiServer } from '../../src/server/api-server.js';
 import { BACKENDS, serverEnabled } from '../helpers/backends.js';
 import { tablesContaining } from '../helpers/database-scan.js';
 import { createTestDatabase } from '../helpers/server.js';
@@ -70,6 +71,7 @@ for (const backend of BACKENDS) {
     let engine: Engine | undefined;
     let waitingId = '';
     let sagaId = '';
+    let plainId = '';
 
     beforeAll(async () => {
       if (backend === 'pglite') {
@@ -129,6 +131,11 @@ for (const backend of BACKENDS) {
       }
 
       expect(await tablesContaining(e.db, MARKER)).toEqual({});
+      // what SQL sees of an encoded error: its name and classification, a placeholder for its message
+      const messages = await e.db.query<{ failure_message: string; error_class: string; stack: string | null }>(
+        `SELECT DISTINCT failure_message, error_class, stack FROM aries.failures`,
+      );
+      expect(messages.every((m) => m.failure_message === '[encoded: a reader with the codec decodes it]' && m.stack === null)).toBe(true);
       expect(Object.keys(await tablesContaining(e.db, '"aes-256-gcm"')).sort()).toEqual(
         expect.arrayContaining(['executions', 'failures', 'journal', 'schedules', 'signals', 'steps']),
       );
@@ -153,6 +160,19 @@ for (const backend of BACKENDS) {
       expect(sagaJournal.find((r) => r.kind === 'compensation_completed')!.payload).toEqual({ released: MARKER });
       const [sagaFailure] = (await e.admin.listFailures({ executionId: sagaId })).failures;
       expect(sagaFailure).toMatchObject({ type: 'PARTIAL', message: `courier refused card ${MARKER}`, details: { card: MARKER } });
+
+      // the HTTP API (and the dashboard, which reads it) answers decoded
+      const token = 'codec-test-token-0123456789';
+      const server = await startApiServer({ engine: e, port: 0, token, dashboardDir: false });
+      try {
+        const res = await fetch(`${server.url}/api/executions/${done.id}`, { headers: { authorization: `Bearer ${token}` } });
+        expect(res.status).toBe(200);
+        const body = await res.text();
+        expect(body).toContain(`tok-${MARKER}`);
+        expect(body).not.toContain('aes-256-gcm');
+      } finally {
+        await server.close();
+      }
     });
 
     test('key rotation: new payloads are sealed with the new key; executions sealed with the old one read and resume', async () => {
@@ -210,12 +230,26 @@ for (const backend of BACKENDS) {
         expect(row!.error).toMatchObject({ code: 'CODEC_REQUIRED' });
         expect(row!.error.message).toMatch(/encoded by codec "aes-256-gcm": this engine needs the engine option codec/);
         const plain = await e.start(payment, { card: 'plain' });
+        plainId = plain.id;
         expect(await plain.result({ timeoutMs: 20_000 })).toEqual({ paid: 'plain:paid' });
         expect(w.stats.failed).toBe(1);
       } finally {
         await w.stop();
       }
       expect(await tablesContaining(e.db, MARKER)).toEqual({});
+
+      // given the codec, recovered, it runs its workflow (which fails at its step, as it is written to)
+      e = await reopen({ codec: codecV2() });
+      await e.admin.recover(sealed.id);
+      const w2 = worker(e);
+      await w2.start();
+      try {
+        await expect(e.handle(sealed.id).result({ timeoutMs: 20_000 })).rejects.toThrow(`card ${MARKER} declined`);
+      } finally {
+        await w2.stop();
+      }
+      // a payload written without the codec stays readable with it
+      expect(await e.handle(plainId).result()).toEqual({ paid: 'plain:paid' });
     });
 
     test('an idempotent start with a codec: the same input returns the execution, another input is refused', async () => {
