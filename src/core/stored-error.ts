@@ -2,6 +2,7 @@
  * An error as it is stored and shown: plain JSON, separate from the local Error object (which does not
  * survive a process). Only these fields are kept; a user's error may add `details` if it is JSON.
  */
+import { InvalidInputError } from '../errors.js';
 import { assertJsonValue, type JsonValue } from './json-value.js';
 import { relativeStack } from './relative-stack.js';
 
@@ -42,6 +43,14 @@ export interface StoredErrorPolicy {
   storeStacks?: boolean | undefined;
   /** Applied to every error before it is written: return the form to store (e.g. with secrets masked). */
   redactError?: ((stored: StoredError) => StoredError) | undefined;
+}
+
+/** The engine options `redactError` and `storeStacks`, checked. */
+export function checkStoredErrorPolicy(options: { redactError?: unknown; storeStacks?: unknown }): StoredErrorPolicy {
+  const { redactError, storeStacks } = options;
+  if (redactError !== undefined && typeof redactError !== 'function') throw new InvalidInputError('redactError must be a function (stored) => stored');
+  if (storeStacks !== undefined && typeof storeStacks !== 'boolean') throw new InvalidInputError('storeStacks must be true or false');
+  return { redactError: redactError as StoredErrorPolicy['redactError'], storeStacks: storeStacks as boolean | undefined };
 }
 
 export function toStoredError(err: unknown, policy: StoredErrorPolicy = {}): StoredError {

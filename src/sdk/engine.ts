@@ -5,9 +5,9 @@
  * (engine-admin.ts). On the embedded backend it also runs the maintenance PGlite lacks (VACUUM, CHECKPOINT).
  */
 import { AriesMetrics } from '../core/aries-metrics.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
+import { canonicalJson, DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
 import { checkCodec, encodePayload, type PayloadCodec } from '../core/payload-codec.js';
-import type { StoredError, StoredErrorPolicy } from '../core/stored-error.js';
+import { checkStoredErrorPolicy, type StoredError, type StoredErrorPolicy } from '../core/stored-error.js';
 import type { Database } from '../db/database.js';
 import { durabilityWarnings } from '../db/durability-check.js';
 import { checkSchema, migrate, type MigrationResult } from '../db/migrate.js';
@@ -53,20 +53,6 @@ export interface EngineOptions extends ConnectionOptions {
    * errors' messages, stacks and details) and decodes every one read, e.g. aesGcmCodec({ keys, current }).
    */
   codec?: PayloadCodec;
-}
-
-/** JSON with object keys sorted: equal for values jsonb calls equal (key order does not count). */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
-  );
-}
-
-function storedErrorPolicy(options: EngineOptions): StoredErrorPolicy {
-  const { redactError, storeStacks } = options;
-  if (redactError !== undefined && typeof redactError !== 'function') throw new InvalidInputError('redactError must be a function (stored) => stored');
-  if (storeStacks !== undefined && typeof storeStacks !== 'boolean') throw new InvalidInputError('storeStacks must be true or false');
-  return { redactError, storeStacks };
 }
 
 /** A signal's name, payload (encoded by the codec) and idempotency key, checked: nothing is stored for a bad one. */
@@ -165,7 +151,7 @@ export class Engine {
     this.db = db;
     this.closeDb = closeDb;
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-    this.storedErrors = storedErrorPolicy(options);
+    this.storedErrors = checkStoredErrorPolicy(options);
     this.codec = checkCodec(options.codec);
     this.onError = options.onError ?? ((err, context) => console.warn(`aries: ${context}:`, err));
     this.admin = new EngineAdmin({

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { aesGcmCodec } from '../../src/core/aes-gcm-codec.js';
-import { decodePayload, encodePayload, type PayloadContext } from '../../src/core/payload-codec.js';
+import { checkCodec, decodePayload, encodePayload, type PayloadContext } from '../../src/core/payload-codec.js';
 import { CodecRequiredError, InvalidDefinitionError, PayloadDecodeError } from '../../src/errors.js';
 
 const ctx: PayloadContext = { kind: 'stepOutput', executionId: '00000000-0000-4000-8000-000000000001' };
@@ -60,5 +60,13 @@ describe('encodePayload / decodePayload', () => {
 
   it('undefined stays SQL NULL, encoded or not', async () => {
     expect(await encodePayload(undefined, 'output', 1000, aesGcmCodec({ keys: { k1 }, current: 'k1' }), ctx)).toBeNull();
+  });
+});
+
+describe('checkCodec', () => {
+  it('an engine codec must have encode and decode; one whose encode returns no envelope is refused at the write', async () => {
+    expect(() => checkCodec({ encode: () => ({}) })).toThrow(InvalidDefinitionError);
+    const broken = checkCodec({ encode: () => ({ data: 'x' }), decode: () => null })!;
+    await expect(encodePayload({ a: 1 }, 'output of step "s"', 1000, broken as never, ctx)).rejects.toThrow(/no envelope for output of step "s"/);
   });
 });

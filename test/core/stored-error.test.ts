@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { redactStoredError, toStoredError } from '../../src/core/stored-error.js';
+import { checkStoredErrorPolicy, redactStoredError, toStoredError } from '../../src/core/stored-error.js';
+import { InvalidInputError } from '../../src/errors.js';
 
 describe('redactStoredError', () => {
   const stored = () => toStoredError(new Error('password=hunter2'));
@@ -27,5 +28,13 @@ describe('redactStoredError', () => {
   it('without a hook, the stored error is unchanged', () => {
     const s = stored();
     expect(redactStoredError(s, {})).toBe(s);
+  });
+});
+
+describe('checkStoredErrorPolicy', () => {
+  it('refuses a redactError that is not a function and a storeStacks that is not a boolean', () => {
+    expect(() => checkStoredErrorPolicy({ redactError: 'mask' })).toThrow(InvalidInputError);
+    expect(() => checkStoredErrorPolicy({ storeStacks: 'no' })).toThrow(InvalidInputError);
+    expect(checkStoredErrorPolicy({ storeStacks: false })).toEqual({ redactError: undefined, storeStacks: false });
   });
 });
