@@ -3292,10 +3292,10 @@ BEGIN
 END $$;
 
 --
--- Name: start_executions(text, text, jsonb, jsonb, bigint, text, text, integer, bigint); Type: FUNCTION; Schema: aries; Owner: -
+-- Name: start_executions(text, text, jsonb, jsonb, bigint, text, text, integer, bigint, boolean); Type: FUNCTION; Schema: aries; Owner: -
 --
 
-CREATE FUNCTION aries.start_executions(p_workflow text, p_version text, p_inputs jsonb, p_idempotency_keys jsonb DEFAULT NULL::jsonb, p_timeout_ms bigint DEFAULT NULL::bigint, p_queue text DEFAULT NULL::text, p_queue_key text DEFAULT NULL::text, p_priority integer DEFAULT 0, p_delay_ms bigint DEFAULT NULL::bigint) RETURNS TABLE(ord integer, execution_id uuid, created boolean, status text)
+CREATE FUNCTION aries.start_executions(p_workflow text, p_version text, p_inputs jsonb, p_idempotency_keys jsonb DEFAULT NULL::jsonb, p_timeout_ms bigint DEFAULT NULL::bigint, p_queue text DEFAULT NULL::text, p_queue_key text DEFAULT NULL::text, p_priority integer DEFAULT 0, p_delay_ms bigint DEFAULT NULL::bigint, p_input_must_match boolean DEFAULT true) RETURNS TABLE(ord integer, execution_id uuid, created boolean, status text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
@@ -3353,7 +3353,7 @@ BEGIN
                  pg_catalog.first_value(i.input) OVER (PARTITION BY i.key ORDER BY i.ord) AS first_input
             FROM ROWS FROM (pg_catalog.unnest(v_inputs), pg_catalog.unnest(v_keys)) WITH ORDINALITY AS i(input, key, ord)
            WHERE i.key IS NOT NULL) w
-   WHERE w.ord > w.first_ord AND w.input IS DISTINCT FROM w.first_input
+   WHERE p_input_must_match AND w.ord > w.first_ord AND w.input IS DISTINCT FROM w.first_input
    ORDER BY w.ord LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'item % of the batch: idempotency key "%" is given to item % too, with a different input',
@@ -3407,7 +3407,7 @@ BEGIN
     FROM ROWS FROM (pg_catalog.unnest(v_inputs), pg_catalog.unnest(v_keys), pg_catalog.unnest(v_ids)) WITH ORDINALITY AS s(input, key, id, ord)
     JOIN aries.executions x ON x.idempotency_key = s.key
    WHERE s.key IS NOT NULL AND x.id <> s.id
-     AND (x.workflow_name <> p_workflow OR x.input IS DISTINCT FROM s.input)
+     AND (x.workflow_name <> p_workflow OR (p_input_must_match AND x.input IS DISTINCT FROM s.input))
    ORDER BY s.ord LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'item % of the batch: idempotency key "%" already started execution % with a different input or workflow',

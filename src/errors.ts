@@ -33,6 +33,8 @@ export type ErrorCode =
   | 'SCHEMA_VERSION'
   | 'MIGRATION_CHECKSUM'
   | 'JOURNAL_CORRUPT'
+  | 'CODEC_REQUIRED'
+  | 'PAYLOAD_DECODE_FAILED'
   | 'LEASE_LOST'
   | 'ILLEGAL_TRANSITION'
   | 'ENGINE_CLOSED'
@@ -296,6 +298,25 @@ export class PermissionDeniedError extends AriesError {
 export class JournalCorruptError extends AriesError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('JOURNAL_CORRUPT', message, { details });
+  }
+}
+
+/** A stored payload is encoded (its envelope names the codec) and this engine has no codec to decode it. */
+export class CodecRequiredError extends AriesError {
+  constructor(what: string, codec: string) {
+    super('CODEC_REQUIRED', `${what} is encoded by codec "${codec}": this engine needs the engine option codec to decode it`, {
+      details: { codec },
+    });
+  }
+}
+
+/**
+ * The codec could not decode a stored payload: its key id is unknown (a key taken out of the codec's keys
+ * too early) or the data was changed (authentication failed). Never garbage in its place.
+ */
+export class PayloadDecodeError extends AriesError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('PAYLOAD_DECODE_FAILED', message, { details });
   }
 }
 

@@ -123,3 +123,10 @@ export function encodeStored(value: unknown, what: string, maxBytes = DEFAULT_MA
   if (bytes > maxBytes) throw new PayloadTooLargeError(what, bytes, maxBytes);
   return text;
 }
+
+/** JSON with object keys sorted: equal for values jsonb calls equal (key order does not count). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}

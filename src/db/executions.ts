@@ -30,6 +30,8 @@ export async function startExecution(
     inputJson: string | null;
     idempotencyKey: string | null;
     timeoutMs?: number | null;
+    /** false: a start under a known key with another input is not refused here (the caller compares). */
+    inputMustMatch?: boolean;
   } & StartPlacement,
 ): Promise<{ executionId: string; created: boolean; status: ExecutionStatus; debounced: boolean }> {
   const [row] = await translated(
@@ -38,7 +40,7 @@ export async function startExecution(
                                           p_idempotency_key => $4, p_timeout_ms => $5, p_queue => $6,
                                           p_queue_key => $7, p_priority => $8, p_delay_ms => $9,
                                           p_debounce_key => $10, p_debounce_delay_ms => $11,
-                                          p_debounce_max_delay_ms => $12)`,
+                                          p_debounce_max_delay_ms => $12, p_input_must_match => $13)`,
       [
         args.workflow,
         args.version,
@@ -52,6 +54,7 @@ export async function startExecution(
         args.debounce?.key ?? null,
         args.debounce?.delayMs ?? null,
         args.debounce?.maxDelayMs ?? null,
+        args.inputMustMatch ?? true,
       ],
     ),
   );
@@ -70,13 +73,16 @@ export async function startExecutions(
     /** Each item's idempotency key (null: none); omitted: no keys. */
     idempotencyKeys: readonly (string | null)[] | null;
     timeoutMs?: number | null;
+    /** false: the database does not compare inputs under a known key (the caller compares decoded ones). */
+    inputMustMatch?: boolean;
   } & Omit<StartPlacement, 'debounce'>,
 ): Promise<{ executionId: string; created: boolean; status: ExecutionStatus }[]> {
   const rows = await translated(
     db.query<{ ord: number; execution_id: string; created: boolean; status: ExecutionStatus }>(
       `SELECT * FROM aries.start_executions(p_workflow => $1, p_version => $2, p_inputs => $3::jsonb,
                                            p_idempotency_keys => $4::jsonb, p_timeout_ms => $5, p_queue => $6,
-                                           p_queue_key => $7, p_priority => $8, p_delay_ms => $9)`,
+                                           p_queue_key => $7, p_priority => $8, p_delay_ms => $9,
+                                           p_input_must_match => $10)`,
       [
         args.workflow,
         args.version,
@@ -87,6 +93,7 @@ export async function startExecutions(
         args.queueKey ?? null,
         args.priority ?? 0,
         args.delayMs ?? null,
+        args.inputMustMatch ?? true,
       ],
     ),
   );

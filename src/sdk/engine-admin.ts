@@ -7,6 +7,7 @@ import { renderProcessMetrics } from '../core/metrics-registry.js';
 import { GAUGED_STATUSES, renderDatabaseGauges, type AriesMetrics, type DatabaseGauges, type QueueGauges } from '../core/aries-metrics.js';
 import { TERMINAL_STATUSES, type ExecutionStatus } from '../core/execution-states.js';
 import type { FailureType } from '../core/failure-classification.js';
+import type { PayloadCodec } from '../core/payload-codec.js';
 import type { Database } from '../db/database.js';
 import { listExecutionPage, type ExecutionPage, type ExecutionPageFilter } from '../db/execution-pages.js';
 import { listCheckpoints, readJournalPage, type Checkpoint } from '../db/journal.js';
@@ -44,6 +45,7 @@ import { readJournal } from '../db/journal.js';
 import { listSteps } from '../db/steps.js';
 import { ExecutionBusyError, ExecutionNotFoundError, IllegalTransitionError, InvalidInputError, ScheduleNotFoundError } from '../errors.js';
 import { checkQueueLimits, checkQueueName } from './define-queue.js';
+import { decodeExecution, decodeFailure, decodeJournalRecord, decodeSchedule, decodeSignal, decodeStep } from './stored-payloads.js';
 
 export interface ExecutionDetail {
   execution: Execution;
@@ -102,6 +104,8 @@ export interface EngineLink {
   /** Answers this process's result() waiters on the execution at once instead of at their next poll. */
   notifySettled(executionId: string): void;
   onError(err: unknown, context: string): void;
+  /** Decodes every payload read (the engine's codec option). */
+  readonly codec?: PayloadCodec | undefined;
 }
 
 export class EngineAdmin {
@@ -127,12 +131,19 @@ export class EngineAdmin {
       listChildren(db, id, DETAIL_LIST_LIMIT),
       listSignals(db, id, { limit: DETAIL_LIST_LIMIT, truncateAboveBytes }),
     ]);
-    return { execution, steps, children, signals };
+    const codec = this.engine.codec;
+    return {
+      execution,
+      steps: await Promise.all(steps.map((s) => decodeStep(s, id, codec))),
+      children,
+      signals: await Promise.all(signals.map((s) => decodeSignal(s, id, codec))),
+    };
   }
 
   /** One execution without its steps (payloads truncated as getExecution's are, if asked). */
   async readExecution(id: string, options: { truncateAboveBytes?: number } = {}): Promise<Execution | undefined> {
-    return getExecution(this.db, id, options.truncateAboveBytes ?? null);
+    const execution = await getExecution(this.db, id, options.truncateAboveBytes ?? null);
+    return execution && decodeExecution(execution, this.engine.codec);
   }
 
   /**
@@ -146,11 +157,12 @@ export class EngineAdmin {
       throw new InvalidInputError(`limit must be a positive integer; got ${limit}`, { limit });
     }
     if (!isUuid(id)) return { records: [], nextAfterLsn: null };
+    const decoded = (records: JournalRecord[]) => Promise.all(records.map((r) => decodeJournalRecord(r, id, this.engine.codec)));
     if (limit === undefined && truncateAboveBytes === undefined) {
-      return { records: await readJournal(db, id, afterLsn), nextAfterLsn: null };
+      return { records: await decoded(await readJournal(db, id, afterLsn)), nextAfterLsn: null };
     }
     // One record more than asked says whether there is a next page without a second query.
-    const records = await readJournalPage(db, id, { afterLsn, limit: limit === undefined ? null : limit + 1, truncateAboveBytes });
+    const records = await decoded(await readJournalPage(db, id, { afterLsn, limit: limit === undefined ? null : limit + 1, truncateAboveBytes }));
     if (limit === undefined || records.length <= limit) return { records, nextAfterLsn: null };
     const page = records.slice(0, limit);
     return { records: page, nextAfterLsn: page[page.length - 1]!.lsn };
@@ -158,7 +170,8 @@ export class EngineAdmin {
 
   /** Executions newest first, one page at a time (pass nextCursor back for the next, older page). */
   async listExecutions(filter?: ExecutionPageFilter): Promise<ExecutionPage> {
-    return listExecutionPage(this.db, filter);
+    const page = await listExecutionPage(this.db, filter);
+    return { ...page, executions: await Promise.all(page.executions.map((e) => decodeExecution(e, this.engine.codec))) };
   }
 
   /** An execution's checkpoints, newest first, each with whether recovery may start from it. */
@@ -174,7 +187,8 @@ export class EngineAdmin {
   async listFailures(filter: FailurePageFilter = {}): Promise<FailurePage> {
     const db = this.db;
     if (filter.executionId !== undefined && !isUuid(filter.executionId)) return { failures: [], nextCursor: null };
-    return listFailurePage(db, filter);
+    const page = await listFailurePage(db, filter);
+    return { ...page, failures: await Promise.all(page.failures.map((f) => decodeFailure(f, this.engine.codec))) };
   }
 
   /** Failures since `since`, grouped by workflow and type. */
@@ -340,7 +354,7 @@ export class EngineAdmin {
 
   /** Every schedule by name (the built-in 'aries.auto-recover' too): definition, state, its newest 5 slots. */
   async listSchedules(): Promise<Schedule[]> {
-    return listSchedules(this.db);
+    return Promise.all((await listSchedules(this.db)).map((s) => decodeSchedule(s, this.engine.codec)));
   }
 
   /** One schedule with its newest `limit` slot records (default 100). ScheduleNotFoundError for an unknown name. */
@@ -350,7 +364,7 @@ export class EngineAdmin {
     const db = this.db;
     const schedule = (await listSchedules(db, 0)).find((s) => s.name === name);
     if (!schedule) throw new ScheduleNotFoundError(`schedule "${name}" not found`);
-    return { ...schedule, slots: await readScheduleSlots(db, name, limit) };
+    return { ...(await decodeSchedule(schedule, this.engine.codec)), slots: await readScheduleSlots(db, name, limit) };
   }
 
   /** No slot fires until resumed. Returns whether it was paused already. */

@@ -5,8 +5,10 @@
  * (engine-admin.ts). On the embedded backend it also runs the maintenance PGlite lacks (VACUUM, CHECKPOINT).
  */
 import { AriesMetrics } from '../core/aries-metrics.js';
-import { encodeStored, DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
-import type { Database } from '../db/database.js';
+import { canonicalJson, DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
+import { checkCodec, decodePayload, encodePayload, type PayloadCodec } from '../core/payload-codec.js';
+import { checkStoredErrorPolicy, type StoredError, type StoredErrorPolicy } from '../core/stored-error.js';
+import type { Database, Queryable } from '../db/database.js';
 import { durabilityWarnings } from '../db/durability-check.js';
 import { checkSchema, migrate, type MigrationResult } from '../db/migrate.js';
 import { openDatabase, type ConnectionOptions } from '../db/open-database.js';
@@ -16,7 +18,7 @@ import { registerQueue } from '../db/queues.js';
 import { databaseNow, upsertSchedule } from '../db/schedules.js';
 import { sendSignal, signalWithStart } from '../db/waits.js';
 import { nextSlotAfter } from '../core/schedule-slots.js';
-import { AriesError, EngineClosedError, ExecutionNotFoundError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
+import { AriesError, EngineClosedError, ExecutionNotFoundError, IdempotencyConflictError, InvalidDefinitionError, InvalidInputError } from '../errors.js';
 import { startEmbeddedMaintenance } from '../worker/embedded-maintenance.js';
 import { registerDefinition } from '../worker/register-definition.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
@@ -36,19 +38,34 @@ export interface EngineOptions extends ConnectionOptions {
   vacuumIntervalMs?: number;
   /** Where background errors go (default: console.warn). */
   onError?: (err: unknown, context: string) => void;
+  /**
+   * Applied by this engine's workers to every error before it is stored (failures, journal records,
+   * executions.error, steps.error): return the form to store, e.g. with passwords masked. Its failure
+   * classification is kept as the engine made it.
+   */
+  redactError?: (stored: StoredError) => StoredError;
+  /** false: this engine's workers store no stack traces. Default true, with paths relative to the working directory. */
+  storeStacks?: boolean;
+  /**
+   * Encodes every payload this engine and its workers write (inputs, outputs, step outputs, signal payloads,
+   * errors' messages, stacks and details) and decodes every one read, e.g. aesGcmCodec({ keys, current }).
+   */
+  codec?: PayloadCodec;
 }
 
-/** A signal's name, payload and idempotency key, checked: nothing is stored for a bad one. */
-function checkSignal(
+/** A signal's name, payload (encoded by the codec) and idempotency key, checked: nothing is stored for a bad one. */
+async function checkSignal(
   name: unknown,
   payload: unknown,
   idempotencyKey: unknown,
   maxPayloadBytes: number,
-): { name: string; payloadJson: string | null; idempotencyKey: string | null } {
+  codec: PayloadCodec | undefined,
+  executionId: string | null,
+): Promise<{ name: string; payloadJson: string | null; idempotencyKey: string | null }> {
   if (typeof name !== 'string' || name === '') throw new InvalidInputError(`a signal needs a non-empty string name, got ${JSON.stringify(name) ?? String(name)}`);
   if (Buffer.byteLength(name, 'utf8') > 256) throw new InvalidInputError('a signal name is at most 256 bytes');
   const key = checkIdempotencyKey(idempotencyKey, "a signal's idempotencyKey");
-  const payloadJson = encodeStored(payload, `payload of signal "${name}"`, maxPayloadBytes);
+  const payloadJson = await encodePayload(payload, `payload of signal "${name}"`, maxPayloadBytes, codec, { kind: 'signalPayload', executionId });
   return { name, payloadJson, idempotencyKey: key ?? null };
 }
 
@@ -128,6 +145,8 @@ export class Engine {
   readonly admin: EngineAdmin;
   private readonly closeDb: () => Promise<void>;
   private readonly maxPayloadBytes: number;
+  private readonly storedErrors: StoredErrorPolicy;
+  private readonly codec: PayloadCodec | undefined;
   private readonly onError: (err: unknown, context: string) => void;
   private readonly workers = new Set<Worker>();
   private readonly registered = new Set<string>();
@@ -139,6 +158,8 @@ export class Engine {
     this.db = db;
     this.closeDb = closeDb;
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.storedErrors = checkStoredErrorPolicy(options);
+    this.codec = checkCodec(options.codec);
     this.onError = options.onError ?? ((err, context) => console.warn(`aries: ${context}:`, err));
     this.admin = new EngineAdmin({
       db,
@@ -147,6 +168,7 @@ export class Engine {
       pokeWorkers: () => this.pokeWorkers(),
       notifySettled: (id) => this.notifySettled(id),
       onError: this.onError,
+      codec: this.codec,
     });
   }
 
@@ -190,8 +212,11 @@ export class Engine {
     input: Input,
     options: StartOptions = {},
   ): Promise<ExecutionHandle<Output>> {
-    const start = await this.prepareStart(workflow, input, options);
-    const started = await startExecution(this.db, start);
+    const { input: given, ...start } = await this.prepareStart(workflow, input, options);
+    // Encoded twice, the same input is two ciphertexts: the database cannot compare them, so with a codec
+    // the input of an execution started earlier under the key is decoded and compared here.
+    const started = await startExecution(this.db, { ...start, inputMustMatch: this.codec === undefined });
+    if (this.codec !== undefined && !started.created && !started.debounced) await this.checkSameInput(started.executionId, start.idempotencyKey, given);
     if (started.created) this.metrics.executionsStarted.labels(start.workflow).inc();
     this.pokeWorkers();
     return this.handle<Output>(started.executionId, started.created, started.debounced);
@@ -222,21 +247,38 @@ export class Engine {
     const batch = await this.prepareStart(workflow as Workflow<unknown, Output> | string, null, shared);
     const inputsJson: (string | null)[] = [];
     const keys: (string | null)[] = [];
+    const firstWithKey = new Map<string, number>();
     for (let i = 0; i < inputs.length; i++) {
       try {
-        inputsJson.push(encodeStored(inputs[i] === undefined ? null : inputs[i], 'input', this.maxPayloadBytes));
-        const key = idempotencyKeys?.[i];
-        keys.push(key === null || key === undefined ? null : (checkIdempotencyKey(key, 'idempotencyKey') ?? null));
+        const input = inputs[i] === undefined ? null : inputs[i];
+        inputsJson.push(await encodePayload(input, 'input', this.maxPayloadBytes, this.codec, { kind: 'input', executionId: null }));
+        const given = idempotencyKeys?.[i];
+        const key = given === null || given === undefined ? null : (checkIdempotencyKey(given, 'idempotencyKey') ?? null);
+        keys.push(key);
+        // A key twice in the batch must carry one input (compared here: with a codec the database sees two ciphertexts).
+        const first = key === null ? undefined : firstWithKey.get(key);
+        if (key !== null && first === undefined) firstWithKey.set(key, i);
+        if (first !== undefined && canonicalJson(inputs[first] ?? null) !== canonicalJson(input)) {
+          throw new IdempotencyConflictError(`idempotency key "${key}" is given to item ${first + 1} too, with a different input`);
+        }
       } catch (err) {
         if (err instanceof AriesError) err.message = `item ${i + 1} of the batch: ${err.message}`;
         throw err;
       }
     }
-    const started = await startExecutions(this.db, {
-      ...batch,
-      inputsJson,
-      idempotencyKeys: idempotencyKeys === undefined ? null : keys,
-    });
+    const startAll = async (db: Queryable) => {
+      const rows = await startExecutions(db, {
+        ...batch,
+        inputsJson,
+        idempotencyKeys: idempotencyKeys === undefined ? null : keys,
+        inputMustMatch: this.codec === undefined,
+      });
+      if (this.codec !== undefined) await this.checkSameInputs(db, rows, keys, inputs);
+      return rows;
+    };
+    // With a codec the inputs under known keys are compared after the insert, so in its transaction: a
+    // conflict takes the whole batch back.
+    const started = this.codec === undefined || idempotencyKeys === undefined ? await startAll(this.db) : await this.db.transaction(startAll);
     const created = started.filter((s) => s.created).length;
     if (created > 0) this.metrics.executionsStarted.labels(batch.workflow).inc(created);
     this.pokeWorkers();
@@ -250,10 +292,11 @@ export class Engine {
    */
   async signal(executionId: string, name: string, payload?: unknown, options: SignalOptions = {}): Promise<SentSignal> {
     this.assertOpen();
-    const signal = checkSignal(name, payload, options.idempotencyKey, this.maxPayloadBytes);
     if (typeof executionId !== 'string' || !isUuid(executionId)) {
+      await checkSignal(name, payload, options.idempotencyKey, this.maxPayloadBytes, undefined, null); // a bad signal is named first
       throw new ExecutionNotFoundError(`execution ${String(executionId)} not found: it is not an execution id (a UUID)`);
     }
+    const signal = await checkSignal(name, payload, options.idempotencyKey, this.maxPayloadBytes, this.codec, executionId);
     const sent = await sendSignal(this.db, { executionId, ...signal });
     if (!sent.duplicate) this.metrics.signalsSent.inc();
     this.pokeWorkers();
@@ -275,9 +318,10 @@ export class Engine {
     const start = await this.prepareStart(workflow, input, options);
     const s = options.signal as SignalWithStartOptions['signal'] | undefined;
     if (typeof s !== 'object' || s === null) throw new InvalidInputError('engine.signalWithStart needs options.signal: { name, payload? }');
-    const signal = checkSignal(s.name, s.payload, s.idempotencyKey, this.maxPayloadBytes);
+    const signal = await checkSignal(s.name, s.payload, s.idempotencyKey, this.maxPayloadBytes, this.codec, null);
     if (start.debounce) throw new InvalidInputError('engine.signalWithStart cannot debounce: its idempotencyKey names the execution');
-    const done = await signalWithStart(this.db, { ...start, idempotencyKey: options.idempotencyKey, signal });
+    const { input: _input, ...stored } = start;
+    const done = await signalWithStart(this.db, { ...stored, idempotencyKey: options.idempotencyKey, signal });
     if (done.created) this.metrics.executionsStarted.labels(start.workflow).inc();
     if (!done.duplicate) this.metrics.signalsSent.inc();
     this.pokeWorkers();
@@ -295,6 +339,12 @@ export class Engine {
   async schedule<Input>(name: string, options: ScheduleOptions<Input>): Promise<{ created: boolean; nextFireAt: Date }> {
     this.assertOpen();
     const s = checkSchedule(name, options, this.maxPayloadBytes);
+    if (this.codec !== undefined && s.inputJson !== null) {
+      s.inputJson = await encodePayload(JSON.parse(s.inputJson), `input of schedule "${s.name}"`, this.maxPayloadBytes, this.codec, {
+        kind: 'input',
+        executionId: null,
+      });
+    }
     if (s.definition && !this.registered.has(s.definition.key)) {
       await registerDefinition(this.db, s.definition);
       this.registered.add(s.definition.key);
@@ -308,13 +358,51 @@ export class Engine {
     return saved;
   }
 
+  /** checkSameInput for a batch's items that met an execution under their key, read in `db` (its transaction). */
+  private async checkSameInputs(
+    db: Queryable,
+    started: readonly { executionId: string; created: boolean }[],
+    keys: readonly (string | null)[],
+    inputs: readonly unknown[],
+  ): Promise<void> {
+    const met = started.flatMap((s, i) => (!s.created && keys[i] !== null ? [i] : []));
+    if (met.length === 0) return;
+    const rows = await db.query<{ id: string; input: unknown }>('SELECT id, input FROM aries.executions WHERE id = ANY ($1::uuid[])', [
+      [...new Set(met.map((i) => started[i]!.executionId))],
+    ]);
+    const stored = new Map(rows.map((r) => [r.id, r.input]));
+    for (const i of met) {
+      const id = started[i]!.executionId;
+      if (!stored.has(id)) continue; // purged, its key retained: no input left to compare
+      const existing = await decodePayload(stored.get(id), 'input', this.codec, { kind: 'input', executionId: id });
+      if (canonicalJson(existing) !== canonicalJson(inputs[i] === undefined ? null : inputs[i])) {
+        throw new IdempotencyConflictError(`item ${i + 1} of the batch: idempotency key "${keys[i]}" already started execution ${id} with a different input`);
+      }
+    }
+  }
+
+  private async checkSameInput(executionId: string, key: string | null, input: unknown): Promise<void> {
+    const existing = await this.admin.readExecution(executionId);
+    if (existing === undefined) return; // purged, its key retained: there is no input left to compare
+    if (canonicalJson(existing.input) !== canonicalJson(input === undefined ? null : input)) {
+      throw new IdempotencyConflictError(`idempotency key "${key}" already started execution ${executionId} with a different input`);
+    }
+  }
+
   /** Checks a start's arguments and registers the workflow (and the queues it names): what start_execution takes. */
   private async prepareStart<Input, Output>(
     workflow: Workflow<Input, Output> | string,
     input: Input,
     options: StartOptions,
   ): Promise<
-    { workflow: string; version: string | null; inputJson: string | null; idempotencyKey: string | null; timeoutMs: number | null } & StartPlacement
+    {
+      workflow: string;
+      version: string | null;
+      input: unknown;
+      inputJson: string | null;
+      idempotencyKey: string | null;
+      timeoutMs: number | null;
+    } & StartPlacement
   > {
     this.assertOpen();
     let name: string;
@@ -340,8 +428,8 @@ export class Engine {
     if (placement.debounce && key !== undefined) {
       throw new InvalidInputError('a start cannot be both debounced and idempotent: give debounce or idempotencyKey, not both');
     }
-    const inputJson = encodeStored(input === undefined ? null : input, 'input', this.maxPayloadBytes);
-    return { workflow: name, version, inputJson, idempotencyKey: key ?? null, timeoutMs: timeoutMs === undefined ? null : Math.ceil(timeoutMs), ...placement };
+    const inputJson = await encodePayload(input === undefined ? null : input, 'input', this.maxPayloadBytes, this.codec, { kind: 'input', executionId: null });
+    return { workflow: name, version, input, inputJson, idempotencyKey: key ?? null, timeoutMs: timeoutMs === undefined ? null : Math.ceil(timeoutMs), ...placement };
   }
 
   /** A start's queue, key, priority, delay and debounce, checked; a defineQueue() value is registered. */
@@ -387,7 +475,7 @@ export class Engine {
   }
 
   handle<Output = unknown>(id: string, created = false, debounced = false): ExecutionHandle<Output> {
-    return new ExecutionHandle<Output>(id, created, this.db, (eid, fn) => this.onSettledHere(eid, fn), debounced);
+    return new ExecutionHandle<Output>(id, created, this.db, (eid, fn) => this.onSettledHere(eid, fn), debounced, this.codec);
   }
 
   worker(options: WorkerOptions): Worker {
@@ -399,6 +487,8 @@ export class Engine {
     }
     const worker = new Worker(this.db, options, {
       maxPayloadBytes: this.maxPayloadBytes,
+      storedErrors: this.storedErrors,
+      codec: this.codec,
       onError: this.onError,
       onFinished: (id) => this.notifySettled(id),
       metrics: this.metrics,

@@ -3,6 +3,8 @@ import type { Database } from '../db/database.js';
 import type { Execution } from '../db/rows.js';
 import { getExecution } from '../db/executions.js';
 import { getRetainedExecution } from '../db/retention.js';
+import type { PayloadCodec } from '../core/payload-codec.js';
+import { decodeExecution } from './stored-payloads.js';
 import {
   ExecutionCancelledError,
   ExecutionCompensatedError,
@@ -30,10 +32,16 @@ export class ExecutionHandle<Output = unknown> {
     private readonly onSettledHere: (id: string, fn: () => void) => () => void,
     /** True when a debounced start gave its input to the PENDING execution under its key (created is false). */
     readonly debounced = false,
+    private readonly codec?: PayloadCodec,
   ) {}
 
   /** The execution as stored; ExecutionPurgedError once retention deleted it but kept its key, else ExecutionNotFoundError. */
   async status(): Promise<Execution> {
+    return decodeExecution(await this.read(), this.codec);
+  }
+
+  /** The execution as stored, its payloads not decoded yet. */
+  private async read(): Promise<Execution> {
     const execution = await getExecution(this.db, this.id);
     if (execution) return execution;
     // Retention may have deleted its body and kept its key (a start under the key returned this handle).
@@ -58,8 +66,11 @@ export class ExecutionHandle<Output = unknown> {
     try {
       let delay = 10;
       for (;;) {
-        const execution = await this.status();
-        if (SETTLED.has(execution.status)) {
+        const stored = await this.read();
+        if (SETTLED.has(stored.status)) {
+          // decoded once settled: an input is not decoded again at every poll
+          const { input: _input, ...settled } = stored;
+          const execution = await decodeExecution(settled, this.codec);
           // SUB_COMMITTED: a child that completed while its parent has not; its output is its result.
           if (execution.status === 'COMPLETED' || execution.status === 'SUB_COMMITTED') return execution.output as Output;
           if (execution.status === 'COMPENSATED') throw new ExecutionCompensatedError(this.id, execution.error);
@@ -70,7 +81,7 @@ export class ExecutionHandle<Output = unknown> {
           );
         }
         const left = deadline - Date.now();
-        if (left <= 0) throw new TimeoutError(`execution ${this.id} is still ${execution.status} after ${options.timeoutMs} ms`);
+        if (left <= 0) throw new TimeoutError(`execution ${this.id} is still ${stored.status} after ${options.timeoutMs} ms`);
         if (!woken) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, Math.min(delay, left));

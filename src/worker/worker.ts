@@ -25,6 +25,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AriesMetrics } from '../core/aries-metrics.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../core/json-value.js';
+import type { PayloadCodec } from '../core/payload-codec.js';
+import type { StoredErrorPolicy } from '../core/stored-error.js';
 import type { Database } from '../db/database.js';
 import { claimExecutions, nextQueueAdmission, renewLeases, type ClaimedExecution } from '../db/leases.js';
 import { readLeaseState } from '../db/leases.js';
@@ -61,6 +63,10 @@ export interface WorkerEvents {
   onFinished?: (executionId: string, outcome: RunOutcome) => void;
   onError?: (err: unknown, context: string) => void;
   maxPayloadBytes?: number;
+  /** How errors are stored (the engine's storeStacks and redactError options). */
+  storedErrors?: StoredErrorPolicy;
+  /** Encodes payloads written and decodes payloads read (the engine's codec option). */
+  codec?: PayloadCodec | undefined;
   /** Where claims, runs and steps are counted (the engine's; default: a registry of this worker's own). */
   metrics?: AriesMetrics;
 }
@@ -304,6 +310,8 @@ export class Worker {
         db: this.db,
         writer: this.writer,
         maxPayloadBytes: this.events.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+        storedErrors: this.events.storedErrors,
+        codec: this.events.codec,
         shouldYield: () => this.state !== 'running',
         signal: abort.signal,
         confirmLease: () => this.confirmLease(entry),

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { defineQueue, defineWorkflow, type Worker } from '../../src/index.js';
+import { aesGcmCodec, defineQueue, defineWorkflow, type Worker } from '../../src/index.js';
 import { startApiServer } from '../../src/server/api-server.js';
 import { describeBackends } from '../helpers/backends.js';
 import { expectSchema, TOKEN } from '../helpers/openapi-schema.js';
@@ -158,3 +158,40 @@ describeBackends('starting many executions at once', (b) => {
     await worker?.stop();
   });
 });
+
+describeBackends(
+  'starting many executions at once, with a payload codec',
+  (b) => {
+    const sealed = defineWorkflow('many-sealed', async (ctx, input: { card: string }) => ctx.step('charge', () => input.card.slice(-4)));
+    const count = async () => Number((await b.engine.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM aries.executions`))[0]!.n);
+
+    test('inputs are stored encoded; a repeat batch answers with the same executions; another input under a key takes the whole batch back', async () => {
+      const cards = ['4111-0001', '4111-0002', '4111-0003'];
+      const first = await b.engine.startMany(sealed, cards.map((card) => ({ card })), { idempotencyKeys: ['s-1', 's-2', 's-3'] });
+      expect(first.every((h) => h.created)).toBe(true);
+      const plain = await b.engine.db.query(`SELECT 1 FROM aries.executions e WHERE e::text LIKE '%4111-000%'`);
+      expect(plain).toEqual([]);
+      const again = await b.engine.startMany(sealed, cards.map((card) => ({ card })), { idempotencyKeys: ['s-1', 's-2', 's-3'] });
+      expect(again.map((h) => [h.id, h.created])).toEqual(first.map((h) => [h.id, false]));
+      const before = await count();
+      await expect(
+        b.engine.startMany(sealed, [{ card: 'new' }, { card: 'other' }], { idempotencyKeys: ['s-new', 's-2'] }),
+      ).rejects.toMatchObject({
+        code: 'IDEMPOTENCY_CONFLICT',
+        message: expect.stringContaining(`item 2 of the batch: idempotency key "s-2" already started execution ${first[1]!.id}`),
+      });
+      expect(await count()).toBe(before); // s-new was taken back with the batch
+      await expect(
+        b.engine.startMany(sealed, [{ card: 'a' }, { card: 'b' }], { idempotencyKeys: ['s-twice', 's-twice'] }),
+      ).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', message: expect.stringContaining('item 2 of the batch') });
+      const worker = b.engine.worker({ workflows: [sealed], pollIntervalMs: 100 });
+      await worker.start();
+      try {
+        expect(await Promise.all(first.map((h) => h.result({ timeoutMs: 30_000 })))).toEqual(['0001', '0002', '0003']);
+      } finally {
+        await worker.stop();
+      }
+    });
+  },
+  { codec: aesGcmCodec({ keys: { k1: Buffer.alloc(32, 7) }, current: 'k1' }) },
+);

@@ -7,7 +7,9 @@
 -- idempotency key semantics: a key already taken answers with its execution (created false), also when
 -- retention purged its body; the same key with a different input is AR007 naming the item, the key and the
 -- execution, and so is a key given twice in the batch with different inputs (twice with the same input:
--- one execution, both items answered with it). Refused as a whole (nothing is started): a bad item or a bad
+-- one execution, both items answered with it). p_input_must_match false leaves the inputs uncompared (an
+-- engine with a payload codec compares the decoded inputs itself: two encodings of one input differ).
+-- Refused as a whole (nothing is started): a bad item or a bad
 -- placement. Returns one row per item, in order (ord from 1). One NOTIFY for the batch. SECURITY DEFINER,
 -- as create_execution: taking back a row whose key a purge retained deletes it, which the runtime role of
 -- `aries roles` may not do itself.
@@ -15,7 +17,8 @@
 CREATE FUNCTION aries.start_executions(p_workflow text, p_version text, p_inputs jsonb,
                                        p_idempotency_keys jsonb DEFAULT NULL, p_timeout_ms bigint DEFAULT NULL,
                                        p_queue text DEFAULT NULL, p_queue_key text DEFAULT NULL,
-                                       p_priority integer DEFAULT 0, p_delay_ms bigint DEFAULT NULL)
+                                       p_priority integer DEFAULT 0, p_delay_ms bigint DEFAULT NULL,
+                                       p_input_must_match boolean DEFAULT true)
 RETURNS TABLE (ord integer, execution_id uuid, created boolean, status text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
@@ -72,7 +75,7 @@ BEGIN
                  pg_catalog.first_value(i.input) OVER (PARTITION BY i.key ORDER BY i.ord) AS first_input
             FROM ROWS FROM (pg_catalog.unnest(v_inputs), pg_catalog.unnest(v_keys)) WITH ORDINALITY AS i(input, key, ord)
            WHERE i.key IS NOT NULL) w
-   WHERE w.ord > w.first_ord AND w.input IS DISTINCT FROM w.first_input
+   WHERE p_input_must_match AND w.ord > w.first_ord AND w.input IS DISTINCT FROM w.first_input
    ORDER BY w.ord LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'item % of the batch: idempotency key "%" is given to item % too, with a different input',
@@ -126,7 +129,7 @@ BEGIN
     FROM ROWS FROM (pg_catalog.unnest(v_inputs), pg_catalog.unnest(v_keys), pg_catalog.unnest(v_ids)) WITH ORDINALITY AS s(input, key, id, ord)
     JOIN aries.executions x ON x.idempotency_key = s.key
    WHERE s.key IS NOT NULL AND x.id <> s.id
-     AND (x.workflow_name <> p_workflow OR x.input IS DISTINCT FROM s.input)
+     AND (x.workflow_name <> p_workflow OR (p_input_must_match AND x.input IS DISTINCT FROM s.input))
    ORDER BY s.ord LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'item % of the batch: idempotency key "%" already started execution % with a different input or workflow',
@@ -158,4 +161,4 @@ BEGIN
    ORDER BY s.ord;
 END $$;
 
-REVOKE EXECUTE ON FUNCTION aries.start_executions(text, text, jsonb, jsonb, bigint, text, text, integer, bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION aries.start_executions(text, text, jsonb, jsonb, bigint, text, text, integer, bigint, boolean) FROM PUBLIC;

@@ -5,6 +5,8 @@
  */
 import type { Span } from '@opentelemetry/api';
 import type { WorkflowSeries } from '../../core/aries-metrics.js';
+import type { PayloadCodec } from '../../core/payload-codec.js';
+import type { StoredErrorPolicy } from '../../core/stored-error.js';
 import type { Database } from '../../db/database.js';
 import type { Lease } from '../../db/leases.js';
 import type { Workflow } from '../../sdk/types/workflow.js';
@@ -26,6 +28,9 @@ export interface RunStateDeps {
   holdRenewals?: (() => Promise<() => void>) | undefined;
   shouldYield: () => boolean;
   maxPayloadBytes: number;
+  storedErrors?: StoredErrorPolicy | undefined;
+  /** Encodes every payload written and decodes every one read (the engine's codec option). */
+  codec?: PayloadCodec | undefined;
   writer: StepWriter;
   flushDelayMs?: number | undefined;
   /** The execution's span: each attempt gets a child span. */

@@ -7,7 +7,8 @@
 import type { Span } from '@opentelemetry/api';
 import { classifyError, type FailureType, type FaultSource } from '../../core/failure-classification.js';
 import { hasAttemptsLeft, retryDelayMs, type RetryPolicy } from '../../core/retry-policy.js';
-import { toStoredError, type StoredError } from '../../core/stored-error.js';
+import { encodeStoredError, type PayloadCodec } from '../../core/payload-codec.js';
+import { redactStoredError, toStoredError, type StoredError, type StoredErrorPolicy } from '../../core/stored-error.js';
 import { stepAttemptsUsed, stepCrashStreak } from '../../db/steps.js';
 import { failStep } from '../../db/steps.js';
 import { StepAttemptsExhaustedError } from '../../errors.js';
@@ -16,11 +17,42 @@ import { RetrySignal } from '../engine-signals.js';
 import { endStepSpan } from '../tracing.js';
 import type { RunState } from './run-state.js';
 
-/** The error a failed step's record stores: the error itself and how it was classified. */
-export function storedFailure(error: unknown, type: FailureType, source: FaultSource, retriesExhausted: boolean): StoredError {
-  const stored: StoredError = { ...toStoredError(error), failureType: type, source };
+/**
+ * The error a failure's records store: the error itself (redacted by the policy's hook) and how it was
+ * classified. The classification is the engine's, so the hook cannot change it.
+ */
+export function storedFailure(
+  error: unknown,
+  type: FailureType,
+  source: FaultSource,
+  retriesExhausted: boolean,
+  policy: StoredErrorPolicy | undefined,
+): StoredError {
+  const stored: StoredError = redactStoredError({ ...toStoredError(error, policy), failureType: type, source }, policy ?? {});
+  stored.failureType = type;
+  stored.source = source;
   if (retriesExhausted) stored.retriesExhausted = true;
+  else delete stored.retriesExhausted;
   return stored;
+}
+
+/** How a run stores its errors: the policy (stacks, redaction) and the codec, for one execution. */
+export interface ErrorStorage {
+  storedErrors?: StoredErrorPolicy | undefined;
+  codec?: PayloadCodec | undefined;
+}
+
+/** storedFailure as the JSON text written: redacted first, then encoded by the codec, if there is one. */
+export async function storedFailureJson(
+  error: unknown,
+  type: FailureType,
+  source: FaultSource,
+  retriesExhausted: boolean,
+  storage: ErrorStorage,
+  executionId: string,
+): Promise<string> {
+  const stored = storedFailure(error, type, source, retriesExhausted, storage.storedErrors);
+  return JSON.stringify(await encodeStoredError(stored, storage.codec, { kind: 'error', executionId }));
 }
 
 export interface FailedAttempt {
@@ -79,7 +111,7 @@ async function recordFailure(run: RunState, a: FailedAttempt, error: unknown, ty
     exhausted = true;
   }
   await run.storage(() => run.journal.flush());
-  const errorJson = JSON.stringify(storedFailure(error, failureType, source, exhausted));
+  const errorJson = await storedFailureJson(error, failureType, source, exhausted, run.deps, run.executionId);
   await run.storage(() => failStep(run.deps.db, run.deps.lease, { seq, stepKey: key, attempt, errorJson }));
   run.lastStepFailure = { stepKey: key, attempt, error, type: failureType, source, retriesExhausted: exhausted };
   throw error;

@@ -17,6 +17,7 @@
  * Settling is where a wait's metrics are counted (a signal consumed, a wait timed out) and, when tracing
  * is on, its span recorded (tracing.ts) before the workflow sees the outcome: once per wait, never on replay.
  */
+import { decodePayload, decodeStoredError } from '../../core/payload-codec.js';
 import type { StoredError } from '../../core/stored-error.js';
 import { awaitWaits, readWaits } from '../../db/waits.js';
 import { crashPoint } from '../crash-points.js';
@@ -26,7 +27,7 @@ import { nextTurn, type StepJournal } from './step-journal.js';
 
 /** What the coordinator needs of its run (a RunState is one). */
 export interface WaitHost {
-  readonly deps: Pick<RunStateDeps, 'db' | 'lease' | 'metrics' | 'signal' | 'span' | 'workflow'>;
+  readonly deps: Pick<RunStateDeps, 'db' | 'lease' | 'metrics' | 'signal' | 'span' | 'workflow' | 'codec'>;
   readonly journal: Pick<StepJournal, 'flush' | 'poke' | 'untilQuiet'>;
   readonly executionId: string;
   readonly interrupt: unknown;
@@ -187,7 +188,13 @@ export class WaitCoordinator {
         crashPoint('after-wait-settle', result.stepKey);
         const wait = this.open.get(result.stepKey);
         this.open.delete(result.stepKey);
-        const outcome: WaitOutcome = result.outcome === 'completed' ? { kind: 'completed', output: result.output } : { kind: 'failed', error: result.error };
+        let outcome: WaitOutcome;
+        try {
+          outcome = await decodeWaitOutcome(run, result);
+        } catch (err) {
+          run.interrupted(err); // an encoded payload this worker cannot decode: the run fails with the reason
+          return this.stop({ kind: 'interrupted' });
+        }
         this.count(wait?.kind, outcome);
         await this.trace([result.stepKey], spanOutcome(outcome), outcome.kind === 'failed' ? outcome.error.message : undefined, cancel);
         wait?.settle(outcome);
@@ -200,4 +207,14 @@ export class WaitCoordinator {
       }
     }
   }
+}
+
+/** A settled wait's outcome as the workflow sees it: a signal's payload, a child's output or an error, decoded. */
+async function decodeWaitOutcome(
+  run: WaitHost,
+  result: { outcome: 'completed'; stepKey: string; output: unknown } | { outcome: 'failed'; stepKey: string; error: StoredError },
+): Promise<WaitOutcome> {
+  const what = `the outcome of wait "${result.stepKey}" of execution ${run.executionId}`;
+  if (result.outcome === 'failed') return { kind: 'failed', error: await decodeStoredError(result.error, what, run.deps.codec, run.executionId) };
+  return { kind: 'completed', output: await decodePayload(result.output, what, run.deps.codec, { kind: 'stepOutput', executionId: run.executionId }) };
 }

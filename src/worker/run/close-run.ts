@@ -28,7 +28,7 @@ import { failExecution } from '../../db/executions.js';
 import { releaseExecution, type Lease } from '../../db/leases.js';
 import { JournalCorruptError, LeaseLostError } from '../../errors.js';
 import type { RunState, StepFailure } from '../context/run-state.js';
-import { storedFailure } from '../context/step-failure.js';
+import { storedFailureJson } from '../context/step-failure.js';
 import { crashPoint } from '../crash-points.js';
 import type { RetrySignal } from '../engine-signals.js';
 import { withRetries } from '../write-retries.js';
@@ -150,7 +150,7 @@ async function handBack(deps: RunDeps, lease: Lease, run: RunState | undefined, 
 async function scheduleRetry(deps: RunDeps, lease: Lease, run: RunState, signal: RetrySignal): Promise<RunOutcome> {
   if (!(await flushed(run))) return 'handedBack';
   const { seq, stepKey, attempt, error, delayMs, source } = signal.retry;
-  const errorJson = JSON.stringify(storedFailure(error, 'TRANSIENT', source, false));
+  const errorJson = await storedFailureJson(error, 'TRANSIENT', source, false, deps, lease.executionId);
   // Retried in place (retry_step is idempotent under the token): handing the execution back instead would
   // make it due at once, skipping the backoff and the failure's record.
   await withRetries(() => retryStep(deps.db, lease, { seq, stepKey, attempt, errorJson, delayMs, source }));
@@ -170,7 +170,7 @@ async function compensate(deps: RunDeps, lease: Lease, run: RunState, error: unk
   const f = stepFailureOf(run, error);
   const source: FaultSource = f?.source ?? 'step';
   await beginCompensation(deps.db, lease, {
-    errorJson: JSON.stringify(storedFailure(error, 'PARTIAL', source, f?.retriesExhausted ?? false)),
+    errorJson: await storedFailureJson(error, 'PARTIAL', source, f?.retriesExhausted ?? false, deps, lease.executionId),
     source,
     stepKey: f?.stepKey,
     attempt: f?.attempt,
@@ -181,7 +181,7 @@ async function compensate(deps: RunDeps, lease: Lease, run: RunState, error: unk
 
 async function undo(deps: RunDeps, lease: Lease, run: RunState): Promise<RunOutcome> {
   const outcome = await runCompensations(
-    { db: deps.db, lease, workflow: run.deps.workflow, signal: deps.signal, confirmLease: deps.confirmLease, shouldYield: deps.shouldYield, maxPayloadBytes: deps.maxPayloadBytes },
+    { db: deps.db, lease, workflow: run.deps.workflow, signal: deps.signal, confirmLease: deps.confirmLease, shouldYield: deps.shouldYield, maxPayloadBytes: deps.maxPayloadBytes, storedErrors: deps.storedErrors, codec: deps.codec },
     run.compensations(),
   );
   if (outcome === 'yield') return handBack(deps, lease, undefined, undefined);
@@ -206,7 +206,7 @@ async function fail(deps: RunDeps, lease: Lease, run: RunState | undefined, err:
   const lsn = corrupt ? (err.details?.lsn as number | undefined) : undefined;
   try {
     await failExecution(deps.db, lease, {
-      errorJson: JSON.stringify(storedFailure(err, type, source, failed?.retriesExhausted ?? false)),
+      errorJson: await storedFailureJson(err, type, source, failed?.retriesExhausted ?? false, deps, lease.executionId),
       failureType: type,
       source,
       stepKey: failed?.stepKey,

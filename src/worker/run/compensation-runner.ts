@@ -9,7 +9,7 @@
  * (transactional-compensation.ts): a crash leaves it committed and recorded, or none of its writes.
  */
 import { classifyError } from '../../core/failure-classification.js';
-import { encodeStored } from '../../core/json-value.js';
+import { encodePayload } from '../../core/payload-codec.js';
 import { hasAttemptsLeft, retryDelayMs } from '../../core/retry-policy.js';
 import { isNetworkError } from '../../core/transient-errors.js';
 import type { Database } from '../../db/database.js';
@@ -24,7 +24,9 @@ import { crashPoint } from '../crash-points.js';
 import type { ConfirmLease } from '../lease-confirmation.js';
 import { withRetries } from '../write-retries.js';
 import type { CompensableStep } from '../context/run-state.js';
-import { storedFailure } from '../context/step-failure.js';
+import type { PayloadCodec } from '../../core/payload-codec.js';
+import type { StoredErrorPolicy } from '../../core/stored-error.js';
+import { storedFailureJson } from '../context/step-failure.js';
 import { compensateInTransaction } from './transactional-compensation.js';
 
 export type UndoOutcome = 'compensated' | 'failed' | 'retryScheduled' | 'yield' | 'leaseLost' | 'suspended';
@@ -38,6 +40,8 @@ export interface UndoDeps {
   confirmLease?: ConfirmLease | undefined;
   shouldYield: () => boolean;
   maxPayloadBytes: number;
+  storedErrors?: StoredErrorPolicy | undefined;
+  codec?: PayloadCodec | undefined;
 }
 
 export async function runCompensations(deps: UndoDeps, steps: readonly CompensableStep[]): Promise<UndoOutcome> {
@@ -86,7 +90,10 @@ export async function runCompensations(deps: UndoDeps, steps: readonly Compensab
     let resultJson: string | null;
     try {
       const result = await step.compensate(step.output, context);
-      resultJson = encodeStored(result ?? null, `result of the compensation of step "${step.stepKey}"`, deps.maxPayloadBytes);
+      resultJson = await encodePayload(result ?? null, `result of the compensation of step "${step.stepKey}"`, deps.maxPayloadBytes, deps.codec, {
+        kind: 'stepOutput',
+        executionId: lease.executionId,
+      });
     } catch (error) {
       if (deps.signal.aborted) return 'leaseLost';
       return compensationFailed(deps, step, attempt, error);
@@ -122,7 +129,7 @@ async function undoChild(deps: UndoDeps, step: CompensableStep): Promise<'done' 
     'PARTIAL',
     r.childError,
   );
-  const errorJson = JSON.stringify(storedFailure(error, 'PARTIAL', 'step', false));
+  const errorJson = await storedFailureJson(error, 'PARTIAL', 'step', false, deps, deps.lease.executionId);
   await withRetries(() => recordCompensation(deps.db, deps.lease, { stepKey: step.stepKey, event: 'failed', attempt: 1, payloadJson: errorJson }));
   await withRetries(() =>
     failExecution(deps.db, deps.lease, { errorJson, failureType: 'PARTIAL', source: 'step', stepKey: step.stepKey, attempt: 1, retriesExhausted: false }),
@@ -136,7 +143,7 @@ async function compensationFailed(deps: UndoDeps, step: CompensableStep, attempt
   if (type === 'TRANSIENT') {
     const used = (await stepAttemptsUsed(deps.db, deps.lease.executionId, step.stepKey)).compensation;
     if (hasAttemptsLeft(step.policy, used)) {
-      const errorJson = JSON.stringify(storedFailure(error, 'TRANSIENT', source, false));
+      const errorJson = await storedFailureJson(error, 'TRANSIENT', source, false, deps, deps.lease.executionId);
       const delayMs = retryDelayMs(step.policy, used);
       await withRetries(() => retryCompensation(deps.db, deps.lease, { stepKey: step.stepKey, attempt, errorJson, delayMs, source }));
       crashPoint('during-retry-wait', step.stepKey);
@@ -144,7 +151,7 @@ async function compensationFailed(deps: UndoDeps, step: CompensableStep, attempt
     }
     exhausted = true;
   }
-  const errorJson = JSON.stringify(storedFailure(error, 'PARTIAL', source, exhausted));
+  const errorJson = await storedFailureJson(error, 'PARTIAL', source, exhausted, deps, deps.lease.executionId);
   // Two idempotent writes, each retried in place: were the execution handed back between them, the
   // compensation that failed for good would run again.
   await withRetries(() => recordCompensation(deps.db, deps.lease, { stepKey: step.stepKey, event: 'failed', attempt, payloadJson: errorJson }));

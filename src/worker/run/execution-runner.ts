@@ -7,7 +7,7 @@
  * find its compensations, then runs those not yet completed.
  */
 import type { Span } from '@opentelemetry/api';
-import { encodeStored } from '../../core/json-value.js';
+import { decodePayload, encodePayload } from '../../core/payload-codec.js';
 import { isTransientError } from '../../core/transient-errors.js';
 import type { ClaimedExecution, Lease } from '../../db/leases.js';
 import type { Workflow } from '../../sdk/types/workflow.js';
@@ -59,7 +59,7 @@ async function start(deps: RunDeps, claimed: ClaimedExecution, workflow: Workflo
     // On an execution's first claim its journal holds only execution_started: nothing to replay, and the
     // round trips saved. Any later claim (a resumption, a retry, a hand-back) runs the analysis.
     const firstRun = claimed.claimCount === 1 && !claimed.resumed && !claimed.compensating;
-    const replay = firstRun ? emptyReplayLog() : await analyzeExecution(deps.db, claimed.executionId);
+    const replay = firstRun ? emptyReplayLog() : await analyzeExecution(deps.db, claimed.executionId, deps.codec);
     deps.onAnalysis?.(replay);
     const run = new RunState({
       db: deps.db,
@@ -72,6 +72,8 @@ async function start(deps: RunDeps, claimed: ClaimedExecution, workflow: Workflo
       holdRenewals: deps.holdRenewals,
       shouldYield: deps.shouldYield,
       maxPayloadBytes: deps.maxPayloadBytes,
+      storedErrors: deps.storedErrors,
+      codec: deps.codec,
       writer: deps.writer,
       flushDelayMs: deps.flushDelayMs,
       span,
@@ -103,7 +105,12 @@ async function runFunction(deps: RunDeps, run: RunState, claimed: ClaimedExecuti
   try {
     const finished = (async (): Promise<FunctionResult> => {
       try {
-        return { ok: true, output: await workflow.fn(new WorkflowContextImpl(run), claimed.input) };
+        // an encoded input this worker cannot decode fails the run with the reason (CodecRequiredError)
+        const input = await decodePayload(claimed.input, `input of execution ${claimed.executionId}`, deps.codec, {
+          kind: 'input',
+          executionId: claimed.executionId,
+        });
+        return { ok: true, output: await workflow.fn(new WorkflowContextImpl(run), input) };
       } catch (error) {
         return { ok: false, error };
       }
@@ -173,7 +180,8 @@ async function runWorkflow(deps: RunDeps, run: RunState, claimed: ClaimedExecuti
   if (claimed.compensating) return { kind: 'undo' };
   if (!result.ok) return failOrCompensate(run, result.error);
   try {
-    return { kind: 'completed', outputJson: encodeStored(result.output, `result of workflow "${workflow.name}"`, deps.maxPayloadBytes) };
+    const what = `result of workflow "${workflow.name}"`;
+    return { kind: 'completed', outputJson: await encodePayload(result.output, what, deps.maxPayloadBytes, deps.codec, { kind: 'output', executionId: claimed.executionId }) };
   } catch (err) {
     return failOrCompensate(run, err); // completed compensable steps are undone
   }

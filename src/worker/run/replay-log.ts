@@ -21,6 +21,7 @@
  * A record that fails verification is never replayed: JournalCorruptError names its LSN, and the runner
  * fails the execution with a data fault, rolled back to a checkpoint before that record.
  */
+import { decodePayload, decodeStoredError, type PayloadCodec } from '../../core/payload-codec.js';
 import type { StoredError } from '../../core/stored-error.js';
 import type { Queryable } from '../../db/database.js';
 import { recoveryCheckpoint, type RecoveryCheckpoint } from '../../db/journal.js';
@@ -153,14 +154,32 @@ function toRecord(executionId: string, r: StepRecordRow): StepRecord | JournalCo
   };
 }
 
-export async function analyzeExecution(db: Queryable, executionId: string): Promise<ReplayLog> {
+/**
+ * A record's output or error as the workflow sees it: decoded by the codec. A payload that cannot be
+ * decoded (no codec, an unknown key) is the error thrown on reaching the step, as a corrupt record is.
+ */
+async function decodeRecord(executionId: string, record: StepRecord | JournalCorruptError, codec: PayloadCodec | undefined): Promise<StepRecord | Error> {
+  if (record instanceof Error || record.outcome === undefined || record.outcome.kind === 'cancelled') return record;
+  const what = `the recorded outcome of step "${record.stepKey}" of execution ${executionId}`;
+  try {
+    if (record.outcome.kind === 'failed') {
+      return { ...record, outcome: { kind: 'failed', error: await decodeStoredError(record.outcome.error, what, codec, executionId) } };
+    }
+    const output = await decodePayload(record.outcome.output, what, codec, { kind: 'stepOutput', executionId });
+    return { ...record, outcome: { ...record.outcome, output } };
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+export async function analyzeExecution(db: Queryable, executionId: string, codec?: PayloadCodec): Promise<ReplayLog> {
   const checkpoint = await recoveryCheckpoint(db, executionId);
   const tail = await readJournal(db, executionId, checkpoint?.lsn ?? null);
   const inFlight = verifyTail(executionId, tail, checkpoint?.lsn ?? null);
   const frontier = await stepFrontier(db, executionId);
   const stats: ReplayStats = { checkpointsRead: checkpoint ? 1 : 0, journalRecordsRead: tail.length, stepOutcomesRead: 0 };
 
-  const byKey = new Map<string, StepRecord | JournalCorruptError>();
+  const byKey = new Map<string, StepRecord | Error>();
   const obliged = new Set<string>();
   const pageCount = frontier < 0 ? 0 : Math.floor(frontier / OUTCOME_PAGE) + 1;
   let pagesRead = 0;
@@ -173,7 +192,7 @@ export async function analyzeExecution(db: Queryable, executionId: string): Prom
       const rows = await readStepRecords(db, executionId, from, from + OUTCOME_PAGE);
       for (const row of rows) {
         if (row.status === 'COMPLETED' || row.status === 'FAILED') stats.stepOutcomesRead++;
-        byKey.set(row.step_key, toRecord(executionId, row));
+        byKey.set(row.step_key, await decodeRecord(executionId, toRecord(executionId, row), codec));
         if (row.status !== 'ROLLED_BACK') obliged.add(row.step_key);
       }
       pagesRead++;
@@ -190,7 +209,7 @@ export async function analyzeExecution(db: Queryable, executionId: string): Prom
     async recordOf(key) {
       for (;;) {
         const found = byKey.get(key);
-        if (found instanceof JournalCorruptError) throw found;
+        if (found instanceof Error) throw found;
         if (found) return found;
         if (pagesRead >= pageCount) return undefined;
         await readNextPage();

@@ -1,5 +1,7 @@
 /** What running an execution needs from its worker: the database, the write batcher, the stop signals, hooks. */
 import type { WorkflowSeries } from '../../core/aries-metrics.js';
+import type { PayloadCodec } from '../../core/payload-codec.js';
+import type { StoredErrorPolicy } from '../../core/stored-error.js';
 import type { Database } from '../../db/database.js';
 import type { ConfirmLease } from '../lease-confirmation.js';
 import type { StepWriter } from '../step-write-batcher.js';
@@ -9,6 +11,10 @@ export interface RunDeps {
   db: Database;
   writer: StepWriter;
   maxPayloadBytes: number;
+  /** How errors are stored: stacks or none, the redaction hook. */
+  storedErrors?: StoredErrorPolicy | undefined;
+  /** Encodes every payload written and decodes every one read (the engine's codec option). */
+  codec?: PayloadCodec | undefined;
   shouldYield: () => boolean;
   signal: AbortSignal;
   /** Asked before each step body, transactional step and compensation (none: the lease is trusted as claimed). */

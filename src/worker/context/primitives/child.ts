@@ -6,7 +6,7 @@
  * CANCELLED fails the wait with ChildWorkflowFailedError. A completed child is SUB_COMMITTED until the
  * parent completes (then COMPLETED) or compensates (then compensated with it).
  */
-import { encodeStored } from '../../../core/json-value.js';
+import { encodePayload } from '../../../core/payload-codec.js';
 import { InvalidDefinitionError, InvalidInputError } from '../../../errors.js';
 import { startChild } from '../../../db/waits.js';
 import type { ChildWorkflow } from '../../../sdk/types/workflow-context.js';
@@ -35,7 +35,7 @@ export const childPrimitive: WaitPrimitive<ChildSpec> = {
     }
   },
   async begin(run, key, seq, spec) {
-    const inputJson = encodeStored(spec.input, `input of child "${key}"`, run.deps.maxPayloadBytes);
+    const inputJson = await encodePayload(spec.input, `input of child "${key}"`, run.deps.maxPayloadBytes, run.deps.codec, { kind: 'input', executionId: null });
     await startChild(run.deps.db, run.deps.lease, {
       seq,
       stepKey: key,

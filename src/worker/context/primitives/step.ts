@@ -4,7 +4,7 @@
  * Between the function's return and that commit a crash runs the step again, with the same idempotency
  * key: the at-least-once window that idempotent side effects close.
  */
-import { encodeStored } from '../../../core/json-value.js';
+import { encodePayload } from '../../../core/payload-codec.js';
 import type { StepContext, StepOptions } from '../../../sdk/types/workflow-context.js';
 import { crashPoint } from '../../crash-points.js';
 import type { Primitive } from './primitive.js';
@@ -17,7 +17,10 @@ export const stepPrimitive: Primitive<StepFn, StepOptions<never>, unknown> = {
   async run(a) {
     const output = await a.fn(a.stepContext);
     // Not storable (too large, not JSON): the step failed, through the common failure path.
-    const outputJson = encodeStored(output, `output of step "${a.key}"`, a.run.deps.maxPayloadBytes);
+    const outputJson = await encodePayload(output, `output of step "${a.key}"`, a.run.deps.maxPayloadBytes, a.run.deps.codec, {
+      kind: 'stepOutput',
+      executionId: a.run.executionId,
+    });
     return { output, outputJson };
   },
   settle(a, outputJson) {

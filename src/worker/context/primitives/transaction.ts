@@ -9,7 +9,7 @@
  * the transaction to its end: a renewal committed between the transaction's snapshot and its fence would
  * fail the fence with a serialization failure at REPEATABLE READ and SERIALIZABLE.
  */
-import { encodeStored } from '../../../core/json-value.js';
+import { encodePayload } from '../../../core/payload-codec.js';
 import { ISOLATION_LEVELS, type IsolationLevel } from '../../../core/durability.js';
 import { hasAttemptsLeft, retryDelayMs } from '../../../core/retry-policy.js';
 import { isNetworkError } from '../../../core/transient-errors.js';
@@ -45,7 +45,7 @@ export const transactionPrimitive: Primitive<TransactionFn, TransactionOptions<n
     }
   },
   async run(a) {
-    const { db, workflow, maxPayloadBytes } = a.run.deps;
+    const { db, workflow, maxPayloadBytes, codec } = a.run.deps;
     // The token this attempt began under: a deadline moves the run's token on, and the attempt's late
     // writes must then be refused, not carried by the new one.
     const lease = { ...a.run.deps.lease };
@@ -68,7 +68,7 @@ export const transactionPrimitive: Primitive<TransactionFn, TransactionOptions<n
         statements.close();
       }
       crashPoint('after-step-effect', a.key); // the statements ran; nothing is committed
-      const outputJson = encodeStored(result, `output of step "${a.key}"`, maxPayloadBytes);
+      const outputJson = await encodePayload(result, `output of step "${a.key}"`, maxPayloadBytes, codec, { kind: 'stepOutput', executionId: lease.executionId });
       const checkpoint = takesCheckpoint(workflow.checkpoint, a.seq, a.options);
       if (deadline) await refuseLateStep(tx, lease, a.key, deadline);
       await recordSteps(tx, lease, [{ seq: a.seq, stepKey: a.key, attempt: a.attempt, outputJson, checkpoint }], undefined, 'transaction');
