@@ -59,14 +59,24 @@ const zones = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.aries*/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.aries*/**', 'bench/peers/node_modules/**'] },
   {
     files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts', 'scripts/**/*.ts'],
+    ignores: ['bench/peers/**'],
     extends: [tseslint.configs.base],
     languageOptions: { parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname } },
     plugins: { 'import-x': importX, ...local.plugins },
     settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })] },
     rules: { ...rules, ...cycles('./tsconfig.json') },
+  },
+  {
+    // bench/peers has its own package.json and tsconfig (the peers' packages resolve from its node_modules).
+    files: ['bench/peers/**/*.ts'],
+    extends: [tseslint.configs.base],
+    languageOptions: { parserOptions: { project: './bench/peers/tsconfig.json', tsconfigRootDir: import.meta.dirname } },
+    plugins: { 'import-x': importX, ...local.plugins },
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: './bench/peers/tsconfig.json' })] },
+    rules: { ...rules, ...cycles('./bench/peers/tsconfig.json') },
   },
   {
     files: ['src/**/*.ts'],
