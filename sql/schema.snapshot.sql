@@ -2769,7 +2769,7 @@ END $$;
 --
 
 CREATE FUNCTION aries.register_worker(p_worker_id text, p_host text, p_pid integer, p_workflows text[], p_concurrency integer, p_lease_ms integer) RETURNS timestamp with time zone
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 DECLARE

@@ -44,7 +44,7 @@ $$;
 
 CREATE FUNCTION aries.register_worker(p_worker_id text, p_host text, p_pid integer, p_workflows text[],
                                       p_concurrency integer, p_lease_ms integer) RETURNS timestamptz
-LANGUAGE plpgsql SET search_path = '' AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
   v_now timestamptz := aries.now();
 BEGIN
@@ -60,6 +60,9 @@ BEGIN
          heartbeat_at = v_now, stopped_at = NULL;
   RETURN v_now;
 END $$;
+-- Its pruning deletes rows, which the runtime role of `aries roles` may not do itself: only roles granted
+-- EXECUTE run it.
+REVOKE EXECUTE ON FUNCTION aries.register_worker(text, text, integer, text[], integer, integer) FROM PUBLIC;
 
 CREATE FUNCTION aries.heartbeat_worker(p_worker_id text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = '' AS $$

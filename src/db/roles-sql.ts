@@ -6,8 +6,8 @@
  *   runtime   what a worker and the HTTP API need: SELECT, INSERT, UPDATE on the tables, but the journal
  *             only SELECT and INSERT and the purge audit only SELECT; the sequences; EXECUTE on the
  *             functions. No DELETE and no DDL: the few functions that delete rows (purge_execution,
- *             purge_finished, delete_schedule, the retention policies, create_execution's taking back of a
- *             row) are SECURITY DEFINER, run as the owner, and EXECUTE on them is granted here, not to PUBLIC.
+ *             purge_finished, delete_schedule, the retention policies, register_worker's pruning, and
+ *             create_execution's and start_executions' taking back of a row) are SECURITY DEFINER, run as the owner, and EXECUTE on them is granted here, not to PUBLIC.
  *   readonly  SELECT on the tables, for dashboards and reports; every write is refused (42501).
  *
  * Idempotent: run it before the first `aries migrate` (it creates the schema for the owner and the default

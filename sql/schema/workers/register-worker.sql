@@ -3,11 +3,12 @@
 -- A worker starting: its row (re)written with its host, pid, workflows ("name@version" keys), concurrency
 -- and lease length; started_at and heartbeat_at now on the database clock, stopped_at cleared (an id
 -- registered again is a new start). Also prunes the rows of other workers stopped or silent for over an
--- hour (or ten lease lengths, if longer): the registry holds recent workers, not a history.
+-- hour (or ten lease lengths, if longer): the registry holds recent workers, not a history. SECURITY
+-- DEFINER: the runtime role has no DELETE.
 
 CREATE FUNCTION aries.register_worker(p_worker_id text, p_host text, p_pid integer, p_workflows text[],
                                       p_concurrency integer, p_lease_ms integer) RETURNS timestamptz
-LANGUAGE plpgsql SET search_path = '' AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$
 DECLARE
   v_now timestamptz := aries.now();
 BEGIN
@@ -23,3 +24,6 @@ BEGIN
          heartbeat_at = v_now, stopped_at = NULL;
   RETURN v_now;
 END $$;
+-- Its pruning deletes rows, which the runtime role of `aries roles` may not do itself: only roles granted
+-- EXECUTE run it.
+REVOKE EXECUTE ON FUNCTION aries.register_worker(text, text, integer, text[], integer, integer) FROM PUBLIC;
