@@ -1,4 +1,4 @@
--- 0013_batch_start: aries.start_executions starts many executions of one workflow in one call, set-based
+-- 0010_batch_start: aries.start_executions starts many executions of one workflow in one call, set-based
 -- (one INSERT per table for the batch, one NOTIFY), each item keeping its own idempotency key semantics.
 
 CREATE FUNCTION aries.start_executions(p_workflow text, p_version text, p_inputs jsonb,
