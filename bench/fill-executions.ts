@@ -15,6 +15,17 @@ const CHUNK = 50_000;
 export const FINISHED_WORKFLOW = 'bench-retired';
 
 /**
+ * The CTE that writes the journal records of a fill's `rec` (one row per record: id, k its position in the
+ * execution's chain, lsn, kind, seq, step_key, attempt, payload), each with its real checksum and prev-LSN
+ * link, created at rec's column `at`.
+ */
+const journalFromRec = (at: string) => `j AS (
+  INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, seq, step_key, attempt, payload, checksum, created_at)
+  SELECT lsn, id, CASE WHEN k > 0 THEN lsn - 1 END, kind, seq, step_key, attempt, payload,
+         aries.journal_checksum(id, CASE WHEN k > 0 THEN lsn - 1 END, kind, seq, step_key, attempt, payload), ${at}
+    FROM rec)`;
+
+/**
  * One chunk of finished executions, $1..$2 by number, with their dependents in the same statement. LSNs
  * come from a block reserved for the chunk ($3 = the block's first LSN - 1); triggers are off for the
  * fill (session_replication_role = replica), which only the bench does: the rows are what the engine
@@ -40,11 +51,7 @@ rec AS (
                 WHEN 2 THEN jsonb_build_object('output', ex.i) WHEN 4 THEN jsonb_build_object('output', ex.i + 1)
                 WHEN 5 THEN jsonb_build_object('output', jsonb_build_object('ok', true, 'total', ex.i)) END AS payload
     FROM ex CROSS JOIN generate_series(0, 5) k),
-j AS (
-  INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, seq, step_key, attempt, payload, checksum, created_at)
-  SELECT lsn, id, CASE WHEN k > 0 THEN lsn - 1 END, kind, seq, step_key, attempt, payload,
-         aries.journal_checksum(id, CASE WHEN k > 0 THEN lsn - 1 END, kind, seq, step_key, attempt, payload), finished_at
-    FROM rec),
+${journalFromRec('finished_at')},
 s AS (
   INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt, output_lsn, started_at, completed_at)
   SELECT id, step_key, seq, 'COMPLETED', 1, lsn, finished_at - interval '1 second', finished_at FROM rec WHERE kind = 'step_completed'),
@@ -76,11 +83,7 @@ rec AS (
                 WHEN 1 THEN jsonb_build_object('kind', 'signal', 'signal', 'go')
                 WHEN 2 THEN jsonb_build_object('until', 'infinity', 'waits', jsonb_build_array('signal:go:1'), 'status', 'WAITING') END AS payload
     FROM ex CROSS JOIN generate_series(0, 2) k),
-j AS (
-  INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, seq, step_key, attempt, payload, checksum, created_at)
-  SELECT lsn, id, CASE WHEN k > 0 THEN lsn - 1 END, kind, seq, step_key, attempt, payload,
-         aries.journal_checksum(id, CASE WHEN k > 0 THEN lsn - 1 END, kind, seq, step_key, attempt, payload), created_at
-    FROM rec),
+${journalFromRec('created_at')},
 s AS (
   INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt, kind, started_at)
   SELECT id, 'signal:go:1', 0, 'WAITING', 1, 'signal', created_at FROM ex),

@@ -9,7 +9,8 @@
  * one place, so the second small run shows how much a figure drifts by itself on a shared machine. The
  * rows are filled set-based (fill-executions.ts, as bench/retention.ts fills them), then VACUUM (ANALYZE)
  * and CHECKPOINT, as autovacuum and the embedded engine's timer leave a database that has held them a
- * while. In each place, one after another with nothing else running:
+ * while. In each place, after a warm-up, FLAT_ROUNDS rounds (the median round is reported) of, one after
+ * another with nothing else running:
  *
  *   start    engine.start of a 1-step workflow, one call at a time (mean ms per call)
  *   claim    aries.claim_executions with p_limit 1, as a worker calls it, one at a time, of those started
@@ -30,7 +31,7 @@
  *
  * Environment: BENCH_BACKENDS (postgres,pglite), BENCH_DATABASE_URL (admin connection), FLAT_SMALL
  * (10000), FLAT_LARGE (1000000), FLAT_LARGE_PGLITE (same), FLAT_WAITING (100000), FLAT_STARTS (1000),
- * FLAT_RECOVERS (300), FLAT_STEP_EXECUTIONS (300), FLAT_RSS_IN_FLIGHT (1000,5000; empty: skip),
+ * FLAT_RECOVERS (300), FLAT_STEP_EXECUTIONS (300), FLAT_ROUNDS (3), FLAT_RSS_IN_FLIGHT (1000,5000; empty: skip),
  * BENCH_WRITE_RESULTS (1: record the section in bench/RESULTS.md).
  */
 import pg from 'pg';
@@ -41,7 +42,7 @@ import type { BackendName } from './config.js';
 import { fillFinished, fillWaiting } from './fill-executions.js';
 import { freshPlace, type Place } from './fresh-place.js';
 import { codeInfo, machineInfo } from './machine.js';
-import { describeCode, describeMachine, fmt, presentRun, type Table } from './report.js';
+import { describeCode, describeMachine, fmt, presentRun, textTable, type Table } from './report.js';
 import { adminQuery } from './server-database.js';
 import { measureWorkerRss } from './worker-rss.js';
 
@@ -53,6 +54,7 @@ const WAITING = num('FLAT_WAITING', 100_000);
 const STARTS = num('FLAT_STARTS', 1_000);
 const RECOVERS = num('FLAT_RECOVERS', 300);
 const STEP_EXECUTIONS = num('FLAT_STEP_EXECUTIONS', 300);
+const ROUNDS = num('FLAT_ROUNDS', 3);
 const RSS_IN_FLIGHT = (process.env.FLAT_RSS_IN_FLIGHT ?? '1000,5000').split(',').filter(Boolean).map(Number);
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'postgres,pglite').split(',') as BackendName[];
@@ -108,14 +110,17 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
   }
 }
 
-async function countStatus(engine: Engine, workflow: string, status: string): Promise<number> {
+async function countFailed(engine: Engine, ids: string[]): Promise<number> {
   const [r] = await engine.db.query<{ n: number }>(
-    `SELECT count(*)::integer AS n FROM aries.executions WHERE workflow_name = $1 AND status = $2`,
-    [workflow, status],
+    `SELECT count(*)::integer AS n FROM aries.executions WHERE id = ANY ($1::uuid[]) AND status = 'FAILED'`,
+    [ids],
   );
   return r!.n;
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** ROUNDS rounds of the four measurements after a warm-up; per operation the median round's figure and the most seq rows of any round. */
 async function measureOps(engine: Engine): Promise<Figures> {
   // Warm-up: the code paths run once before anything is timed.
   const warm = engine.worker({ workflows: [startWorkflow, stepWorkflow, failWorkflow], concurrency: 16 });
@@ -123,7 +128,14 @@ async function measureOps(engine: Engine): Promise<Figures> {
   for (let i = 0; i < 20; i++) await (await engine.start(startWorkflow, -i)).result({ timeoutMs: 60_000 });
   await (await engine.start(stepWorkflow, -1)).result({ timeoutMs: 60_000 });
   await warm.stop();
+  const rounds: Figures[] = [];
+  for (let r = 0; r < ROUNDS; r++) rounds.push(await measureRound(engine));
+  return Object.fromEntries(
+    OPS.map((op) => [op, { value: median(rounds.map((f) => f[op].value)), seqRows: Math.max(...rounds.map((f) => f[op].seqRows)) }]),
+  ) as Figures;
+}
 
+async function measureRound(engine: Engine): Promise<Figures> {
   const starts = await phase(engine, async () => {
     for (let i = 0; i < STARTS; i++) await engine.start(startWorkflow, i);
   });
@@ -150,7 +162,7 @@ async function measureOps(engine: Engine): Promise<Figures> {
   const failed: string[] = [];
   // One more than is recovered: explainHotStatements recovers the last.
   for (let i = 0; i <= RECOVERS; i++) failed.push((await engine.start(failWorkflow, i)).id);
-  await until(async () => (await countStatus(engine, failWorkflow.name, 'FAILED')) === RECOVERS + 1, 'the failing executions');
+  await until(async () => (await countFailed(engine, failed)) === RECOVERS + 1, 'the failing executions');
   await failWorker.stop();
   const recovers = await phase(engine, async () => {
     for (const id of failed.slice(0, RECOVERS)) await engine.admin.recover(id);
@@ -252,7 +264,7 @@ function backendTables(backend: BackendName, runs: PlaceResult[]): Table[] {
         fmt(small1.figures[op].seqRows, 1), fmt(large.figures[op].seqRows, 1), fmt(small2.figures[op].seqRows, 1),
       ]),
       notes: [
-        `start, claim: ${fmt(STARTS)} calls one at a time; step: ${fmt(STEP_EXECUTIONS)} 10-step executions on a worker at concurrency 16 (cost ratio = small steps/s ÷ large steps/s); recover: ${fmt(RECOVERS)} FAILED executions`,
+        `median of ${ROUNDS} rounds; start, claim: ${fmt(STARTS)} calls one at a time; step: ${fmt(STEP_EXECUTIONS)} 10-step executions on a worker at concurrency 16 (cost ratio = small steps/s ÷ large steps/s); recover: ${fmt(RECOVERS)} FAILED executions`,
         `seq rows/op: rows of ${BIG_TABLES.join(', ')} read by sequential scan during the phase, per operation (pg_stat_user_tables.seq_tup_read; 0 = every statement used an index)`,
         `fill (set-based, then VACUUM (ANALYZE) and CHECKPOINT): ${runs.map((r) => `${r.label} ${fmt(r.fillSeconds, 1)} s`).join(', ')}`,
       ],
@@ -270,7 +282,9 @@ for (const backend of BACKENDS) {
     await measurePlace(backend, LARGE_BY_BACKEND[backend], WAITING, 'large'),
     await measurePlace(backend, SMALL, 0, 'small-2'),
   ];
-  tables.push(...backendTables(backend, runs));
+  const done = backendTables(backend, runs);
+  for (const t of done) console.log(`\n${textTable(t)}\n`);
+  tables.push(...done);
   for (const run of runs.filter((r) => r.explain)) {
     extras.push([`**EXPLAIN (ANALYZE, BUFFERS), ${run.label} (${backend}: ${fmt(run.finished)} finished, ${fmt(run.waiting)} waiting; auto_explain with nested statements)**`, '', ...run.explain!].join('\n'));
   }
@@ -304,7 +318,8 @@ if (RSS_IN_FLIGHT.length > 0) {
     rows,
     notes: [
       'in flight: claimed by the worker (concurrency = the count) and running, each inside a step whose body awaits a latch; ' +
-        'RSS and heap after a full GC, minus the same worker\'s after a full GC while it ran nothing (PGlite: the database runs in the worker\'s process, so its RSS counts too)',
+        'RSS and heap after a full GC, minus the same worker\'s after a full GC while it ran nothing. On PGlite the database runs in the worker\'s ' +
+        'process: its WASM memory grows in steps and is never given back, so its RSS difference says little; the JS heap per 1,000 is the figure to read there',
     ],
   });
 }
