@@ -31,6 +31,7 @@ import { vacuumAndCheckpoint } from '../src/db/maintenance.js';
 import { summarize } from './latency-summary.js';
 import { codeInfo, machineInfo } from './machine.js';
 import { describeCode, describeMachine, fmt, markdownTable, textTable, writeResults, type Table } from './report.js';
+import { fillFinished } from './fill-executions.js';
 import { adminQuery, createServerDatabase } from './server-database.js';
 
 type BackendName = 'pglite' | 'postgres';
@@ -49,47 +50,7 @@ const PAUSE_MS = num('RETENTION_BENCH_PAUSE_MS', 10);
 const ROW_TRIGGER = process.env.RETENTION_BENCH_ROW_TRIGGER === '1';
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'postgres,pglite').split(',') as BackendName[];
-const CHUNK = 50_000;
 const TABLES = ['executions', 'journal', 'steps'] as const;
-
-/**
- * One chunk of finished executions, $1..$2 by number, with their dependents in the same statement. LSNs
- * come from a block reserved for the chunk ($3 = the block's first LSN - 1); triggers are off for the
- * fill (session_replication_role = replica), which only the bench does: the rows are what the engine
- * writes, made without running it a million times.
- */
-const FILL = `
-WITH ex AS (
-  INSERT INTO aries.executions (workflow_name, workflow_version, status, input, output, idempotency_key, created_at,
-                                updated_at, started_at, finished_at, claim_count, step_count, last_lsn)
-  SELECT 'bench-retired', '1', 'COMPLETED', jsonb_build_object('order', i), jsonb_build_object('ok', true, 'total', i),
-         CASE WHEN i % 10 = 0 THEN 'retired-' || $4::text || '-' || i END, t.at, t.at + interval '2 seconds', t.at,
-         t.at + interval '2 seconds', 1, 2, $3::bigint + (i - $1) * 6 + 6
-    FROM generate_series($1::bigint, $2::bigint) i
-    CROSS JOIN LATERAL (SELECT now() - interval '10 days' - i * interval '1 millisecond' AS at) t
-  RETURNING id, (input ->> 'order')::bigint AS i, finished_at),
-rec AS (
-  SELECT ex.id, ex.finished_at, k, $3::bigint + (ex.i - $1) * 6 + k + 1 AS lsn,
-         (ARRAY['execution_started', 'step_started', 'step_completed', 'step_started', 'step_completed', 'execution_completed'])[k + 1] AS kind,
-         CASE WHEN k BETWEEN 1 AND 4 THEN (k - 1) / 2 END AS seq,
-         CASE WHEN k BETWEEN 1 AND 4 THEN 's' || ((k - 1) / 2) END AS step_key,
-         CASE WHEN k BETWEEN 1 AND 4 THEN 1 END AS attempt,
-         CASE k WHEN 0 THEN jsonb_build_object('workflow', 'bench-retired', 'version', '1', 'input', jsonb_build_object('order', ex.i))
-                WHEN 2 THEN jsonb_build_object('output', ex.i) WHEN 4 THEN jsonb_build_object('output', ex.i + 1)
-                WHEN 5 THEN jsonb_build_object('output', jsonb_build_object('ok', true, 'total', ex.i)) END AS payload
-    FROM ex CROSS JOIN generate_series(0, 5) k),
-j AS (
-  INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, seq, step_key, attempt, payload, checksum, created_at)
-  SELECT lsn, id, CASE WHEN k > 0 THEN lsn - 1 END, kind, seq, step_key, attempt, payload,
-         aries.journal_checksum(id, CASE WHEN k > 0 THEN lsn - 1 END, kind, seq, step_key, attempt, payload), finished_at
-    FROM rec),
-s AS (
-  INSERT INTO aries.steps (execution_id, step_key, seq, status, attempt, output_lsn, started_at, completed_at)
-  SELECT id, step_key, seq, 'COMPLETED', 1, lsn, finished_at - interval '1 second', finished_at FROM rec WHERE kind = 'step_completed'),
-c AS (
-  INSERT INTO aries.checkpoints (execution_id, lsn, state_data, checksum, checkpoint_time, created_at)
-  SELECT id, lsn, jsonb_build_object('seq', 1), md5(id::text), finished_at, finished_at FROM rec WHERE k = 4)
-SELECT count(*)::integer AS n FROM ex`;
 
 /** The journal's delete check as it was before 0006: a row trigger probing executions per deleted record. */
 const ROW_TRIGGER_SQL = `
@@ -103,18 +64,7 @@ CREATE TRIGGER bench_journal_delete_row BEFORE DELETE ON aries.journal FOR EACH 
 
 async function fill(engine: Engine, rows: number, cycle: number): Promise<number> {
   const t = performance.now();
-  for (let from = 1; from <= rows; from += CHUNK) {
-    const to = Math.min(rows, from + CHUNK - 1);
-    await engine.db.transaction(async (tx) => {
-      await tx.query('SET LOCAL session_replication_role = replica');
-      const [block] = await tx.query<{ base: string }>(
-        `SELECT setval('aries.journal_lsn_seq', nextval('aries.journal_lsn_seq') + $1) - $1 AS base`,
-        [(to - from + 1) * 6],
-      );
-      await tx.query(FILL, [from, to, Number(block!.base), String(cycle)]);
-    });
-  }
-  await engine.db.exec('ANALYZE aries.executions');
+  await fillFinished(engine.db, rows, String(cycle));
   return (performance.now() - t) / 1000;
 }
 
@@ -235,7 +185,6 @@ async function measure(backend: BackendName): Promise<Table[]> {
   const stream = stepStream(engine);
   const results: CycleResult[] = [];
   try {
-    await engine.db.query(`SELECT aries.register_workflow(p_name => 'bench-retired', p_version => '1')`);
     if (ROW_TRIGGER) await engine.db.exec(ROW_TRIGGER_SQL);
     await engine.admin.setRetention({ finishedMs: 86_400_000 });
     await stream.start();
