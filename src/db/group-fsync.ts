@@ -9,16 +9,38 @@ import { join } from 'node:path';
 
 const SEGMENT = /^[0-9A-F]{24}$/;
 
-/** fsyncs the WAL segments written since `sinceMs` (the newest one always) and the pg_wal directory. */
+const isGone = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+/**
+ * fsyncs the WAL segments written since `sinceMs` (the newest one always) and the pg_wal directory. A
+ * segment a checkpoint removes (or recycles under a new name) between the listing and its flush is
+ * skipped: it predates the checkpoint's redo point, so it holds no commit this flush is for.
+ */
 export async function fsyncWal(dataDir: string, sinceMs: number): Promise<void> {
   const walDir = join(dataDir, 'pg_wal');
-  const segments = await Promise.all(
-    (await readdir(walDir)).filter((f) => SEGMENT.test(f)).map(async (f) => ({ f, mtime: (await stat(join(walDir, f))).mtimeMs })),
+  const listed = await Promise.all(
+    (await readdir(walDir))
+      .filter((f) => SEGMENT.test(f))
+      .map(async (f) => {
+        try {
+          return { f, mtime: (await stat(join(walDir, f))).mtimeMs };
+        } catch (err) {
+          if (isGone(err)) return undefined;
+          throw err;
+        }
+      }),
   );
+  const segments = listed.filter((s) => s !== undefined);
   const newest = Math.max(...segments.map((s) => s.mtime));
   for (const s of segments) {
     if (s.mtime < sinceMs && s.mtime !== newest) continue;
-    const handle = await open(join(walDir, s.f), 'r');
+    let handle;
+    try {
+      handle = await open(join(walDir, s.f), 'r');
+    } catch (err) {
+      if (isGone(err)) continue;
+      throw err;
+    }
     try {
       await handle.sync();
     } finally {
