@@ -5,8 +5,9 @@
  * immediate mode (also during a takeover). The judge's verdict must hold: nothing lost or stuck, no
  * completed step or compensation run again by the engine, every transactional row exactly once and by
  * the attempt that completed its step, every compensated saga compensated in reverse order, every journal
- * whole. Step bodies a resumed zombie started are reported by the judge, not asserted here: another change
- * makes step bodies check their lease first.
+ * whole. Step bodies a resumed zombie started are reported by the judge, not asserted here: the worker
+ * confirms its lease before each body (by its own clock, within three quarters of the lease), but the
+ * effect log's statement that records the start can itself run late on a loaded machine, past the lease.
  *
  * Server only, on a throwaway cluster of its own (test/helpers/throwaway-postgres.ts), never the machine's
  * main server: the run restarts it. A machine without the PostgreSQL binaries skips this file with a
