@@ -7,6 +7,7 @@ import type { PoolClient } from 'pg';
 import { expect, test } from 'vitest';
 import { defineWorkflow, ExecutionFailedError, type TransactionContext, type Workflow } from '../../src/index.js';
 import { describeBackends } from '../helpers/backends.js';
+import { runOnce } from '../helpers/run-once.js';
 
 /**
  * Drizzle on a transactional step's transaction: `drizzle(tx.client)` (its node-postgres driver, which
@@ -27,17 +28,7 @@ const overClient = (tx: TransactionContext) => drizzle(tx.client as unknown as P
 const overPglite = (tx: TransactionContext) => drizzlePglite(tx.pglite as unknown as PGlite);
 
 describeBackends('Drizzle in a transactional step', (b) => {
-  async function run<I>(wf: Workflow<I, unknown>, input: I) {
-    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, schedulerIntervalMs: 0 });
-    await w.start();
-    try {
-      const handle = await b.engine.start(wf, input);
-      const outcome = await handle.result({ timeoutMs: 30_000 }).then((o) => ({ ok: true as const, o }), (e: unknown) => ({ ok: false as const, e }));
-      return { handle, outcome };
-    } finally {
-      await w.stop();
-    }
-  }
+  const run = <I>(wf: Workflow<I, unknown>, input: I) => runOnce(b.engine, wf, input);
 
   async function rows() {
     return b.engine.db.query<{ id: string; total: number }>('SELECT id, total FROM drizzle_orders ORDER BY id');

@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import { expect, test } from 'vitest';
 import { defineWorkflow, ExecutionFailedError, type TransactionContext, type Workflow } from '../../src/index.js';
 import { describeBackends } from '../helpers/backends.js';
+import { runOnce } from '../helpers/run-once.js';
 
 /**
  * Kysely on a transactional step's transaction: `tx.client` is the pool Kysely's PostgresDialect asks for,
@@ -15,17 +16,7 @@ interface Tables {
 const kysely = (tx: TransactionContext) => new Kysely<Tables>({ dialect: new PostgresDialect({ pool: tx.client }) });
 
 describeBackends('Kysely in a transactional step', (b) => {
-  async function run<I>(wf: Workflow<I, unknown>, input: I) {
-    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, schedulerIntervalMs: 0 });
-    await w.start();
-    try {
-      const handle = await b.engine.start(wf, input);
-      const outcome = await handle.result({ timeoutMs: 30_000 }).then((o) => ({ ok: true as const, o }), (e: unknown) => ({ ok: false as const, e }));
-      return { handle, outcome };
-    } finally {
-      await w.stop();
-    }
-  }
+  const run = <I>(wf: Workflow<I, unknown>, input: I) => runOnce(b.engine, wf, input);
 
   async function orders() {
     return b.engine.db.query<{ id: string; total: number; status: string }>('SELECT id, total, status FROM kysely_orders ORDER BY id');

@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest';
 import { defineWorkflow, ExecutionCompensatedError, ExecutionFailedError, PermanentError, type TransactionCompensation, type Workflow } from '../../src/index.js';
 import { describeBackends } from '../helpers/backends.js';
+import { runOnce } from '../helpers/run-once.js';
 
 /**
  * compensateInTransaction: a transactional step's compensation runs in a transaction of its own, which
@@ -8,17 +9,7 @@ import { describeBackends } from '../helpers/backends.js';
  * attempt leaves nothing behind and is retried.
  */
 describeBackends('compensations in a transaction', (b) => {
-  async function run<I>(wf: Workflow<I, unknown>, input: I) {
-    const w = b.engine.worker({ workflows: [wf], pollIntervalMs: 20, schedulerIntervalMs: 0 });
-    await w.start();
-    try {
-      const handle = await b.engine.start(wf, input);
-      const outcome = await handle.result({ timeoutMs: 30_000 }).then((o) => ({ ok: true as const, o }), (e: unknown) => ({ ok: false as const, e }));
-      return { handle, outcome };
-    } finally {
-      await w.stop();
-    }
-  }
+  const run = <I>(wf: Workflow<I, unknown>, input: I) => runOnce(b.engine, wf, input);
 
   async function fresh() {
     await b.engine.db.exec('CREATE TABLE IF NOT EXISTS comp_holds (order_id text PRIMARY KEY, seats int NOT NULL)');
