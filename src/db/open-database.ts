@@ -113,7 +113,7 @@ async function openEmbedded(
         continue;
       }
       if (holder?.control) {
-        const db = new RemoteDatabase({ ...holder.control, description: `PGlite at ${dir} (via process ${holder.pid})` });
+        const db = new RemoteDatabase({ ...holder.control, holderPid: holder.pid, description: `PGlite at ${dir} (via process ${holder.pid})` });
         return { db, close: () => db.close() };
       }
       // The holder took the lock but has not published its control server yet: it is still opening the

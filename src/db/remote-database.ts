@@ -2,6 +2,9 @@
  * A Database that reaches an embedded instance held by another process, through that process's control
  * server. Every call is one statement; transactions are not available this way (see
  * embedded-control-server.ts), so only single-call operations (start, status, list, migrate) run here.
+ * A call ends when its answer is read, when the holder does not answer in time, or when the holder process
+ * is seen to have exited (checked while the call waits): a holder killed mid-answer fails the call at once
+ * with a clear error, instead of leaving it waiting on a connection nothing will ever finish.
  */
 import { DatabaseUnreachableError } from '../errors.js';
 import type { Database, Notification, Transaction } from './database.js';
@@ -13,29 +16,50 @@ export class RemoteDatabase implements Database {
   private readonly base: string;
   private readonly token: string;
   private readonly timeoutMs: number;
+  private readonly holderPid: number | undefined;
 
-  constructor(args: { port: number; token: string; description: string; timeoutMs?: number }) {
+  constructor(args: { port: number; token: string; description: string; timeoutMs?: number; holderPid?: number }) {
     this.base = `http://127.0.0.1:${args.port}`;
     this.token = args.token;
     this.description = args.description;
     this.timeoutMs = args.timeoutMs ?? 60_000;
+    this.holderPid = args.holderPid;
+  }
+
+  private holderExited(): boolean {
+    if (this.holderPid === undefined) return false;
+    try {
+      process.kill(this.holderPid, 0);
+      return false;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    }
   }
 
   private async call<T>(path: string, body: unknown): Promise<T> {
+    const abort = new AbortController();
+    // Both timers keep the process alive while the call waits (an unref'd one would let it exit mid-call).
+    const timeout = setTimeout(() => abort.abort(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    const watch = setInterval(() => {
+      if (this.holderExited()) abort.abort(new Error(`the holder, process ${this.holderPid}, exited during the call`));
+    }, 100);
     let res: Response;
+    let text: string;
     try {
       res = await fetch(this.base + path, {
         method: 'POST',
         headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        // A holder that stopped answering must not hang its clients for the HTTP default of minutes.
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: abort.signal,
       });
+      text = await res.text();
     } catch (err) {
-      const reason = (err as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : String(err);
+      const reason = abort.signal.aborted ? String((abort.signal.reason as Error).message) : String(err);
       throw new DatabaseUnreachableError(`cannot reach the process holding ${this.description}: ${reason}`, err);
+    } finally {
+      clearTimeout(timeout);
+      clearInterval(watch);
     }
-    const text = await res.text();
     if (res.status === 200) return JSON.parse(text) as T;
     if (res.status === 500) {
       const { error } = JSON.parse(text) as { error: Record<string, unknown> };

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { openDatabase } from '../../src/db/open-database.js';
 import { killAllCliProcesses, runCli, startCli, type CliProcess } from '../fixtures/cli-process.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 
@@ -97,7 +98,7 @@ describe(`the embedded data dir held by a command while a worker starts (seed ${
     const loop = (async () => {
       while (looping) {
         const shown = await runCli(['status', ids[commandsRun % ids.length]!, '--data-dir', dataDir]);
-        if (shown.code !== 0) commandFailures.push(`exit ${shown.code}: ${shown.stderr}`);
+        if (shown.code !== 0) commandFailures.push(`exit ${shown.code}: ${shown.stderr}${shown.stdout === "" ? "" : ` (stdout: ${shown.stdout.slice(0, 300)})`}`);
         commandsRun++;
       }
     })();
@@ -128,4 +129,26 @@ describe(`the embedded data dir held by a command while a worker starts (seed ${
     expect(unexplained).toEqual([]);
     expect(w.running).toBe(true);
   }, 240_000);
+
+  test('a command whose holder is killed while it answers fails at once, naming that, instead of waiting for ever', async () => {
+    const dataDir = join(root, 'holder-killed');
+    const holder = startCli([dataDir, '60000'], { command: HOLDER });
+    await holder.waitFor(/^holding PGlite at /);
+    const opened = await openDatabase({ dataDir, ifDataDirHeld: 'connect' });
+    try {
+      expect(opened.db.description).toContain(`via process ${holder.child.pid}`);
+      const slow = opened.db.query('SELECT pg_sleep(30)');
+      const settled = slow.then(
+        () => 'answered',
+        (err: Error) => err.message,
+      );
+      await pause(300 + Math.floor(random.next() * 500));
+      const killedAt = performance.now();
+      holder.kill('SIGKILL');
+      expect(await settled).toMatch(new RegExp(`^cannot reach the process holding PGlite at .* \\(via process ${holder.child.pid}\\): `));
+      expect(performance.now() - killedAt).toBeLessThan(10_000); // not the 60 s timeout, and not never
+    } finally {
+      await opened.close();
+    }
+  }, 60_000);
 });
