@@ -3372,8 +3372,9 @@ BEGIN
            CASE WHEN v_queue IS NOT NULL THEN coalesce(p_queue_key, '') END, coalesce(p_priority, 0),
            v_now + coalesce(p_delay_ms, 0) * interval '1 millisecond'
       FROM (SELECT * FROM firsts ORDER BY ord) f
-     WHERE f.key IS NULL OR NOT EXISTS (SELECT 1 FROM aries.retained_idempotency_keys k
-                                         WHERE k.idempotency_key = f.key AND k.expires_at > v_now)
+     -- An anti-join by key (a keyless item matches nothing): no OR, which would make it hash the whole table.
+     WHERE NOT EXISTS (SELECT 1 FROM aries.retained_idempotency_keys k
+                        WHERE k.idempotency_key = f.key AND k.expires_at > v_now)
     ON CONFLICT DO NOTHING
     RETURNING e.id
   )
