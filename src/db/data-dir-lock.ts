@@ -90,6 +90,24 @@ function tryCreate(path: string, content: string): boolean {
   return true;
 }
 
+/**
+ * Whether an O_EXCL marker (a takeover guard, a worker's claim) may be removed: it is gone, its writer is
+ * dead (PID and start time), or it stayed empty or unreadable for seconds (its writer died mid-write). A
+ * marker being written right now reads empty for a moment and must not be mistaken for an abandoned one.
+ */
+function markerStale(path: string): boolean {
+  try {
+    const m = JSON.parse(readFileSync(path, 'utf8')) as { pid: number; procStart: string | null; hostname?: string };
+    return !isAlive({ pid: m.pid, procStart: m.procStart, hostname: m.hostname ?? hostname() });
+  } catch {
+    try {
+      return Date.now() - statSync(path).mtimeMs > 5_000;
+    } catch {
+      return true; // gone already
+    }
+  }
+}
+
 function currentCommand(): string {
   return process.argv.slice(1).join(' ') || 'node';
 }
@@ -156,22 +174,8 @@ export class DataDirLock {
   private static takeOver(path: string, content: string): boolean {
     const guard = `${path}.takeover`;
     if (!tryCreate(guard, JSON.stringify({ pid: process.pid, procStart: processStartTime(process.pid) }))) {
-      // Another process is taking over. Its guard is cleared only when it is clearly abandoned: its
-      // writer is dead (PID and start time), or it stayed empty or unreadable for seconds — a guard being
-      // written right now reads empty for a moment, and must not be mistaken for a dead one.
-      let abandoned = false;
-      try {
-        const text = readFileSync(guard, 'utf8');
-        const g = JSON.parse(text) as { pid: number; procStart: string | null };
-        abandoned = !isAlive({ pid: g.pid, procStart: g.procStart, hostname: hostname() });
-      } catch {
-        try {
-          abandoned = Date.now() - statSync(guard).mtimeMs > 5_000;
-        } catch {
-          abandoned = false; // the guard is gone already
-        }
-      }
-      if (abandoned) rmSync(guard, { force: true });
+      // Another process is taking over; its guard is cleared only when clearly abandoned.
+      if (markerStale(guard)) rmSync(guard, { force: true });
       return false;
     }
     try {
@@ -205,12 +209,7 @@ export class DataDirLock {
 }
 
 /** A worker waiting for a command's hold on the dir to end. */
-export interface WaitingWorker {
-  pid: number;
-  procStart: string | null;
-  hostname: string;
-  command: string;
-}
+export type WaitingWorker = Pick<LockHolder, 'pid' | 'procStart' | 'hostname' | 'command'>;
 
 function claimPathFor(dataDir: string): string {
   return `${lockPathFor(dataDir)}.next`;
@@ -243,17 +242,7 @@ export class WorkerClaim {
     const me: WaitingWorker = { pid: process.pid, procStart: processStartTime(process.pid), hostname: hostname(), command: currentCommand() };
     for (let tries = 0; tries < 3; tries++) {
       if (tryCreate(path, JSON.stringify(me))) return new WorkerClaim(path);
-      const other = readClaim(path);
-      if (other === undefined) {
-        // Unreadable for seconds: its writer died mid-write.
-        try {
-          if (Date.now() - statSync(path).mtimeMs <= 5_000) return undefined;
-        } catch {
-          continue; // gone already
-        }
-      } else if (isAlive(other)) {
-        return undefined;
-      }
+      if (!markerStale(path)) return undefined; // another live worker's claim
       rmSync(path, { force: true });
     }
     return undefined;
