@@ -113,6 +113,8 @@ const MAX_BATCH = 10_000;
 interface BatchItem {
   input: unknown;
   idempotencyKey: string | null;
+  /** Its line on stdin, from 1. */
+  line: number;
 }
 
 /** One stdin line as a batch item, or an error naming the line. */
@@ -132,7 +134,7 @@ function parseItem(line: string, lineNo: number): BatchItem {
   if (idempotencyKey !== undefined && idempotencyKey !== null && typeof idempotencyKey !== 'string') {
     throw new InvalidInputError(`stdin line ${lineNo}: idempotencyKey must be a string`);
   }
-  return { input: input ?? null, idempotencyKey: (idempotencyKey as string | null | undefined) ?? null };
+  return { input: input ?? null, idempotencyKey: (idempotencyKey as string | null | undefined) ?? null, line: lineNo };
 }
 
 async function startBatches(
@@ -142,8 +144,6 @@ async function startBatches(
   json: boolean,
 ): Promise<void> {
   let pending: BatchItem[] = [];
-  let lineNo = 0;
-  let firstLine = 1;
   let started = 0;
   const flush = async () => {
     if (pending.length === 0) return;
@@ -157,19 +157,16 @@ async function startBatches(
       process.stdout.write(handles.map((h) => (json ? JSON.stringify({ id: h.id, created: h.created }) : h.id)).join('\n') + '\n');
       started += handles.length;
     } catch (err) {
-      const range = `stdin lines ${firstLine}–${firstLine + pending.length - 1}`;
+      const range = `stdin lines ${pending[0]!.line}–${pending.at(-1)!.line}`;
       if (err instanceof Error) err.message = `${range} (nothing of them started; ${started} line(s) before them were): ${err.message}`;
       throw err;
     }
-    firstLine += pending.length;
     pending = [];
   };
+  let lineNo = 0;
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
     lineNo++;
-    if (line.trim() === '') {
-      if (pending.length === 0) firstLine++;
-      continue;
-    }
+    if (line.trim() === '') continue;
     pending.push(parseItem(line, lineNo));
     if (pending.length >= size) await flush();
   }
