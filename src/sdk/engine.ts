@@ -78,6 +78,11 @@ function checkIdempotencyKey(key: unknown, what: string): string | undefined {
   return key;
 }
 
+/** Two inputs as a start under one idempotency key compares them: by JSON value (undefined is null). */
+function sameInput(a: unknown, b: unknown): boolean {
+  return canonicalJson(a === undefined ? null : a) === canonicalJson(b === undefined ? null : b);
+}
+
 function isDelay(ms: unknown): ms is number {
   return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0;
 }
@@ -258,7 +263,7 @@ export class Engine {
         // A key twice in the batch must carry one input (compared here: with a codec the database sees two ciphertexts).
         const first = key === null ? undefined : firstWithKey.get(key);
         if (key !== null && first === undefined) firstWithKey.set(key, i);
-        if (first !== undefined && canonicalJson(inputs[first] ?? null) !== canonicalJson(input)) {
+        if (first !== undefined && !sameInput(inputs[first], input)) {
           throw new IdempotencyConflictError(`idempotency key "${key}" is given to item ${first + 1} too, with a different input`);
         }
       } catch (err) {
@@ -375,7 +380,7 @@ export class Engine {
       const id = started[i]!.executionId;
       if (!stored.has(id)) continue; // purged, its key retained: no input left to compare
       const existing = await decodePayload(stored.get(id), 'input', this.codec, { kind: 'input', executionId: id });
-      if (canonicalJson(existing) !== canonicalJson(inputs[i] === undefined ? null : inputs[i])) {
+      if (!sameInput(existing, inputs[i])) {
         throw new IdempotencyConflictError(`item ${i + 1} of the batch: idempotency key "${keys[i]}" already started execution ${id} with a different input`);
       }
     }
@@ -384,7 +389,7 @@ export class Engine {
   private async checkSameInput(executionId: string, key: string | null, input: unknown): Promise<void> {
     const existing = await this.admin.readExecution(executionId);
     if (existing === undefined) return; // purged, its key retained: there is no input left to compare
-    if (canonicalJson(existing.input) !== canonicalJson(input === undefined ? null : input)) {
+    if (!sameInput(existing.input, input)) {
       throw new IdempotencyConflictError(`idempotency key "${key}" already started execution ${executionId} with a different input`);
     }
   }
