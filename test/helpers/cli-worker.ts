@@ -26,32 +26,56 @@ export interface CliWorkerSettings {
   workflows: string[];
 }
 
-export interface CliWorkerPlace {
-  tmp: string;
-  /** The flags that point a CLI command at the suite's database. */
-  connection: string[];
-  /** PGlite: the data dir the worker holds; undefined on the server. */
-  dataDir: string | undefined;
-  /** The server: the suite's database; undefined on PGlite. */
-  databaseUrl: string | undefined;
+export interface CliWorkerPlace extends CliPlace {
   worker: CliProcess;
 }
 
-export function useCliWorker(backend: BackendName, settings: CliWorkerSettings): CliWorkerPlace {
-  const place = { dataDir: undefined, databaseUrl: undefined } as CliWorkerPlace;
+/** A temp dir and a database of a suite's own: what useCliWorker runs its worker on, without the worker. */
+export interface CliPlace {
+  tmp: string;
+  /** The flags that point a CLI command at the suite's database. */
+  connection: string[];
+  /** PGlite: the data dir inside tmp; undefined on the server. */
+  dataDir: string | undefined;
+  /** The server: the suite's database; undefined on PGlite. */
+  databaseUrl: string | undefined;
+}
+
+/**
+ * Registers the hooks that make the place before the suite (a data dir inside a temp dir on PGlite, a
+ * fresh database on the server) and take it down after, every CLI process started here with it.
+ * `name` names the temp dir (aries-<name>-) and the server database. Filled in once beforeAll has run.
+ */
+export function useCliPlace<P extends CliPlace = CliPlace>(backend: BackendName, name: string): P {
+  const place = { dataDir: undefined, databaseUrl: undefined } as P;
   let drop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    place.tmp = mkdtempSync(join(tmpdir(), `aries-${settings.name}-`));
+    place.tmp = mkdtempSync(join(tmpdir(), `aries-${name}-`));
     if (backend === 'pglite') {
       place.dataDir = join(place.tmp, 'data');
       place.connection = ['--data-dir', place.dataDir];
     } else {
-      const db = await createTestDatabase(settings.name.replaceAll('-', '_'));
+      const db = await createTestDatabase(name.replaceAll('-', '_'));
       drop = db.drop;
       place.databaseUrl = db.url;
       place.connection = ['--database-url', db.url];
     }
+  });
+
+  afterAll(async () => {
+    await killAllCliProcesses();
+    await drop?.();
+    rmSync(place.tmp, { recursive: true, force: true });
+  });
+
+  return place;
+}
+
+export function useCliWorker(backend: BackendName, settings: CliWorkerSettings): CliWorkerPlace {
+  const place = useCliPlace<CliWorkerPlace>(backend, settings.name);
+
+  beforeAll(async () => {
     place.worker = startCli(['worker', settings.fixture, ...(settings.workerArgs ?? []), ...place.connection]);
     const ready = await place.worker.waitFor(READY);
     for (const key of settings.workflows) expect(ready).toContain(key);
@@ -61,14 +85,12 @@ export function useCliWorker(backend: BackendName, settings: CliWorkerSettings):
     expect(place.worker.running, `the worker exited:\n${place.worker.stdout}${place.worker.stderr}`).toBe(true);
   });
 
+  // Before useCliPlace's afterAll (vitest runs afterAll hooks in reverse order): a graceful stop first.
   afterAll(async () => {
     if (place.worker?.running) {
       place.worker.signal('SIGTERM');
       await place.worker.exited;
     }
-    await killAllCliProcesses();
-    await drop?.();
-    rmSync(place.tmp, { recursive: true, force: true });
   });
 
   return place;

@@ -5,13 +5,10 @@
  * clock; a worker stopped with SIGTERM is shown stopped. On PGlite one process holds the data dir at a
  * time, so the workers run one after another.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { BACKENDS, serverEnabled } from '../helpers/backends.js';
-import { createTestDatabase } from '../helpers/server.js';
-import { killAllCliProcesses, runCli, startCli, type CliProcess } from '../fixtures/cli-process.js';
+import { useCliPlace } from '../helpers/cli-worker.js';
+import { runCli, startCli, type CliProcess } from '../fixtures/cli-process.js';
 
 const FIXTURE = 'test/fixtures/cli-workflows.ts';
 const READY = /^aries worker (\S+) running workflows /;
@@ -31,28 +28,9 @@ for (const backend of BACKENDS) {
   const block = backend === 'postgres' && !serverEnabled() ? describe.skip : describe;
 
   block(`aries workers: the registry [${backend}]`, () => {
-    let tmp: string;
-    let connection: string[];
-    let drop: (() => Promise<void>) | undefined;
+    const place = useCliPlace(backend, 'cli-workers');
 
-    beforeAll(async () => {
-      tmp = mkdtempSync(join(tmpdir(), 'aries-cli-workers-'));
-      if (backend === 'pglite') {
-        connection = ['--data-dir', join(tmp, 'data')];
-      } else {
-        const db = await createTestDatabase('cli_workers');
-        drop = db.drop;
-        connection = ['--database-url', db.url];
-      }
-    });
-
-    afterAll(async () => {
-      await killAllCliProcesses();
-      await drop?.();
-      rmSync(tmp, { recursive: true, force: true });
-    });
-
-    const cli = (args: string[]) => runCli([...args, ...connection]);
+    const cli = (args: string[]) => runCli([...args, ...place.connection]);
 
     async function listed(): Promise<ListedWorker[]> {
       const r = await cli(['workers', '--json']);
@@ -61,7 +39,7 @@ for (const backend of BACKENDS) {
     }
 
     async function startWorker(): Promise<{ proc: CliProcess; id: string }> {
-      const proc = startCli(['worker', FIXTURE, '--concurrency', '3', '--lease-ms', '1000', ...connection]);
+      const proc = startCli(['worker', FIXTURE, '--concurrency', '3', '--lease-ms', '1000', ...place.connection]);
       const line = await proc.waitFor(READY);
       return { proc, id: READY.exec(line)![1]! };
     }
