@@ -73,14 +73,19 @@ BEGIN
     SELECT * FROM ROWS FROM (pg_catalog.unnest(v_inputs), pg_catalog.unnest(v_keys), pg_catalog.unnest(v_ids)) WITH ORDINALITY AS s(input, key, id, ord)
   ), firsts AS (
     SELECT DISTINCT ON (coalesce(s.key, s.id::text)) s.* FROM items s ORDER BY coalesce(s.key, s.id::text), s.ord
+  ), numbered AS (
+    -- LSNs in item order (a volatile target is evaluated after the sort).
+    SELECT f.*, pg_catalog.nextval('aries.journal_lsn_seq') AS lsn FROM firsts f ORDER BY f.ord
   ), inserted AS (
     INSERT INTO aries.executions AS e (id, workflow_name, workflow_version, input, idempotency_key, last_lsn,
                                        deadline_at, queue_name, queue_key, priority, available_at)
-    SELECT f.id, p_workflow, v_version, f.input, f.key, pg_catalog.nextval('aries.journal_lsn_seq'),
+    SELECT f.id, p_workflow, v_version, f.input, f.key, f.lsn,
            v_now + p_timeout_ms * interval '1 millisecond', v_queue,
            CASE WHEN v_queue IS NOT NULL THEN coalesce(p_queue_key, '') END, coalesce(p_priority, 0),
            v_now + coalesce(p_delay_ms, 0) * interval '1 millisecond'
-      FROM (SELECT * FROM firsts ORDER BY ord) f
+      -- Rows go in in key order, so two batches sharing keys take the keys' index entries in the same order:
+      -- one waits for the other instead of each waiting on a key the other holds (a deadlock).
+      FROM (SELECT * FROM numbered ORDER BY key, ord) f
      -- An anti-join by key (a keyless item matches nothing): no OR, which would make it hash the whole table.
      WHERE NOT EXISTS (SELECT 1 FROM aries.retained_idempotency_keys k
                         WHERE k.idempotency_key = f.key AND k.expires_at > v_now)

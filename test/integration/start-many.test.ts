@@ -107,18 +107,20 @@ describeBackends('starting many executions at once', (b) => {
     }
   });
 
-  test('two batches racing over the same keys start each key once, and both answer with that execution', async () => {
-    const keys = Array.from({ length: 40 }, (_, i) => `race-${i}`);
-    const shuffled = [...keys].sort(() => Math.random() - 0.5);
-    const inputOf = (key: string) => Number(key.slice(5));
-    const [a, c] = await Promise.all([
-      b.engine.startMany(double, keys.map(inputOf), { idempotencyKeys: keys }),
-      b.engine.startMany(double, shuffled.map(inputOf), { idempotencyKeys: shuffled }),
-    ]);
-    const idOf = new Map(keys.map((k, i) => [k, a[i]!.id]));
-    shuffled.forEach((k, i) => expect(c[i]!.id).toBe(idOf.get(k)));
-    expect(a.filter((h) => h.created).length + c.filter((h) => h.created).length).toBe(40);
-    expect(await count(`SELECT count(*) AS n FROM aries.executions WHERE idempotency_key LIKE 'race-%'`)).toBe(40);
+  test('two batches racing over the same keys (in opposite and in random orders) start each key once, never deadlock, and both answer with that execution', async () => {
+    const inputOf = (key: string) => Number(key.split('-')[2]);
+    for (let round = 0; round < 6; round++) {
+      const keys = Array.from({ length: 150 }, (_, i) => `race-${round}-${i}`);
+      const other = round % 2 === 0 ? [...keys].reverse() : [...keys].sort(() => Math.random() - 0.5);
+      const [a, c] = await Promise.all([
+        b.engine.startMany(double, keys.map(inputOf), { idempotencyKeys: keys }),
+        b.engine.startMany(double, other.map(inputOf), { idempotencyKeys: other }),
+      ]);
+      const idOf = new Map(keys.map((k, i) => [k, a[i]!.id]));
+      other.forEach((k, i) => expect(c[i]!.id).toBe(idOf.get(k)));
+      expect(a.filter((h) => h.created).length + c.filter((h) => h.created).length).toBe(keys.length);
+    }
+    expect(await count(`SELECT count(*) AS n FROM aries.executions WHERE idempotency_key LIKE 'race-%'`)).toBe(900);
   });
 
   test('the API: POST /api/executions/batch starts them all (201), answers a repeat with the same ids (200), refuses a conflict (409)', async () => {
