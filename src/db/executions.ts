@@ -101,23 +101,6 @@ export async function startExecutions(
   return rows.map((r) => ({ executionId: r.execution_id, created: r.created, status: r.status }));
 }
 
-/** Ends an execution COMPLETED, recording the completions of its last steps in the same transaction. */
-export async function completeExecution(
-  db: Queryable,
-  lease: Lease,
-  outputJson: string | null,
-  completions: readonly StepCompletion[] = [],
-  durability: Durability = 'on',
-): Promise<void> {
-  await translated(
-    db.query(
-      `SELECT aries.apply_durability(p_class => $5),
-              aries.complete_execution(p_execution_id => $1, p_token => $2, p_output => $3::jsonb, p_completed => $4::jsonb)`,
-      [lease.executionId, lease.token, outputJson, completionsJson(completions), durability],
-    ),
-  );
-}
-
 export async function failExecution(
   db: Queryable,
   lease: Lease,

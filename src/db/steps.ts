@@ -69,13 +69,15 @@ export interface StepWriteRequest {
   durability: Durability;
   completions: readonly StepCompletion[];
   start?: StepStart | undefined;
+  /** Ends the execution COMPLETED with this output (JSON text, or null for none) after its completions. */
+  finish?: { outputJson: string | null } | undefined;
 }
 
 /** The outcome of one request of a batch: the started step's attempt, or the error that refused it. */
 export type StepWriteResult = { attempt: number | undefined } | { error: unknown };
 
 /**
- * Group commit: the step writes of several executions in one transaction (record_steps_batch). Each
+ * Group commit: the step writes (and ends) of several executions in one transaction (record_steps_batch). Each
  * request succeeds or fails on its own; the whole call throws only when the transaction itself failed.
  */
 export async function recordStepsBatch(
@@ -89,7 +91,8 @@ export async function recordStepsBatch(
       const start = r.start
         ? `,"start_seq":${r.start.seq},"start_key":${JSON.stringify(r.start.stepKey)}${r.start.kind ? `,"start_kind":"${r.start.kind}"` : ''}`
         : '';
-      return `{"execution_id":"${r.lease.executionId}","token":${r.lease.token}${completed ? `,"completed":${completed}` : ''}${start}}`;
+      const finish = r.finish ? `,"finish":${r.finish.outputJson === null ? '{}' : `{"output":${r.finish.outputJson}}`}` : '';
+      return `{"execution_id":"${r.lease.executionId}","token":${r.lease.token}${completed ? `,"completed":${completed}` : ''}${start}${finish}}`;
     })
     .join(',')}]`;
   const rows = await db.query<{ execution_id: string; attempt: number | null; error_code: string | null; error_message: string | null }>(

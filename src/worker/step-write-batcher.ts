@@ -1,7 +1,8 @@
 /**
- * Group commit for a worker's step writes. Every running execution has at most one write outstanding
+ * Group commit for a worker's step writes and execution ends. Every running execution has at most one write outstanding
  * (its context chains them); while a write is in flight, the writes other executions ask for wait and
- * then go together, as one transaction (record_steps_batch). Under load that turns N commits into one;
+ * then go together, as one transaction (record_steps_batch): the last completions and output of an
+ * execution that returned travel with the others' step writes. Under load that turns N commits into one;
  * when idle, a write goes at once, so batching adds no latency. On a server a few batches may be in
  * flight at once (each on its own pooled connection); PGlite runs one query at a time anyway.
  *
@@ -56,10 +57,10 @@ export class StepWriteBatcher implements StepWriter {
     try {
       const requests = batch.map((q) => q.request);
       // The batch commits at the strongest class it carries; on an embedded data dir, a durable batch
-      // that recorded completions is flushed to disk before anyone is told it committed.
+      // that recorded completions or ends is flushed to disk before anyone is told it committed.
       const durability = requests.reduce<Durability>((d, r) => strongestDurability(d, r.durability), 'off');
       const results = await recordStepsBatch(this.db, requests, durability);
-      if (durability !== 'off' && this.db.flushToDisk && requests.some((r) => r.completions.length > 0)) {
+      if (durability !== 'off' && this.db.flushToDisk && requests.some((r) => r.completions.length > 0 || r.finish)) {
         await this.db.flushToDisk();
       }
       results.forEach((result, i) => {

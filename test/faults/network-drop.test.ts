@@ -224,11 +224,11 @@ describe.skipIf(!serverEnabled())('network faults between a worker and the serve
   });
 
   for (const moment of MOMENTS) {
-    test(`a connection cut ${moment} the final transition (complete_execution): the execution completes exactly once`, async () => {
+    test(`a connection cut ${moment} the final transition (a step write that finishes): the execution completes exactly once`, async () => {
       const runs = new Map<string, number>();
       const wf = threeSteps(`net-complete-${moment}`, runs);
       const { proxy, worker } = await workerBehindProxy([wf]);
-      const cut = proxy.cutWhen(isWrite('complete_execution'), moment);
+      const cut = proxy.cutWhen((q) => isWrite('record_steps_durably')(q) && q.includes('"finish"'), moment);
       await worker.start();
       const handle = await direct().start(wf, {});
       await cut;

@@ -3,14 +3,14 @@ import type { Database } from '../../src/db/database.js';
 import { defineWorkflow, Worker } from '../../src/index.js';
 import { describeBackends } from '../helpers/backends.js';
 
-/** The engine's database, except that the first call of `fn` fails as a dropped connection would. */
-function failingOnce(db: Database, fn: string): Database {
+/** The engine's database, except that the first call `matches` fails as a dropped connection would. */
+function failingOnce(db: Database, matches: (sql: string, params: readonly unknown[]) => boolean): Database {
   let failed = false;
   return {
     kind: db.kind,
     description: db.description,
     query: async <Row,>(sql: string, params?: readonly unknown[]) => {
-      if (!failed && sql.includes(`aries.${fn}(`)) {
+      if (!failed && matches(sql, params ?? [])) {
         failed = true;
         throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
       }
@@ -24,15 +24,21 @@ function failingOnce(db: Database, fn: string): Database {
 }
 
 describeBackends('a transient storage error during a write', (b) => {
-  for (const fn of ['complete_execution', 'record_steps_durably']) {
-    test(`on ${fn}: the execution completes and no completed step runs again`, async () => {
+  const stepWrite = (sql: string) => sql.includes('aries.record_steps_durably(');
+  const writes = {
+    // the end of the execution travels in the worker's group commit, as a request with "finish"
+    'the final transition': (sql: string, params: readonly unknown[]) => stepWrite(sql) && String(params[0]).includes('"finish"'),
+    'a step write': stepWrite,
+  };
+  for (const [what, matches] of Object.entries(writes)) {
+    test(`on ${what}: the execution completes and no completed step runs again`, async () => {
       const runs: string[] = [];
-      const wf = defineWorkflow(`transient-${fn.replace(/_/g, '-')}`, async (ctx) => {
+      const wf = defineWorkflow(`transient-${what.replace(/ /g, '-')}`, async (ctx) => {
         await ctx.step('charge', () => runs.push('charge'));
         await ctx.step('ship', () => runs.push('ship'));
         return 'done';
       });
-      const worker = new Worker(failingOnce(b.engine.db, fn), { workflows: [wf], pollIntervalMs: 50 });
+      const worker = new Worker(failingOnce(b.engine.db, matches), { workflows: [wf], pollIntervalMs: 50 });
       await worker.start();
       try {
         const h = await b.engine.start(wf, {});

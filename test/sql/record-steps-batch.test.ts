@@ -17,6 +17,7 @@ interface Request {
   completed?: Completion[];
   start_seq?: number;
   start_key?: string;
+  finish?: { output?: unknown };
 }
 
 interface ResultRow {
@@ -301,5 +302,61 @@ describeBackends('aries.record_steps_batch', (b) => {
     expect(await stored(db(), bad!.id)).toEqual(before);
     expect(result.get(fine!.id)!.error_code).toBeNull();
     expect((await stored(db(), fine!.id)).execution.step_count).toBe(1);
+  });
+  test('record_steps_batch ends executions that finish, with their last completions, beside the others\' step writes; a lost lease refuses only its own end', async () => {
+    const [a, noOutput, stale, other] = await running(db(), 'batch-finish', 4);
+    await expireLease(db(), stale!.id);
+    await sqlClaim(db(), 'w2', ['batch-finish-2@1']);
+    const staleBefore = await stored(db(), stale!.id);
+
+    const result = await batch(db(), [
+      { execution_id: a!.id, token: a!.token, completed: [done(0, { n: 1 })], finish: { output: { answer: 42 } } },
+      { execution_id: noOutput!.id, token: noOutput!.token, completed: [done(0)], finish: {} },
+      { execution_id: stale!.id, token: stale!.token, completed: [done(0)], finish: { output: 'late' } },
+      { execution_id: other!.id, token: other!.token, completed: [done(0)], start_seq: 1, start_key: 's1' },
+    ]);
+
+    expect(result.get(stale!.id)).toMatchObject({ error_code: 'AR002' });
+    expect(await stored(db(), stale!.id)).toEqual(staleBefore);
+    for (const l of [a!, noOutput!, other!]) expect(result.get(l.id)!.error_code).toBeNull();
+    const rows = await db().query<{ id: string; status: string; output: unknown; lease_owner: string | null; finished: boolean }>(
+      `SELECT id, status, output, lease_owner, finished_at IS NOT NULL AS finished FROM aries.executions WHERE id = ANY ($1::uuid[])`,
+      [[a!.id, noOutput!.id, other!.id]],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get(a!.id)).toMatchObject({ status: 'COMPLETED', output: { answer: 42 }, lease_owner: null, finished: true });
+    expect(byId.get(noOutput!.id)).toMatchObject({ status: 'COMPLETED', output: null, finished: true });
+    expect(byId.get(other!.id)).toMatchObject({ status: 'RUNNING', finished: false });
+    const { journal, steps, execution } = await stored(db(), a!.id);
+    expect(journal.map((r) => `${r.kind} ${r.step_key ?? ''}`.trim())).toEqual([
+      'execution_started',
+      'step_started s0',
+      'step_completed s0',
+      'execution_completed',
+    ]);
+    // one chain, every checksum good, and the execution row names the last record
+    journal.forEach((r, i) => {
+      expect(r.checksum_ok).toBe(true);
+      if (i > 0) expect(r.prev_lsn).toBe(journal[i - 1]!.lsn);
+    });
+    expect(execution.last_lsn).toBe(journal.at(-1)!.lsn);
+    expect(execution.step_count).toBe(1);
+    expect(steps.map((s) => [s.step_key, s.status])).toEqual([['s0', 'COMPLETED']]);
+    const [end] = await db().query<{ payload: unknown }>(
+      `SELECT payload FROM aries.journal WHERE execution_id = $1 AND kind = 'execution_completed'`,
+      [a!.id],
+    );
+    expect(end!.payload).toEqual({ answer: 42 });
+  });
+
+  test('record_steps_batch repeated for a finish whose answer was lost succeeds again and writes nothing more', async () => {
+    const [a] = await running(db(), 'batch-refinish', 1);
+    const request = { execution_id: a!.id, token: a!.token, completed: [done(0)], finish: { output: 7 } };
+    expect((await batch(db(), [request])).get(a!.id)!.error_code).toBeNull();
+    const after = await stored(db(), a!.id);
+    expect((await batch(db(), [request])).get(a!.id)).toMatchObject({ error_code: null, error_message: null });
+    expect(await stored(db(), a!.id)).toEqual(after);
+    // another token is still refused: only the worker that ended it may repeat it
+    expect((await batch(db(), [{ ...request, token: a!.token + 1 }])).get(a!.id)).toMatchObject({ error_code: 'AR002' });
   });
 });

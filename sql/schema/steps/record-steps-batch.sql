@@ -1,8 +1,9 @@
 -- aries.record_steps_batch (function)
 --
 -- Group commit: the step transitions of several executions (a worker's concurrent writes) in one
--- transaction. p_requests is [{execution_id, token, completed?, start_seq?, start_key?}]
--- (apply_step_requests). Each request succeeds or is refused on its own: its row has its started attempt,
+-- transaction. p_requests is [{execution_id, token, completed?, start_seq?, start_key?, finish?}]
+-- (apply_step_requests; "finish" {output?} then ends the execution COMPLETED, as complete_execution does,
+-- through finish_executions). Each request succeeds or is refused on its own: its row has its started attempt,
 -- or the SQLSTATE and message that refused it (error_code, error_message). Rows are locked in execution
 -- id order, as renew_leases locks them, so two transactions never wait on each other's rows in opposite
 -- orders.
@@ -11,6 +12,9 @@
 -- sends them) are applied one after the other, in rounds. A request that fails for a reason no check
 -- foresaw (malformed, it violates a table's constraint) fails the statement: the round is then applied
 -- again one request at a time, each in its own subtransaction, so that request fails alone.
+--
+-- A finish repeated after its COMMIT's answer was lost finds its execution ended under its own token:
+-- it succeeds again without writing anything, as complete_execution's repeat does.
 
 CREATE FUNCTION aries.record_steps_batch(p_requests jsonb)
 RETURNS TABLE (execution_id uuid, attempt integer, error_code text, error_message text)
@@ -29,6 +33,7 @@ DECLARE
   v_message text[] := '{}';
   v_recorded integer := 0;
   v_started boolean := false;
+  v_finishing boolean := p_requests @? '$[*].finish';
 BEGIN
   SELECT pg_catalog.count(*) = pg_catalog.jsonb_array_length(p_requests) INTO v_one_each
     FROM (SELECT DISTINCT (a.r ->> 'execution_id')::uuid AS id FROM pg_catalog.jsonb_array_elements(p_requests) a (r)
@@ -47,6 +52,11 @@ BEGIN
   FOREACH v_round IN ARRAY v_rounds LOOP
     BEGIN
       v_done := aries.apply_step_requests(v_round);
+      IF v_finishing THEN
+        v_recorded := v_recorded + aries.finish_executions(v_round, ARRAY(
+          SELECT u.id FROM ROWS FROM (pg_catalog.unnest(v_done.execution_ids), pg_catalog.unnest(v_done.error_codes)) u (id, code)
+           WHERE u.code IS NULL));
+      END IF;
       v_id := v_id || v_done.execution_ids;
       v_attempt := v_attempt || v_done.attempts;
       v_code := v_code || v_done.error_codes;
@@ -58,6 +68,9 @@ BEGIN
                     ORDER BY (a.r ->> 'execution_id')::uuid LOOP
         BEGIN
           v_done := aries.apply_step_requests(pg_catalog.jsonb_build_array(v_req));
+          IF v_req ? 'finish' AND v_done.error_codes[1] IS NULL THEN
+            v_recorded := v_recorded + aries.finish_executions(pg_catalog.jsonb_build_array(v_req), v_done.execution_ids);
+          END IF;
           v_id := v_id || v_done.execution_ids;
           v_attempt := v_attempt || v_done.attempts;
           v_code := v_code || v_done.error_codes;
@@ -73,6 +86,19 @@ BEGIN
       END LOOP;
     END;
   END LOOP;
+  IF v_finishing AND 'AR002' = ANY (v_code) THEN
+    SELECT pg_catalog.array_agg(CASE WHEN d.done THEN NULL ELSE u.code END ORDER BY u.n),
+           pg_catalog.array_agg(CASE WHEN d.done THEN NULL ELSE u.message END ORDER BY u.n)
+      INTO v_code, v_message
+      FROM ROWS FROM (pg_catalog.unnest(v_id), pg_catalog.unnest(v_code), pg_catalog.unnest(v_message))
+           WITH ORDINALITY u (id, code, message, n)
+      LEFT JOIN LATERAL (
+        SELECT true AS done FROM pg_catalog.jsonb_array_elements(p_requests) a (r)
+         WHERE u.code = 'AR002' AND a.r ? 'finish' AND (a.r ->> 'execution_id')::uuid = u.id
+           AND EXISTS (SELECT 1 FROM aries.executions e WHERE e.id = u.id AND e.lease_token = (a.r ->> 'token')::bigint
+                          AND e.status IN ('COMPLETED', 'SUB_COMMITTED'))
+         LIMIT 1) d ON true;
+  END IF;
   IF v_recorded = 0 AND v_started THEN
     PERFORM aries.commit_intents_asynchronously();
   END IF;

@@ -21,7 +21,6 @@
  * a completed step.
  */
 import type { Database } from '../../db/database.js';
-import { completeExecution } from '../../db/executions.js';
 import type { Lease } from '../../db/leases.js';
 import type { StepCompletion, StepKind } from '../../db/steps.js';
 import { NondeterminismError } from '../../errors.js';
@@ -238,14 +237,16 @@ export class StepJournal {
     await this.write();
   }
 
-  /** Ends the execution COMPLETED together with the completions of its last steps, in one transaction. */
+  /**
+   * Ends the execution COMPLETED together with the completions of its last steps, in one transaction:
+   * the worker's group commit, with other executions' step writes.
+   */
   async finish(outputJson: string | null): Promise<void> {
     await this.writes;
     const batch = this.takePending();
     try {
-      const { db, lease, workflow } = this.deps;
-      await completeExecution(db, lease, outputJson, batch, workflow.durability);
-      if (workflow.durability !== 'off') await db.flushToDisk?.();
+      const { lease, workflow, writer } = this.deps;
+      await writer.write({ lease, durability: workflow.durability, completions: batch, finish: { outputJson } });
     } catch (err) {
       this.pending = batch.concat(this.pending); // not written: keep them, a retried flush records them
       throw err;
