@@ -3387,6 +3387,8 @@ DECLARE
   v_keys text[];
   v_ids uuid[];
   v_created uuid[];
+  v_created_lsns bigint[];
+  v_created_inputs jsonb[];
   v_now timestamptz := aries.now();
 BEGIN
   IF p_inputs IS NULL OR pg_catalog.jsonb_typeof(p_inputs) <> 'array' THEN
@@ -3459,9 +3461,11 @@ BEGIN
      WHERE NOT EXISTS (SELECT 1 FROM aries.retained_idempotency_keys k
                         WHERE k.idempotency_key = f.key AND k.expires_at > v_now)
     ON CONFLICT DO NOTHING
-    RETURNING e.id
+    RETURNING e.id, e.last_lsn, e.input
   )
-  SELECT coalesce(pg_catalog.array_agg(i.id), '{}') INTO v_created FROM inserted i;
+  SELECT coalesce(pg_catalog.array_agg(i.id ORDER BY i.last_lsn), '{}'), coalesce(pg_catalog.array_agg(i.last_lsn ORDER BY i.last_lsn), '{}'),
+         coalesce(pg_catalog.array_agg(i.input ORDER BY i.last_lsn), '{}')
+    INTO v_created, v_created_lsns, v_created_inputs FROM inserted i;
 
   -- A purge that moved a key to the retained keys committed while the insert waited on its row: that key
   -- is taken after all, so the row just inserted (nothing refers to it yet) is taken back.
@@ -3473,18 +3477,21 @@ BEGIN
                       WHERE k.idempotency_key = e.idempotency_key AND k.expires_at > v_now)
       RETURNING e.id
     )
-    SELECT coalesce(pg_catalog.array_agg(x), '{}') INTO v_created
-      FROM pg_catalog.unnest(v_created) x WHERE x NOT IN (SELECT t.id FROM taken_back t);
+    SELECT coalesce(pg_catalog.array_agg(c.id ORDER BY c.lsn), '{}'), coalesce(pg_catalog.array_agg(c.lsn ORDER BY c.lsn), '{}'),
+           coalesce(pg_catalog.array_agg(c.input ORDER BY c.lsn), '{}')
+      INTO v_created, v_created_lsns, v_created_inputs
+      FROM ROWS FROM (pg_catalog.unnest(v_created), pg_catalog.unnest(v_created_lsns), pg_catalog.unnest(v_created_inputs)) c (id, lsn, input)
+     WHERE c.id NOT IN (SELECT t.id FROM taken_back t);
   END IF;
 
+  -- From what the insert returned: the rows just written are not read again.
   INSERT INTO aries.journal (lsn, execution_id, prev_lsn, kind, payload, checksum)
-  SELECT e.last_lsn, e.id, NULL, 'execution_started', p.payload,
-         aries.journal_checksum(e.id, NULL, 'execution_started', NULL, NULL, NULL, p.payload)
-    FROM aries.executions e
+  SELECT c.lsn, c.id, NULL, 'execution_started', p.payload,
+         aries.journal_checksum(c.id, NULL, 'execution_started', NULL, NULL, NULL, p.payload)
+    FROM ROWS FROM (pg_catalog.unnest(v_created), pg_catalog.unnest(v_created_lsns), pg_catalog.unnest(v_created_inputs)) c (id, lsn, input)
    CROSS JOIN LATERAL (SELECT pg_catalog.jsonb_build_object('workflow', p_workflow, 'version', v_version,
-                                                            'input', e.input) AS payload) p
-   WHERE e.id = ANY (v_created)
-   ORDER BY e.last_lsn;
+                                                            'input', c.input) AS payload) p
+   ORDER BY c.lsn;
 
   -- Every other keyed item: the execution its key already names (in a row, or kept after retention purged it).
   SELECT s.ord, s.key, x.id AS existing_id INTO v_bad
