@@ -10,6 +10,7 @@
  */
 import { createEngine, defineWorkflow, type Engine } from '../src/index.js';
 import type { BackendName } from './config.js';
+import { cpuSince, cpuSnapshot } from './cpu-usage.js';
 import { freshPlace } from './fresh-place.js';
 import { codeInfo, machineInfo } from './machine.js';
 import { describeCode, describeMachine, fmt, presentRun, type Table } from './report.js';
@@ -63,8 +64,11 @@ const ways: Way[] = [
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function measure(backend: BackendName): Promise<{ rates: Map<string, number[]>; versions: string | undefined }> {
+async function measure(
+  backend: BackendName,
+): Promise<{ rates: Map<string, number[]>; serverUs: Map<string, number[]>; versions: string | undefined }> {
   const rates = new Map<string, number[]>(ways.map((w) => [w.name, []]));
+  const serverUs = new Map<string, number[]>(ways.map((w) => [w.name, []]));
   let versions: string | undefined;
   for (let round = 0; round < ROUNDS; round++) {
     for (const way of ways) {
@@ -73,34 +77,41 @@ async function measure(backend: BackendName): Promise<{ rates: Map<string, numbe
       try {
         versions ??= (await engine.db.query<{ v: string }>('SELECT version() AS v'))[0]?.v;
         await engine.startMany(job, [0]); // registers the workflow; warms the connection
-        const t0 = performance.now();
+        const before = cpuSnapshot(place.database);
         await way.run(engine, round);
-        const seconds = (performance.now() - t0) / 1000;
+        const seconds = (performance.now() - before.at) / 1000;
+        const server = cpuSince(before, cpuSnapshot(place.database)).postgres;
         const [{ n }] = await engine.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM aries.executions`) as [{ n: string | number }];
         if (Number(n) !== N + 1) throw new Error(`${way.name}: ${n} executions, expected ${N + 1}`);
         rates.get(way.name)!.push(N / seconds);
-        console.error(`${backend} round ${round + 1}: ${way.name}: ${fmt(N / seconds)} starts/s`);
+        // the server's CPU per start (its processes serving this database, from /proc; none on PGlite)
+        if (server !== undefined) serverUs.get(way.name)!.push((server * seconds * 1e6) / N);
+        console.error(
+          `${backend} round ${round + 1}: ${way.name}: ${fmt(N / seconds)} starts/s` +
+            (server === undefined ? '' : `, server CPU ${fmt((server * seconds * 1e6) / N, 1)} µs per start`),
+        );
       } finally {
         await engine.close();
         await place.drop();
       }
     }
   }
-  return { rates, versions };
+  return { rates, serverUs, versions };
 }
 
 const tables: Table[] = [];
 let postgresVersion: string | undefined;
 for (const backend of BACKENDS) {
-  const { rates, versions } = await measure(backend);
+  const { rates, serverUs, versions } = await measure(backend);
+  const withServer = backend === 'postgres' && [...serverUs.values()].every((xs) => xs.length > 0);
   if (backend === 'postgres') postgresVersion = versions?.split(' on ')[0];
   const base = median(rates.get(ways[0]!.name)!);
   tables.push({
     title: `Enqueue rate on ${backend}: ${fmt(N)} starts of a 1-step workflow, no worker running (median of ${ROUNDS} rounds, ways alternating)`,
-    head: ['way', 'starts/s', '÷ one start() each'],
+    head: ['way', 'starts/s', '÷ one start() each', ...(withServer ? ['server CPU µs per start'] : [])],
     rows: ways.map((w) => {
       const m = median(rates.get(w.name)!);
-      return [w.name, fmt(m), `${(m / base).toFixed(1)}×`];
+      return [w.name, fmt(m), `${(m / base).toFixed(1)}×`, ...(withServer ? [fmt(median(serverUs.get(w.name)!), 1)] : [])];
     }),
   });
 }
