@@ -148,12 +148,15 @@ describeBackends('operator SQL functions', (b) => {
     expect(sum('started') - Number(before[0]!.started ?? 0)).toBe(2);
     expect(sum('cancelled') - Number(before[0]!.cancelled ?? 0)).toBe(1);
     const counts = await db.query<{ status: string; executions: string; due: string | null }>('SELECT * FROM aries.active_counts()');
-    const pending = counts.find((c) => c.status === 'PENDING')!;
-    const [truth] = await db.query<{ n: string; due: string }>(
-      `SELECT count(*) AS n, count(*) FILTER (WHERE available_at <= now()) AS due FROM aries.executions WHERE status = 'PENDING'`,
+    // The counts and the truth at one instant (one statement: one now()), so that nothing becomes due between them.
+    const [together] = await db.query<{ executions: string; due: string; n: string; truth_due: string }>(
+      `SELECT c.executions, c.due,
+              (SELECT count(*) FROM aries.executions WHERE status = 'PENDING') AS n,
+              (SELECT count(*) FROM aries.executions WHERE status = 'PENDING' AND available_at <= now()) AS truth_due
+         FROM aries.active_counts() c WHERE c.status = 'PENDING'`,
     );
-    expect(Number(pending.executions)).toBe(Number(truth!.n));
-    expect(Number(pending.due)).toBe(Number(truth!.due));
+    expect(Number(together!.executions)).toBe(Number(together!.n));
+    expect(Number(together!.due)).toBe(Number(together!.truth_due));
     expect(counts.map((c) => c.status)).not.toContain('COMPLETED');
     // Every status that is not final is counted, and only those.
     const [unfinished] = await db.query<{ statuses: string[] }>(
