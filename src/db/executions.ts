@@ -3,14 +3,12 @@
  * checkpoint), reading one, and the children it started.
  * One typed wrapper per SQL function, called with named arguments; errors come back as the public classes.
  */
-import type { Durability } from '../core/durability.js';
 import type { ExecutionStatus } from '../core/execution-states.js';
 import type { FailureType, FaultSource } from '../core/failure-classification.js';
 import type { Queryable } from './database.js';
 import type { Lease } from './leases.js';
 import { type Execution, type ExecutionRow, toDate, toExecution } from './rows.js';
 import { translated } from './sqlstate-errors.js';
-import { type StepCompletion, completionsJson } from './steps.js';
 
 /** Where and when a start places its execution (start_execution's queue, delay and debounce arguments). */
 export interface StartPlacement {
